@@ -1,0 +1,432 @@
+/*
+ * ipmmap.h - share typed structures between processes through mmap'ed files.
+ *
+ * The one public header of libipmmap. Everything the library offers is declared
+ * and documented here; the .c files only say "see ipmmap.h".
+ *
+ * Data walks one way:
+ *
+ *   schema text (INI)  ->  ipm_schema / ipm_type   (ipm_schema_load_*)
+ *   type + name + tag  ->  ipm_map                 (ipm_map_open)
+ *   map                ->  reader/writer lock      (ipm_lock_*)
+ *   "a.b[3].c"         ->  struct ipm_field        (ipm_map_resolve)
+ *   field              ->  value, typed or text    (ipm_get_* / ipm_set_*)
+ *
+ * Invariants
+ * ----------
+ * - A schema is built by one thread; once loaded it never changes and may be
+ *   shared by any number of threads and map handles. It must outlive them.
+ * - A map handle belongs to one thread at a time. Two handles (in two threads
+ *   or two processes) on one instance exclude each other through the lock file.
+ * - The mmap file holds exactly the structure's bytes, laid out as the C
+ *   compiler and Python ctypes lay it out, starting with MmapStructureHeader.
+ *   Nothing of the library's own is stored in it, so Python IPMMAP processes
+ *   can share it unchanged.
+ * - Locks are Linux open-file-description locks over the whole lock file.
+ *   They conflict with the POSIX record locks Python's fasteners takes, and
+ *   the kernel drops them when their holder dies.
+ *
+ * Calling sequence
+ * ----------------
+ *   ipm_schema *s = ipm_schema_new();
+ *   if (ipm_schema_load_file(s, "conf/demo.ini") < 0)
+ *           fprintf(stderr, "%s\n", ipm_schema_errmsg(s));
+ *   ipm_map *m = ipm_map_new(s);
+ *   if (ipm_map_open(m, "DemoMmapStructure", "", IPM_EDITOR, NULL) < 0)
+ *           fprintf(stderr, "%s\n", ipm_map_errmsg(m));
+ *   struct ipm_field f;
+ *   ipm_map_resolve(m, "multi_pts.multi_points[3].y", &f);   // once
+ *   ipm_lock_write(m, -1);
+ *   ipm_set_f64(m, &f, 2.5);
+ *   ipm_map_touch(m);
+ *   ipm_unlock(m);
+ *   ipm_map_free(m);
+ *   ipm_schema_free(s);
+ *
+ * Error handling
+ * --------------
+ * Every call that can fail returns 0 (or a non-negative count) on success and
+ * a negative errno value on failure, so a FUSE server can hand it straight to
+ * fuse_reply_err(req, -rc). The handle the call was made on keeps a message of
+ * the last failure, which names the place: "conf/demo.ini:12: unknown type
+ * 'u33'", "cannot map .mmap/Demo_.mmap: size 600, expected 688",
+ * "multi_pts.multi_points[24]: index out of range (0..23)". Messages state the
+ * problem first, in lowercase, without a full stop. Calls without a handle take
+ * an optional buffer of IPM_ERRLEN bytes for their message (NULL: none).
+ * The library never prints, never aborts, never exits, and keeps no global
+ * state except one documented signal handler (see ipm_lock_read()).
+ *
+ * Timeouts follow git's lockfile.h: 0 means try once, -1 means wait forever,
+ * a positive value is a limit in milliseconds.
+ */
+#ifndef IPMMAP_H
+#define IPMMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IPM_VERSION "0.1.0"
+
+/* Size of a message buffer for the calls that take one. */
+#define IPM_ERRLEN 256
+
+/* header_code the manager writes, as Python IPMMAP does. */
+#define IPM_HEADER_CODE 0x1128
+
+/* Name of the built-in header structure every mappable structure starts with:
+ * MmapStructureHeader { int16 header_code; double time_stamp; } (16 bytes). */
+#define IPM_HEADER_STRUCT "MmapStructureHeader"
+
+/* Default directories, relative to the working directory, as Python IPMMAP. */
+#define IPM_DEFAULT_MMAP_DIR "./.mmap"
+#define IPM_DEFAULT_LOCK_DIR "./.fasteners"
+
+/* Longest text any scalar field formats to, with its NUL (a char[N] needs N+1). */
+#define IPM_SCALAR_TEXTLEN 32
+
+/* ------------------------------------------------------------------------ */
+/* Types                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* What a type is. Scalars first, in this order, so kind < IPM_STRING means
+ * "a number or bool". */
+enum ipm_kind {
+	IPM_INT8,
+	IPM_INT16,
+	IPM_INT32,
+	IPM_INT64,
+	IPM_UINT8,
+	IPM_UINT16,
+	IPM_UINT32,
+	IPM_UINT64,
+	IPM_FLOAT,
+	IPM_DOUBLE,
+	IPM_BOOL,
+	IPM_STRING, /* char[N]: NUL-padded text, like ctypes c_char * N */
+	IPM_ARRAY,  /* T[N] */
+	IPM_STRUCT, /* a structure of the schema */
+};
+
+typedef struct ipm_schema ipm_schema; /* a loaded set of structure types */
+typedef struct ipm_type ipm_type;     /* one type, owned by its schema */
+typedef struct ipm_map ipm_map;       /* one mapped instance */
+
+/*
+ * A field resolved from a dotted path, relative to the start of the
+ * structure it was resolved in. A plain value: copy it, keep it, reuse it in
+ * hot loops; it stays valid as long as the schema that made it.
+ */
+struct ipm_field {
+	size_t offset;         /* byte offset from the start of the structure */
+	size_t size;           /* bytes the field occupies */
+	enum ipm_kind kind;    /* kind of type, repeated for speed */
+	const ipm_type *type;  /* the field's type */
+};
+
+/* ------------------------------------------------------------------------ */
+/* Schema                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Schema files are INI. Each section defines a structure, each line a field
+ * in layout order:
+ *
+ *   [Point2D]
+ *   x = double
+ *   y = double
+ *
+ *   [DemoMmapStructure]
+ *   header      = MmapStructureHeader
+ *   data_int    = int32
+ *   data_string = char[256]            ; or: c_char * 256
+ *   multi_pts   = MultiPointsData
+ *
+ *   [Derived : DemoMmapStructure]      ; Base's fields first, then these
+ *   extra = Point2D[4][2]              ; or: Point2D * 2 * 4 (ctypes order)
+ *
+ * Types: int8 int16 int32 int64 uint8 uint16 uint32 uint64 float double bool,
+ * char[N], any structure of the schema (defined before or after its use), and
+ * arrays T[N], T[N][M] of any of them. The ctypes spellings are accepted too:
+ * c_int8 .. c_uint64, c_byte c_ubyte c_short c_ushort c_int c_uint c_long
+ * c_ulong c_longlong c_ulonglong c_float c_double c_bool c_char, "T * N".
+ * Layout is the platform's native C layout.
+ */
+
+/* A new, empty schema that knows only MmapStructureHeader. NULL if out of
+ * memory. Free it with ipm_schema_free(). */
+ipm_schema *ipm_schema_new(void);
+
+/* Frees a schema and every type in it. NULL is harmless. Every map handle
+ * and field descriptor made from it must be gone first. */
+void ipm_schema_free(ipm_schema *s);
+
+/*
+ * Adds the structures defined in the INI file at path. All or nothing: on any
+ * error the schema is left as it was. Structures may refer to those loaded
+ * earlier into the same schema. Returns 0, or -EINVAL (bad schema; the
+ * message is "path:line: what is wrong"), -ENOENT/-EACCES/... (cannot read
+ * the file), -ENOMEM.
+ */
+int ipm_schema_load_file(ipm_schema *s, const char *path);
+
+/* As ipm_schema_load_file(), from text in memory; name is used in messages
+ * in place of a file name (NULL: "<string>"). */
+int ipm_schema_load_string(ipm_schema *s, const char *text, const char *name);
+
+/* Message of the last failed load; "" if none. Valid until the next call on s. */
+const char *ipm_schema_errmsg(const ipm_schema *s);
+
+/* The structure called name, or NULL. */
+const ipm_type *ipm_schema_find(const ipm_schema *s, const char *name);
+
+/* Number of structures, and the i-th in order of definition (the built-in
+ * MmapStructureHeader is number 0). */
+size_t ipm_schema_count(const ipm_schema *s);
+const ipm_type *ipm_schema_at(const ipm_schema *s, size_t i);
+
+/* ------------------------------------------------------------------------ */
+/* Type introspection (for tree walkers, generators and checkers)            */
+/* ------------------------------------------------------------------------ */
+
+enum ipm_kind ipm_type_kind(const ipm_type *t);
+size_t ipm_type_size(const ipm_type *t);
+size_t ipm_type_align(const ipm_type *t);
+
+/* The type's name as the schema spells it in its canonical form: "int32",
+ * "char[256]", "Point2D", "Point2D[24]", "int32[4][3]". Owned by the schema. */
+const char *ipm_type_name(const ipm_type *t);
+
+/* IPM_ARRAY: element count and element type (an array's element may itself be
+ * an array). 0 / NULL for other kinds. For IPM_STRING, ipm_type_count() is N. */
+size_t ipm_type_count(const ipm_type *t);
+const ipm_type *ipm_type_elem(const ipm_type *t);
+
+/* IPM_STRUCT: number of fields (a derived structure counts its base's fields
+ * first), and the i-th field's name, offset, type and schema line. */
+size_t ipm_type_nfields(const ipm_type *t);
+const char *ipm_type_field_name(const ipm_type *t, size_t i);
+size_t ipm_type_field_offset(const ipm_type *t, size_t i);
+const ipm_type *ipm_type_field_type(const ipm_type *t, size_t i);
+
+/* IPM_STRUCT: the base structure of "[Name : Base]", or NULL. */
+const ipm_type *ipm_type_base(const ipm_type *t);
+
+/* Where the structure was defined: file name (owned by the schema) and line.
+ * "<builtin>" and 0 for MmapStructureHeader and for non-structures. */
+const char *ipm_type_file(const ipm_type *t);
+int ipm_type_line(const ipm_type *t);
+
+/* Whether instances of t may be mapped: it is a structure whose first field
+ * is of type MmapStructureHeader. */
+int ipm_type_mappable(const ipm_type *t);
+
+/* 64-bit layout fingerprint: a hash (FNV-1a) of the names, kinds, offsets and
+ * sizes of every field, recursively. Equal fingerprints mean equal layouts. */
+uint64_t ipm_type_fingerprint(const ipm_type *t);
+
+/*
+ * Resolves a dotted path with array indexes inside structure t:
+ * "data_xy.x", "multi_pts.multi_points[3].y", "arr[1][2]". The path may stop at
+ * any level (a structure, an array, an element). Returns 0, -ENOENT (no such
+ * field), -ERANGE (index out of range) or -EINVAL (malformed path), with a
+ * message naming the path in err when err is not NULL.
+ */
+int ipm_type_resolve(const ipm_type *t, const char *path, struct ipm_field *out,
+		     char err[IPM_ERRLEN]);
+
+/* ------------------------------------------------------------------------ */
+/* Values as text (pure functions on bytes; no map, no lock)                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Formats the value of a scalar or string field whose bytes start at src.
+ * Integers in decimal; float and double as the shortest text that reads back
+ * to the same bits, as Python prints them ("0.1", "1.0", "-1e+300", "inf",
+ * "nan"; a float field as the shortest text that reads back to the same
+ * float); bool as 0 or 1; a string up to its first NUL. No newline.
+ * Writes at most len bytes including the NUL. Returns the length of the text
+ * (without NUL) or -ENOSPC if it does not fit, -EINVAL for an aggregate.
+ */
+int ipm_text_format(const struct ipm_field *f, const void *src, char *buf, size_t len);
+
+/*
+ * Parses text (len bytes, need not be NUL-terminated) strictly into f->size
+ * bytes at dst: the whole text must be one valid value of the field's type;
+ * one trailing "\n" is allowed. Integers: decimal, optional sign ('-' only
+ * for signed types), no leading zeros, no spaces, in range. Floats: decimal
+ * or exponent notation, "inf", "-inf", "nan"; out of the type's range is an
+ * error. bool: 0, 1, true, false. Strings: valid UTF-8 without NUL, at most N
+ * bytes; the rest of the field is zero filled.
+ * Returns 0, -EINVAL (not a value of this type) or -ERANGE (out of range, too
+ * long); on error dst is untouched and err (if not NULL) says why.
+ */
+int ipm_text_parse(const struct ipm_field *f, const char *text, size_t len, void *dst,
+		   char err[IPM_ERRLEN]);
+
+/* ------------------------------------------------------------------------ */
+/* Maps: files, roles, mapping                                               */
+/* ------------------------------------------------------------------------ */
+
+enum ipm_role {
+	IPM_MANAGER, /* creates the file, then reads and writes; write locks */
+	IPM_EDITOR,  /* reads and writes an existing file */
+	IPM_READER,  /* only reads: O_RDONLY, PROT_READ, read locks only */
+};
+
+/* Flags of struct ipm_open_opts. */
+#define IPM_FORCE 0x1 /* manager: re-create the file even if it matches */
+
+/* Options of ipm_map_open(); NULL means all defaults. Zero-initialise it. */
+struct ipm_open_opts {
+	const char *mmap_dir;  /* NULL: IPM_DEFAULT_MMAP_DIR; made when missing */
+	const char *lock_dir;  /* NULL: IPM_DEFAULT_LOCK_DIR; made when missing */
+	unsigned flags;        /* IPM_FORCE */
+	uint64_t fingerprint;  /* non-zero: refuse unless the layout has it */
+};
+
+/* A new, closed handle on schema s. NULL if out of memory. */
+ipm_map *ipm_map_new(const ipm_schema *s);
+
+/* Closes (if open) and frees the handle. NULL is harmless. */
+void ipm_map_free(ipm_map *m);
+
+/*
+ * Opens the instance <mmap_dir>/<name>_<tag>.mmap of structure name, with its
+ * lock file <lock_dir>/<name>_<tag>.lockfile (tag may be "" or NULL: "Name_").
+ * The structure must be mappable; name and tag may not contain '/', "..", or
+ * control characters.
+ * - IPM_MANAGER creates the file under the write lock: exact size, zeros,
+ *   header_code = IPM_HEADER_CODE, time_stamp = now. An existing file that
+ *   matches is kept (unless IPM_FORCE). Re-creating a file of the right size
+ *   rewrites it in place, so processes that have it mapped never fault.
+ * - IPM_EDITOR and IPM_READER open an existing file.
+ * Every role checks the file's size against the structure and its header
+ * code. The file is mapped once for the handle's life; locks do not re-open.
+ * Returns 0 or a negative errno: -ENOENT (no such file or structure), -EINVAL
+ * (bad name or tag, structure not mappable, size or magic mismatch, layout
+ * fingerprint mismatch), -EBUSY (handle already open), others from the system.
+ */
+int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role role,
+		 const struct ipm_open_opts *opts);
+
+/* Unlocks, unmaps and closes; the handle can be opened again. Harmless twice. */
+void ipm_map_close(ipm_map *m);
+
+/* Message of the last failure on m; "" if none. Valid until the next call. */
+const char *ipm_map_errmsg(const ipm_map *m);
+
+/* Role, structure type, and file paths of an open handle (owned by it). */
+enum ipm_role ipm_map_role(const ipm_map *m);
+const ipm_type *ipm_map_type(const ipm_map *m);
+const char *ipm_map_path(const ipm_map *m);
+const char *ipm_map_lock_path(const ipm_map *m);
+
+/* The mapped structure's address and size, for C programs with a matching
+ * struct definition (see the generated headers). A reader's mapping is
+ * read-only: writing through it faults. Hold the right lock while touching it. */
+void *ipm_map_data(const ipm_map *m);
+size_t ipm_map_size(const ipm_map *m);
+
+/* Resolves path in the handle's structure (see ipm_type_resolve()); the
+ * message goes to the handle. */
+int ipm_map_resolve(ipm_map *m, const char *path, struct ipm_field *out);
+
+/* ------------------------------------------------------------------------ */
+/* Locks                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Takes the shared (read) or exclusive (write) lock on the instance's lock
+ * file, waiting in the kernel (F_OFD_SETLKW) up to timeout_ms: 0 tries once,
+ * -1 waits forever. A reader handle can take only read locks (-EACCES).
+ * Taking the lock the handle already holds is a no-op; going from read to
+ * write (or back) converts it, but not atomically: others may get in between.
+ * Returns 0, -EAGAIN (try failed), -ETIMEDOUT, -EINTR (a signal interrupted
+ * the wait), or another negative errno.
+ *
+ * Timed waits (timeout_ms > 0) arm a per-thread timer that delivers
+ * ipm_lock_signal() to the waiting thread; the library installs a handler that
+ * does nothing for that signal, once, when it is first needed and only if the
+ * signal still has its default disposition. Sending ipm_lock_signal() to a
+ * thread that waits for a lock (pthread_kill) interrupts the wait with -EINTR.
+ */
+int ipm_lock_read(ipm_map *m, int timeout_ms);
+int ipm_lock_write(ipm_map *m, int timeout_ms);
+
+/* Releases the lock the handle holds. Harmless if it holds none. */
+int ipm_unlock(ipm_map *m);
+
+/* 0 none, 1 read, 2 write: the lock this handle holds. */
+int ipm_lock_held(const ipm_map *m);
+
+/* The signal used to bound and interrupt lock waits: SIGRTMIN + 3. */
+int ipm_lock_signal(void);
+
+/* ------------------------------------------------------------------------ */
+/* Field access                                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Locking rule for every call below: if the handle holds a lock, the call
+ * uses it (writing needs the write lock: -EPERM under a read lock); if it
+ * holds none, the call takes the lock it needs for its own duration, waiting
+ * as long as it takes. Writing through a reader handle fails with -EACCES.
+ * Field descriptors must come from the handle's structure type.
+ *
+ * Typed access converts between the field's type and the C type of the call
+ * and refuses what does not fit instead of truncating (-ERANGE): a 300 into
+ * a uint8, a -1 into any unsigned, a uint64 above INT64_MAX read as int64,
+ * 1e39 into a float. Integer calls accept integer and bool fields (a bool
+ * takes 0 or 1); ipm_get_f64 reads any number; ipm_set_f64 writes float and
+ * double fields. Strings: ipm_get_str copies up to the first NUL and always
+ * terminates (-ENOSPC if len is too small); ipm_set_str refuses a text longer
+ * than the field (-ERANGE) and zero fills the rest. Bytes: exactly f->size.
+ * Any other kind mismatch is -EINVAL. On error nothing is written.
+ */
+int ipm_get_i64(ipm_map *m, const struct ipm_field *f, int64_t *out);
+int ipm_get_u64(ipm_map *m, const struct ipm_field *f, uint64_t *out);
+int ipm_get_f64(ipm_map *m, const struct ipm_field *f, double *out);
+int ipm_get_str(ipm_map *m, const struct ipm_field *f, char *buf, size_t len);
+int ipm_get_bytes(ipm_map *m, const struct ipm_field *f, void *buf, size_t len);
+int ipm_set_i64(ipm_map *m, const struct ipm_field *f, int64_t v);
+int ipm_set_u64(ipm_map *m, const struct ipm_field *f, uint64_t v);
+int ipm_set_f64(ipm_map *m, const struct ipm_field *f, double v);
+int ipm_set_str(ipm_map *m, const struct ipm_field *f, const char *s);
+int ipm_set_bytes(ipm_map *m, const struct ipm_field *f, const void *buf, size_t len);
+
+/* Text access: ipm_text_format() / ipm_text_parse() on the mapped bytes.
+ * ipm_get_text returns the text length; ipm_set_text parses all of text
+ * (len bytes) before it writes anything. */
+int ipm_get_text(ipm_map *m, const struct ipm_field *f, char *buf, size_t len);
+int ipm_set_text(ipm_map *m, const struct ipm_field *f, const char *text, size_t len);
+
+/* The same by dotted path, resolved on each call (Python's readData and
+ * writeData). text is NUL-terminated. */
+int ipm_read_text(ipm_map *m, const char *path, char *buf, size_t len);
+int ipm_write_text(ipm_map *m, const char *path, const char *text);
+
+/* ------------------------------------------------------------------------ */
+/* Whole structure and header                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Copies the whole structure (ipm_map_size() bytes) into buf (len bytes). */
+int ipm_map_copy(ipm_map *m, void *buf, size_t len);
+
+/* Zero fills the structure, keeping header_code; time_stamp becomes 0. */
+int ipm_map_clear(ipm_map *m);
+
+/* Sets the header's time_stamp to now (UNIX seconds as a double). */
+int ipm_map_touch(ipm_map *m);
+
+/* Reads the header's time_stamp. */
+int ipm_map_timestamp(ipm_map *m, double *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* IPMMAP_H */
