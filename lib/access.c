@@ -1,0 +1,602 @@
+/*
+ * access.c - reading and writing fields of a mapped instance. See ipmmap.h.
+ *
+ * Every call follows one rule: use the lock the handle holds, or take the
+ * one the call needs for its own duration. The typed calls are the hot path
+ * of C users: with a lock held, ipm_get_i64() on an int32 is a few compares
+ * and one load; messages are formatted only on failure.
+ */
+#include "ipmmap_i.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* Offsets in MmapStructureHeader, as ctypes lays it out. */
+#define HDR_CODE 0  /* int16 header_code */
+#define HDR_STAMP 8 /* double time_stamp */
+
+/* Ranges of the integer kinds (bool: 0..1), and every scalar's size. */
+struct limits {
+	const char *name; /* for messages */
+	size_t size;      /* bytes */
+	int64_t min;      /* lowest value */
+	uint64_t max;     /* highest value */
+};
+
+static const struct limits limits[IPM_BOOL + 1] = {
+	[IPM_INT8] = {"int8", 1, INT8_MIN, INT8_MAX},
+	[IPM_INT16] = {"int16", 2, INT16_MIN, INT16_MAX},
+	[IPM_INT32] = {"int32", 4, INT32_MIN, INT32_MAX},
+	[IPM_INT64] = {"int64", 8, INT64_MIN, INT64_MAX},
+	[IPM_UINT8] = {"uint8", 1, 0, UINT8_MAX},
+	[IPM_UINT16] = {"uint16", 2, 0, UINT16_MAX},
+	[IPM_UINT32] = {"uint32", 4, 0, UINT32_MAX},
+	[IPM_UINT64] = {"uint64", 8, 0, UINT64_MAX},
+	[IPM_FLOAT] = {"float", 4, 0, 0},
+	[IPM_DOUBLE] = {"double", 8, 0, 0},
+	[IPM_BOOL] = {"bool", 1, 0, 1},
+};
+
+/* Smallest magnitude a double rounds from to float infinity:
+ * FLT_MAX plus half its last unit (the tie goes to even, i.e. infinity). */
+#define FLT_OVERFLOW 0x1.ffffffp127
+
+/* Names the field for a message: its path when the caller has one. */
+static const char *where(const struct ipm_field *f, const char *path, char buf[96])
+{
+	if (path)
+		return path;
+	snprintf(buf, 96, "field at offset %zu (%s)", f->offset,
+		 f->type && f->type->name	 ? f->type->name
+		 : f->kind <= IPM_BOOL		 ? limits[f->kind].name
+		 : f->kind == IPM_STRING	 ? "string"
+		 : f->kind == IPM_ARRAY		 ? "array"
+						 : "structure");
+	return buf;
+}
+
+static int may_write(ipm_map *m, const struct ipm_field *f, const char *path);
+
+/* The handle is open, f lies inside its mapping, sized as its kind says, and
+ * (to write) the handle may write now. */
+static int check_field(ipm_map *m, const struct ipm_field *f, const char *path, bool write)
+{
+	char b[96];
+
+	if (!m->data)
+		return ipm_errf(m->err, -EBADF, "cannot access %s: map is not open",
+				path ? path : "a field");
+	if ((unsigned)f->kind > IPM_STRUCT ||
+	    (f->kind <= IPM_BOOL && f->size != limits[f->kind].size))
+		return ipm_errf(m->err, -EINVAL, "%s: bad field descriptor", where(f, path, b));
+	if (f->size > m->size || f->offset > m->size - f->size)
+		return ipm_errf(m->err, -EINVAL, "%s: not inside %s (%zu bytes)", where(f, path, b),
+				m->type && m->type->name ? m->type->name : "the structure",
+				m->size);
+	return write ? may_write(m, f, path) : 0;
+}
+
+/* Whether the handle may write now: a reader never, and not under a read
+ * lock. f NULL: the whole structure. */
+static int may_write(ipm_map *m, const struct ipm_field *f, const char *path)
+{
+	char b[96];
+	int rc;
+
+	if (m->role == IPM_READER)
+		rc = -EACCES;
+	else if (m->held == 1)
+		rc = -EPERM;
+	else
+		return 0;
+	return ipm_errf(m->err, rc, "cannot write %s: %s",
+			f ? where(f, path, b) : m->path ? m->path : "the map",
+			rc == -EACCES ? "handle is a reader" : "handle holds only the read lock");
+}
+
+/* Takes the lock the call needs if the handle holds none: 1 if it did (pass
+ * that to end()), 0 if one is held, or a negative errno. */
+static int begin(ipm_map *m, bool write)
+{
+	int rc;
+
+	if (m->held)
+		return 0;
+	rc = write ? ipm_lock_write(m, -1) : ipm_lock_read(m, -1);
+	return rc < 0 ? rc : 1;
+}
+
+static void end(ipm_map *m, int took)
+{
+	if (took > 0)
+		ipm_unlock(m);
+}
+
+/* The value of an integer or bool field; *neg says which of the two holds it. */
+static void load_int(const unsigned char *p, enum ipm_kind k, int64_t *s, uint64_t *u, bool *neg)
+{
+	int8_t i8;
+	int16_t i16;
+	int32_t i32;
+	uint8_t u8;
+	uint16_t u16;
+	uint32_t u32;
+
+	*neg = false;
+	switch (k) {
+	case IPM_INT8:
+		memcpy(&i8, p, 1);
+		*s = i8;
+		break;
+	case IPM_INT16:
+		memcpy(&i16, p, 2);
+		*s = i16;
+		break;
+	case IPM_INT32:
+		memcpy(&i32, p, 4);
+		*s = i32;
+		break;
+	case IPM_INT64:
+		memcpy(s, p, 8);
+		break;
+	case IPM_UINT8:
+		memcpy(&u8, p, 1);
+		*u = u8;
+		return;
+	case IPM_UINT16:
+		memcpy(&u16, p, 2);
+		*u = u16;
+		return;
+	case IPM_UINT32:
+		memcpy(&u32, p, 4);
+		*u = u32;
+		return;
+	case IPM_UINT64:
+		memcpy(u, p, 8);
+		return;
+	default: /* bool: any non-zero byte is true */
+		memcpy(&u8, p, 1);
+		*u = u8 != 0;
+		return;
+	}
+	*neg = *s < 0;
+	*u = (uint64_t)*s;
+}
+
+static void store_int(unsigned char *p, enum ipm_kind k, uint64_t v)
+{
+	uint8_t u8 = (uint8_t)v;
+	uint16_t u16 = (uint16_t)v;
+	uint32_t u32 = (uint32_t)v;
+
+	switch (limits[k].size) {
+	case 1:
+		memcpy(p, &u8, 1);
+		break;
+	case 2:
+		memcpy(p, &u16, 2);
+		break;
+	case 4:
+		memcpy(p, &u32, 4);
+		break;
+	default:
+		memcpy(p, &v, 8);
+		break;
+	}
+}
+
+static bool is_int(enum ipm_kind k)
+{
+	return k <= IPM_UINT64 || k == IPM_BOOL;
+}
+
+static int kind_mismatch(ipm_map *m, const struct ipm_field *f, const char *want)
+{
+	char b[96];
+
+	return ipm_errf(m->err, -EINVAL, "%s: not %s field", where(f, NULL, b), want);
+}
+
+int ipm_get_i64(ipm_map *m, const struct ipm_field *f, int64_t *out)
+{
+	int64_t s = 0;
+	uint64_t u;
+	bool neg;
+	int rc = check_field(m, f, NULL, false), took;
+
+	if (rc < 0)
+		return rc;
+	if (!is_int(f->kind))
+		return kind_mismatch(m, f, "an integer or bool");
+	took = begin(m, false);
+	if (took < 0)
+		return took;
+	load_int(m->data + f->offset, f->kind, &s, &u, &neg);
+	end(m, took);
+	if (!neg && u > INT64_MAX) {
+		char b[96];
+
+		return ipm_errf(m->err, -ERANGE, "%s: value %" PRIu64 " does not fit in int64",
+				where(f, NULL, b), u);
+	}
+	*out = (int64_t)u;
+	return 0;
+}
+
+int ipm_get_u64(ipm_map *m, const struct ipm_field *f, uint64_t *out)
+{
+	int64_t s = 0;
+	uint64_t u;
+	bool neg;
+	int rc = check_field(m, f, NULL, false), took;
+
+	if (rc < 0)
+		return rc;
+	if (!is_int(f->kind))
+		return kind_mismatch(m, f, "an integer or bool");
+	took = begin(m, false);
+	if (took < 0)
+		return took;
+	load_int(m->data + f->offset, f->kind, &s, &u, &neg);
+	end(m, took);
+	if (neg) {
+		char b[96];
+
+		return ipm_errf(m->err, -ERANGE, "%s: value %" PRId64 " does not fit in uint64",
+				where(f, NULL, b), s);
+	}
+	*out = u;
+	return 0;
+}
+
+int ipm_get_f64(ipm_map *m, const struct ipm_field *f, double *out)
+{
+	int64_t s = 0;
+	uint64_t u;
+	bool neg;
+	float fl;
+	int rc = check_field(m, f, NULL, false), took;
+
+	if (rc < 0)
+		return rc;
+	if (f->kind > IPM_BOOL)
+		return kind_mismatch(m, f, "a number");
+	took = begin(m, false);
+	if (took < 0)
+		return took;
+	if (f->kind == IPM_FLOAT) {
+		memcpy(&fl, m->data + f->offset, 4);
+		*out = fl;
+	} else if (f->kind == IPM_DOUBLE) {
+		memcpy(out, m->data + f->offset, 8);
+	} else {
+		load_int(m->data + f->offset, f->kind, &s, &u, &neg);
+		*out = neg ? (double)s : (double)u;
+	}
+	end(m, took);
+	return 0;
+}
+
+int ipm_get_str(ipm_map *m, const struct ipm_field *f, char *buf, size_t len)
+{
+	const unsigned char *p, *nul;
+	size_t n;
+	char b[96];
+	int rc = check_field(m, f, NULL, false), took;
+
+	if (rc < 0)
+		return rc;
+	if (f->kind != IPM_STRING)
+		return kind_mismatch(m, f, "a string");
+	took = begin(m, false);
+	if (took < 0)
+		return took;
+	p = m->data + f->offset;
+	nul = memchr(p, '\0', f->size);
+	n = nul ? (size_t)(nul - p) : f->size;
+	if (n >= len) {
+		rc = ipm_errf(m->err, -ENOSPC, "%s: %zu bytes of text do not fit in %zu",
+			      where(f, NULL, b), n, len);
+	} else {
+		memcpy(buf, p, n);
+		buf[n] = '\0';
+	}
+	end(m, took);
+	return rc;
+}
+
+int ipm_get_bytes(ipm_map *m, const struct ipm_field *f, void *buf, size_t len)
+{
+	char b[96];
+	int rc = check_field(m, f, NULL, false), took;
+
+	if (rc < 0)
+		return rc;
+	if (len != f->size)
+		return ipm_errf(m->err, -EINVAL, "%s: buffer of %zu bytes for %zu",
+				where(f, NULL, b), len, f->size);
+	took = begin(m, false);
+	if (took < 0)
+		return took;
+	memcpy(buf, m->data + f->offset, f->size);
+	end(m, took);
+	return 0;
+}
+
+/* Writes an integer v (negative when neg) into an integer or bool field. */
+static int set_int(ipm_map *m, const struct ipm_field *f, bool neg, uint64_t v)
+{
+	const struct limits *l;
+	char b[96];
+	int rc = check_field(m, f, NULL, true), took;
+
+	if (rc < 0)
+		return rc;
+	if (!is_int(f->kind))
+		return kind_mismatch(m, f, "an integer or bool");
+	l = &limits[f->kind];
+	if (neg ? (int64_t)v < l->min : v > l->max) {
+		if (neg)
+			return ipm_errf(m->err, -ERANGE,
+					"%s: value %" PRId64 " out of range for %s (%" PRId64
+					"..%" PRIu64 ")",
+					where(f, NULL, b), (int64_t)v, l->name, l->min, l->max);
+		return ipm_errf(m->err, -ERANGE,
+				"%s: value %" PRIu64 " out of range for %s (%" PRId64 "..%" PRIu64
+				")",
+				where(f, NULL, b), v, l->name, l->min, l->max);
+	}
+	took = begin(m, true);
+	if (took < 0)
+		return took;
+	store_int(m->data + f->offset, f->kind, v);
+	end(m, took);
+	return 0;
+}
+
+int ipm_set_i64(ipm_map *m, const struct ipm_field *f, int64_t v)
+{
+	return set_int(m, f, v < 0, (uint64_t)v);
+}
+
+int ipm_set_u64(ipm_map *m, const struct ipm_field *f, uint64_t v)
+{
+	return set_int(m, f, false, v);
+}
+
+int ipm_set_f64(ipm_map *m, const struct ipm_field *f, double v)
+{
+	char b[96];
+	float fl;
+	int rc = check_field(m, f, NULL, true), took;
+
+	if (rc < 0)
+		return rc;
+	if (f->kind != IPM_FLOAT && f->kind != IPM_DOUBLE)
+		return kind_mismatch(m, f, "a float or double");
+	/* compare before converting: an out-of-range conversion is undefined in C */
+	if (f->kind == IPM_FLOAT && isfinite(v) && fabs(v) >= FLT_OVERFLOW)
+		return ipm_errf(m->err, -ERANGE, "%s: value %g out of range for float",
+				where(f, NULL, b), v);
+	took = begin(m, true);
+	if (took < 0)
+		return took;
+	if (f->kind == IPM_FLOAT) {
+		fl = (float)v;
+		memcpy(m->data + f->offset, &fl, 4);
+	} else {
+		memcpy(m->data + f->offset, &v, 8);
+	}
+	end(m, took);
+	return 0;
+}
+
+int ipm_set_str(ipm_map *m, const struct ipm_field *f, const char *s)
+{
+	char b[96];
+	size_t n;
+	int rc = check_field(m, f, NULL, true), took;
+
+	if (rc < 0)
+		return rc;
+	if (f->kind != IPM_STRING)
+		return kind_mismatch(m, f, "a string");
+	n = strlen(s);
+	if (n > f->size)
+		return ipm_errf(m->err, -ERANGE, "%s: text of %zu bytes too long for char[%zu]",
+				where(f, NULL, b), n, f->size);
+	took = begin(m, true);
+	if (took < 0)
+		return took;
+	memcpy(m->data + f->offset, s, n);
+	memset(m->data + f->offset + n, 0, f->size - n);
+	end(m, took);
+	return 0;
+}
+
+int ipm_set_bytes(ipm_map *m, const struct ipm_field *f, const void *buf, size_t len)
+{
+	char b[96];
+	int rc = check_field(m, f, NULL, true), took;
+
+	if (rc < 0)
+		return rc;
+	if (len != f->size)
+		return ipm_errf(m->err, -EINVAL, "%s: %zu bytes for a field of %zu",
+				where(f, NULL, b), len, f->size);
+	took = begin(m, true);
+	if (took < 0)
+		return took;
+	memcpy(m->data + f->offset, buf, len);
+	end(m, took);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Text                                                                      */
+/* ------------------------------------------------------------------------ */
+
+static int get_text(ipm_map *m, const struct ipm_field *f, const char *path, char *buf,
+		    size_t len)
+{
+	char b[96];
+	int rc = check_field(m, f, path, false), took;
+
+	if (rc < 0)
+		return rc;
+	if (f->kind > IPM_STRING)
+		return ipm_errf(m->err, -EINVAL, "%s: %s has no text value", where(f, path, b),
+				f->kind == IPM_ARRAY ? "an array" : "a structure");
+	took = begin(m, false);
+	if (took < 0)
+		return took;
+	rc = ipm_text_format(f, m->data + f->offset, buf, len);
+	end(m, took);
+	if (rc < 0)
+		return ipm_errf(m->err, rc, "%s: text does not fit in %zu bytes", where(f, path, b),
+				len);
+	return rc;
+}
+
+static int set_text(ipm_map *m, const struct ipm_field *f, const char *path, const char *text,
+		    size_t len)
+{
+	char b[96], e[IPM_ERRLEN];
+	unsigned char tmp[8];
+	int rc = check_field(m, f, path, true), took;
+
+	if (rc < 0)
+		return rc;
+	/* A scalar is parsed before the lock is taken, to hold it shortly; a
+	 * string may be large and is parsed in place (nothing is written unless
+	 * all of it is valid). */
+	if (f->kind < IPM_STRING) {
+		rc = ipm_text_parse(f, text, len, tmp, e);
+		if (rc < 0)
+			return ipm_errf(m->err, rc, "%s: %s", where(f, path, b), e);
+	} else if (f->kind > IPM_STRING) {
+		return ipm_errf(m->err, -EINVAL, "%s: %s has no text value", where(f, path, b),
+				f->kind == IPM_ARRAY ? "an array" : "a structure");
+	}
+	took = begin(m, true);
+	if (took < 0)
+		return took;
+	if (f->kind < IPM_STRING)
+		memcpy(m->data + f->offset, tmp, f->size);
+	else
+		rc = ipm_text_parse(f, text, len, m->data + f->offset, e);
+	end(m, took);
+	if (rc < 0)
+		return ipm_errf(m->err, rc, "%s: %s", where(f, path, b), e);
+	return 0;
+}
+
+int ipm_get_text(ipm_map *m, const struct ipm_field *f, char *buf, size_t len)
+{
+	return get_text(m, f, NULL, buf, len);
+}
+
+int ipm_set_text(ipm_map *m, const struct ipm_field *f, const char *text, size_t len)
+{
+	return set_text(m, f, NULL, text, len);
+}
+
+int ipm_read_text(ipm_map *m, const char *path, char *buf, size_t len)
+{
+	struct ipm_field f;
+	int rc = ipm_map_resolve(m, path, &f);
+
+	return rc < 0 ? rc : get_text(m, &f, path, buf, len);
+}
+
+int ipm_write_text(ipm_map *m, const char *path, const char *text)
+{
+	struct ipm_field f;
+	int rc = ipm_map_resolve(m, path, &f);
+
+	return rc < 0 ? rc : set_text(m, &f, path, text, strlen(text));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Whole structure and header                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Open, and (for writing) allowed to write; what names the operation. */
+static int whole(ipm_map *m, bool write, const char *what)
+{
+	if (!m->data)
+		return ipm_errf(m->err, -EBADF, "cannot %s: map is not open", what);
+	if (write)
+		return may_write(m, NULL, NULL);
+	return 0;
+}
+
+int ipm_map_copy(ipm_map *m, void *buf, size_t len)
+{
+	int rc = whole(m, false, "copy"), took;
+
+	if (rc < 0)
+		return rc;
+	if (len < m->size)
+		return ipm_errf(m->err, -ENOSPC, "cannot copy %zu bytes into a buffer of %zu",
+				m->size, len);
+	took = begin(m, false);
+	if (took < 0)
+		return took;
+	memcpy(buf, m->data, m->size);
+	end(m, took);
+	return 0;
+}
+
+int ipm_map_clear(ipm_map *m)
+{
+	int16_t code = IPM_HEADER_CODE;
+	int rc = whole(m, true, "clear"), took;
+
+	if (rc < 0)
+		return rc;
+	took = begin(m, true);
+	if (took < 0)
+		return took;
+	/* the header code stays: a zero one would make the file look foreign */
+	memset(m->data, 0, m->size);
+	memcpy(m->data + HDR_CODE, &code, sizeof(code));
+	end(m, took);
+	return 0;
+}
+
+int ipm_map_touch(ipm_map *m)
+{
+	struct timespec ts;
+	double now;
+	int rc = whole(m, true, "touch"), took;
+
+	if (rc < 0)
+		return rc;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	took = begin(m, true);
+	if (took < 0)
+		return took;
+	memcpy(m->data + HDR_STAMP, &now, sizeof(now));
+	end(m, took);
+	return 0;
+}
+
+int ipm_map_timestamp(ipm_map *m, double *out)
+{
+	int rc = whole(m, false, "read the time stamp"), took;
+
+	if (rc < 0)
+		return rc;
+	took = begin(m, false);
+	if (took < 0)
+		return took;
+	memcpy(out, m->data + HDR_STAMP, sizeof(*out));
+	end(m, took);
+	return 0;
+}

@@ -1,0 +1,664 @@
+/*
+ * value.c - one scalar or string field as text and back. See ipmmap.h.
+ *
+ * Parsing is strict on purpose: a value that a shell script writes into a
+ * field file either is exactly one value of the field's type or is refused
+ * with a message, and nothing is written. Floating text is checked against
+ * our own grammar first and only then handed to strtod()/strtof(), so
+ * nothing the C library would quietly accept (hex floats, leading spaces,
+ * "nan(...)") gets in. strtod() reads the decimal point of the current
+ * locale; the library and ipmmapfs never call setlocale(), so it is ".". A
+ * program that sets a locale with another decimal point must switch
+ * LC_NUMERIC back to "C" around these calls.
+ *
+ * Floating values are printed as Python's repr() prints a float: the
+ * shortest digits that read back to the same bits, in fixed notation when
+ * the decimal exponent is in -4..15, in scientific notation otherwise.
+ */
+#include "ipmmap_i.h"
+
+#include <errno.h>
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* What a scalar kind is, for ranges and messages. */
+struct scalar {
+	const char *name; /* as the schema spells it */
+	size_t size;      /* bytes */
+	int64_t min;      /* signed kinds: lowest value */
+	uint64_t max;     /* integer kinds: highest value */
+};
+
+static const struct scalar scalars[IPM_BOOL + 1] = {
+	[IPM_INT8] = {"int8", 1, INT8_MIN, INT8_MAX},
+	[IPM_INT16] = {"int16", 2, INT16_MIN, INT16_MAX},
+	[IPM_INT32] = {"int32", 4, INT32_MIN, INT32_MAX},
+	[IPM_INT64] = {"int64", 8, INT64_MIN, INT64_MAX},
+	[IPM_UINT8] = {"uint8", 1, 0, UINT8_MAX},
+	[IPM_UINT16] = {"uint16", 2, 0, UINT16_MAX},
+	[IPM_UINT32] = {"uint32", 4, 0, UINT32_MAX},
+	[IPM_UINT64] = {"uint64", 8, 0, UINT64_MAX},
+	[IPM_FLOAT] = {"float", 4, 0, 0},
+	[IPM_DOUBLE] = {"double", 8, 0, 0},
+	[IPM_BOOL] = {"bool", 1, 0, 1},
+};
+
+/* Longest piece of offending text a message quotes, and the buffer for it. */
+#define QUOTE_MAX 40
+#define QUOTE_LEN (QUOTE_MAX * 4 + 4)
+
+/* Text for a message: unprintable bytes as C escapes, long text cut with "...". */
+static const char *quote(const char *s, size_t n, char out[QUOTE_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+
+	for (i = 0; i < n && i < QUOTE_MAX; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else if (c < 0x20 || c >= 0x7f || c == '\'' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	if (i < n) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static int not_a(const char *s, size_t n, enum ipm_kind k, const char *why, char *err)
+{
+	char q[QUOTE_LEN];
+	const char *name = scalars[k].name;
+
+	return ipm_errf(err, -EINVAL, "'%s' is not %s %s%s", quote(s, n, q),
+			name[0] == 'i' ? "an" : "a", name, why);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Integers                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static void store_int(enum ipm_kind k, int64_t sv, uint64_t uv, void *dst)
+{
+	int8_t i8 = (int8_t)sv;
+	int16_t i16 = (int16_t)sv;
+	int32_t i32 = (int32_t)sv;
+	uint8_t u8 = (uint8_t)uv;
+	uint16_t u16 = (uint16_t)uv;
+	uint32_t u32 = (uint32_t)uv;
+
+	switch (k) {
+	case IPM_INT8:
+		memcpy(dst, &i8, 1);
+		break;
+	case IPM_INT16:
+		memcpy(dst, &i16, 2);
+		break;
+	case IPM_INT32:
+		memcpy(dst, &i32, 4);
+		break;
+	case IPM_INT64:
+		memcpy(dst, &sv, 8);
+		break;
+	case IPM_UINT8:
+	case IPM_BOOL:
+		memcpy(dst, &u8, 1);
+		break;
+	case IPM_UINT16:
+		memcpy(dst, &u16, 2);
+		break;
+	case IPM_UINT32:
+		memcpy(dst, &u32, 4);
+		break;
+	default:
+		memcpy(dst, &uv, 8);
+		break;
+	}
+}
+
+static int out_of_range(const char *s, size_t n, enum ipm_kind k, char *err)
+{
+	char q[QUOTE_LEN];
+	const struct scalar *sc = &scalars[k];
+
+	if (k <= IPM_INT64)
+		return ipm_errf(err, -ERANGE,
+				"value %s out of range for %s (%" PRId64 "..%" PRId64 ")",
+				quote(s, n, q), sc->name, sc->min, (int64_t)sc->max);
+	return ipm_errf(err, -ERANGE, "value %s out of range for %s (0..%" PRIu64 ")",
+			quote(s, n, q), sc->name, sc->max);
+}
+
+static int parse_int(enum ipm_kind k, const char *s, size_t n, void *dst, char *err)
+{
+	const struct scalar *sc = &scalars[k];
+	bool neg = false, over = false;
+	uint64_t mag = 0;
+	size_t i = 0, j;
+
+	if (n && (s[0] == '+' || s[0] == '-')) {
+		neg = s[0] == '-';
+		i = 1;
+	}
+	if (i == n)
+		return not_a(s, n, k, "", err);
+	for (j = i; j < n; j++) {
+		unsigned d = (unsigned char)s[j] - '0';
+
+		if (d > 9)
+			return not_a(s, n, k, "", err);
+		if (mag > (UINT64_MAX - d) / 10)
+			over = true;
+		else
+			mag = mag * 10 + d;
+	}
+	/* Python 3 refuses "007" too: it reads like C octal. */
+	if (s[i] == '0' && n - i > 1)
+		return not_a(s, n, k, " (leading zero)", err);
+	if (k > IPM_INT64) {
+		if (neg && mag == 0)
+			return not_a(s, n, k, " (sign)", err);
+		if (neg || over || mag > sc->max)
+			return out_of_range(s, n, k, err);
+		store_int(k, 0, mag, dst);
+		return 0;
+	}
+	if (over || mag > (uint64_t)sc->max + neg)
+		return out_of_range(s, n, k, err);
+	/* -(mag) without overflow for mag == 2^63 */
+	store_int(k, neg ? (mag ? -(int64_t)(mag - 1) - 1 : 0) : (int64_t)mag, 0, dst);
+	return 0;
+}
+
+static int parse_bool(const char *s, size_t n, void *dst, char *err)
+{
+	uint8_t v;
+
+	if (n == 1 && (s[0] == '0' || s[0] == '1'))
+		v = s[0] == '1';
+	else if (n == 4 && !strncasecmp(s, "true", 4))
+		v = 1;
+	else if (n == 5 && !strncasecmp(s, "false", 5))
+		v = 0;
+	else
+		return not_a(s, n, IPM_BOOL, " (0, 1, true or false)", err);
+	memcpy(dst, &v, 1);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Floating point                                                            */
+/* ------------------------------------------------------------------------ */
+
+static bool word_is(const char *s, size_t n, const char *w)
+{
+	return strlen(w) == n && !strncasecmp(s, w, n);
+}
+
+static size_t digits(const char *s, size_t n, size_t i)
+{
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++;
+	return i;
+}
+
+/*
+ * The spellings Python's float() takes, less whitespace and underscores:
+ * [sign] (digits [. [digits]] | . digits) [(e|E) [sign] digits], or
+ * [sign] inf|infinity|nan in any case. Sets *special for the words.
+ */
+static bool float_syntax(const char *s, size_t n, bool *special)
+{
+	size_t i = 0, j;
+
+	if (n && (s[0] == '+' || s[0] == '-'))
+		i = 1;
+	*special = word_is(s + i, n - i, "inf") || word_is(s + i, n - i, "infinity") ||
+		   word_is(s + i, n - i, "nan");
+	if (*special)
+		return true;
+	j = digits(s, n, i);
+	if (j < n && s[j] == '.') {
+		size_t f = digits(s, n, j + 1);
+
+		if (f == j + 1 && j == i)
+			return false;
+		j = f;
+	} else if (j == i) {
+		return false;
+	}
+	if (j < n && (s[j] == 'e' || s[j] == 'E')) {
+		size_t e = j + 1;
+
+		if (e < n && (s[e] == '+' || s[e] == '-'))
+			e++;
+		j = digits(s, n, e);
+		if (j == e)
+			return false;
+	}
+	return j == n;
+}
+
+static int parse_float(enum ipm_kind k, const char *s, size_t n, void *dst, char *err)
+{
+	char local[128], *copy = local, q[QUOTE_LEN];
+	bool special;
+	float fv = 0;
+	double dv;
+
+	if (!float_syntax(s, n, &special))
+		return not_a(s, n, k, "", err);
+	/* strtod() needs a terminated string; valid texts are rarely long */
+	if (n >= sizeof(local)) {
+		copy = malloc(n + 1);
+		if (!copy)
+			return ipm_errf(err, -ENOMEM, "out of memory");
+	}
+	memcpy(copy, s, n);
+	copy[n] = '\0';
+	if (k == IPM_FLOAT) {
+		fv = strtof(copy, NULL);
+		dv = fv;
+	} else {
+		dv = strtod(copy, NULL);
+	}
+	if (copy != local)
+		free(copy);
+	/* Underflow to a subnormal or zero is accepted, as Python does. */
+	if (isinf(dv) && !special)
+		return ipm_errf(err, -ERANGE, "value %s out of range for %s", quote(s, n, q),
+				scalars[k].name);
+	if (k == IPM_FLOAT)
+		memcpy(dst, &fv, 4);
+	else
+		memcpy(dst, &dv, 8);
+	return 0;
+}
+
+/*
+ * A positive decimal d[0].d[1]...d[n-1] * 10^e, the digits as characters.
+ */
+struct dec {
+	char d[24]; /* significant digits, '0'..'9' */
+	int n;      /* how many */
+	int e;      /* decimal exponent of d[0] */
+};
+
+/* x correctly rounded to p significant digits, by the C library. */
+static void dec_print(double x, int p, struct dec *r)
+{
+	char t[48], *s = t;
+
+	snprintf(t, sizeof(t), "%.*e", p - 1, x);
+	r->n = 0;
+	for (; *s != 'e'; s++)
+		if (*s != '.')
+			r->d[r->n++] = *s;
+	r->e = atoi(s + 1);
+}
+
+/* One unit up or down in the last of r's digits, staying at r->n digits. */
+static void dec_step(struct dec *r, int dir)
+{
+	int i;
+
+	if (dir > 0) {
+		for (i = r->n - 1; i >= 0 && r->d[i] == '9'; i--)
+			r->d[i] = '0';
+		if (i >= 0) {
+			r->d[i]++;
+		} else { /* 9.99 -> 10.0 */
+			r->d[0] = '1';
+			r->e++;
+		}
+		return;
+	}
+	for (i = r->n - 1; i >= 0 && r->d[i] == '0'; i--)
+		r->d[i] = '9';
+	r->d[i]--; /* r is never zero */
+	if (r->d[0] == '0') { /* 1.00 -> 0.999: one decade lower, all nines */
+		memset(r->d, '9', r->n);
+		r->e--;
+	}
+}
+
+/*
+ * x rounded to p < full->n digits, from its longer rounding full. Rounding
+ * twice is wrong only when full's cut-off tail is exactly "50...0", since
+ * that tail was itself rounded; then ask the C library.
+ */
+static void dec_round(const struct dec *full, double x, int p, struct dec *r)
+{
+	bool up = full->d[p] > '5', tie = full->d[p] == '5';
+	int i;
+
+	for (i = p + 1; tie && i < full->n; i++)
+		if (full->d[i] != '0')
+			up = true, tie = false;
+	if (tie) {
+		dec_print(x, p, r);
+		return;
+	}
+	memcpy(r->d, full->d, p);
+	r->n = p;
+	r->e = full->e;
+	if (up)
+		dec_step(r, 1);
+}
+
+static bool dec_reads_back(const struct dec *r, double x, bool single)
+{
+	char t[48];
+	int o = 0;
+
+	t[o++] = r->d[0];
+	t[o++] = '.';
+	memcpy(t + o, r->d + 1, r->n - 1);
+	o += r->n - 1;
+	snprintf(t + o, sizeof(t) - o, "e%d", r->e);
+	if (single)
+		return strtof(t, NULL) == (float)x;
+	return strtod(t, NULL) == x;
+}
+
+/*
+ * The shortest digits that read back to x (positive, finite), the one
+ * nearest x among equals, as Python's repr() and David Gay's dtoa mode 0
+ * choose them. Up to DBL_DIG (FLT_DIG) digits a decimal survives the round
+ * trip through a normal double (float), so the correctly rounded DBL_DIG
+ * digits, stripped of their zeros, are the answer whenever any answer that
+ * short exists. Longer, the rounded value may miss where the interval that
+ * reads back to x is lopsided (at powers of two), but then a neighbour one
+ * unit away hits. Subnormals have fewer bits, so they search from 1 digit.
+ */
+static void dec_shortest(double x, bool single, struct dec *out)
+{
+	int maxp = single ? 9 : 17, safe = single ? FLT_DIG : DBL_DIG;
+	bool normal = x >= (single ? FLT_MIN : DBL_MIN);
+	struct dec full, c, nb;
+	int p;
+
+	dec_print(x, maxp, &full);
+	for (p = normal ? safe : 1; p < maxp; p++) {
+		dec_round(&full, x, p, &c);
+		if (dec_reads_back(&c, x, single)) {
+			*out = c;
+			goto strip;
+		}
+		if (normal && p == safe)
+			continue;
+		nb = c;
+		dec_step(&nb, 1);
+		if (dec_reads_back(&nb, x, single)) {
+			*out = nb;
+			goto strip;
+		}
+		nb = c;
+		dec_step(&nb, -1);
+		if (dec_reads_back(&nb, x, single)) {
+			*out = nb;
+			goto strip;
+		}
+	}
+	*out = full;
+strip:
+	while (out->n > 1 && out->d[out->n - 1] == '0')
+		out->n--;
+}
+
+/* Python's repr() of a float into t (at least 32 bytes); returns the length. */
+static int format_float(double x, bool single, char *t)
+{
+	struct dec r;
+	int o = 0, i;
+
+	if (isnan(x))
+		return sprintf(t, "nan");
+	if (signbit(x))
+		t[o++] = '-';
+	x = fabs(x);
+	if (isinf(x))
+		return o + sprintf(t + o, "inf");
+	if (x == 0)
+		return o + sprintf(t + o, "0.0");
+	dec_shortest(x, single, &r);
+	if (r.e < -4 || r.e >= 16) {
+		t[o++] = r.d[0];
+		if (r.n > 1) {
+			t[o++] = '.';
+			memcpy(t + o, r.d + 1, r.n - 1);
+			o += r.n - 1;
+		}
+		return o + sprintf(t + o, "e%c%02d", r.e < 0 ? '-' : '+', abs(r.e));
+	}
+	if (r.e < 0) {
+		t[o++] = '0';
+		t[o++] = '.';
+		for (i = -1; i > r.e; i--)
+			t[o++] = '0';
+		memcpy(t + o, r.d, r.n);
+		return o + r.n;
+	}
+	for (i = 0; i <= r.e; i++)
+		t[o++] = i < r.n ? r.d[i] : '0';
+	t[o++] = '.';
+	if (r.n <= r.e + 1) {
+		t[o++] = '0';
+	} else {
+		memcpy(t + o, r.d + r.e + 1, r.n - r.e - 1);
+		o += r.n - r.e - 1;
+	}
+	t[o] = '\0';
+	return o;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Strings                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Offset of the first byte that is not well-formed UTF-8 (RFC 3629: no
+ * overlongs, no surrogates, nothing above U+10FFFF), or n. */
+static size_t utf8_bad(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = s[i], need, lo = 0x80, hi = 0xbf, k;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			need = 1;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2;
+			if (c == 0xe0)
+				lo = 0xa0;
+			else if (c == 0xed)
+				hi = 0x9f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3;
+			if (c == 0xf0)
+				lo = 0x90;
+			else if (c == 0xf4)
+				hi = 0x8f;
+		} else {
+			return i;
+		}
+		if (n - i <= need)
+			return i;
+		if (s[i + 1] < lo || s[i + 1] > hi)
+			return i;
+		for (k = 2; k <= need; k++)
+			if ((s[i + k] & 0xc0) != 0x80)
+				return i;
+		i += need + 1;
+	}
+	return n;
+}
+
+static int parse_string(size_t cap, const char *s, size_t n, void *dst, char *err)
+{
+	const char *nul;
+	size_t bad;
+
+	if (n > cap)
+		return ipm_errf(err, -ERANGE, "text of %zu bytes too long for char[%zu]", n, cap);
+	if (!n) { /* text may be NULL */
+		memset(dst, 0, cap);
+		return 0;
+	}
+	nul = memchr(s, '\0', n);
+	if (nul)
+		return ipm_errf(err, -EINVAL, "text has a NUL byte at offset %zu",
+				(size_t)(nul - s));
+	bad = utf8_bad((const unsigned char *)s, n);
+	if (bad < n)
+		return ipm_errf(err, -EINVAL, "text is not valid UTF-8 at offset %zu", bad);
+	memcpy(dst, s, n);
+	memset((char *)dst + n, 0, cap - n);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The two entry points                                                      */
+/* ------------------------------------------------------------------------ */
+
+static int format_uint(uint64_t v, bool neg, char *t)
+{
+	char r[24];
+	int n = 0, o = 0;
+
+	do {
+		r[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (neg)
+		t[o++] = '-';
+	while (n)
+		t[o++] = r[--n];
+	t[o] = '\0';
+	return o;
+}
+
+int ipm_text_format(const struct ipm_field *f, const void *src, char *buf, size_t len)
+{
+	char t[IPM_SCALAR_TEXTLEN];
+	const char *text = t;
+	int n;
+	int8_t i8;
+	int16_t i16;
+	int32_t i32;
+	int64_t i64;
+	uint8_t u8;
+	uint16_t u16;
+	uint32_t u32;
+	uint64_t u64;
+	float fl;
+	double db;
+
+	switch (f->kind) {
+	case IPM_INT8:
+		memcpy(&i8, src, 1);
+		i64 = i8;
+		goto sint;
+	case IPM_INT16:
+		memcpy(&i16, src, 2);
+		i64 = i16;
+		goto sint;
+	case IPM_INT32:
+		memcpy(&i32, src, 4);
+		i64 = i32;
+		goto sint;
+	case IPM_INT64:
+		memcpy(&i64, src, 8);
+sint:
+		/* magnitude of INT64_MIN without overflow */
+		n = i64 < 0 ? format_uint((uint64_t)-(i64 + 1) + 1, true, t)
+			    : format_uint((uint64_t)i64, false, t);
+		break;
+	case IPM_UINT8:
+		memcpy(&u8, src, 1);
+		n = format_uint(u8, false, t);
+		break;
+	case IPM_UINT16:
+		memcpy(&u16, src, 2);
+		n = format_uint(u16, false, t);
+		break;
+	case IPM_UINT32:
+		memcpy(&u32, src, 4);
+		n = format_uint(u32, false, t);
+		break;
+	case IPM_UINT64:
+		memcpy(&u64, src, 8);
+		n = format_uint(u64, false, t);
+		break;
+	case IPM_FLOAT:
+		memcpy(&fl, src, 4);
+		n = format_float(fl, true, t);
+		break;
+	case IPM_DOUBLE:
+		memcpy(&db, src, 8);
+		n = format_float(db, false, t);
+		break;
+	case IPM_BOOL:
+		memcpy(&u8, src, 1);
+		n = format_uint(u8 != 0, false, t);
+		break;
+	case IPM_STRING: {
+		const char *nul = memchr(src, '\0', f->size);
+
+		text = src;
+		n = nul ? (int)(nul - text) : (int)f->size;
+		break;
+	}
+	default:
+		return -EINVAL;
+	}
+	if ((size_t)n >= len) {
+		if (len)
+			buf[0] = '\0';
+		return -ENOSPC;
+	}
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	return n;
+}
+
+int ipm_text_parse(const struct ipm_field *f, const char *text, size_t len, void *dst,
+		   char err[IPM_ERRLEN])
+{
+	if (len && text[len - 1] == '\n')
+		len--;
+	if (f->kind == IPM_STRING)
+		return parse_string(f->size, text, len, dst, err);
+	if (f->kind > IPM_STRING)
+		return ipm_errf(err, -EINVAL, "cannot set %s from text",
+				f->type && f->type->name ? f->type->name
+				: f->kind == IPM_ARRAY	 ? "an array"
+							 : "a structure");
+	if (len == 0)
+		return ipm_errf(err, -EINVAL, "empty value");
+	if (f->kind == IPM_BOOL)
+		return parse_bool(text, len, dst, err);
+	if (f->kind >= IPM_FLOAT)
+		return parse_float(f->kind, text, len, dst, err);
+	return parse_int(f->kind, text, len, dst, err);
+}
