@@ -47,8 +47,10 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 LIBA  = $(B)/libipmmap.a
 LIBSO = $(B)/libipmmap.so.$(VERSION)
 FSBIN = $(B)/ipmmapfs
+CLIBIN = $(B)/ipmmap
+DEMO_BIN = $(B)/demo_editor $(B)/demo_reader
 
-all: $(LIBA) $(LIBSO) $(FSBIN)
+all: $(LIBA) $(LIBSO) $(FSBIN) $(CLIBIN) $(DEMO_BIN)
 
 $(B)/lib/%.o: lib/%.c lib/ipmmap.h lib/ipmmap_i.h
 	@mkdir -p $(@D)
@@ -69,6 +71,17 @@ $(LIBSO): $(LIB_OBJ)
 $(FSBIN): $(FS_OBJ) $(LIBA)
 	$(CC) $(LDFLAGS) -o $@ $(FS_OBJ) $(LIBA) $(INIH_LIBS) $(FUSE_LIBS) -lpthread
 
+$(CLIBIN): cli/ipmmap.c lib/ipmmap.h $(LIBA)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBA) $(INIH_LIBS) $(LDFLAGS)
+
+# The demos are built on the C header generated from the schema: a changed
+# schema regenerates it, and its static asserts and fingerprint follow.
+$(B)/demo.h: conf/demo.ini $(CLIBIN)
+	$(CLIBIN) -s conf/demo.ini header > $@.tmp && mv $@.tmp $@
+
+$(B)/demo_%: demo/demo_%.c $(B)/demo.h lib/ipmmap.h $(LIBA)
+	$(CC) $(CPPFLAGS) -I$(B) $(CFLAGS) -o $@ $< $(LIBA) $(INIH_LIBS) $(LDFLAGS)
+
 $(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -o $@ $< $(LIBA) $(INIH_LIBS) $(CMOCKA_LIBS) $(LDFLAGS) -lpthread
@@ -82,6 +95,11 @@ check: deps
 run-tests: all tests
 	B=$(B) PYTHON=$(PYTHON) sh tests/run.sh
 
+# The run command of the README: the seed's demo with the mount (Ctrl-C stops it).
+demo: deps
+	$(MAKE) --no-print-directory all
+	B=$(B) sh demo/run.sh
+
 deps:
 	@missing=; for p in $(PKGS); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
@@ -93,7 +111,38 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+$(B)/ipmmap.pc: lib/ipmmap.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+BINDIR = $(DESTDIR)$(PREFIX)/bin
+LIBDIR = $(DESTDIR)$(PREFIX)/lib
+INCDIR = $(DESTDIR)$(PREFIX)/include
+PCDIR  = $(LIBDIR)/pkgconfig
+MANDIR = $(DESTDIR)$(PREFIX)/share/man
+ETCDIR = $(DESTDIR)$(PREFIX)/share/ipmmap
+
+install: all $(B)/ipmmap.pc
+	install -d $(BINDIR) $(LIBDIR) $(INCDIR) $(PCDIR) $(MANDIR)/man1 $(MANDIR)/man3 $(MANDIR)/man8 $(ETCDIR)
+	install -m 755 $(FSBIN) $(CLIBIN) $(BINDIR)
+	install -m 644 $(LIBA) $(LIBDIR)
+	install -m 755 $(LIBSO) $(LIBDIR)
+	ln -sf libipmmap.so.$(VERSION) $(LIBDIR)/libipmmap.so.$(SOMAJOR)
+	ln -sf libipmmap.so.$(SOMAJOR) $(LIBDIR)/libipmmap.so
+	install -m 644 lib/ipmmap.h $(INCDIR)
+	install -m 644 $(B)/ipmmap.pc $(PCDIR)
+	install -m 644 man/ipmmap.1 $(MANDIR)/man1
+	install -m 644 man/ipmmap.3 $(MANDIR)/man3
+	install -m 644 man/ipmmapfs.8 $(MANDIR)/man8
+	install -m 644 conf/demo.ini conf/ipmmapfs.ini $(ETCDIR)
+
+uninstall:
+	rm -f $(BINDIR)/ipmmapfs $(BINDIR)/ipmmap $(LIBDIR)/libipmmap.a \
+	  $(LIBDIR)/libipmmap.so $(LIBDIR)/libipmmap.so.$(SOMAJOR) $(LIBDIR)/libipmmap.so.$(VERSION) \
+	  $(INCDIR)/ipmmap.h $(PCDIR)/ipmmap.pc $(MANDIR)/man1/ipmmap.1 $(MANDIR)/man3/ipmmap.3 \
+	  $(MANDIR)/man8/ipmmapfs.8 $(ETCDIR)/demo.ini $(ETCDIR)/ipmmapfs.ini
+	-rmdir $(ETCDIR) 2>/dev/null
+
 clean:
 	rm -rf build build-san
 
-.PHONY: all tests check run-tests deps clean
+.PHONY: all tests check run-tests demo deps install uninstall clean

@@ -70,6 +70,10 @@
 extern "C" {
 #endif
 
+/* The library is built with hidden visibility; what this header declares is
+ * its exported interface, and nothing else. */
+#pragma GCC visibility push(default)
+
 #define IPM_VERSION "0.1.0"
 
 /* Size of a message buffer for the calls that take one. */
@@ -425,6 +429,8 @@ int ipm_map_touch(ipm_map *m);
 
 /* Reads the header's time_stamp. */
 int ipm_map_timestamp(ipm_map *m, double *out);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

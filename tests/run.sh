@@ -4,8 +4,9 @@
 # B (build directory) and PYTHON set. Exits non-zero if anything failed.
 #
 # Unit tests are cmocka programs (their "[  PASSED  ] N test(s)." lines are
-# counted); mount scenarios are tests/fs/*.sh printing "ok - ..." or
-# "not ok - ..." lines, one per check.
+# counted); scenarios are tests/*/NN_name.sh scripts (tests/fs: the mount,
+# tests/cli: the command-line tool and README examples, tests/python: Python
+# peers) printing "ok - ..." or "not ok - ..." lines, one per check.
 B=${B:-build}
 export B PYTHON
 passed=0 failed=0 broken=0
@@ -31,7 +32,7 @@ for t in "$B"/tests/test_*; do
 	count "$log" $rc "$t"
 done
 
-for t in tests/fs/*.sh; do
+for t in tests/*/[0-9][0-9]_*.sh; do
 	[ -f "$t" ] || continue
 	echo "== $t"
 	timeout 600 sh "$t" >"$log" 2>&1

@@ -1,0 +1,505 @@
+/*
+ * ipmmap.c - the command-line tool, for machines without FUSE and for scripts.
+ *
+ *   $ ipmmap -s conf/demo.ini create DemoMmapStructure
+ *   $ ipmmap -s conf/demo.ini set DemoMmapStructure data_int 42 data_xy.x 0.5
+ *   $ ipmmap -s conf/demo.ini get DemoMmapStructure data_int
+ *   42
+ *   $ ipmmap -s conf/demo.ini dump DemoMmapStructure | head -3
+ *   header.header_code = 4392
+ *   header.time_stamp = 1795000000.123456
+ *   data_int = 42
+ *   $ ipmmap -s conf/demo.ini check
+ *
+ * Every command that touches an instance takes one lock for all its work:
+ * `set` with several pairs parses them all first and writes them under one
+ * write lock, or writes none.
+ */
+#include "ipmmap.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: ipmmap [OPTIONS] COMMAND [ARGS]\n"
+	"\n"
+	"Commands:\n"
+	"  create STRUCT            create the instance (manager); -f re-creates it\n"
+	"  get STRUCT PATH...       print each field's value, one per line\n"
+	"  set STRUCT PATH VALUE... write the pairs under one write lock, all or none\n"
+	"  dump STRUCT              print 'path = value' for every field (one read lock)\n"
+	"  clear STRUCT             zero the structure, keeping the header code\n"
+	"  touch STRUCT             set the header timestamp to now\n"
+	"  header                   print a C header for every structure of the schema\n"
+	"  check                    validate the schema and print every structure's layout\n"
+	"\n"
+	"Options:\n"
+	"  -s, --schema FILE        schema file (repeatable; default $IPMMAP_SCHEMA)\n"
+	"  -t, --tag TAG            instance tag (default: empty, file STRUCT_.mmap)\n"
+	"  -m, --mmap-dir DIR       directory of .mmap files (default ./.mmap)\n"
+	"  -l, --lock-dir DIR       directory of .lockfile files (default ./.fasteners)\n"
+	"  -f, --force              create: re-create an existing file\n"
+	"  -w, --timeout MS         wait at most MS ms for the lock (default: forever)\n"
+	"  -h, --help               show this help\n"
+	"  -V, --version            show the version\n"
+	"\n"
+	"Exit status: 0 on success, 1 on failure, 2 on a usage error.\n";
+
+struct cli {
+	ipm_schema *schema;         /* loaded from every -s */
+	struct ipm_open_opts opts;  /* directories and flags */
+	const char *tag;            /* -t */
+	int timeout_ms;             /* -w */
+};
+
+static int fail(const char *what)
+{
+	fprintf(stderr, "ipmmap: %s\n", what);
+	return 1;
+}
+
+/* Walks every leaf (scalar or string) below type t, building its dotted path
+ * in path (len bytes), and calls fn for each. */
+typedef int (*leaf_fn)(const char *path, const struct ipm_field *f, void *arg);
+
+static int walk(const ipm_type *t, size_t offset, char *path, size_t len, size_t used,
+		leaf_fn fn, void *arg)
+{
+	struct ipm_field f = {offset, ipm_type_size(t), ipm_type_kind(t), t};
+	int rc = 0;
+
+	switch (f.kind) {
+	case IPM_STRUCT:
+		for (size_t i = 0; i < ipm_type_nfields(t) && !rc; i++) {
+			int n = snprintf(path + used, len - used, "%s%s", used ? "." : "",
+					 ipm_type_field_name(t, i));
+			if (n < 0 || (size_t)n >= len - used)
+				return -ENAMETOOLONG;
+			rc = walk(ipm_type_field_type(t, i), offset + ipm_type_field_offset(t, i),
+				  path, len, used + n, fn, arg);
+		}
+		return rc;
+	case IPM_ARRAY: {
+		const ipm_type *e = ipm_type_elem(t);
+		for (size_t i = 0; i < ipm_type_count(t) && !rc; i++) {
+			int n = snprintf(path + used, len - used, "[%zu]", i);
+			if (n < 0 || (size_t)n >= len - used)
+				return -ENAMETOOLONG;
+			rc = walk(e, offset + i * ipm_type_size(e), path, len, used + n, fn, arg);
+		}
+		return rc;
+	}
+	default:
+		path[used] = '\0';
+		return fn(path, &f, arg);
+	}
+}
+
+static int open_instance(struct cli *c, ipm_map **out, const char *name, enum ipm_role role)
+{
+	ipm_map *m = ipm_map_new(c->schema);
+
+	if (!m)
+		return fail("out of memory");
+	if (ipm_map_open(m, name, c->tag, role, &c->opts) < 0) {
+		fail(ipm_map_errmsg(m));
+		ipm_map_free(m);
+		return 1;
+	}
+	*out = m;
+	return 0;
+}
+
+static int lock(struct cli *c, ipm_map *m, int write)
+{
+	int rc = write ? ipm_lock_write(m, c->timeout_ms) : ipm_lock_read(m, c->timeout_ms);
+
+	if (rc < 0)
+		return fail(ipm_map_errmsg(m));
+	return 0;
+}
+
+static int cmd_create(struct cli *c, int argc, char **argv)
+{
+	ipm_map *m;
+
+	if (argc != 1)
+		return 2;
+	if (open_instance(c, &m, argv[0], IPM_MANAGER))
+		return 1;
+	printf("%s\n", ipm_map_path(m));
+	ipm_map_free(m);
+	return 0;
+}
+
+static int cmd_get(struct cli *c, int argc, char **argv)
+{
+	struct ipm_field f;
+	ipm_map *m;
+	int rc = 0;
+
+	if (argc < 2)
+		return 2;
+	if (open_instance(c, &m, argv[0], IPM_READER))
+		return 1;
+	if (lock(c, m, 0)) {
+		ipm_map_free(m);
+		return 1;
+	}
+	for (int i = 1; i < argc && !rc; i++) {
+		size_t len;
+		char *buf;
+
+		if (ipm_map_resolve(m, argv[i], &f) < 0) {
+			rc = fail(ipm_map_errmsg(m));
+			break;
+		}
+		len = f.size + IPM_SCALAR_TEXTLEN;
+		buf = malloc(len);
+		if (!buf)
+			rc = fail("out of memory");
+		else if (ipm_get_text(m, &f, buf, len) < 0)
+			rc = fail(ipm_map_errmsg(m));
+		else
+			printf("%s\n", buf);
+		free(buf);
+	}
+	ipm_map_free(m);
+	return rc;
+}
+
+static int cmd_set(struct cli *c, int argc, char **argv)
+{
+	int npairs = (argc - 1) / 2, rc = 1;
+	struct ipm_field *f;
+	unsigned char *scratch;
+	size_t total = 0;
+	ipm_map *m;
+	char err[IPM_ERRLEN];
+
+	if (argc < 3 || (argc - 1) % 2)
+		return 2;
+	if (open_instance(c, &m, argv[0], IPM_EDITOR))
+		return 1;
+	f = calloc(npairs, sizeof(*f));
+	if (!f) {
+		ipm_map_free(m);
+		return fail("out of memory");
+	}
+	/* Resolve and parse every pair before taking the lock: all or none. */
+	for (int i = 0; i < npairs; i++) {
+		if (ipm_map_resolve(m, argv[1 + 2 * i], &f[i]) < 0) {
+			fail(ipm_map_errmsg(m));
+			goto out;
+		}
+		total += f[i].size;
+	}
+	scratch = malloc(total ? total : 1);
+	if (!scratch) {
+		fail("out of memory");
+		goto out;
+	}
+	size_t at = 0;
+	for (int i = 0; i < npairs; i++) {
+		const char *text = argv[2 + 2 * i];
+
+		if (ipm_text_parse(&f[i], text, strlen(text), scratch + at, err) < 0) {
+			fprintf(stderr, "ipmmap: %s: %s\n", argv[1 + 2 * i], err);
+			goto out_scratch;
+		}
+		at += f[i].size;
+	}
+	if (lock(c, m, 1))
+		goto out_scratch;
+	at = 0;
+	rc = 0;
+	for (int i = 0; i < npairs && !rc; i++) {
+		if (ipm_set_bytes(m, &f[i], scratch + at, f[i].size) < 0)
+			rc = fail(ipm_map_errmsg(m));
+		at += f[i].size;
+	}
+	if (!rc && ipm_map_touch(m) < 0)
+		rc = fail(ipm_map_errmsg(m));
+	ipm_unlock(m);
+out_scratch:
+	free(scratch);
+out:
+	free(f);
+	ipm_map_free(m);
+	return rc;
+}
+
+struct dump_arg {
+	ipm_map *m;  /* instance, read-locked */
+	char *buf;   /* text of one value */
+	size_t len;  /* of buf */
+};
+
+static int dump_leaf(const char *path, const struct ipm_field *f, void *arg)
+{
+	struct dump_arg *d = arg;
+	int n = ipm_text_format(f, (const unsigned char *)ipm_map_data(d->m) + f->offset, d->buf,
+				d->len);
+
+	if (n < 0)
+		return n;
+	printf("%s = %s\n", path, d->buf);
+	return 0;
+}
+
+static int cmd_dump(struct cli *c, int argc, char **argv)
+{
+	char path[1024];
+	struct dump_arg d;
+	ipm_map *m;
+	int rc;
+
+	if (argc != 1)
+		return 2;
+	if (open_instance(c, &m, argv[0], IPM_READER))
+		return 1;
+	d.m = m;
+	d.len = ipm_map_size(m) + IPM_SCALAR_TEXTLEN;
+	d.buf = malloc(d.len);
+	if (!d.buf || lock(c, m, 0)) {
+		free(d.buf);
+		ipm_map_free(m);
+		return d.buf ? 1 : fail("out of memory");
+	}
+	rc = walk(ipm_map_type(m), 0, path, sizeof(path), 0, dump_leaf, &d);
+	ipm_unlock(m);
+	free(d.buf);
+	ipm_map_free(m);
+	if (rc < 0) {
+		fprintf(stderr, "ipmmap: cannot dump %s: %s\n", argv[0], strerror(-rc));
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_whole(struct cli *c, int argc, char **argv, int (*op)(ipm_map *))
+{
+	ipm_map *m;
+	int rc = 0;
+
+	if (argc != 1)
+		return 2;
+	if (open_instance(c, &m, argv[0], IPM_EDITOR))
+		return 1;
+	if (lock(c, m, 1) || op(m) < 0)
+		rc = fail(ipm_map_errmsg(m));
+	ipm_unlock(m);
+	ipm_map_free(m);
+	return rc;
+}
+
+/* C spelling of a scalar kind in a generated header. */
+static const char *c_scalar(enum ipm_kind k)
+{
+	static const char *const names[] = {
+		[IPM_INT8] = "int8_t",    [IPM_INT16] = "int16_t",   [IPM_INT32] = "int32_t",
+		[IPM_INT64] = "int64_t",  [IPM_UINT8] = "uint8_t",   [IPM_UINT16] = "uint16_t",
+		[IPM_UINT32] = "uint32_t", [IPM_UINT64] = "uint64_t", [IPM_FLOAT] = "float",
+		[IPM_DOUBLE] = "double",  [IPM_BOOL] = "_Bool",      [IPM_STRING] = "char",
+	};
+	return names[k];
+}
+
+static void print_decl(const ipm_type *t, const char *name)
+{
+	char dims[256] = "";
+	size_t used = 0;
+
+	while (ipm_type_kind(t) == IPM_ARRAY) {
+		used += snprintf(dims + used, sizeof(dims) - used, "[%zu]", ipm_type_count(t));
+		t = ipm_type_elem(t);
+	}
+	if (ipm_type_kind(t) == IPM_STRING)
+		snprintf(dims + used, sizeof(dims) - used, "[%zu]", ipm_type_size(t));
+	if (ipm_type_kind(t) == IPM_STRUCT)
+		printf("\tstruct %s %s%s;\n", ipm_type_name(t), name, dims);
+	else
+		printf("\t%s %s%s;\n", c_scalar(ipm_type_kind(t)), name, dims);
+}
+
+static int cmd_header(struct cli *c, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 0)
+		return 2;
+	printf("/* Generated by `ipmmap header` from the schema: do not edit. */\n"
+	       "#ifndef IPMMAP_SCHEMA_H\n#define IPMMAP_SCHEMA_H\n\n"
+	       "#include <stddef.h>\n#include <stdint.h>\n\n");
+	/* Structures are printed so that each comes after those it contains. */
+	size_t n = ipm_schema_count(c->schema);
+	char *done = calloc(n ? n : 1, 1);
+	if (!done)
+		return fail("out of memory");
+	for (size_t printed = 0, pass = 0; printed < n && pass <= n; pass++) {
+		for (size_t i = 0; i < n; i++) {
+			const ipm_type *t = ipm_schema_at(c->schema, i);
+			int ready = !done[i];
+
+			for (size_t j = 0; ready && j < ipm_type_nfields(t); j++) {
+				const ipm_type *ft = ipm_type_field_type(t, j);
+				while (ipm_type_kind(ft) == IPM_ARRAY)
+					ft = ipm_type_elem(ft);
+				for (size_t k = 0; ready && k < n; k++)
+					if (ipm_schema_at(c->schema, k) == ft && !done[k])
+						ready = 0;
+			}
+			if (!ready)
+				continue;
+			const char *name = ipm_type_name(t);
+			printf("struct %s {\n", name);
+			for (size_t j = 0; j < ipm_type_nfields(t); j++)
+				print_decl(ipm_type_field_type(t, j), ipm_type_field_name(t, j));
+			printf("};\n");
+			printf("#define %s_FINGERPRINT UINT64_C(0x%016" PRIx64 ")\n", name,
+			       ipm_type_fingerprint(t));
+			printf("_Static_assert(sizeof(struct %s) == %zu, \"size of %s\");\n", name,
+			       ipm_type_size(t), name);
+			for (size_t j = 0; j < ipm_type_nfields(t); j++)
+				printf("_Static_assert(offsetof(struct %s, %s) == %zu, "
+				       "\"offset of %s.%s\");\n",
+				       name, ipm_type_field_name(t, j), ipm_type_field_offset(t, j),
+				       name, ipm_type_field_name(t, j));
+			printf("\n");
+			done[i] = 1;
+			printed++;
+		}
+	}
+	free(done);
+	printf("#endif\n");
+	return 0;
+}
+
+static int check_leaf(const char *path, const struct ipm_field *f, void *arg)
+{
+	(void)arg;
+	printf("  %6zu %6zu  %-12s %s\n", f->offset, f->size, ipm_type_name(f->type), path);
+	return 0;
+}
+
+static int cmd_check(struct cli *c, int argc, char **argv)
+{
+	char path[1024];
+
+	(void)argv;
+	if (argc != 0)
+		return 2;
+	for (size_t i = 0; i < ipm_schema_count(c->schema); i++) {
+		const ipm_type *t = ipm_schema_at(c->schema, i);
+
+		printf("%s: size %zu, align %zu%s, %s:%d\n", ipm_type_name(t), ipm_type_size(t),
+		       ipm_type_align(t), ipm_type_mappable(t) ? ", mappable" : "",
+		       ipm_type_file(t), ipm_type_line(t));
+		printf("  offset   size  type         path\n");
+		if (walk(t, 0, path, sizeof(path), 0, check_leaf, NULL) < 0)
+			return fail("field path too long");
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"schema", required_argument, NULL, 's'},  {"tag", required_argument, NULL, 't'},
+		{"mmap-dir", required_argument, NULL, 'm'}, {"lock-dir", required_argument, NULL, 'l'},
+		{"force", no_argument, NULL, 'f'},          {"timeout", required_argument, NULL, 'w'},
+		{"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct cli c = {.tag = "", .timeout_ms = -1};
+	int nschema = 0, opt, rc;
+
+	c.schema = ipm_schema_new();
+	if (!c.schema)
+		return fail("out of memory");
+	while ((opt = getopt_long(argc, argv, "+s:t:m:l:fw:hV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			if (ipm_schema_load_file(c.schema, optarg) < 0) {
+				rc = fail(ipm_schema_errmsg(c.schema));
+				goto out;
+			}
+			nschema++;
+			break;
+		case 't': c.tag = optarg; break;
+		case 'm': c.opts.mmap_dir = optarg; break;
+		case 'l': c.opts.lock_dir = optarg; break;
+		case 'f': c.opts.flags |= IPM_FORCE; break;
+		case 'w': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end || v < -1 || v > 86400000) {
+				rc = fail("--timeout takes milliseconds (0 tries once, -1 waits forever)");
+				goto out;
+			}
+			c.timeout_ms = (int)v;
+			break;
+		}
+		case 'h':
+			fputs(usage, stdout);
+			rc = 0;
+			goto out;
+		case 'V':
+			printf("ipmmap %s\n", IPM_VERSION);
+			rc = 0;
+			goto out;
+		default:
+			fputs(usage, stderr);
+			rc = 2;
+			goto out;
+		}
+	}
+	if (!nschema && getenv("IPMMAP_SCHEMA")) {
+		if (ipm_schema_load_file(c.schema, getenv("IPMMAP_SCHEMA")) < 0) {
+			rc = fail(ipm_schema_errmsg(c.schema));
+			goto out;
+		}
+		nschema++;
+	}
+	if (optind >= argc) {
+		fputs(usage, stderr);
+		rc = 2;
+		goto out;
+	}
+	if (!nschema) {
+		rc = fail("no schema: give -s FILE or set IPMMAP_SCHEMA");
+		goto out;
+	}
+
+	const char *cmd = argv[optind];
+	int n = argc - optind - 1;
+	char **args = argv + optind + 1;
+	if (!strcmp(cmd, "create"))
+		rc = cmd_create(&c, n, args);
+	else if (!strcmp(cmd, "get"))
+		rc = cmd_get(&c, n, args);
+	else if (!strcmp(cmd, "set"))
+		rc = cmd_set(&c, n, args);
+	else if (!strcmp(cmd, "dump"))
+		rc = cmd_dump(&c, n, args);
+	else if (!strcmp(cmd, "clear"))
+		rc = cmd_whole(&c, n, args, ipm_map_clear);
+	else if (!strcmp(cmd, "touch"))
+		rc = cmd_whole(&c, n, args, ipm_map_touch);
+	else if (!strcmp(cmd, "header"))
+		rc = cmd_header(&c, n, args);
+	else if (!strcmp(cmd, "check"))
+		rc = cmd_check(&c, n, args);
+	else {
+		fprintf(stderr, "ipmmap: unknown command '%s'\n", cmd);
+		rc = 2;
+	}
+	if (rc == 2)
+		fprintf(stderr, "ipmmap: usage error; see 'ipmmap --help'\n");
+out:
+	ipm_schema_free(c.schema);
+	return rc;
+}
