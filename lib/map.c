@@ -1,0 +1,534 @@
+/*
+ * map.c - instance files, roles, creation and checks, the mapping. See ipmmap.h.
+ *
+ * Who may see what, and when:
+ * - A manager makes or rewrites the .mmap file only while it holds the write
+ *   lock; editors and readers check a file that fails their checks again
+ *   under the read lock (see open_existing()). So nobody takes a file that is
+ *   half-initialised.
+ * - A new file (or one of the wrong size) is written in full under a
+ *   temporary name in the same directory and renamed over the old one: the
+ *   old inode is never truncated, so a process that still has it mapped does
+ *   not fault (SIGBUS); it simply keeps the old inode until it re-opens.
+ * - A file of the right size is rewritten in place with pwrite(), never
+ *   truncated, for the same reason.
+ * - Files and directories are made with modes 0666 and 0777 and the umask
+ *   decides, as Python's open() and os.makedirs() do, so C and Python
+ *   processes of one user (or one group, with umask 002) can share them.
+ * - The handle holds no lock when ipm_map_open() returns.
+ */
+#include "ipmmap_i.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Where MmapStructureHeader's members live in every mappable structure. */
+#define HDR_CODE_OFF 0 /* int16 header_code */
+#define HDR_TIME_OFF 8 /* double time_stamp */
+
+/* The longest file name made from "Name_tag": the temporary
+ * ".Name_tag.mmap.xxxxxx" adds 14 bytes to the two parts. */
+#define NAME_EXTRA 14
+
+ipm_map *ipm_map_new(const ipm_schema *s)
+{
+	ipm_map *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->schema = s;
+	m->lock_fd = -1;
+	return m;
+}
+
+void ipm_map_free(ipm_map *m)
+{
+	if (!m)
+		return;
+	ipm_map_close(m);
+	free(m);
+}
+
+void ipm_map_close(ipm_map *m)
+{
+	if (!m)
+		return;
+	if (m->held && m->lock_fd >= 0)
+		ipm_lock_fd(m->lock_fd, F_UNLCK, 0);
+	m->held = 0;
+	if (m->data)
+		munmap(m->data, m->size);
+	m->data = NULL;
+	m->size = 0;
+	if (m->lock_fd >= 0)
+		close(m->lock_fd);
+	m->lock_fd = -1;
+	free(m->path);
+	free(m->lock_path);
+	m->path = NULL;
+	m->lock_path = NULL;
+	m->type = NULL;
+}
+
+const char *ipm_map_errmsg(const ipm_map *m)
+{
+	return m ? m->err : "";
+}
+
+enum ipm_role ipm_map_role(const ipm_map *m)
+{
+	return m && m->type ? m->role : 0;
+}
+
+const ipm_type *ipm_map_type(const ipm_map *m)
+{
+	return m ? m->type : NULL;
+}
+
+const char *ipm_map_path(const ipm_map *m)
+{
+	return m ? m->path : NULL;
+}
+
+const char *ipm_map_lock_path(const ipm_map *m)
+{
+	return m ? m->lock_path : NULL;
+}
+
+void *ipm_map_data(const ipm_map *m)
+{
+	return m ? m->data : NULL;
+}
+
+size_t ipm_map_size(const ipm_map *m)
+{
+	return m && m->data ? m->size : 0;
+}
+
+/* s for a message: control characters as \xNN, cut after 64 bytes. */
+static const char *printable(char *out, size_t len, const char *s)
+{
+	size_t n = 0;
+
+	for (; *s && n + 5 < len && n < 64; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f)
+			n += (size_t)snprintf(out + n, len - n, "\\x%02x", c);
+		else
+			out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/* A name or tag becomes part of a file name: keep it inside the directory. */
+static int check_part(ipm_map *m, const char *what, const char *s)
+{
+	char q[80];
+	const char *p;
+
+	if (strchr(s, '/'))
+		return ipm_errf(m->err, -EINVAL, "bad %s '%s': contains '/'", what,
+				printable(q, sizeof(q), s));
+	if (strstr(s, ".."))
+		return ipm_errf(m->err, -EINVAL, "bad %s '%s': contains '..'", what,
+				printable(q, sizeof(q), s));
+	for (p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return ipm_errf(m->err, -EINVAL,
+					"bad %s '%s': contains a control character", what,
+					printable(q, sizeof(q), s));
+	return 0;
+}
+
+/* "<dir>/<pre><name>_<tag><ext>", without doubling the directory's slash. */
+static char *make_path(const char *dir, const char *pre, const char *name, const char *tag,
+		       const char *ext)
+{
+	size_t dl = strlen(dir);
+	char *p;
+
+	while (dl > 1 && dir[dl - 1] == '/')
+		dl--;
+	if (asprintf(&p, "%.*s%s%s%s_%s%s", (int)dl, dir, dir[dl - 1] == '/' ? "" : "/", pre, name,
+		     tag, ext) < 0)
+		return NULL;
+	return p;
+}
+
+static int is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* mkdir -p: every missing component, mode 0777 less the umask. */
+static int make_dirs(ipm_map *m, const char *dir)
+{
+	char *copy, *p;
+	int rc = 0;
+
+	if (is_dir(dir))
+		return 0;
+	copy = strdup(dir);
+	if (!copy)
+		return ipm_errf(m->err, -ENOMEM, "out of memory");
+	for (p = copy + 1;; p++) {
+		char c = *p;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0777) < 0 && errno != EEXIST && !is_dir(copy)) {
+			rc = ipm_errf(m->err, -errno, "cannot create directory %s: %s", copy,
+				      strerror(errno));
+			break;
+		}
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	free(copy);
+	return rc;
+}
+
+/* As fasteners does ('a+'), the lock file is made when missing and never
+ * written. A reader may lack write access to the directory or the file. */
+static int open_lock(ipm_map *m, const char *path, enum ipm_role role)
+{
+	int fd;
+
+	if (role == IPM_READER) {
+		fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0666);
+		if (fd < 0 && errno == EACCES)
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+	} else {
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	}
+	if (fd < 0)
+		return ipm_errf(m->err, -errno, "cannot open lock file %s: %s", path,
+				strerror(errno));
+	return fd;
+}
+
+static double now_realtime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The whole initial contents: zeros, header_code, time_stamp = now. Written
+ * rather than left as a hole, so a full disk shows here and not as SIGBUS. */
+static int write_initial(ipm_map *m, int fd, const char *path, size_t size)
+{
+	unsigned char *buf = calloc(1, size);
+	int16_t code = IPM_HEADER_CODE;
+	double now = now_realtime();
+	size_t done = 0;
+	int rc = 0;
+
+	if (!buf)
+		return ipm_errf(m->err, -ENOMEM, "out of memory");
+	memcpy(buf + HDR_CODE_OFF, &code, sizeof(code));
+	memcpy(buf + HDR_TIME_OFF, &now, sizeof(now));
+	while (done < size) {
+		ssize_t n = pwrite(fd, buf + done, size - done, (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = ipm_errf(m->err, n < 0 ? -errno : -EIO, "cannot write %s: %s", path,
+				      n < 0 ? strerror(errno) : "short write");
+			break;
+		}
+		done += (size_t)n;
+	}
+	free(buf);
+	return rc;
+}
+
+/* A new file under a temporary name, written in full, renamed over path.
+ * Not mkostemp(): it makes mode 0600, and the umask should decide. */
+static int create_file(ipm_map *m, const char *dir, const char *name, const char *tag,
+		       const char *path, size_t size)
+{
+	static unsigned counter;
+	struct timespec ts;
+	char *tmp = NULL;
+	int fd = -1, rc, i;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	for (i = 0; i < 100 && fd < 0; i++) {
+		unsigned x = ((unsigned)getpid() * 2654435761u) ^ (unsigned)ts.tv_nsec ^
+			     (__atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED) * 40503u);
+		char suffix[16];
+
+		free(tmp);
+		snprintf(suffix, sizeof(suffix), ".mmap.%06x", x & 0xffffff);
+		/* Hidden, so nobody listing *.mmap takes it for an instance. */
+		tmp = make_path(dir, ".", name, tag, suffix);
+		if (!tmp)
+			return ipm_errf(m->err, -ENOMEM, "out of memory");
+		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd < 0 && errno != EEXIST) {
+			rc = ipm_errf(m->err, -errno, "cannot create %s: %s", tmp, strerror(errno));
+			free(tmp);
+			return rc;
+		}
+	}
+	if (fd < 0) {
+		rc = ipm_errf(m->err, -EEXIST, "cannot create a temporary file for %s", path);
+		free(tmp);
+		return rc;
+	}
+	rc = write_initial(m, fd, tmp, size);
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = ipm_errf(m->err, -errno, "cannot rename %s to %s: %s", tmp, path,
+			      strerror(errno));
+	if (rc < 0) {
+		unlink(tmp);
+		close(fd);
+		fd = rc;
+	}
+	free(tmp);
+	return fd;
+}
+
+/* The manager's part, under the write lock: an fd on a good file. */
+static int manager_prepare(ipm_map *m, const char *dir, const char *name, const char *tag,
+			   const char *path, size_t size, unsigned flags)
+{
+	struct stat st;
+	int16_t code;
+	int fd, rc;
+
+	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno != ENOENT)
+		return ipm_errf(m->err, -errno, "cannot open %s: %s", path, strerror(errno));
+	if (fd < 0)
+		return create_file(m, dir, name, tag, path, size);
+	if (fstat(fd, &st) < 0) {
+		rc = ipm_errf(m->err, -errno, "cannot stat %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = ipm_errf(m->err, -EINVAL, "cannot map %s: not a regular file", path);
+		goto fail;
+	}
+	if ((uint64_t)st.st_size != size) {
+		close(fd);
+		return create_file(m, dir, name, tag, path, size);
+	}
+	if (pread(fd, &code, sizeof(code), HDR_CODE_OFF) != (ssize_t)sizeof(code)) {
+		rc = ipm_errf(m->err, -EIO, "cannot read %s", path);
+		goto fail;
+	}
+	if (code == IPM_HEADER_CODE && !(flags & IPM_FORCE))
+		return fd;
+	rc = write_initial(m, fd, path, size);
+	if (rc == 0)
+		return fd;
+fail:
+	close(fd);
+	return rc;
+}
+
+/* Every role: a regular file of the structure's size, with the magic. */
+static int check_file(ipm_map *m, int fd, const char *path, size_t size)
+{
+	struct stat st;
+	int16_t code;
+
+	if (fstat(fd, &st) < 0)
+		return ipm_errf(m->err, -errno, "cannot stat %s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return ipm_errf(m->err, -EINVAL, "cannot map %s: not a regular file", path);
+	if ((uint64_t)st.st_size != size)
+		return ipm_errf(m->err, -EINVAL, "cannot map %s: size %lld, expected %zu", path,
+				(long long)st.st_size, size);
+	if (pread(fd, &code, sizeof(code), HDR_CODE_OFF) != (ssize_t)sizeof(code))
+		return ipm_errf(m->err, -EIO, "cannot read %s", path);
+	if (code != IPM_HEADER_CODE)
+		return ipm_errf(m->err, -EINVAL, "%s: header_code 0x%04x, expected 0x%04x", path,
+				(unsigned)(uint16_t)code, IPM_HEADER_CODE);
+	return 0;
+}
+
+static int wait_failed(ipm_map *m, int rc, const char *lock_path)
+{
+	return ipm_errf(m->err, rc, "cannot lock %s: %s", lock_path,
+			rc == -EINTR ? "interrupted" : strerror(-rc));
+}
+
+static int open_checked(ipm_map *m, const char *path, size_t size, enum ipm_role role)
+{
+	int fd, rc;
+
+	/* O_NONBLOCK: a FIFO in the file's place must not hang us. */
+	fd = open(path, (role == IPM_READER ? O_RDONLY : O_RDWR) | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return ipm_errf(m->err, -errno, "cannot open %s: %s", path, strerror(errno));
+	rc = check_file(m, fd, path, size);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/*
+ * Editors and readers check the file under the read lock when they can get it
+ * at once. When a writer holds the lock, a file that passes the checks is
+ * taken as it is: a manager only ever rewrites a file of the right size in
+ * place with the right header_code, and the bytes past the header are read
+ * under locks later. Only a file that fails them is checked again after
+ * waiting, since a manager may be creating or repairing it right now. So
+ * opening does not wait behind an editor that holds the write lock for long.
+ */
+static int open_existing(ipm_map *m, int lock_fd, const char *lock_path, const char *path,
+			 size_t size, enum ipm_role role, int *fdp)
+{
+	int rc = ipm_lock_fd(lock_fd, F_RDLCK, 0);
+
+	if (rc < 0 && rc != -EAGAIN)
+		return wait_failed(m, rc, lock_path);
+	*fdp = open_checked(m, path, size, role);
+	if (*fdp >= 0 || rc == 0)
+		return *fdp < 0 ? *fdp : 0;
+	rc = ipm_lock_fd(lock_fd, F_RDLCK, -1);
+	if (rc < 0)
+		return wait_failed(m, rc, lock_path);
+	*fdp = open_checked(m, path, size, role);
+	return *fdp < 0 ? *fdp : 0;
+}
+
+int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role role,
+		 const struct ipm_open_opts *opts)
+{
+	static const struct ipm_open_opts defaults;
+	const char *mmap_dir, *lock_dir;
+	const struct ipm_type *t;
+	char *path = NULL, *lock_path = NULL;
+	void *data = MAP_FAILED;
+	int lock_fd = -1, fd = -1, rc;
+	size_t size;
+
+	if (!m)
+		return -EINVAL;
+	if (m->type)
+		return ipm_errf(m->err, -EBUSY, "handle already open on %s", m->path);
+	m->err[0] = '\0';
+	if (!opts)
+		opts = &defaults;
+	if (!tag)
+		tag = "";
+	if (!name || !*name)
+		return ipm_errf(m->err, -EINVAL, "no structure name");
+	if (role != IPM_MANAGER && role != IPM_EDITOR && role != IPM_READER)
+		return ipm_errf(m->err, -EINVAL, "unknown role %d", (int)role);
+	rc = check_part(m, "structure name", name);
+	if (rc == 0)
+		rc = check_part(m, "tag", tag);
+	if (rc < 0)
+		return rc;
+	if (strlen(name) + strlen(tag) + NAME_EXTRA > NAME_MAX)
+		return ipm_errf(m->err, -EINVAL, "structure name and tag too long for a file name");
+	if (!m->schema)
+		return ipm_errf(m->err, -EINVAL, "handle has no schema");
+	t = ipm_schema_find(m->schema, name);
+	if (!t)
+		return ipm_errf(m->err, -ENOENT, "no structure '%s' in the schema", name);
+	if (!ipm_type_mappable(t))
+		return ipm_errf(m->err, -EINVAL,
+				"structure '%s' cannot be mapped: its first field is not %s", name,
+				IPM_HEADER_STRUCT);
+	if (opts->fingerprint && opts->fingerprint != ipm_type_fingerprint(t))
+		return ipm_errf(m->err, -EINVAL,
+				"structure '%s' has layout fingerprint 0x%016" PRIx64
+				", expected 0x%016" PRIx64,
+				name, ipm_type_fingerprint(t), opts->fingerprint);
+	size = ipm_type_size(t);
+	mmap_dir = opts->mmap_dir && *opts->mmap_dir ? opts->mmap_dir : IPM_DEFAULT_MMAP_DIR;
+	lock_dir = opts->lock_dir && *opts->lock_dir ? opts->lock_dir : IPM_DEFAULT_LOCK_DIR;
+
+	path = make_path(mmap_dir, "", name, tag, ".mmap");
+	lock_path = make_path(lock_dir, "", name, tag, ".lockfile");
+	if (!path || !lock_path) {
+		rc = ipm_errf(m->err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	rc = make_dirs(m, lock_dir);
+	if (rc == 0 && role == IPM_MANAGER)
+		rc = make_dirs(m, mmap_dir);
+	if (rc < 0)
+		goto fail;
+	lock_fd = open_lock(m, lock_path, role);
+	if (lock_fd < 0) {
+		rc = lock_fd;
+		goto fail;
+	}
+
+	if (role == IPM_MANAGER) {
+		/* Waits: creating needs everyone else out. */
+		rc = ipm_lock_fd(lock_fd, F_WRLCK, -1);
+		if (rc < 0) {
+			rc = wait_failed(m, rc, lock_path);
+			goto fail;
+		}
+		fd = manager_prepare(m, mmap_dir, name, tag, path, size, opts->flags);
+		rc = fd < 0 ? fd : check_file(m, fd, path, size);
+	} else {
+		rc = open_existing(m, lock_fd, lock_path, path, size, role, &fd);
+	}
+	if (rc < 0)
+		goto fail;
+	data = mmap(NULL, size, role == IPM_READER ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED,
+		    fd, 0);
+	if (data == MAP_FAILED) {
+		rc = ipm_errf(m->err, -errno, "cannot map %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	/* The mapping keeps the file; nothing later needs the descriptor. */
+	close(fd);
+	fd = -1;
+	rc = ipm_lock_fd(lock_fd, F_UNLCK, 0);
+	if (rc < 0) {
+		rc = ipm_errf(m->err, rc, "cannot unlock %s: %s", lock_path, strerror(-rc));
+		goto fail;
+	}
+
+	m->type = t;
+	m->role = role;
+	m->path = path;
+	m->lock_path = lock_path;
+	m->lock_fd = lock_fd;
+	m->held = 0;
+	m->data = data;
+	m->size = size;
+	return 0;
+
+fail:
+	if (data != MAP_FAILED)
+		munmap(data, size);
+	if (fd >= 0)
+		close(fd);
+	/* Closing the only descriptor of the open file drops its lock too. */
+	if (lock_fd >= 0)
+		close(lock_fd);
+	free(path);
+	free(lock_path);
+	return rc;
+}

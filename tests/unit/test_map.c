@@ -1,0 +1,622 @@
+/*
+ * test_map.c - instance files, roles, creation, checks and the mapping.
+ * Every test works in its own temporary directory.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+static const char schema_text[] = "[Point2D]\n"
+				  "x = double\n"
+				  "y = double\n"
+				  "\n"
+				  "[MultiPointsData]\n"
+				  "multi_data_int = int32\n"
+				  "multi_points = Point2D[24]\n"
+				  "\n"
+				  "[DemoMmapStructure]\n"
+				  "header = MmapStructureHeader\n"
+				  "data_int = int32\n"
+				  "data_string = char[256]\n"
+				  "data_xy = Point2D\n"
+				  "multi_pts = MultiPointsData\n";
+
+#define DEMO "DemoMmapStructure"
+#define DEMO_SIZE 688
+
+struct fix {
+	ipm_schema *s;		   /* the demo schema */
+	char dir[64];		   /* this test's temporary directory */
+	char mmap_dir[96];	   /* <dir>/mmap */
+	char lock_dir[96];	   /* <dir>/locks */
+	struct ipm_open_opts opts; /* pointing at the two */
+};
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->s = ipm_schema_new();
+	if (!f->s || ipm_schema_load_string(f->s, schema_text, "demo") < 0)
+		return -1;
+	strcpy(f->dir, "/tmp/ipm_map_XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->mmap_dir, sizeof(f->mmap_dir), "%s/mmap", f->dir);
+	snprintf(f->lock_dir, sizeof(f->lock_dir), "%s/locks", f->dir);
+	f->opts.mmap_dir = f->mmap_dir;
+	f->opts.lock_dir = f->lock_dir;
+	umask(022);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	ipm_schema_free(f->s);
+	free(f);
+	return 0;
+}
+
+static ipm_map *open_ok(struct fix *f, const char *name, const char *tag, enum ipm_role role,
+			const struct ipm_open_opts *o)
+{
+	ipm_map *m = ipm_map_new(f->s);
+	int rc;
+
+	assert_non_null(m);
+	rc = ipm_map_open(m, name, tag, role, o);
+	if (rc != 0)
+		fail_msg("open %s failed: %d %s", name, rc, ipm_map_errmsg(m));
+	return m;
+}
+
+static void demo_path(struct fix *f, char *buf, size_t len, const char *tag)
+{
+	snprintf(buf, len, "%s/" DEMO "_%s.mmap", f->mmap_dir, tag);
+}
+
+static double realtime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int16_t header_code(const void *data)
+{
+	int16_t c;
+
+	memcpy(&c, data, sizeof(c));
+	return c;
+}
+
+static double time_stamp(const void *data)
+{
+	double t;
+
+	memcpy(&t, (const char *)data + 8, sizeof(t));
+	return t;
+}
+
+static int32_t data_int(const void *data)
+{
+	int32_t v;
+
+	memcpy(&v, (const char *)data + 16, sizeof(v));
+	return v;
+}
+
+static void set_data_int(void *data, int32_t v)
+{
+	memcpy((char *)data + 16, &v, sizeof(v));
+}
+
+/* Writes a file of size bytes, all zero except header_code = code. */
+static void write_file(const char *path, size_t size, int16_t code)
+{
+	unsigned char *buf = calloc(1, size);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	assert_non_null(buf);
+	assert_true(fd >= 0);
+	memcpy(buf, &code, sizeof(code));
+	assert_int_equal(write(fd, buf, size), (ssize_t)size);
+	close(fd);
+	free(buf);
+}
+
+static ino_t inode_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_ino;
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory's own descriptor */
+}
+
+static void manager_creates(void **state)
+{
+	struct fix *f = *state;
+	double before = realtime(), after;
+	char path[160], lock[160];
+	const unsigned char *p;
+	struct stat st;
+	ipm_map *m;
+	size_t i;
+	DIR *d;
+	struct dirent *e;
+	int n = 0;
+
+	m = open_ok(f, DEMO, "t", IPM_MANAGER, &f->opts);
+	after = realtime();
+	demo_path(f, path, sizeof(path), "t");
+	snprintf(lock, sizeof(lock), "%s/" DEMO "_t.lockfile", f->lock_dir);
+	assert_string_equal(ipm_map_path(m), path);
+	assert_string_equal(ipm_map_lock_path(m), lock);
+	assert_int_equal(ipm_map_role(m), IPM_MANAGER);
+	assert_ptr_equal(ipm_map_type(m), ipm_schema_find(f->s, DEMO));
+	assert_int_equal(ipm_map_size(m), DEMO_SIZE);
+	assert_int_equal(ipm_lock_held(m), 0);
+
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, DEMO_SIZE);
+	assert_int_equal(st.st_mode & 07777, 0644); /* 0666 less umask 022 */
+	assert_int_equal(stat(lock, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_equal(stat(f->mmap_dir, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+
+	p = ipm_map_data(m);
+	assert_int_equal(header_code(p), IPM_HEADER_CODE);
+	assert_true(time_stamp(p) >= before - 0.001 && time_stamp(p) <= after + 0.001);
+	for (i = 2; i < 8; i++)
+		assert_int_equal(p[i], 0);
+	for (i = 16; i < DEMO_SIZE; i++)
+		assert_int_equal(p[i], 0);
+
+	/* No temporary file left behind. */
+	d = opendir(f->mmap_dir);
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++, assert_string_equal(e->d_name, DEMO "_t.mmap");
+	closedir(d);
+	assert_int_equal(n, 1);
+	ipm_map_free(m);
+}
+
+static void manager_keeps_existing(void **state)
+{
+	struct fix *f = *state;
+	ipm_map *m1, *m2;
+	double ts;
+
+	m1 = open_ok(f, DEMO, "", IPM_MANAGER, &f->opts);
+	set_data_int(ipm_map_data(m1), 42);
+	ts = time_stamp(ipm_map_data(m1));
+	m2 = open_ok(f, DEMO, NULL, IPM_MANAGER, &f->opts);
+	assert_string_equal(ipm_map_path(m1), ipm_map_path(m2));
+	assert_int_equal(data_int(ipm_map_data(m2)), 42);
+	assert_true(time_stamp(ipm_map_data(m2)) == ts);
+	ipm_map_free(m2);
+	ipm_map_free(m1);
+}
+
+static void force_rewrites_in_place(void **state)
+{
+	struct fix *f = *state;
+	struct ipm_open_opts o = f->opts;
+	ipm_map *m1, *m2;
+	char path[160];
+	ino_t ino;
+	double ts;
+
+	m1 = open_ok(f, DEMO, "", IPM_MANAGER, &f->opts);
+	demo_path(f, path, sizeof(path), "");
+	ino = inode_of(path);
+	set_data_int(ipm_map_data(m1), 42);
+	ts = time_stamp(ipm_map_data(m1));
+	o.flags = IPM_FORCE;
+	m2 = open_ok(f, DEMO, "", IPM_MANAGER, &o);
+	assert_int_equal(inode_of(path), ino);
+	/* The older mapping sees the rewrite: same file, same pages. */
+	assert_int_equal(data_int(ipm_map_data(m1)), 0);
+	assert_int_equal(header_code(ipm_map_data(m1)), IPM_HEADER_CODE);
+	assert_true(time_stamp(ipm_map_data(m1)) >= ts);
+	ipm_map_free(m2);
+	ipm_map_free(m1);
+}
+
+static void wrong_size_refused(void **state)
+{
+	struct fix *f = *state;
+	ipm_map *m = ipm_map_new(f->s);
+	char path[160], want[256];
+	unsigned char *old;
+	ino_t ino;
+	int fd;
+
+	assert_int_equal(mkdir(f->mmap_dir, 0755), 0);
+	demo_path(f, path, sizeof(path), "");
+	write_file(path, 600, IPM_HEADER_CODE);
+	snprintf(want, sizeof(want), "cannot map %s: size 600, expected 688", path);
+	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_EDITOR, &f->opts), -EINVAL);
+	assert_string_equal(ipm_map_errmsg(m), want);
+	assert_null(ipm_map_data(m));
+	assert_null(ipm_map_path(m));
+	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_READER, &f->opts), -EINVAL);
+	assert_string_equal(ipm_map_errmsg(m), want);
+
+	/* A manager replaces it with a new inode; a process that has the old
+	 * one mapped keeps reading it without a fault. */
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	old = mmap(NULL, 600, PROT_READ, MAP_SHARED, fd, 0);
+	assert_true(old != MAP_FAILED);
+	close(fd);
+	ino = inode_of(path);
+	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_MANAGER, &f->opts), 0);
+	assert_true(inode_of(path) != ino);
+	assert_int_equal(header_code(old), IPM_HEADER_CODE);
+	assert_int_equal(old[599], 0);
+	munmap(old, 600);
+	ipm_map_close(m);
+	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_READER, &f->opts), 0);
+	assert_int_equal(header_code(ipm_map_data(m)), IPM_HEADER_CODE);
+	ipm_map_free(m);
+}
+
+static void bad_magic_refused(void **state)
+{
+	struct fix *f = *state;
+	ipm_map *m = ipm_map_new(f->s);
+	char path[160], want[256];
+	ino_t ino;
+
+	assert_int_equal(mkdir(f->mmap_dir, 0755), 0);
+	demo_path(f, path, sizeof(path), "");
+	write_file(path, DEMO_SIZE, 0);
+	snprintf(want, sizeof(want), "%s: header_code 0x0000, expected 0x1128", path);
+	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_EDITOR, &f->opts), -EINVAL);
+	assert_string_equal(ipm_map_errmsg(m), want);
+	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_READER, &f->opts), -EINVAL);
+	assert_string_equal(ipm_map_errmsg(m), want);
+	write_file(path, DEMO_SIZE, (int16_t)0xbeef);
+	snprintf(want, sizeof(want), "%s: header_code 0xbeef, expected 0x1128", path);
+	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_READER, &f->opts), -EINVAL);
+	assert_string_equal(ipm_map_errmsg(m), want);
+
+	/* Without force, a manager repairs it in place. */
+	ino = inode_of(path);
+	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_MANAGER, &f->opts), 0);
+	assert_int_equal(inode_of(path), ino);
+	assert_int_equal(header_code(ipm_map_data(m)), IPM_HEADER_CODE);
+	ipm_map_free(m);
+}
+
+static void missing_file(void **state)
+{
+	struct fix *f = *state;
+	ipm_map *m = ipm_map_new(f->s);
+	char path[160], want[256];
+
+	demo_path(f, path, sizeof(path), "x");
+	snprintf(want, sizeof(want), "cannot open %s: No such file or directory", path);
+	assert_int_equal(ipm_map_open(m, DEMO, "x", IPM_EDITOR, &f->opts), -ENOENT);
+	assert_string_equal(ipm_map_errmsg(m), want);
+	assert_int_equal(ipm_map_open(m, DEMO, "x", IPM_READER, &f->opts), -ENOENT);
+	assert_string_equal(ipm_map_errmsg(m), want);
+	ipm_map_free(m);
+}
+
+static void not_regular_refused(void **state)
+{
+	struct fix *f = *state;
+	ipm_map *m = ipm_map_new(f->s);
+	char path[160], want[256];
+
+	assert_int_equal(mkdir(f->mmap_dir, 0755), 0);
+	demo_path(f, path, sizeof(path), "");
+	assert_int_equal(mkfifo(path, 0644), 0);
+	snprintf(want, sizeof(want), "cannot map %s: not a regular file", path);
+	/* Opening a FIFO must not wait for a writer. */
+	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_READER, &f->opts), -EINVAL);
+	assert_string_equal(ipm_map_errmsg(m), want);
+	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_EDITOR, &f->opts), -EINVAL);
+	assert_string_equal(ipm_map_errmsg(m), want);
+	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_MANAGER, &f->opts), -EINVAL);
+	assert_string_equal(ipm_map_errmsg(m), want);
+	ipm_map_free(m);
+}
+
+static void reader_is_read_only(void **state)
+{
+	struct fix *f = *state;
+	ipm_map *w, *r;
+	int p[2], status;
+	pid_t pid;
+
+	w = open_ok(f, DEMO, "", IPM_MANAGER, &f->opts);
+	set_data_int(ipm_map_data(w), 7);
+	r = open_ok(f, DEMO, "", IPM_READER, &f->opts);
+	assert_int_equal(ipm_map_role(r), IPM_READER);
+	assert_int_equal(data_int(ipm_map_data(r)), 7);
+
+	/* The kernel refuses to write into the reader's mapping... */
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(read(p[0], ipm_map_data(r), 1), -1);
+	assert_int_equal(errno, EFAULT);
+	close(p[0]);
+	close(p[1]);
+
+	/* ...and a store through it faults. */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit no_core = {0, 0};
+		struct sigaction sa;
+
+		setrlimit(RLIMIT_CORE, &no_core);
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigaction(SIGSEGV, &sa, NULL);
+		set_data_int(ipm_map_data(r), 8);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGSEGV);
+	assert_int_equal(data_int(ipm_map_data(w)), 7);
+	ipm_map_free(r);
+	ipm_map_free(w);
+}
+
+static void roles_share_the_bytes(void **state)
+{
+	struct fix *f = *state;
+	ipm_map *mg, *ed, *rd;
+
+	mg = open_ok(f, DEMO, "s", IPM_MANAGER, &f->opts);
+	ed = open_ok(f, DEMO, "s", IPM_EDITOR, &f->opts);
+	rd = open_ok(f, DEMO, "s", IPM_READER, &f->opts);
+	assert_int_equal(ipm_map_role(ed), IPM_EDITOR);
+	set_data_int(ipm_map_data(ed), -5);
+	assert_int_equal(data_int(ipm_map_data(mg)), -5);
+	assert_int_equal(data_int(ipm_map_data(rd)), -5);
+	ipm_map_free(rd);
+	ipm_map_free(ed);
+	ipm_map_free(mg);
+}
+
+static void expect_bad(struct fix *f, const char *name, const char *tag, int code, const char *want)
+{
+	ipm_map *m = ipm_map_new(f->s);
+
+	assert_int_equal(ipm_map_open(m, name, tag, IPM_MANAGER, &f->opts), code);
+	assert_string_equal(ipm_map_errmsg(m), want);
+	assert_null(ipm_map_data(m));
+	ipm_map_free(m);
+}
+
+static void bad_names_refused(void **state)
+{
+	struct fix *f = *state;
+	char tag[300];
+	struct stat st;
+
+	expect_bad(f, "a/b", "", -EINVAL, "bad structure name 'a/b': contains '/'");
+	expect_bad(f, DEMO, "..", -EINVAL, "bad tag '..': contains '..'");
+	expect_bad(f, DEMO, "x/../y", -EINVAL, "bad tag 'x/../y': contains '/'");
+	expect_bad(f, DEMO, "a..b", -EINVAL, "bad tag 'a..b': contains '..'");
+	expect_bad(f, DEMO, "\x01", -EINVAL, "bad tag '\\x01': contains a control character");
+	expect_bad(f, DEMO, "a\tb\x7f", -EINVAL,
+		   "bad tag 'a\\x09b\\x7f': contains a control character");
+	expect_bad(f, "", "", -EINVAL, "no structure name");
+	memset(tag, 'x', sizeof(tag) - 1);
+	tag[sizeof(tag) - 1] = '\0';
+	expect_bad(f, DEMO, tag, -EINVAL, "structure name and tag too long for a file name");
+	/* The longest that fits: NAME_MAX - 14 bytes for name and tag. */
+	tag[NAME_MAX - 14 - strlen(DEMO)] = '\0';
+	ipm_map_free(open_ok(f, DEMO, tag, IPM_MANAGER, &f->opts));
+	/* Nothing made outside the directories. */
+	assert_int_equal(stat(f->dir, &st), 0);
+	assert_int_equal(st.st_nlink, 4);
+}
+
+static void structure_checks(void **state)
+{
+	struct fix *f = *state;
+	const ipm_type *t = ipm_schema_find(f->s, DEMO);
+	struct ipm_open_opts o = f->opts;
+	uint64_t fp = ipm_type_fingerprint(t);
+	char want[160];
+
+	expect_bad(f, "Nope", "", -ENOENT, "no structure 'Nope' in the schema");
+	expect_bad(f, "Point2D", "", -EINVAL,
+		   "structure 'Point2D' cannot be mapped: its first field is not "
+		   "MmapStructureHeader");
+	expect_bad(f, "MultiPointsData", "", -EINVAL,
+		   "structure 'MultiPointsData' cannot be mapped: its first field is not "
+		   "MmapStructureHeader");
+
+	o.fingerprint = fp ^ 1;
+	snprintf(want, sizeof(want),
+		 "structure '" DEMO "' has layout fingerprint 0x%016" PRIx64
+		 ", expected 0x%016" PRIx64,
+		 fp, fp ^ 1);
+	{
+		ipm_map *m = ipm_map_new(f->s);
+
+		assert_int_equal(ipm_map_open(m, DEMO, "", IPM_MANAGER, &o), -EINVAL);
+		assert_string_equal(ipm_map_errmsg(m), want);
+		o.fingerprint = fp;
+		assert_int_equal(ipm_map_open(m, DEMO, "", IPM_MANAGER, &o), 0);
+		ipm_map_free(m);
+	}
+}
+
+static void default_dirs_made(void **state)
+{
+	struct fix *f = *state;
+	struct ipm_open_opts o = {0};
+	char nested[160];
+	struct stat st;
+	ipm_map *m;
+	int cwd = open(".", O_RDONLY | O_DIRECTORY);
+
+	assert_true(cwd >= 0);
+	assert_int_equal(chdir(f->dir), 0);
+	m = open_ok(f, DEMO, NULL, IPM_MANAGER, NULL);
+	assert_string_equal(ipm_map_path(m), "./.mmap/" DEMO "_.mmap");
+	assert_string_equal(ipm_map_lock_path(m), "./.fasteners/" DEMO "_.lockfile");
+	assert_int_equal(stat(".mmap/" DEMO "_.mmap", &st), 0);
+	assert_int_equal(st.st_size, DEMO_SIZE);
+	assert_int_equal(stat(".fasteners/" DEMO "_.lockfile", &st), 0);
+	ipm_map_free(m);
+
+	/* mkdir -p, and a trailing slash is not doubled. */
+	snprintf(nested, sizeof(nested), "%s/a/b/c/", f->dir);
+	o.mmap_dir = nested;
+	o.lock_dir = "d/e";
+	m = open_ok(f, DEMO, "n", IPM_MANAGER, &o);
+	assert_int_equal(fchdir(cwd), 0);
+	close(cwd);
+	snprintf(nested, sizeof(nested), "%s/a/b/c/" DEMO "_n.mmap", f->dir);
+	assert_string_equal(ipm_map_path(m), nested);
+	assert_string_equal(ipm_map_lock_path(m), "d/e/" DEMO "_n.lockfile");
+	assert_int_equal(stat(nested, &st), 0);
+	ipm_map_free(m);
+}
+
+static void no_fd_leak(void **state)
+{
+	struct fix *f = *state;
+	ipm_map *m = ipm_map_new(f->s);
+	char path[160];
+	int before = count_fds();
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(ipm_map_open(m, DEMO, "", IPM_EDITOR, &f->opts), -ENOENT);
+		assert_int_equal(ipm_map_open(m, DEMO, "", IPM_READER, &f->opts), -ENOENT);
+		assert_int_equal(count_fds(), before);
+	}
+	assert_int_equal(mkdir(f->mmap_dir, 0755), 0);
+	demo_path(f, path, sizeof(path), "");
+	write_file(path, 100, IPM_HEADER_CODE);
+	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_EDITOR, &f->opts), -EINVAL);
+	assert_int_equal(count_fds(), before);
+	write_file(path, DEMO_SIZE, 3);
+	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_READER, &f->opts), -EINVAL);
+	assert_int_equal(count_fds(), before);
+
+	/* An open handle keeps just its lock file open. */
+	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_MANAGER, &f->opts), 0);
+	assert_int_equal(count_fds(), before + 1);
+	ipm_map_close(m);
+	assert_int_equal(count_fds(), before);
+	ipm_map_free(m);
+}
+
+static void handle_life(void **state)
+{
+	struct fix *f = *state;
+	ipm_map *m = ipm_map_new(f->s);
+	char want[200];
+
+	ipm_map_free(NULL);
+	ipm_map_close(NULL);
+	assert_string_equal(ipm_map_errmsg(m), "");
+	assert_null(ipm_map_data(m));
+	assert_int_equal(ipm_map_size(m), 0);
+	assert_null(ipm_map_path(m));
+	assert_null(ipm_map_lock_path(m));
+	assert_null(ipm_map_type(m));
+	ipm_map_close(m);
+
+	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_MANAGER, &f->opts), 0);
+	snprintf(want, sizeof(want), "handle already open on %s", ipm_map_path(m));
+	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_EDITOR, &f->opts), -EBUSY);
+	assert_string_equal(ipm_map_errmsg(m), want);
+	assert_non_null(ipm_map_data(m)); /* still open */
+	assert_int_equal(ipm_lock_write(m, 0), 0);
+	ipm_map_close(m); /* unlocks */
+	ipm_map_close(m);
+	assert_null(ipm_map_data(m));
+	assert_int_equal(ipm_lock_held(m), 0);
+	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_EDITOR, &f->opts), 0);
+	assert_int_equal(ipm_lock_write(m, 0), 0); /* the close did unlock */
+	assert_int_equal(ipm_map_open(m, DEMO, "", 7, &f->opts), -EBUSY);
+	ipm_map_close(m);
+	assert_int_equal(ipm_map_open(m, DEMO, "", 7, &f->opts), -EINVAL);
+	assert_string_equal(ipm_map_errmsg(m), "unknown role 7");
+	ipm_map_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(manager_creates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(manager_keeps_existing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(force_rewrites_in_place, setup, teardown),
+	    cmocka_unit_test_setup_teardown(wrong_size_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(bad_magic_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(missing_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(not_regular_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(reader_is_read_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(roles_share_the_bytes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(bad_names_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(structure_checks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(default_dirs_made, setup, teardown),
+	    cmocka_unit_test_setup_teardown(no_fd_leak, setup, teardown),
+	    cmocka_unit_test_setup_teardown(handle_life, setup, teardown),
+	};
+
+	/* A hung lock must fail the run, not hold it up forever. */
+	alarm(120);
+	return cmocka_run_group_tests_name("map", tests, NULL, NULL);
+}
