@@ -10,6 +10,11 @@
  *   header.time_stamp = 1795000000.123456
  *   data_int = 42
  *   $ ipmmap -s conf/demo.ini check
+ *   $ ipmmap -s conf/demo.ini -n 1 watch DemoMmapStructure data_int data_xy
+ *   data_int = 42
+ *   data_xy.x = 0.5
+ *   data_xy.y = 0
+ *   data_int = 43                      (printed when someone writes 43)
  *
  * Every command that touches an instance takes one lock for all its work:
  * `set` with several pairs parses them all first and writes them under one
@@ -20,6 +25,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +40,9 @@ static const char usage[] =
 	"  dump STRUCT              print 'path = value' for every field (one read lock)\n"
 	"  clear STRUCT             zero the structure, keeping the header code\n"
 	"  touch STRUCT             set the header timestamp to now\n"
+	"  watch STRUCT PATH...     print 'path = value' for every field under the\n"
+	"                           paths, then again for each one that changes,\n"
+	"                           until SIGINT/SIGTERM or -n changes\n"
 	"  header                   print a C header for every structure of the schema\n"
 	"  check                    validate the schema and print every structure's layout\n"
 	"\n"
@@ -44,6 +53,7 @@ static const char usage[] =
 	"  -l, --lock-dir DIR       directory of .lockfile files (default ./.fasteners)\n"
 	"  -f, --force              create: re-create an existing file\n"
 	"  -w, --timeout MS         wait at most MS ms for the lock (default: forever)\n"
+	"  -n, --count N            watch: stop after N changes\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version\n"
 	"\n"
@@ -54,6 +64,7 @@ struct cli {
 	struct ipm_open_opts opts;  /* directories and flags */
 	const char *tag;            /* -t */
 	int timeout_ms;             /* -w */
+	long count;                 /* -n, 0: no limit */
 };
 
 static int fail(const char *what)
@@ -297,6 +308,165 @@ static int cmd_whole(struct cli *c, int argc, char **argv, int (*op)(ipm_map *))
 	return rc;
 }
 
+static volatile sig_atomic_t stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+struct leaf {
+	char *path;            /* dotted path */
+	struct ipm_field f;    /* where it is */
+	char *last;            /* text last printed, NULL before the first */
+};
+
+struct leaves {
+	struct leaf *v;        /* every watched leaf */
+	size_t n, cap;         /* used and allocated */
+};
+
+static int collect_leaf(const char *path, const struct ipm_field *f, void *arg)
+{
+	struct leaves *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		struct leaf *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n].path = strdup(path);
+	if (!l->v[l->n].path)
+		return -ENOMEM;
+	l->v[l->n].f = *f;
+	l->v[l->n].last = NULL;
+	l->n++;
+	return 0;
+}
+
+/* Prints the leaves whose text differs from what was printed last (all of
+ * them the first time); returns how many it printed, or -ENOMEM. */
+static int print_changed(struct leaves *l, const unsigned char *data, char *buf, size_t len)
+{
+	int printed = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		struct leaf *x = &l->v[i];
+
+		if (ipm_text_format(&x->f, data + x->f.offset, buf, len) < 0)
+			continue; /* cannot happen: buf holds any leaf */
+		if (x->last && !strcmp(x->last, buf))
+			continue;
+		free(x->last);
+		x->last = strdup(buf);
+		if (!x->last)
+			return -ENOMEM;
+		printf("%s = %s\n", x->path, buf);
+		printed++;
+	}
+	fflush(stdout);
+	return printed;
+}
+
+/*
+ * Waits in the library (ipm_map_wait()), not by polling. The token is taken
+ * under the same read lock as the copy, so no change slips between them.
+ * Waits are cut into 250 ms so that a signal that lands just before one
+ * starts still stops us soon.
+ */
+static int cmd_watch(struct cli *c, int argc, char **argv)
+{
+	struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART: ends waits */
+	struct leaves l = {NULL, 0, 0};
+	unsigned char *data = NULL;
+	char path[1024], *buf = NULL;
+	long changes = 0;
+	ipm_map *m;
+	int rc = 1;
+
+	if (argc < 2)
+		return 2;
+	if (open_instance(c, &m, argv[0], IPM_READER))
+		return 1;
+	for (int i = 1; i < argc; i++) {
+		struct ipm_field f;
+		size_t used = strlen(argv[i]);
+		int w;
+
+		if (ipm_map_resolve(m, argv[i], &f) < 0) {
+			fail(ipm_map_errmsg(m));
+			goto out;
+		}
+		if (used >= sizeof(path)) {
+			fail("field path too long");
+			goto out;
+		}
+		memcpy(path, argv[i], used + 1);
+		w = walk(f.type, f.offset, path, sizeof(path), used, collect_leaf, &l);
+		if (w < 0) {
+			fail(w == -ENOMEM ? "out of memory" : "field path too long");
+			goto out;
+		}
+	}
+	data = malloc(ipm_map_size(m));
+	buf = malloc(ipm_map_size(m) + IPM_SCALAR_TEXTLEN);
+	if (!data || !buf) {
+		fail("out of memory");
+		goto out;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	for (int first = 1; !stop; first = 0) {
+		uint64_t seen;
+		int n, w;
+
+		w = ipm_lock_read(m, c->timeout_ms);
+		if (w < 0 && stop) /* the signal ended the lock wait */
+			break;
+		if (w < 0) {
+			fail(ipm_map_errmsg(m));
+			goto out;
+		}
+		ipm_map_changes(m, &seen);
+		w = ipm_map_copy(m, data, ipm_map_size(m));
+		ipm_unlock(m);
+		if (w < 0) {
+			fail(ipm_map_errmsg(m));
+			goto out;
+		}
+		n = print_changed(&l, data, buf, ipm_map_size(m) + IPM_SCALAR_TEXTLEN);
+		if (n < 0) {
+			fail("out of memory");
+			goto out;
+		}
+		if (!first && n > 0 && c->count > 0 && ++changes >= c->count)
+			break;
+		do
+			w = ipm_map_wait(m, seen, 250);
+		while ((w == -ETIMEDOUT || w == -EINTR) && !stop);
+		if (w < 0 && !stop) {
+			fail(ipm_map_errmsg(m));
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < l.n; i++) {
+		free(l.v[i].path);
+		free(l.v[i].last);
+	}
+	free(l.v);
+	free(data);
+	free(buf);
+	ipm_map_free(m);
+	return rc;
+}
+
 /* C spelling of a scalar kind in a generated header. */
 static const char *c_scalar(enum ipm_kind k)
 {
@@ -412,7 +582,7 @@ int main(int argc, char **argv)
 		{"mmap-dir", required_argument, NULL, 'm'}, {"lock-dir", required_argument, NULL, 'l'},
 		{"force", no_argument, NULL, 'f'},          {"timeout", required_argument, NULL, 'w'},
 		{"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+		{"count", required_argument, NULL, 'n'},    {NULL, 0, NULL, 0},
 	};
 	struct cli c = {.tag = "", .timeout_ms = -1};
 	int nschema = 0, opt, rc;
@@ -420,7 +590,7 @@ int main(int argc, char **argv)
 	c.schema = ipm_schema_new();
 	if (!c.schema)
 		return fail("out of memory");
-	while ((opt = getopt_long(argc, argv, "+s:t:m:l:fw:hV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+s:t:m:l:fw:n:hV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			if (ipm_schema_load_file(c.schema, optarg) < 0) {
@@ -441,6 +611,16 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			c.timeout_ms = (int)v;
+			break;
+		}
+		case 'n': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end || v < 1) {
+				rc = fail("--count takes a number of changes, at least 1");
+				goto out;
+			}
+			c.count = v;
 			break;
 		}
 		case 'h':
@@ -493,6 +673,8 @@ int main(int argc, char **argv)
 		rc = cmd_header(&c, n, args);
 	else if (!strcmp(cmd, "check"))
 		rc = cmd_check(&c, n, args);
+	else if (!strcmp(cmd, "watch"))
+		rc = cmd_watch(&c, n, args);
 	else {
 		fprintf(stderr, "ipmmap: unknown command '%s'\n", cmd);
 		rc = 2;

@@ -5,20 +5,22 @@
  *   12:00:01.503  data_int=1804289383 data_string=8c0e5d1f-... data_xy=(0.394383, 0.783099)
  *                 multi_points[0]=(0.79844, 0.911647)
  *
- * Opens the demo instance as a reader (O_RDONLY, PROT_READ), checks the header
- * timestamp ten times a second and, when it changed, copies the structure
- * under one read lock and prints it. Built, like demo_editor, on the header
+ * Opens the demo instance as a reader (O_RDONLY, PROT_READ), copies the
+ * structure under one read lock and prints it when its header timestamp
+ * changed. Where the Python reader polls ten times a second, this one sleeps
+ * in ipm_map_wait() until a writer finishes: a C writer wakes it within
+ * microseconds, a Python writer within IPM_WAIT_POLL_MS. Built, like demo_editor, on the header
  * generated from conf/demo.ini, and opened with its layout fingerprint.
  * SIGINT or SIGTERM ends it cleanly.
  */
 #include "ipmmap.h"
 #include "demo.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-#include <unistd.h>
 
 static volatile sig_atomic_t stop;
 
@@ -34,7 +36,7 @@ int main(int argc, char **argv)
 	const char *tag = argc > 2 ? argv[2] : "";
 	int changes = argc > 3 ? atoi(argv[3]) : -1; /* for tests: stop after N */
 	struct ipm_open_opts opts = {.fingerprint = DemoMmapStructure_FINGERPRINT};
-	struct sigaction sa = {.sa_handler = on_signal};
+	struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: ends waits */
 	ipm_schema *s;
 	ipm_map *m = NULL;
 	double seen = -1;
@@ -55,8 +57,20 @@ int main(int argc, char **argv)
 
 	while (!stop && changes != 0) {
 		struct DemoMmapStructure v;
+		uint64_t token;
+		int w;
 
-		if (ipm_map_copy(m, &v, sizeof(v)) < 0) /* takes the read lock */
+		/* The token under the same read lock as the copy: no change is
+		 * missed between them. */
+		if (ipm_lock_read(m, -1) < 0) {
+			if (stop) /* the signal ended the lock wait */
+				break;
+			goto fail;
+		}
+		ipm_map_changes(m, &token);
+		w = ipm_map_copy(m, &v, sizeof(v));
+		ipm_unlock(m);
+		if (w < 0)
 			goto fail;
 		if (v.header.time_stamp != seen) {
 			time_t sec = (time_t)v.header.time_stamp;
@@ -72,8 +86,13 @@ int main(int argc, char **argv)
 			if (changes > 0)
 				changes--;
 		}
-		if (changes != 0)
-			usleep(100000);
+		/* Finite waits, so that a signal landing just before one starts
+		 * still stops us soon. */
+		do
+			w = changes != 0 ? ipm_map_wait(m, token, 250) : 0;
+		while ((w == -ETIMEDOUT || w == -EINTR) && !stop);
+		if (w < 0 && !stop)
+			goto fail;
 	}
 	rc = 0;
 	goto out;

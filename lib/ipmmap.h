@@ -25,6 +25,11 @@
  * - Locks are Linux open-file-description locks over the whole lock file.
  *   They conflict with the POSIX record locks Python's fasteners takes, and
  *   the kernel drops them when their holder dies.
+ * - The lock file, which fasteners only locks and never reads or writes,
+ *   holds the library's own state: a control block of one page (a change
+ *   counter for ipm_map_wait()); the rest of the file is reserved. Every
+ *   handle maps it, so, as with the .mmap file, cutting it short while
+ *   processes have it open kills them with SIGBUS; deleting it is harmless.
  *
  * Calling sequence
  * ----------------
@@ -279,7 +284,7 @@ int ipm_text_parse(const struct ipm_field *f, const char *text, size_t len, void
 enum ipm_role {
 	IPM_MANAGER, /* creates the file, then reads and writes; write locks */
 	IPM_EDITOR,  /* reads and writes an existing file */
-	IPM_READER,  /* only reads: O_RDONLY, PROT_READ, read locks only */
+	IPM_READER,  /* only reads: data O_RDONLY, PROT_READ, read locks only */
 };
 
 /* Flags of struct ipm_open_opts. */
@@ -370,6 +375,71 @@ int ipm_lock_held(const ipm_map *m);
 
 /* The signal used to bound and interrupt lock waits: SIGRTMIN + 3. */
 int ipm_lock_signal(void);
+
+/* ------------------------------------------------------------------------ */
+/* Waiting for a change                                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * What counts as a change:
+ * - a write section of this library ends: a handle releases the write lock
+ *   (ipm_unlock(), ipm_map_close(), going down to the read lock, or the end
+ *   of a call that took the write lock itself), whether or not it wrote
+ *   anything; and a manager's ipm_map_open() that wrote the file. Waiters
+ *   wake within microseconds (a futex on a counter in the lock file).
+ * - the header's time_stamp changes, whoever changed it: this is how writes
+ *   of a Python IPMMAP peer (which update it, updateLastUpdate()) are seen.
+ *   Waiters look at it every IPM_WAIT_POLL_MS, so such a change is seen at
+ *   most IPM_WAIT_POLL_MS (plus scheduling delay) after it is made. A Python
+ *   write that leaves time_stamp alone is not seen.
+ * Wake-ups may be spurious (a write lock taken and released without writing,
+ * a torn read of time_stamp during a write): read again and compare.
+ *
+ * Calling sequence (no change is missed: the token is taken under the same
+ * read lock as the data, and a writer counts its change before it unlocks):
+ *   uint64_t seen;
+ *   for (;;) {
+ *           ipm_lock_read(m, -1);
+ *           ipm_map_changes(m, &seen);
+ *           ... read what you need ...
+ *           ipm_unlock(m);
+ *           rc = ipm_map_wait(m, seen, 1000);   // hold no lock while waiting
+ *           if (rc == -EINTR && stop) break;
+ *   }
+ *
+ * A reader handle whose lock file it may not write (another user's file,
+ * read-only file system) cannot announce that it waits: writers may then
+ * skip the wake, and it sees their changes at its next look, at most
+ * IPM_WAIT_POLL_MS later. If that file is also shorter than the control block
+ * (no writer of this library opened it yet), it sees only time_stamp changes.
+ */
+
+/* Longest time a waiter sleeps before it looks at time_stamp again, in ms.
+ * 20 ms: five times sooner than the Python demo's 100 ms polling, at a cost
+ * of 50 wake-ups a second of a few microseconds each per waiter. */
+#define IPM_WAIT_POLL_MS 20
+
+/*
+ * Stores in *seq a token of the instance's current state: the change counter
+ * and a hash of time_stamp. Two loads, no syscall, no lock needed. Tokens are
+ * opaque: compare them only for equality, and only from the same handle.
+ * Returns 0, or -EBADF if the handle is not open.
+ */
+int ipm_map_changes(ipm_map *m, uint64_t *seq);
+
+/*
+ * Waits until the instance's token differs from seen (a change since
+ * ipm_map_changes() gave seen), up to timeout_ms: 0 checks once, -1 waits
+ * forever. Returns 0 at once if it already differs. Returns 0 (changed),
+ * -ETIMEDOUT (no change in time, also for timeout 0), -EINTR (a signal
+ * handler ran: ipm_lock_signal() sent with pthread_kill(), or a handler
+ * installed without SA_RESTART; a signal that comes just before the wait
+ * starts does not end it, so a program that stops on a signal should wait
+ * with a finite timeout and check its flag), or -EBADF. Only -EBADF leaves a
+ * message on m, so one thread may wait on a handle while another uses it,
+ * as long as neither closes it.
+ */
+int ipm_map_wait(ipm_map *m, uint64_t seen, int timeout_ms);
 
 /* ------------------------------------------------------------------------ */
 /* Field access                                                              */

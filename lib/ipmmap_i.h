@@ -47,7 +47,36 @@ int ipm_layout_struct(struct ipm_type *t);
 /* Computes t->fingerprint from its fields (layout.c). */
 void ipm_layout_fingerprint(struct ipm_type *t);
 
-/* Map handle (map.c, lock.c, access.c). */
+/*
+ * The control block: the first IPM_CTL_SIZE bytes of the instance's lock
+ * file, mapped MAP_SHARED by every handle (notify.c). The lock file is ours:
+ * Python's fasteners opens it 'a+' and only takes fcntl.lockf() locks on it,
+ * which do not care what the file holds. The .mmap file stays exactly the
+ * structure's bytes.
+ *
+ * All zeros is a valid initial state (no change yet, no waiter), so whoever
+ * opens first makes the file long enough by writing one zero byte at its end
+ * (never truncating, so a longer file is never cut) and stamps the magic with
+ * a compare-and-swap from zero; racing processes do the same harmlessly.
+ *
+ * Lock file layout, version 1:
+ *   0 .. IPM_CTL_SIZE-1          this struct; reserved bytes are zero
+ *   IPM_CTL_SIZE ..              reserved for the undo record of crash-atomic
+ *                                writes (issue 7); a later version stamps its
+ *                                own magic only if it changes page 0's meaning
+ */
+#define IPM_CTL_SIZE 4096
+#define IPM_CTL_MAGIC "IPMCTL01" /* 8 bytes, no NUL; "01" is the layout version */
+
+struct ipm_ctl {
+	uint64_t magic;            /* IPM_CTL_MAGIC's bytes, or 0 before the first open */
+	uint32_t seq;              /* change counter and futex word; wraps */
+	uint32_t reserved0;        /* zero */
+	uint64_t lease;            /* CLOCK_MONOTONIC ns until which a waiter may sleep */
+	unsigned char reserved[IPM_CTL_SIZE - 24]; /* zero, for later versions */
+};
+
+/* Map handle (map.c, lock.c, access.c, notify.c). */
 struct ipm_map {
 	const ipm_schema *schema;  /* not owned */
 	const struct ipm_type *type; /* the instance's structure, NULL when closed */
@@ -58,6 +87,8 @@ struct ipm_map {
 	int held;                  /* 0 none, 1 read, 2 write */
 	unsigned char *data;       /* mapping, NULL when closed */
 	size_t size;               /* of the mapping */
+	struct ipm_ctl *ctl;       /* control block, NULL if the lock file has none */
+	bool ctl_rw;               /* ctl is writable: may bump it and take leases */
 	char err[IPM_ERRLEN];      /* last failure */
 };
 
@@ -69,5 +100,22 @@ int ipm_verrf(char *err, int code, const char *fmt, va_list ap);
 
 /* Lock with op F_RDLCK / F_WRLCK / F_UNLCK on fd (lock.c). */
 int ipm_lock_fd(int fd, int type, int timeout_ms);
+
+/* Installs the handler of ipm_lock_signal() once, so that the signal can
+ * interrupt a wait (lock.c). */
+void ipm_lock_handler_install(void);
+
+/* Maps the control block of the lock file open on fd into m->ctl (writable
+ * if the fd is): 0, or a negative errno with m->err set (-EINVAL: someone
+ * else's bytes in it). A read-only fd on a file too short to hold the block
+ * gives m->ctl = NULL and 0: that handle watches time_stamp only (notify.c). */
+int ipm_ctl_map(ipm_map *m, int fd, const char *lock_path);
+
+/* Unmaps it; harmless when not mapped (notify.c). */
+void ipm_ctl_unmap(ipm_map *m);
+
+/* Marks a completed write section: one atomic add, and a futex wake only
+ * when a waiter's lease runs (notify.c). No-op without a writable block. */
+void ipm_ctl_bump(ipm_map *m);
 
 #endif /* IPMMAP_I_H */

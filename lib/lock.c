@@ -177,12 +177,17 @@ static int wait_timed(int fd, int type, int timeout_ms)
 	return rc;
 }
 
+void ipm_lock_handler_install(void)
+{
+	pthread_once(&handler_once, install_handler);
+}
+
 int ipm_lock_fd(int fd, int type, int timeout_ms)
 {
 	if (type == F_UNLCK || timeout_ms == 0)
 		return set_lock(fd, type, F_OFD_SETLK);
 	/* Any wait installs the handler, so pthread_kill() can interrupt it. */
-	pthread_once(&handler_once, install_handler);
+	ipm_lock_handler_install();
 	if (timeout_ms < 0)
 		return set_lock(fd, type, F_OFD_SETLKW);
 	return wait_timed(fd, type, timeout_ms);
@@ -211,7 +216,10 @@ int ipm_lock_read(ipm_map *m, int timeout_ms)
 		return m ? ipm_errf(m->err, -EBADF, "cannot lock: handle not open") : -EBADF;
 	if (m->held == 1)
 		return 0;
-	/* Write to read is atomic in the kernel: the lock is replaced. */
+	/* Leaving the write lock ends a write section: announce it while still
+	 * holding it. Write to read is atomic in the kernel: the lock is replaced. */
+	if (m->held == 2)
+		ipm_ctl_bump(m);
 	rc = ipm_lock_fd(m->lock_fd, F_RDLCK, timeout_ms);
 	if (rc < 0)
 		return lock_failed(m, rc, "read", timeout_ms);
@@ -263,6 +271,10 @@ int ipm_unlock(ipm_map *m)
 	/* A closed handle holds nothing either: harmless, as ipmmap.h says. */
 	if (!m || m->held == 0 || m->lock_fd < 0)
 		return 0;
+	/* Announced before the lock goes, so that under a read lock the change
+	 * counter always matches the data (see ipm_map_changes()). */
+	if (m->held == 2)
+		ipm_ctl_bump(m);
 	rc = ipm_lock_fd(m->lock_fd, F_UNLCK, 0);
 	if (rc < 0)
 		return ipm_errf(m->err, rc, "cannot unlock %s: %s", m->lock_path, strerror(-rc));

@@ -16,6 +16,9 @@
  *   decides, as Python's open() and os.makedirs() do, so C and Python
  *   processes of one user (or one group, with umask 002) can share them.
  * - The handle holds no lock when ipm_map_open() returns.
+ * - The lock file also holds the control block of change notification
+ *   (notify.c); every handle maps it, set up while the handle holds the lock
+ *   when it can, though setting it up needs no lock.
  */
 #include "ipmmap_i.h"
 
@@ -62,9 +65,12 @@ void ipm_map_close(ipm_map *m)
 {
 	if (!m)
 		return;
+	if (m->held == 2)
+		ipm_ctl_bump(m);
 	if (m->held && m->lock_fd >= 0)
 		ipm_lock_fd(m->lock_fd, F_UNLCK, 0);
 	m->held = 0;
+	ipm_ctl_unmap(m);
 	if (m->data)
 		munmap(m->data, m->size);
 	m->data = NULL;
@@ -203,19 +209,18 @@ static int make_dirs(ipm_map *m, const char *dir)
 	return rc;
 }
 
-/* As fasteners does ('a+'), the lock file is made when missing and never
- * written. A reader may lack write access to the directory or the file. */
+/* As fasteners does ('a+'), the lock file is made when missing. Every role
+ * opens it for writing when it may, readers included, because waiting for a
+ * change takes a lease in its control block; the data stays read-only for a
+ * reader. A reader may lack write access to the directory or the file. */
 static int open_lock(ipm_map *m, const char *path, enum ipm_role role)
 {
-	int fd;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
 
-	if (role == IPM_READER) {
+	if (role == IPM_READER && fd < 0 && (errno == EACCES || errno == EROFS))
 		fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0666);
-		if (fd < 0 && errno == EACCES)
-			fd = open(path, O_RDONLY | O_CLOEXEC);
-	} else {
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-	}
+	if (role == IPM_READER && fd < 0 && (errno == EACCES || errno == EROFS))
+		fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return ipm_errf(m->err, -errno, "cannot open lock file %s: %s", path,
 				strerror(errno));
@@ -307,9 +312,10 @@ static int create_file(ipm_map *m, const char *dir, const char *name, const char
 	return fd;
 }
 
-/* The manager's part, under the write lock: an fd on a good file. */
+/* The manager's part, under the write lock: an fd on a good file; *wrote
+ * says whether it wrote the contents. */
 static int manager_prepare(ipm_map *m, const char *dir, const char *name, const char *tag,
-			   const char *path, size_t size, unsigned flags)
+			   const char *path, size_t size, unsigned flags, bool *wrote)
 {
 	struct stat st;
 	int16_t code;
@@ -318,6 +324,7 @@ static int manager_prepare(ipm_map *m, const char *dir, const char *name, const 
 	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 && errno != ENOENT)
 		return ipm_errf(m->err, -errno, "cannot open %s: %s", path, strerror(errno));
+	*wrote = true;
 	if (fd < 0)
 		return create_file(m, dir, name, tag, path, size);
 	if (fstat(fd, &st) < 0) {
@@ -336,8 +343,10 @@ static int manager_prepare(ipm_map *m, const char *dir, const char *name, const 
 		rc = ipm_errf(m->err, -EIO, "cannot read %s", path);
 		goto fail;
 	}
-	if (code == IPM_HEADER_CODE && !(flags & IPM_FORCE))
+	if (code == IPM_HEADER_CODE && !(flags & IPM_FORCE)) {
+		*wrote = false;
 		return fd;
+	}
 	rc = write_initial(m, fd, path, size);
 	if (rc == 0)
 		return fd;
@@ -424,6 +433,7 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 	char *path = NULL, *lock_path = NULL;
 	void *data = MAP_FAILED;
 	int lock_fd = -1, fd = -1, rc;
+	bool wrote = false;
 	size_t size;
 
 	if (!m)
@@ -488,7 +498,7 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 			rc = wait_failed(m, rc, lock_path);
 			goto fail;
 		}
-		fd = manager_prepare(m, mmap_dir, name, tag, path, size, opts->flags);
+		fd = manager_prepare(m, mmap_dir, name, tag, path, size, opts->flags, &wrote);
 		rc = fd < 0 ? fd : check_file(m, fd, path, size);
 	} else {
 		rc = open_existing(m, lock_fd, lock_path, path, size, role, &fd);
@@ -504,6 +514,12 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 	/* The mapping keeps the file; nothing later needs the descriptor. */
 	close(fd);
 	fd = -1;
+	rc = ipm_ctl_map(m, lock_fd, lock_path);
+	if (rc < 0)
+		goto fail;
+	/* A manager that wrote the file changed the instance: wake waiters. */
+	if (wrote)
+		ipm_ctl_bump(m);
 	rc = ipm_lock_fd(lock_fd, F_UNLCK, 0);
 	if (rc < 0) {
 		rc = ipm_errf(m->err, rc, "cannot unlock %s: %s", lock_path, strerror(-rc));
@@ -521,6 +537,7 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 	return 0;
 
 fail:
+	ipm_ctl_unmap(m);
 	if (data != MAP_FAILED)
 		munmap(data, size);
 	if (fd >= 0)

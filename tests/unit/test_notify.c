@@ -1,0 +1,665 @@
+/*
+ * test_notify.c - waiting for a change: tokens, timeouts, wake-ups across
+ * processes, a Python writer seen through time_stamp, killed waiters.
+ *
+ * Processes meet through pipes, never through sleeps. Where a test needs a
+ * child to be asleep in its wait, it yields until /proc says the child
+ * sleeps. Children open their own handles.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+static const char schema_text[] = "[Small]\n"
+				  "header = MmapStructureHeader\n"
+				  "value = int32\n";
+
+struct fix {
+	ipm_schema *s;		   /* the schema */
+	char dir[64];		   /* this test's temporary directory */
+	struct ipm_open_opts opts; /* both directories in dir */
+	ipm_map *m;		   /* the parent's manager handle */
+	struct ipm_field value;	   /* Small.value */
+};
+
+static struct fix *fx; /* for children, which run outside cmocka */
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->s = ipm_schema_new();
+	if (!f->s || ipm_schema_load_string(f->s, schema_text, "small") < 0)
+		return -1;
+	strcpy(f->dir, "/tmp/ipm_notify_XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	f->opts.mmap_dir = f->dir;
+	f->opts.lock_dir = f->dir;
+	f->m = ipm_map_new(f->s);
+	if (!f->m || ipm_map_open(f->m, "Small", "", IPM_MANAGER, &f->opts) < 0)
+		return -1;
+	if (ipm_map_resolve(f->m, "value", &f->value) < 0)
+		return -1;
+	fx = f;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+
+	ipm_map_free(f->m);
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	ipm_schema_free(f->s);
+	free(f);
+	return 0;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void put(int fd, const void *buf, size_t len)
+{
+	if (write(fd, buf, len) != (ssize_t)len)
+		_exit(90);
+}
+
+static void get(int fd, void *buf, size_t len)
+{
+	if (read(fd, buf, len) != (ssize_t)len)
+		fail_msg("short read from a pipe");
+}
+
+/* A child's own handle on the instance (of tag), exits on failure. */
+static ipm_map *child_open_tag(enum ipm_role role, const char *tag)
+{
+	ipm_map *m = ipm_map_new(fx->s);
+
+	if (!m || ipm_map_open(m, "Small", tag, role, &fx->opts) < 0)
+		_exit(91);
+	return m;
+}
+
+static ipm_map *child_open(enum ipm_role role)
+{
+	return child_open_tag(role, "");
+}
+
+/* The state letter of /proc/PID/stat ('R', 'S', ...). */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	FILE *fp;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fp = fopen(path, "r");
+	if (!fp)
+		return '?';
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/* Yields until the child sleeps (in its wait, since it has nothing else to
+ * block on); fails after 5 s. */
+static void wait_asleep(pid_t pid)
+{
+	int64_t end = now_ns() + 5000000000LL;
+
+	while (proc_state(pid) != 'S') {
+		if (now_ns() > end)
+			fail_msg("child %d never went to sleep", (int)pid);
+		sched_yield();
+	}
+}
+
+static void reap(pid_t pid, int want_status)
+{
+	int status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), want_status);
+}
+
+/* Tokens change with every write section and with nothing else. */
+static void token_follows_writes(void **state)
+{
+	struct fix *f = *state;
+	uint64_t t0, t1, t2, t3;
+	int64_t v;
+	char want[160];
+
+	assert_int_equal(ipm_map_changes(f->m, &t0), 0);
+	assert_int_equal(ipm_map_wait(f->m, t0, 0), -ETIMEDOUT);
+	/* Reading, under a lock or not, is no change. */
+	assert_int_equal(ipm_get_i64(f->m, &f->value, &v), 0);
+	assert_int_equal(ipm_lock_read(f->m, -1), 0);
+	assert_int_equal(ipm_unlock(f->m), 0);
+	assert_int_equal(ipm_map_changes(f->m, &t1), 0);
+	assert_true(t1 == t0);
+	/* An auto-locked write is one. */
+	assert_int_equal(ipm_set_i64(f->m, &f->value, 5), 0);
+	assert_int_equal(ipm_map_changes(f->m, &t1), 0);
+	assert_true(t1 != t0);
+	assert_int_equal(ipm_map_wait(f->m, t0, 0), 0);
+	assert_int_equal(ipm_map_wait(f->m, t0, -1), 0);
+	/* So is a write lock going down to a read lock, counted before it goes:
+	 * under the read lock the token already says so. */
+	assert_int_equal(ipm_lock_write(f->m, -1), 0);
+	assert_int_equal(ipm_lock_read(f->m, -1), 0);
+	assert_int_equal(ipm_map_changes(f->m, &t2), 0);
+	assert_true(t2 != t1);
+	assert_int_equal(ipm_unlock(f->m), 0);
+	/* A time_stamp change alone is one too (how Python writes are seen). */
+	assert_int_equal(ipm_lock_write(f->m, -1), 0);
+	assert_int_equal(ipm_map_changes(f->m, &t2), 0);
+	assert_int_equal(ipm_map_touch(f->m), 0);
+	assert_int_equal(ipm_map_changes(f->m, &t3), 0);
+	assert_true(t3 != t2);
+	assert_true(t3 >> 32 == t2 >> 32);
+	assert_int_equal(ipm_unlock(f->m), 0);
+
+	/* A closed handle. */
+	{
+		ipm_map *c = ipm_map_new(f->s);
+
+		assert_int_equal(ipm_map_changes(c, &t0), -EBADF);
+		assert_int_equal(ipm_map_wait(c, t0, 0), -EBADF);
+		snprintf(want, sizeof(want), "cannot wait: map is not open");
+		assert_string_equal(ipm_map_errmsg(c), want);
+		ipm_map_free(c);
+	}
+}
+
+static void timeout_expires(void **state)
+{
+	struct fix *f = *state;
+	uint64_t t;
+	int64_t t0, ms;
+
+	assert_int_equal(ipm_map_changes(f->m, &t), 0);
+	t0 = now_ns();
+	assert_int_equal(ipm_map_wait(f->m, t, 50), -ETIMEDOUT);
+	ms = (now_ns() - t0) / 1000000;
+	assert_true(ms >= 50);
+	assert_true(ms < 1000);
+	t0 = now_ns();
+	assert_int_equal(ipm_map_wait(f->m, t, 0), -ETIMEDOUT);
+	assert_true(now_ns() - t0 < 10000000);
+}
+
+/*
+ * A reader in another process: nothing wakes it while the parent only reads
+ * (its 60 ms wait times out), then the parent's write wakes it, and it sees
+ * the value written.
+ */
+static void wakes_on_write_not_before(void **state)
+{
+	struct fix *f = *state;
+	int to_child[2], to_parent[2];
+	struct {
+		int rc_idle;   /* wait while the parent only read */
+		int rc;	       /* wait while the parent wrote */
+		int64_t t_ret; /* when the second wait returned */
+		int64_t value; /* read after it */
+	} r;
+	int64_t t_write, v;
+	char c;
+	pid_t pid;
+
+	assert_int_equal(pipe(to_child), 0);
+	assert_int_equal(pipe(to_parent), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ipm_map *m = child_open(IPM_READER);
+		uint64_t seen;
+
+		ipm_lock_read(m, -1);
+		ipm_map_changes(m, &seen);
+		ipm_unlock(m);
+		put(to_parent[1], "r", 1);
+		if (read(to_child[0], &c, 1) != 1)
+			_exit(92);
+		r.rc_idle = ipm_map_wait(m, seen, 60);
+		put(to_parent[1], "w", 1);
+		r.rc = ipm_map_wait(m, seen, 10000);
+		r.t_ret = now_ns();
+		r.value = -1;
+		ipm_get_i64(m, &fx->value, &r.value);
+		put(to_parent[1], &r, sizeof(r));
+		ipm_map_free(m);
+		_exit(0);
+	}
+	get(to_parent[0], &c, 1);
+	/* Reads of every kind, while the child holds its token. */
+	assert_int_equal(ipm_get_i64(f->m, &f->value, &v), 0);
+	assert_int_equal(ipm_lock_read(f->m, -1), 0);
+	assert_int_equal(ipm_unlock(f->m), 0);
+	put(to_child[1], "g", 1);
+	get(to_parent[0], &c, 1);
+	assert_int_equal(c, 'w');
+	wait_asleep(pid);
+	t_write = now_ns();
+	assert_int_equal(ipm_set_i64(f->m, &f->value, 4242), 0);
+	get(to_parent[0], &r, sizeof(r));
+	reap(pid, 0);
+	assert_int_equal(r.rc_idle, -ETIMEDOUT);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.value, 4242);
+	print_message("wake after a C write: %.1f us\n", (double)(r.t_ret - t_write) / 1000);
+	assert_true(r.t_ret - t_write < 50000000);
+	close(to_child[0]);
+	close(to_child[1]);
+	close(to_parent[0]);
+	close(to_parent[1]);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Wake-up latency over many rounds: median and worst, printed. */
+static void wake_latency(void **state)
+{
+	enum { ROUNDS = 40 };
+	struct fix *f = *state;
+	int to_parent[2];
+	int64_t lat[ROUNDS];
+	pid_t pid;
+
+	assert_int_equal(pipe(to_parent), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ipm_map *m = child_open(IPM_READER);
+
+		for (int i = 0; i < ROUNDS; i++) {
+			uint64_t seen;
+			int64_t t;
+
+			ipm_lock_read(m, -1);
+			ipm_map_changes(m, &seen);
+			ipm_unlock(m);
+			put(to_parent[1], "r", 1);
+			if (ipm_map_wait(m, seen, 10000) != 0)
+				_exit(93);
+			t = now_ns();
+			put(to_parent[1], &t, sizeof(t));
+		}
+		ipm_map_free(m);
+		_exit(0);
+	}
+	for (int i = 0; i < ROUNDS; i++) {
+		int64_t t_write, t_ret;
+		char c;
+
+		get(to_parent[0], &c, 1);
+		wait_asleep(pid);
+		t_write = now_ns();
+		assert_int_equal(ipm_set_i64(f->m, &f->value, i), 0);
+		get(to_parent[0], &t_ret, sizeof(t_ret));
+		lat[i] = t_ret - t_write;
+	}
+	reap(pid, 0);
+	qsort(lat, ROUNDS, sizeof(lat[0]), cmp_i64);
+	print_message("wake latency over %d writes: median %.1f us, max %.1f us\n", ROUNDS,
+		      (double)lat[ROUNDS / 2] / 1000, (double)lat[ROUNDS - 1] / 1000);
+	assert_true(lat[ROUNDS - 1] < 50000000);
+	close(to_parent[0]);
+	close(to_parent[1]);
+}
+
+/* Python's fasteners and IPMMAP's way of writing: lock, bytes, time_stamp. */
+static const char py_writer[] =
+    "import sys, mmap, struct, time, fasteners\n"
+    "rw = fasteners.InterProcessReaderWriterLock(sys.argv[1])\n"
+    "print('1' if rw.acquire_write_lock(blocking=False) else '0', flush=True)\n"
+    "sys.stdin.readline()\n"
+    "rw.acquire_write_lock()\n"
+    "with open(sys.argv[2], 'r+b') as fp:\n"
+    "    mm = mmap.mmap(fp.fileno(), 0)\n"
+    "    struct.pack_into('i', mm, 16, 777)\n"
+    "    struct.pack_into('d', mm, 8, time.time())\n"
+    "    t = time.monotonic_ns()\n"
+    "    mm.close()\n"
+    "rw.release_write_lock()\n"
+    "print(t, flush=True)\n";
+
+static const char *python(void)
+{
+	const char *p = getenv("PYTHON");
+
+	return p && *p ? p : "/usr/bin/python3";
+}
+
+static int have_fasteners(void)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "%s -c 'import fasteners' 2>/dev/null", python());
+	return access(python(), X_OK) == 0 && system(cmd) == 0;
+}
+
+/*
+ * A Python writer that knows nothing of the counter: fasteners still
+ * excludes it with our control block in the lock file, and its change is
+ * seen through time_stamp within IPM_WAIT_POLL_MS (plus a margin).
+ */
+static void python_writer_seen(void **state)
+{
+	struct fix *f = *state;
+	int in[2], out[2];
+	uint64_t seen, now;
+	int64_t t_wake, t_py, v;
+	char line[64];
+	struct stat st;
+	FILE *fp;
+	pid_t pid;
+
+	if (!have_fasteners())
+		skip();
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(pipe(out), 0);
+	assert_int_equal(ipm_lock_write(f->m, -1), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		execl(python(), python(), "-c", py_writer, ipm_map_lock_path(fx->m),
+		      ipm_map_path(fx->m), (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	fp = fdopen(out[0], "r");
+	assert_non_null(fp);
+	/* Our write lock keeps fasteners out, control block or not. */
+	assert_non_null(fgets(line, sizeof(line), fp));
+	assert_string_equal(line, "0\n");
+	assert_int_equal(ipm_unlock(f->m), 0);
+	assert_int_equal(ipm_map_changes(f->m, &seen), 0);
+	assert_int_equal(write(in[1], "go\n", 3), 3);
+	assert_int_equal(ipm_map_wait(f->m, seen, 10000), 0);
+	t_wake = now_ns();
+	assert_non_null(fgets(line, sizeof(line), fp));
+	t_py = strtoll(line, NULL, 10);
+	fclose(fp);
+	close(in[1]);
+	reap(pid, 0);
+	/* Seen through time_stamp alone: the counter did not move. */
+	assert_int_equal(ipm_map_changes(f->m, &now), 0);
+	assert_true(now >> 32 == seen >> 32);
+	assert_int_equal(ipm_get_i64(f->m, &f->value, &v), 0);
+	assert_int_equal(v, 777);
+	print_message("python write seen after %.1f ms (bound %d ms)\n",
+		      (double)(t_wake - t_py) / 1e6, IPM_WAIT_POLL_MS);
+	assert_true(t_wake - t_py < (IPM_WAIT_POLL_MS + 30) * 1000000LL);
+	/* fasteners left the control block alone. */
+	assert_int_equal(stat(ipm_map_lock_path(f->m), &st), 0);
+	assert_int_equal(st.st_size, 4096);
+}
+
+/* A waiter killed in its wait leaves nothing that stops the next one. */
+static void killed_waiter_harmless(void **state)
+{
+	struct fix *f = *state;
+	int to_parent[2];
+	int64_t t_write, t_ret;
+	int status;
+	char c;
+	pid_t pid;
+
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(pipe(to_parent), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			ipm_map *m = child_open(IPM_READER);
+			uint64_t seen;
+
+			ipm_map_changes(m, &seen);
+			put(to_parent[1], "r", 1);
+			if (ipm_map_wait(m, seen, round == 0 ? -1 : 10000) != 0)
+				_exit(94);
+			t_ret = now_ns();
+			put(to_parent[1], &t_ret, sizeof(t_ret));
+			ipm_map_free(m);
+			_exit(0);
+		}
+		get(to_parent[0], &c, 1);
+		wait_asleep(pid);
+		if (round == 0) {
+			assert_int_equal(kill(pid, SIGKILL), 0);
+			assert_int_equal(waitpid(pid, &status, 0), pid);
+			assert_true(WIFSIGNALED(status));
+		} else {
+			t_write = now_ns();
+			assert_int_equal(ipm_set_i64(f->m, &f->value, 1), 0);
+			get(to_parent[0], &t_ret, sizeof(t_ret));
+			reap(pid, 0);
+			assert_true(t_ret - t_write < 50000000);
+		}
+		close(to_parent[0]);
+		close(to_parent[1]);
+	}
+	/* The writer goes on as before. */
+	assert_int_equal(ipm_set_i64(f->m, &f->value, 2), 0);
+}
+
+/* ipm_lock_signal() ends a wait with -EINTR, as it ends a lock wait. */
+static void signal_interrupts(void **state)
+{
+	int to_parent[2];
+	int rc;
+	char c;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pipe(to_parent), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ipm_map *m = child_open(IPM_READER);
+		uint64_t seen;
+
+		ipm_map_changes(m, &seen);
+		/* The first wait that may sleep installs the handler. */
+		ipm_map_wait(m, seen, 1);
+		put(to_parent[1], "r", 1);
+		rc = ipm_map_wait(m, seen, -1);
+		put(to_parent[1], &rc, sizeof(rc));
+		ipm_map_free(m);
+		_exit(0);
+	}
+	get(to_parent[0], &c, 1);
+	wait_asleep(pid);
+	assert_int_equal(kill(pid, ipm_lock_signal()), 0);
+	get(to_parent[0], &rc, sizeof(rc));
+	reap(pid, 0);
+	assert_int_equal(rc, -EINTR);
+	close(to_parent[0]);
+	close(to_parent[1]);
+}
+
+/*
+ * A reader that may not write the lock file cannot take a lease: it still
+ * sees a C write within IPM_WAIT_POLL_MS, through its read-only control block
+ * or, when the lock file is too short for one, through time_stamp alone.
+ * (Root ignores file modes, so then the child also gives up root.)
+ */
+static void readonly_lock_file(void **state)
+{
+	struct fix *f = *state;
+	int to_parent[2];
+
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	for (int round = 0; round < 2; round++) {
+		const char *tag = round ? "empty" : "";
+		struct {
+			int rc;	       /* of the wait */
+			int64_t t_ret; /* when it returned */
+		} r;
+		ipm_map *w = f->m;
+		char lock_path[128];
+		int64_t t_write;
+		char c;
+		pid_t pid;
+
+		/* Round 1: an empty lock file, as fasteners would leave it,
+		 * which nobody has mapped (cutting a mapped one kills its
+		 * users with SIGBUS, as cutting the .mmap file does). */
+		snprintf(lock_path, sizeof(lock_path), "%s/Small_%s.lockfile", f->dir, tag);
+		if (round == 1) {
+			w = ipm_map_new(f->s);
+			assert_int_equal(ipm_map_open(w, "Small", tag, IPM_MANAGER, &f->opts), 0);
+			ipm_map_close(w);
+			assert_int_equal(truncate(lock_path, 0), 0);
+		}
+		assert_int_equal(chmod(lock_path, 0444), 0);
+		assert_int_equal(pipe(to_parent), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			ipm_map *m;
+			uint64_t seen;
+
+			if (geteuid() == 0 && setuid(65534) < 0)
+				_exit(95);
+			if (w != fx->m)
+				ipm_map_free(w); /* the parent's */
+			memset(&r, 0, sizeof(r)); /* padding too: it goes down a pipe */
+			m = child_open_tag(IPM_READER, tag);
+			ipm_map_changes(m, &seen);
+			put(to_parent[1], "r", 1);
+			r.rc = ipm_map_wait(m, seen, 10000);
+			r.t_ret = now_ns();
+			put(to_parent[1], &r, sizeof(r));
+			ipm_map_free(m);
+			_exit(0);
+		}
+		get(to_parent[0], &c, 1);
+		wait_asleep(pid);
+		if (round == 1) /* only now: opening as a writer grows the file */
+			assert_int_equal(ipm_map_open(w, "Small", tag, IPM_EDITOR, &f->opts), 0);
+		t_write = now_ns();
+		assert_int_equal(ipm_lock_write(w, -1), 0);
+		assert_int_equal(ipm_set_i64(w, &f->value, 10 + round), 0);
+		assert_int_equal(ipm_map_touch(w), 0);
+		assert_int_equal(ipm_unlock(w), 0);
+		get(to_parent[0], &r, sizeof(r));
+		reap(pid, 0);
+		assert_int_equal(r.rc, 0);
+		print_message("read-only lock file%s: write seen after %.1f ms\n",
+			      round ? ", no control block" : "", (double)(r.t_ret - t_write) / 1e6);
+		assert_true(r.t_ret - t_write < (IPM_WAIT_POLL_MS + 30) * 1000000LL);
+		if (w != f->m)
+			ipm_map_free(w);
+		close(to_parent[0]);
+		close(to_parent[1]);
+	}
+}
+
+/* The control block: made in an empty lock file (as fasteners leaves it),
+ * never cutting a longer one, refused when something else is in it. */
+static void control_block_in_lock_file(void **state)
+{
+	struct fix *f = *state;
+	char path[128], head[9] = "", want[300];
+	struct stat st;
+	ipm_map *m;
+	int fd;
+
+	/* An empty lock file, as a fasteners process would have made it. */
+	snprintf(path, sizeof(path), "%s/Small_a.lockfile", f->dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0666);
+	assert_true(fd >= 0);
+	close(fd);
+	m = ipm_map_new(f->s);
+	assert_int_equal(ipm_map_open(m, "Small", "a", IPM_MANAGER, &f->opts), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 4096);
+	fd = open(path, O_RDONLY);
+	assert_int_equal(read(fd, head, 8), 8);
+	close(fd);
+	assert_string_equal(head, "IPMCTL01");
+	ipm_map_free(m);
+
+	/* A longer file (a later version's pages) stays as long. */
+	assert_int_equal(truncate(path, 12288), 0);
+	m = ipm_map_new(f->s);
+	assert_int_equal(ipm_map_open(m, "Small", "a", IPM_READER, &f->opts), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 12288);
+	ipm_map_free(m);
+
+	/* Someone else's bytes: refused rather than overwritten. */
+	snprintf(path, sizeof(path), "%s/Small_b.lockfile", f->dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0666);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "NOTOURS\n", 8), 8);
+	close(fd);
+	m = ipm_map_new(f->s);
+	assert_int_equal(ipm_map_open(m, "Small", "b", IPM_MANAGER, &f->opts), -EINVAL);
+	snprintf(want, sizeof(want),
+		 "lock file %s: control block magic 'NOTOURS?', expected 'IPMCTL01'", path);
+	assert_string_equal(ipm_map_errmsg(m), want);
+	ipm_map_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(token_follows_writes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(timeout_expires, setup, teardown),
+	    cmocka_unit_test_setup_teardown(wakes_on_write_not_before, setup, teardown),
+	    cmocka_unit_test_setup_teardown(wake_latency, setup, teardown),
+	    cmocka_unit_test_setup_teardown(python_writer_seen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(killed_waiter_harmless, setup, teardown),
+	    cmocka_unit_test_setup_teardown(signal_interrupts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(readonly_lock_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(control_block_in_lock_file, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("notify", tests, NULL, NULL);
+}
