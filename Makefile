@@ -145,4 +145,21 @@ uninstall:
 clean:
 	rm -rf build build-san
 
+# `make bench`: figures against the floor and the peers (bench/run.sh mounts
+# in a temporary directory and always unmounts); writes bench/RESULTS.md.
+BENCH_BIN = $(B)/bench/bench $(B)/bench/floorfs
+
+$(B)/bench/bench: bench/bench.c lib/ipmmap.h $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBA) $(INIH_LIBS) $(LDFLAGS) -lpthread
+
+$(B)/bench/floorfs: bench/floorfs.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(FUSE_CFLAGS) -o $@ $< $(FUSE_LIBS) $(LDFLAGS) -lpthread
+
+bench: all $(BENCH_BIN)
+	B=$(B) PYTHON=$(PYTHON) sh bench/run.sh
+
+.PHONY: bench
+
 .PHONY: all tests check run-tests demo deps install uninstall clean

@@ -1,0 +1,306 @@
+/*
+ * config.c - the ipmmapfs configuration file.
+ *
+ *   [ipmmapfs]
+ *   schema    = demo.ini              ; repeatable, loaded in order
+ *   mmap_dir  = .mmap                 ; default: .mmap next to this file
+ *   lock_dir  = .fasteners            ; default: .fasteners next to this file
+ *   create    = no                    ; yes: manager, creates listed instances
+ *   read_only = no                    ; yes: every file 0444, reader locks only
+ *   instance  = DemoMmapStructure     ; repeatable: Name, Name:tag, "Name:tag ro"
+ *
+ * Relative paths are relative to the directory of the configuration file
+ * (not to the working directory, which fuse_daemonize() changes to /).
+ * Without instance lines every <Struct>_<tag>.mmap of mmap_dir is shown.
+ * Every error is "file:line: what is wrong"; the first one wins.
+ *
+ * Lines are counted by our own reader for ini_parse_stream(): Debian's inih
+ * is built without INI_HANDLER_LINENO (see INIH-NOTES.md).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ini.h>
+
+#include "fs.h"
+
+struct cfg_parse {
+	struct fs_config *c; /* being filled */
+	FILE *f;	     /* the file */
+	int line;	     /* line last handed to inih */
+	int indented;	     /* that line starts with white space */
+	int mmap_line;	     /* line of mmap_dir =, 0 if none yet */
+	int lock_line;	     /* line of lock_dir =, 0 if none yet */
+	int ro_line;	     /* line of read_only =, 0 if none yet */
+	char *err;	     /* first error */
+	size_t errlen;	     /* bytes at err */
+	int rc;		     /* its errno, negative; 0 if none */
+};
+
+static char *cfg_reader(char *str, int num, void *stream)
+{
+	struct cfg_parse *p = stream;
+	char *s = fgets(str, num, p->f);
+
+	if (s) {
+		p->line++;
+		p->indented = (*s == ' ' || *s == '\t') && strspn(s, " \t\r\n") != strlen(s);
+	}
+	return s;
+}
+
+/* Keeps the first error; returns 0 so that inih goes on to the end and we
+ * report the first problem, as a compiler would. */
+__attribute__((format(printf, 3, 4))) static int cfg_fail(struct cfg_parse *p, int rc,
+							  const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!p->rc) {
+		int n = snprintf(p->err, p->errlen, "%s:%d: ", p->c->path, p->line);
+
+		va_start(ap, fmt);
+		if (n >= 0 && (size_t)n < p->errlen)
+			vsnprintf(p->err + n, p->errlen - n, fmt, ap);
+		va_end(ap);
+		p->rc = rc;
+	}
+	return 0;
+}
+
+/* path relative to the configuration's directory, made absolute. */
+static char *cfg_path(const struct fs_config *c, const char *v)
+{
+	char *s;
+
+	if (v[0] == '/')
+		return strdup(v);
+	if (asprintf(&s, "%s/%s", c->dir, v) < 0)
+		return NULL;
+	return s;
+}
+
+static int cfg_bool(const char *v)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (!strcasecmp(v, yes[i]))
+			return 1;
+		if (!strcasecmp(v, no[i]))
+			return 0;
+	}
+	return -1;
+}
+
+static int cfg_instance(struct cfg_parse *p, const char *v)
+{
+	struct fs_config *c = p->c;
+	char name[256], flag[16], extra[2];
+	struct fs_inst_conf *ic, *n;
+	char *colon;
+	int k;
+
+	k = sscanf(v, "%255s %15s %1s", name, flag, extra);
+	if (k < 1 || strlen(v) > 250)
+		return cfg_fail(p, -EINVAL,
+				"bad instance '%s': expected Name, Name:tag or 'Name:tag ro'", v);
+	if (k == 3 || (k == 2 && strcmp(flag, "ro")))
+		return cfg_fail(p, -EINVAL,
+				"bad instance '%s': only the flag 'ro' may follow the name", v);
+	colon = strchr(name, ':');
+	if (colon)
+		*colon = '\0';
+	if (!name[0])
+		return cfg_fail(p, -EINVAL, "bad instance '%s': no structure name", v);
+	n = realloc(c->insts, (c->ninsts + 1) * sizeof(*n));
+	if (!n)
+		return cfg_fail(p, -ENOMEM, "out of memory");
+	c->insts = n;
+	ic = &c->insts[c->ninsts];
+	ic->name = strdup(name);
+	ic->tag = strdup(colon ? colon + 1 : "");
+	ic->ro = k == 2;
+	ic->line = p->line;
+	c->ninsts++;
+	if (!ic->name || !ic->tag)
+		return cfg_fail(p, -ENOMEM, "out of memory");
+	return 1;
+}
+
+static int cfg_dir(struct cfg_parse *p, char **dst, int *seen, const char *key, const char *v)
+{
+	if (*seen)
+		return cfg_fail(p, -EINVAL, "%s given twice", key);
+	*seen = p->line;
+	if (!*v)
+		return cfg_fail(p, -EINVAL, "%s is empty", key);
+	*dst = cfg_path(p->c, v);
+	if (!*dst)
+		return cfg_fail(p, -ENOMEM, "out of memory");
+	return 1;
+}
+
+static int cfg_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct cfg_parse *p = user;
+	struct fs_config *c = p->c;
+	int b;
+
+	if (p->indented)
+		return cfg_fail(
+		    p, -EINVAL,
+		    "line starts with white space (continuation lines are not supported)");
+	if (strcmp(section, "ipmmapfs")) {
+		if (!*section)
+			return cfg_fail(p, -EINVAL, "'%s' outside the [ipmmapfs] section", name);
+		return cfg_fail(p, -EINVAL, "unknown section [%s]", section);
+	}
+	if (!strcmp(name, "schema")) {
+		char **s = realloc(c->schemas, (c->nschemas + 1) * sizeof(*s));
+		int *l;
+
+		if (!s)
+			return cfg_fail(p, -ENOMEM, "out of memory");
+		c->schemas = s;
+		l = realloc(c->schema_lines, (c->nschemas + 1) * sizeof(*l));
+		if (!l)
+			return cfg_fail(p, -ENOMEM, "out of memory");
+		c->schema_lines = l;
+		if (!*value)
+			return cfg_fail(p, -EINVAL, "schema is empty");
+		s[c->nschemas] = cfg_path(c, value);
+		if (!s[c->nschemas])
+			return cfg_fail(p, -ENOMEM, "out of memory");
+		l[c->nschemas++] = p->line;
+		return 1;
+	}
+	if (!strcmp(name, "mmap_dir"))
+		return cfg_dir(p, &c->mmap_dir, &p->mmap_line, name, value);
+	if (!strcmp(name, "lock_dir"))
+		return cfg_dir(p, &c->lock_dir, &p->lock_line, name, value);
+	if (!strcmp(name, "instance"))
+		return cfg_instance(p, value);
+	if (!strcmp(name, "create") || !strcmp(name, "read_only")) {
+		int *seen = name[0] == 'c' ? &c->create_line : &p->ro_line;
+
+		if (*seen)
+			return cfg_fail(p, -EINVAL, "%s given twice", name);
+		*seen = p->line;
+		b = cfg_bool(value);
+		if (b < 0)
+			return cfg_fail(p, -EINVAL, "bad boolean '%s': expected yes or no", value);
+		if (name[0] == 'c')
+			c->create = b;
+		else
+			c->read_only = b;
+		return 1;
+	}
+	return cfg_fail(p, -EINVAL, "unknown key '%s'", name);
+}
+
+/* See fs.h. */
+int fs_config_load(struct fs_config *c, const char *path, char *err, size_t errlen)
+{
+	struct cfg_parse p = {.c = c, .err = err, .errlen = errlen};
+	char *real, *slash;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	real = realpath(path, NULL);
+	if (!real) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open configuration %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	c->path = real;
+	c->dir = strdup(real);
+	if (!c->dir) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	slash = strrchr(c->dir, '/');
+	if (slash == c->dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	p.f = fopen(real, "r");
+	if (!p.f) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open configuration %s: %s", real, strerror(-rc));
+		goto fail;
+	}
+	rc = ini_parse_stream(cfg_reader, &p, cfg_handler, &p);
+	fclose(p.f);
+	if (p.rc) {
+		rc = p.rc;
+		goto fail;
+	}
+	if (rc > 0) {
+		snprintf(err, errlen, "%s:%d: syntax error: expected [section] or key = value",
+			 c->path, rc);
+		rc = -EINVAL;
+		goto fail;
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: out of memory", c->path);
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if (!c->nschemas) {
+		snprintf(err, errlen, "%s:%d: no schema given (schema = FILE)", c->path, p.line);
+		rc = -EINVAL;
+		goto fail;
+	}
+	if (c->create && !c->ninsts) {
+		snprintf(err, errlen,
+			 "%s:%d: create = yes needs instance lines naming what to create", c->path,
+			 c->create_line);
+		rc = -EINVAL;
+		goto fail;
+	}
+	if (c->create && c->read_only) {
+		snprintf(err, errlen, "%s:%d: create = yes and read_only = yes exclude each other",
+			 c->path, c->create_line > p.ro_line ? c->create_line : p.ro_line);
+		rc = -EINVAL;
+		goto fail;
+	}
+	if (!c->mmap_dir)
+		c->mmap_dir = cfg_path(c, IPM_DEFAULT_MMAP_DIR + 2);
+	if (!c->lock_dir)
+		c->lock_dir = cfg_path(c, IPM_DEFAULT_LOCK_DIR + 2);
+	if (!c->mmap_dir || !c->lock_dir) {
+		snprintf(err, errlen, "%s: out of memory", c->path);
+		rc = -ENOMEM;
+		goto fail;
+	}
+	return 0;
+fail:
+	fs_config_free(c);
+	return rc;
+}
+
+/* See fs.h. */
+void fs_config_free(struct fs_config *c)
+{
+	for (size_t i = 0; i < c->nschemas; i++)
+		free(c->schemas[i]);
+	for (size_t i = 0; i < c->ninsts; i++) {
+		free(c->insts[i].name);
+		free(c->insts[i].tag);
+	}
+	free(c->schemas);
+	free(c->schema_lines);
+	free(c->insts);
+	free(c->mmap_dir);
+	free(c->lock_dir);
+	free(c->dir);
+	free(c->path);
+	memset(c, 0, sizeof(*c));
+}

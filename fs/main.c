@@ -1,0 +1,331 @@
+/*
+ * ipmmapfs - every field of the shared structures as a file.
+ *
+ *   $ cat conf/ipmmapfs.ini
+ *   [ipmmapfs]
+ *   schema   = demo.ini
+ *   mmap_dir = /tmp/demo/.mmap
+ *   lock_dir = /tmp/demo/.fasteners
+ *   create   = yes
+ *   instance = DemoMmapStructure
+ *   $ ipmmapfs -o config=conf/ipmmapfs.ini /mnt/ipm
+ *   $ ls /mnt/ipm/DemoMmapStructure
+ *   data_int  data_string  data_xy  header  multi_pts
+ *   $ cat /mnt/ipm/DemoMmapStructure/data_xy/x
+ *   0.0
+ *   $ echo 42 > /mnt/ipm/DemoMmapStructure/data_int
+ *   $ echo abc > /mnt/ipm/DemoMmapStructure/data_int
+ *   bash: echo: write error: Invalid argument
+ *   $ cat /mnt/ipm/DemoMmapStructure/.values
+ *   header.header_code = 4392
+ *   ...
+ *   $ printf 'data_int = 7\ndata_xy.y = 2.5\n' > /mnt/ipm/DemoMmapStructure/.values
+ *   $ fusermount3 -u /mnt/ipm
+ *
+ * From /etc/fstab (the mount helper passes the configuration as the source):
+ *   /etc/ipmmapfs.ini /mnt/ipm fuse.ipmmapfs allow_other,nofail 0 0
+ * or: mount -t fuse.ipmmapfs /etc/ipmmapfs.ini /mnt/ipm
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fs.h"
+
+struct main_opts {
+	char *config;	 /* -o config=FILE */
+	char *nonopt[2]; /* [CONFIG] MOUNTPOINT */
+	int nnonopt;	 /* entries in nonopt */
+	int ro;		 /* -o ro */
+	int named;	 /* -o fsname= or subtype= given */
+};
+
+enum { KEY_RO, KEY_NAMED };
+
+static const struct fuse_opt main_spec[] = {
+    {"config=%s", offsetof(struct main_opts, config), 0},
+    FUSE_OPT_KEY("ro", KEY_RO),
+    FUSE_OPT_KEY("fsname=", KEY_NAMED),
+    FUSE_OPT_KEY("subtype=", KEY_NAMED),
+    FUSE_OPT_END,
+};
+
+static int main_opt(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct main_opts *o = data;
+
+	(void)outargs;
+	switch (key) {
+	case FUSE_OPT_KEY_NONOPT:
+		if (o->nnonopt == 2) {
+			fprintf(stderr, FS_NAME ": too many arguments: '%s'\n", arg);
+			return -1;
+		}
+		o->nonopt[o->nnonopt] = strdup(arg);
+		if (!o->nonopt[o->nnonopt])
+			return -1;
+		o->nnonopt++;
+		return 0;
+	case KEY_RO:
+		o->ro = 1;
+		return 1; /* libfuse mounts read-only too */
+	case KEY_NAMED:
+		o->named = 1;
+		return 1;
+	}
+	return 1;
+}
+
+static void main_help(const char *prog)
+{
+	printf(
+	    "usage: %s [options] [CONFIG] MOUNTPOINT\n\n"
+	    "Shows the structures shared through ipmmap files as directories, and\n"
+	    "every field as a file to cat and echo to.\n\n" FS_NAME " options:\n"
+	    "    -o config=FILE         the configuration (INI); a first argument\n"
+	    "                           CONFIG does the same (mount -t fuse.ipmmapfs, fstab)\n"
+	    "    -o ro                  read-only mount: every file 0444, read locks only\n"
+	    "    -o auto_unmount        unmount by itself when ipmmapfs dies (recommended;\n"
+	    "                           otherwise run fusermount3 -u -z MOUNTPOINT)\n"
+	    "    -o allow_other         let other users in (default_permissions is always on)\n\n"
+	    "Without a configuration given, the first that exists of:\n"
+	    "    $IPMMAPFS_CONFIG, ./ipmmapfs.ini, /etc/ipmmapfs.ini\n\n"
+	    "Configuration ([ipmmapfs] section; paths relative to the file):\n"
+	    "    schema = FILE          schema INI, repeatable\n"
+	    "    mmap_dir = DIR         default .mmap      lock_dir = DIR  default .fasteners\n"
+	    "    create = yes|no        manager: create the listed instances at mount\n"
+	    "    read_only = yes|no     as -o ro\n"
+	    "    instance = Name[:tag] [ro]   repeatable; none: show every\n"
+	    "                           <Struct>_<tag>.mmap of mmap_dir, new ones too\n\n"
+	    "/etc/fstab: /etc/ipmmapfs.ini /mnt/ipm fuse.ipmmapfs allow_other,nofail 0 0\n\n",
+	    prog);
+	fuse_cmdline_help();
+	fuse_lowlevel_help();
+}
+
+static const char *main_find_config(const char *given)
+{
+	const char *env = getenv("IPMMAPFS_CONFIG");
+
+	if (given)
+		return given;
+	if (env && *env)
+		return env;
+	if (!access("ipmmapfs.ini", F_OK))
+		return "ipmmapfs.ini";
+	if (!access("/etc/ipmmapfs.ini", F_OK))
+		return "/etc/ipmmapfs.ini";
+	return NULL;
+}
+
+/* Whether /proc/self/mountinfo has a mount at abs; its type in type. */
+static int main_mounted(const char *abs, char *type, size_t typelen)
+{
+	char line[4096], mp[PATH_MAX], fstype[256];
+	int found = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - ");
+		char *o = mp;
+
+		/* id parent major:minor root MOUNTPOINT ... - TYPE source */
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
+		    sscanf(sep + 3, "%255s", fstype) != 1)
+			continue;
+		for (char *p = mp; *p; p++) { /* undo \040-style escapes */
+			if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] && p[3]) {
+				*o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+				p += 3;
+			} else {
+				*o++ = *p;
+			}
+		}
+		*o = '\0';
+		if (!strcmp(mp, abs)) {
+			snprintf(type, typelen, "%s", fstype);
+			found = 1;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * After a crash the mount point says "Transport endpoint is not connected",
+ * and libfuse would mount on top of the dead mount. Detach it (what
+ * `fusermount3 -u -z` does) or say exactly what to run.
+ */
+static int main_recover(const char *mp)
+{
+	char abs[PATH_MAX], dir[PATH_MAX], type[256] = "fuse";
+	const char *base;
+	struct stat st;
+	int rc = -1;
+
+	if (stat(mp, &st) == 0 || errno != ENOTCONN)
+		return 0;
+	base = strrchr(mp, '/');
+	snprintf(dir, sizeof(dir), "%.*s", base ? (int)(base - mp) : 1, base ? mp : ".");
+	if (!dir[0])
+		strcpy(dir, "/");
+	base = base ? base + 1 : mp;
+	if (!realpath(dir, abs) ||
+	    (size_t)snprintf(abs + strlen(abs), sizeof(abs) - strlen(abs), "%s%s",
+			     strcmp(abs, "/") ? "/" : "", base) >= sizeof(abs))
+		snprintf(abs, sizeof(abs), "%s", mp);
+	main_mounted(abs, type, sizeof(type));
+	fprintf(stderr,
+		FS_NAME ": %s: stale %s mount left by a dead server (Transport endpoint is not "
+			"connected): detaching it (fusermount3 -u -z %s)\n",
+		abs, type, abs);
+	if (geteuid() == 0) {
+		rc = umount2(abs, MNT_DETACH);
+	} else {
+		pid_t pid = fork();
+		int status;
+
+		if (pid == 0) {
+			execlp("fusermount3", "fusermount3", "-u", "-z", abs, (char *)NULL);
+			_exit(127);
+		}
+		if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		    !WEXITSTATUS(status))
+			rc = 0;
+	}
+	if (rc < 0 || (stat(abs, &st) < 0 && errno == ENOTCONN)) {
+		fprintf(stderr, FS_NAME ": cannot detach it; run: fusermount3 -u -z %s\n", abs);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts opts = {0};
+	struct fuse_loop_config *lcfg;
+	struct main_opts mo = {0};
+	struct fs_config conf;
+	struct fs fs = {0};
+	struct fuse_session *se;
+	const char *cpath;
+	char err[1024], *named = NULL;
+	int ret = 1, rc;
+
+	if (fuse_opt_parse(&args, &mo, main_spec, main_opt) < 0)
+		goto out_args;
+	if (mo.nnonopt == 2) {
+		if (mo.config) {
+			fprintf(stderr, FS_NAME ": both -o config= and CONFIG given\n");
+			goto out_args;
+		}
+		mo.config = mo.nonopt[0];
+		mo.nonopt[0] = NULL;
+	}
+	if (mo.nnonopt && fuse_opt_add_arg(&args, mo.nonopt[mo.nnonopt - 1]) < 0)
+		goto out_args;
+	if (fuse_opt_insert_arg(&args, 1, "-odefault_permissions") < 0)
+		goto out_args;
+	if (fuse_parse_cmdline(&args, &opts) != 0)
+		goto out_args;
+	if (opts.show_help) {
+		main_help(argv[0]);
+		ret = 0;
+		goto out_opts;
+	}
+	if (opts.show_version) {
+		printf(FS_NAME " version %s (libipmmap %s)\n", IPM_VERSION, IPM_VERSION);
+		fuse_lowlevel_version();
+		ret = 0;
+		goto out_opts;
+	}
+	if (!opts.mountpoint) {
+		fprintf(stderr, "usage: %s [options] [CONFIG] MOUNTPOINT (--help for more)\n",
+			argv[0]);
+		goto out_opts;
+	}
+	cpath = main_find_config(mo.config);
+	if (!cpath) {
+		fprintf(stderr,
+			FS_NAME ": no configuration: give -o config=FILE, or set "
+				"IPMMAPFS_CONFIG, or make ./ipmmapfs.ini or /etc/ipmmapfs.ini\n");
+		goto out_opts;
+	}
+	if (fs_config_load(&conf, cpath, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		goto out_opts;
+	}
+	rc = fs_init(&fs, &conf, mo.ro, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "%s\n", err);
+		goto out_fs;
+	}
+	fs.verbose = opts.foreground || opts.debug;
+	if (!mo.named) {
+		/* The mount table names the configuration; a comma would split
+		 * the option, so such a path is not shown. */
+		if (asprintf(&named, "-osubtype=" FS_NAME ",fsname=%s",
+			     strchr(conf.path, ',') ? FS_NAME : conf.path) < 0 ||
+		    fuse_opt_add_arg(&args, named) < 0)
+			goto out_fs;
+	}
+	if (main_recover(opts.mountpoint) < 0)
+		goto out_fs;
+	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fs);
+	if (!se)
+		goto out_fs;
+	fs.se = se;
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_session;
+	if (fuse_session_mount(se, opts.mountpoint) != 0)
+		goto out_handlers;
+	/* After the mount, before any thread: fuse_daemonize() forks. */
+	fuse_daemonize(opts.foreground);
+	if (opts.singlethread) {
+		rc = fuse_session_loop(se);
+	} else {
+		lcfg = fuse_loop_cfg_create();
+		if (!lcfg) {
+			rc = -ENOMEM;
+		} else {
+			fuse_loop_cfg_set_clone_fd(lcfg, opts.clone_fd);
+			/* UINT_MAX: not given on the command line. */
+			if (opts.max_threads != UINT_MAX)
+				fuse_loop_cfg_set_max_threads(lcfg, opts.max_threads);
+			if (opts.max_idle_threads != UINT_MAX)
+				fuse_loop_cfg_set_idle_threads(lcfg, opts.max_idle_threads);
+			rc = fuse_session_loop_mt(se, lcfg);
+			fuse_loop_cfg_destroy(lcfg);
+		}
+	}
+	/* 0, or the number of the signal (INT, TERM, HUP) that ended it: a
+	 * clean stop either way. */
+	ret = rc < 0 ? 1 : 0;
+	fuse_session_unmount(se);
+out_handlers:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+out_fs:
+	fs_fini(&fs);
+	fs_config_free(&conf);
+out_opts:
+	free(opts.mountpoint);
+out_args:
+	free(named);
+	free(mo.config);
+	free(mo.nonopt[0]);
+	free(mo.nonopt[1]);
+	fuse_opt_free_args(&args);
+	return ret;
+}

@@ -1,0 +1,1077 @@
+/*
+ * ops.c - the low-level FUSE operations of ipmmapfs, one reply each.
+ *
+ * Field files behave like sysfs attributes:
+ * - read: at every read at offset 0 the value is rendered once, under one
+ *   read lock, as the library's text and a newline into the handle's buffer;
+ *   later offsets are served from that buffer, so one cat never splices two
+ *   values. direct_io on every open and never keep_cache: other processes
+ *   write the shared memory directly, so the page cache would serve stale
+ *   values. Read-only opens set noflush: no FLUSH round trip.
+ * - write: each write() is placed at its offset in the handle's buffer and the
+ *   whole text is parsed strictly there, so that bad text fails write()
+ *   itself with EINVAL or ERANGE (bash's builtin echo loses errors of close).
+ *   The error sticks to the handle: a later chunk never commits a fragment.
+ *   The value is stored, with the header time stamp, under one write lock as
+ *   soon as the text ends with a newline; text without one (printf 42, dd,
+ *   Python) is stored at FLUSH (close), or when a new value starts at
+ *   offset 0. So a value written in several chunks is stored once, whole.
+ *   O_TRUNC is ignored (FUSE_CAP_ATOMIC_O_TRUNC): `: > f` and truncate -s0
+ *   store nothing. O_APPEND (>>) writes like > (sysfs does the same).
+ * - .values: read renders "path = value" for every field under ONE read
+ *   lock. Written lines are checked in write() as soon as they are complete
+ *   (bash writes one line per write()), and applied all together at FLUSH
+ *   under ONE write lock, only if every line was good.
+ *
+ * Locks: a request first tries the lock without waiting (one system call
+ * when nobody holds it); when it is held, it waits in slices of
+ * FS_LOCK_SLICE_MS, checking between slices whether the request was
+ * interrupted (Ctrl-C on the waiting cat: reply EINTR) or the session is
+ * ending. A waiting request occupies one thread of the loop; the others go on
+ * serving, and each instance has its own handles, so a writer holding one
+ * instance never delays another.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs.h"
+
+#define FS_TIMEOUT 86400.0	/* the tree never changes while mounted */
+#define FS_LOCK_SLICE_MS 100	/* longest wait between interrupt checks */
+#define FS_VALUES_MAX (1 << 20) /* longest text accepted by .values */
+#define FS_SCALAR_CAP 128	/* longest text accepted by a number field */
+#define FS_KEEP_CAP 8192	/* buffers kept with a reused handle */
+#define FS_FREE_MAX 256		/* handles kept for reuse */
+
+/* One open file. */
+struct fs_handle {
+	struct fs_handle *next;	    /* free list link */
+	struct fs_inst *in;	    /* instance */
+	const struct fs_node *node; /* file */
+	char *buf;		    /* text: rendered, or written so far */
+	size_t cap;		    /* bytes at buf */
+	size_t len;		    /* bytes of text in buf */
+	size_t textcap;		    /* field: bytes of text accepted; scratch follows */
+	size_t checked;		    /* .values: bytes of complete lines checked */
+	unsigned lines;		    /* .values: lines in those bytes */
+	int err;		    /* sticky negative errno of a refused write */
+	uint8_t append;		    /* opened with O_APPEND */
+	uint8_t rendered;	    /* buf holds rendered text, not written text */
+	uint8_t dirty;		    /* text written since the last store */
+	uint8_t partial;	    /* text ends inside a UTF-8 character */
+	unsigned char *scratch;	    /* .values: parsed values, structure-sized */
+	struct ipm_field *set;	    /* .values: fields to store */
+	size_t nset;		    /* entries in set */
+	char small[192];	    /* buf for short texts: no allocation per open */
+};
+
+static struct fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static fuse_ino_t fs_ino(size_t inst, uint32_t node)
+{
+	return ((fuse_ino_t)(inst + 1) << 32) | node;
+}
+
+/* Instance and node of ino; 0, or -ENOENT for the root (in is NULL then)
+ * and for numbers we never gave out. */
+static int fs_node_of(struct fs *fs, fuse_ino_t ino, struct fs_inst **in, uint32_t *node)
+{
+	size_t i = (size_t)(ino >> 32);
+
+	*in = NULL;
+	if (ino == FUSE_ROOT_ID || i == 0 || i > fs_ninsts(fs))
+		return -ENOENT;
+	*in = fs->insts[i - 1];
+	*node = (uint32_t)ino;
+	if (*node >= (*in)->tree->count) {
+		*in = NULL;
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static void fs_stat(struct fs *fs, const struct fs_inst *in, size_t idx, uint32_t node,
+		    struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_atim = st->st_mtim = st->st_ctim = fs->start;
+	st->st_blksize = 4096;
+	if (!in) {
+		st->st_ino = FUSE_ROOT_ID;
+		st->st_mode = S_IFDIR | (fs->read_only ? 0555 : 0755);
+		st->st_nlink = 2;
+		return;
+	}
+	const struct fs_node *n = &in->tree->nodes[node];
+
+	st->st_ino = fs_ino(idx, node);
+	if (n->kind == FS_DIR) {
+		st->st_mode = S_IFDIR | (in->ro ? 0555 : 0755);
+		st->st_nlink = 2;
+		return;
+	}
+	st->st_mode = S_IFREG | (in->ro || n->ro ? 0444 : 0644);
+	st->st_nlink = 1;
+	st->st_size = n->size;
+	st->st_blocks = (n->size + 511) / 512;
+}
+
+static int fs_writable(const struct fs_inst *in, const struct fs_node *n)
+{
+	if (in->ro)
+		return -EROFS;
+	if (n->ro)
+		return -EACCES;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Handles                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static struct fs_handle *fs_handle_get(struct fs *fs, size_t need)
+{
+	struct fs_handle *h;
+
+	pthread_mutex_lock(&fs->free_mu);
+	h = fs->free_handles;
+	if (h) {
+		fs->free_handles = h->next;
+		fs->nfree--;
+	}
+	pthread_mutex_unlock(&fs->free_mu);
+	if (!h) {
+		h = malloc(sizeof(*h));
+		if (!h)
+			return NULL;
+		h->buf = h->small;
+		h->cap = sizeof(h->small);
+	}
+	if (h->cap < need) {
+		char *b = malloc(need);
+
+		if (!b) {
+			if (h->buf != h->small)
+				free(h->buf);
+			free(h);
+			return NULL;
+		}
+		if (h->buf != h->small)
+			free(h->buf);
+		h->buf = b;
+		h->cap = need;
+	}
+	h->next = NULL;
+	h->len = h->checked = h->nset = h->textcap = 0;
+	h->lines = 0;
+	h->err = 0;
+	h->append = h->rendered = h->dirty = h->partial = 0;
+	h->scratch = NULL;
+	h->set = NULL;
+	return h;
+}
+
+static void fs_handle_put(struct fs *fs, struct fs_handle *h)
+{
+	free(h->scratch);
+	free(h->set);
+	if (h->cap > FS_KEEP_CAP) {
+		free(h->buf);
+		h->buf = h->small;
+		h->cap = sizeof(h->small);
+	}
+	pthread_mutex_lock(&fs->free_mu);
+	if (fs->nfree < FS_FREE_MAX) {
+		h->next = fs->free_handles;
+		fs->free_handles = h;
+		fs->nfree++;
+		h = NULL;
+	}
+	pthread_mutex_unlock(&fs->free_mu);
+	if (h) {
+		if (h->buf != h->small)
+			free(h->buf);
+		free(h);
+	}
+}
+
+/* See fs.h. */
+void fs_handles_free(struct fs *fs)
+{
+	struct fs_handle *h, *next;
+
+	for (h = fs->free_handles; h; h = next) {
+		next = h->next;
+		if (h->buf != h->small)
+			free(h->buf);
+		free(h);
+	}
+	fs->free_handles = NULL;
+	fs->nfree = 0;
+}
+
+static int fs_grow(struct fs_handle *h, size_t need)
+{
+	size_t cap = h->cap;
+	char *b;
+
+	if (need <= cap)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	if (h->buf == h->small) {
+		b = malloc(cap);
+		if (b)
+			memcpy(b, h->buf, h->len);
+	} else {
+		b = realloc(h->buf, cap);
+	}
+	if (!b)
+		return -ENOMEM;
+	h->buf = b;
+	h->cap = cap;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Locked work                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* Takes the lock, waiting as long as it takes unless the request is
+ * interrupted (-EINTR) or the mount is ending. */
+static int fs_lock(fuse_req_t req, ipm_map *m, int write)
+{
+	int rc = write ? ipm_lock_write(m, 0) : ipm_lock_read(m, 0);
+
+	while (rc == -EAGAIN || rc == -ETIMEDOUT || rc == -EINTR) {
+		if (fuse_req_interrupted(req) || fuse_session_exited(fs_of(req)->se))
+			return -EINTR;
+		rc = write ? ipm_lock_write(m, FS_LOCK_SLICE_MS)
+			   : ipm_lock_read(m, FS_LOCK_SLICE_MS);
+	}
+	return rc;
+}
+
+/* Appends s (n bytes) to .values text with \, newline and CR escaped, so
+ * that every field stays on one line. */
+static size_t fs_escape(char *dst, const char *s, size_t n)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '\\' || c == '\n' || c == '\r') {
+			dst[o++] = '\\';
+			c = c == '\n' ? 'n' : c == '\r' ? 'r' : '\\';
+		}
+		dst[o++] = c;
+	}
+	return o;
+}
+
+/* Appends the lines of the fields under directory node d, in layout order
+ * (the table groups siblings, so walk it depth first). */
+static int fs_render_dir(struct fs_handle *h, const char *data, uint32_t d, size_t *o)
+{
+	const struct fs_tree *t = h->in->tree;
+	const struct fs_node *dn = &t->nodes[d];
+	int rc;
+
+	for (uint32_t i = dn->first; i < dn->first + dn->count; i++) {
+		const struct fs_node *n = &t->nodes[i];
+		size_t pl;
+
+		if (n->kind == FS_DIR) {
+			rc = fs_render_dir(h, data, i, o);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		if (n->kind != FS_FIELD)
+			continue;
+		pl = strlen(n->path);
+		memcpy(h->buf + *o, n->path, pl);
+		memcpy(h->buf + *o + pl, " = ", 3);
+		*o += pl + 3;
+		if (n->field.kind == IPM_STRING) {
+			const char *s = data + n->field.offset;
+
+			*o += fs_escape(h->buf + *o, s, strnlen(s, n->field.size));
+		} else {
+			rc = ipm_text_format(&n->field, data + n->field.offset, h->buf + *o,
+					     h->cap - *o);
+			if (rc < 0)
+				return rc;
+			*o += (size_t)rc;
+		}
+		h->buf[(*o)++] = '\n';
+	}
+	return 0;
+}
+
+/* .values under a read lock already held. */
+static int fs_render_values(struct fs_handle *h, ipm_map *m)
+{
+	size_t o = 0;
+	int rc = fs_render_dir(h, ipm_map_data(m), FS_NODE_ROOT, &o);
+
+	h->len = o;
+	return rc;
+}
+
+/* Renders the handle's file into its buffer under one read lock. */
+static int fs_render(fuse_req_t req, struct fs_handle *h)
+{
+	const struct fs_node *n = h->node;
+	ipm_map *m;
+	int rc;
+
+	rc = fs_map_get(h->in, &m);
+	if (rc < 0)
+		return rc;
+	rc = fs_lock(req, m, 0);
+	if (rc < 0)
+		goto out;
+	switch (n->kind) {
+	case FS_FIELD:
+		rc = ipm_get_text(m, &n->field, h->buf, h->cap - 1);
+		if (rc >= 0) {
+			h->buf[rc] = '\n';
+			h->len = (size_t)rc + 1;
+		}
+		break;
+	case FS_VALUES:
+		rc = fs_render_values(h, m);
+		break;
+	default:
+		rc = ipm_map_copy(m, h->buf, h->cap);
+		if (rc >= 0)
+			h->len = ipm_map_size(m);
+		break;
+	}
+	ipm_unlock(m);
+out:
+	fs_map_put(h->in, m);
+	if (rc >= 0) {
+		h->rendered = 1;
+		h->dirty = 0;
+	}
+	return rc < 0 ? rc : 0;
+}
+
+/* Stores bytes parsed from text: fields[i] from src + fields[i].offset,
+ * or one field from src, with the time stamp, under one write lock. */
+static int fs_store(fuse_req_t req, struct fs_inst *in, const struct ipm_field *fields, size_t n,
+		    const unsigned char *src, int shifted)
+{
+	ipm_map *m;
+	int rc;
+
+	rc = fs_map_get(in, &m);
+	if (rc < 0)
+		return rc;
+	rc = fs_lock(req, m, 1);
+	for (size_t i = 0; i < n && rc >= 0; i++)
+		rc = ipm_set_bytes(m, &fields[i], shifted ? src + fields[i].offset : src,
+				   fields[i].size);
+	if (rc >= 0)
+		rc = ipm_map_touch(m);
+	fs_map_put(in, m); /* unlocks */
+	return rc < 0 ? rc : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Field text                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Length of text without an incomplete UTF-8 character at its end, which a
+ * later chunk (dd bs=16) may complete; len if it ends on a boundary. */
+static size_t fs_utf8_whole(const char *text, size_t len)
+{
+	for (size_t back = 1; back <= 3 && back <= len; back++) {
+		unsigned char c = (unsigned char)text[len - back];
+		size_t need;
+
+		if ((c & 0xc0) == 0x80)
+			continue; /* continuation byte: look further back */
+		need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+		return need > back ? len - back : len;
+	}
+	return len;
+}
+
+static int fs_field_parse(struct fs_handle *h)
+{
+	const struct ipm_field *f = &h->node->field;
+	unsigned char *scratch = (unsigned char *)h->buf + h->textcap;
+	size_t whole;
+	int rc;
+
+	h->partial = 0;
+	rc = ipm_text_parse(f, h->buf, h->len, scratch, NULL);
+	if (rc == -EINVAL && f->kind == IPM_STRING) {
+		whole = fs_utf8_whole(h->buf, h->len);
+		if (whole < h->len && !ipm_text_parse(f, h->buf, whole, scratch, NULL)) {
+			h->partial = 1;
+			rc = 0;
+		}
+	}
+	return rc;
+}
+
+static int fs_field_commit(fuse_req_t req, struct fs_handle *h)
+{
+	int rc = 0;
+
+	if (h->partial)
+		rc = ipm_text_parse(&h->node->field, h->buf, h->len,
+				    (unsigned char *)h->buf + h->textcap, NULL);
+	if (rc >= 0)
+		rc = fs_store(req, h->in, &h->node->field, 1, (unsigned char *)h->buf + h->textcap,
+			      0);
+	h->dirty = 0;
+	return rc;
+}
+
+static int fs_field_write(fuse_req_t req, struct fs_handle *h, const char *data, size_t size,
+			  off_t off)
+{
+	int rc;
+
+	if (h->rendered) {
+		h->rendered = 0;
+		h->len = 0;
+	}
+	if (h->append) {
+		off = (off_t)h->len;
+	} else if (off == 0) {
+		/* A new value: the one before it is complete. */
+		if (h->dirty) {
+			rc = fs_field_commit(req, h);
+			if (rc < 0)
+				return rc;
+		}
+		h->len = 0;
+	}
+	if ((size_t)off > h->textcap || size > h->textcap - (size_t)off)
+		return h->node->field.kind == IPM_STRING ? -ERANGE : -EINVAL;
+	if ((size_t)off > h->len)
+		memset(h->buf + h->len, 0, (size_t)off - h->len); /* a hole: refused */
+	memcpy(h->buf + off, data, size);
+	if ((size_t)off + size > h->len)
+		h->len = (size_t)off + size;
+	rc = fs_field_parse(h);
+	if (rc < 0)
+		return rc;
+	h->dirty = 1;
+	if (h->len && h->buf[h->len - 1] == '\n')
+		return fs_field_commit(req, h);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* .values text                                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * One "path = value" line. Not parsed with inih: Debian's inih cuts lines at
+ * 200 bytes (a char[256] would not fit), strips inline "; comments" and
+ * trims values, so a string would not read back as it was written. The
+ * conventions are inih's otherwise: blank lines and lines starting with ';'
+ * or '#' are skipped, white space around the path and '=' is ignored. A
+ * string's value starts after "= " (one space) and runs to the end of the
+ * line, with \\, \n and \r escaped as .values shows them; a number's value
+ * may have white space around it. The header's lines are checked and then
+ * ignored: its code is the library's and every update sets its time stamp.
+ */
+static int fs_values_line(struct fs_handle *h, char *line, size_t len, int apply)
+{
+	const struct fs_tree *t = h->in->tree;
+	const struct fs_node *hdr = &t->nodes[t->nodes[FS_NODE_ROOT].first + 2];
+	struct ipm_field f;
+	char *eq, *name, *v, *end;
+	size_t vl;
+	int rc;
+
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	line[len] = '\0';
+	name = line + strspn(line, " \t");
+	if (!*name || *name == ';' || *name == '#')
+		return 0;
+	eq = strchr(name, '=');
+	if (!eq)
+		return -EINVAL;
+	end = eq;
+	while (end > name && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	*end = '\0';
+	rc = ipm_type_resolve(t->type, name, &f, NULL);
+	if (rc < 0 || f.kind >= IPM_ARRAY)
+		return -EINVAL; /* not a field: ENOENT would read "no such file" */
+	v = eq + 1;
+	vl = len - (size_t)(v - line);
+	if (f.kind == IPM_STRING) {
+		size_t o = 0;
+
+		if (*v == ' ') {
+			v++;
+			vl--;
+		}
+		for (size_t i = 0; i < vl; i++) { /* unescape in place */
+			char c = v[i];
+
+			if (c == '\\') {
+				c = ++i < vl ? v[i] : '\0';
+				if (c == 'n')
+					c = '\n';
+				else if (c == 'r')
+					c = '\r';
+				else if (c != '\\')
+					return -EINVAL;
+			}
+			v[o++] = c;
+		}
+		vl = o;
+	} else {
+		v += strspn(v, " \t");
+		vl = strlen(v);
+		while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+			vl--;
+	}
+	rc = ipm_text_parse(&f, v, vl, h->scratch + f.offset, NULL);
+	if (rc < 0)
+		return rc;
+	if (f.offset >= hdr->field.offset && f.offset < hdr->field.offset + hdr->field.size)
+		return 0;
+	if (apply)
+		h->set[h->nset++] = f;
+	return 0;
+}
+
+/* Checks (apply 0) or collects (apply 1) the lines of buf[from, to). */
+static int fs_values_parse(struct fs_handle *h, size_t from, size_t to, int apply)
+{
+	struct fs *fs = h->in->fs;
+	size_t p = from;
+	char *line = NULL;
+	int rc = 0;
+
+	while (p < to) {
+		const char *nl = memchr(h->buf + p, '\n', to - p);
+		size_t l = nl ? (size_t)(nl - (h->buf + p)) + 1 : to - p;
+		char *tmp = realloc(line, l + 1);
+
+		if (!tmp) {
+			rc = -ENOMEM;
+			break;
+		}
+		line = tmp;
+		memcpy(line, h->buf + p, l);
+		rc = fs_values_line(h, line, l, apply);
+		if (rc < 0) {
+			if (fs->verbose)
+				fprintf(stderr, FS_NAME ": %s/.values:%u: refused: %s\n",
+					h->in->dirname, h->lines + 1, strerror(-rc));
+			break;
+		}
+		if (!apply)
+			h->lines++;
+		p += l;
+	}
+	free(line);
+	return rc;
+}
+
+static int fs_values_write(struct fs_handle *h, const char *data, size_t size, off_t off)
+{
+	const char *nl;
+	size_t end;
+	int rc;
+
+	if (h->rendered) {
+		h->rendered = 0;
+		h->len = h->checked = 0;
+		h->lines = 0;
+	}
+	if (h->append)
+		off = (off_t)h->len;
+	if ((size_t)off > FS_VALUES_MAX || size > FS_VALUES_MAX - (size_t)off)
+		return -EFBIG;
+	if (!h->scratch) {
+		h->scratch = calloc(1, ipm_type_size(h->in->tree->type));
+		if (!h->scratch)
+			return -ENOMEM;
+	}
+	rc = fs_grow(h, (size_t)off + size + 1);
+	if (rc < 0)
+		return rc;
+	if ((size_t)off > h->len)
+		memset(h->buf + h->len, '\n', (size_t)off - h->len);
+	memcpy(h->buf + off, data, size);
+	if ((size_t)off + size > h->len)
+		h->len = (size_t)off + size;
+	if ((size_t)off < h->checked) { /* rewritten: check again from the top */
+		h->checked = 0;
+		h->lines = 0;
+	}
+	h->dirty = 1;
+	nl = memrchr(h->buf + h->checked, '\n', h->len - h->checked);
+	if (!nl)
+		return 0;
+	end = (size_t)(nl - h->buf) + 1;
+	rc = fs_values_parse(h, h->checked, end, 0);
+	h->checked = end;
+	return rc;
+}
+
+/* All lines, then every value under one write lock. */
+static int fs_values_commit(fuse_req_t req, struct fs_handle *h)
+{
+	int rc;
+
+	h->dirty = 0;
+	rc = fs_values_parse(h, h->checked, h->len, 0);
+	if (rc < 0)
+		return rc;
+	/* At most one field per line. */
+	size_t nl = 1;
+
+	for (const char *p = h->buf; (p = memchr(p, '\n', h->len - (size_t)(p - h->buf))); p++)
+		nl++;
+	free(h->set);
+	h->set = malloc(nl * sizeof(*h->set));
+	if (!h->set)
+		return -ENOMEM;
+	h->nset = 0;
+	rc = fs_values_parse(h, 0, h->len, 1);
+	if (rc < 0 || !h->nset)
+		return rc;
+	return fs_store(req, h->in, h->set, h->nset, h->scratch, 1);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Operations                                                                */
+/* ------------------------------------------------------------------------ */
+
+static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* Writes must reach write() to be refused there: no writeback cache. */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* O_TRUNC arrives in open's flags and truncates nothing. */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+}
+
+static void fs_entry(struct fs *fs, struct fs_inst *in, size_t idx, uint32_t node,
+		     struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	fs_stat(fs, in, idx, node, &e->attr);
+	e->ino = e->attr.st_ino;
+	e->attr_timeout = FS_TIMEOUT;
+	e->entry_timeout = FS_TIMEOUT;
+}
+
+static void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	struct fs_inst *in;
+	uint32_t node, c;
+	size_t idx;
+
+	if (parent == FUSE_ROOT_ID) {
+		in = fs_inst_find(fs, name, &idx);
+		if (!in && fs->scan) {
+			fs_rescan(fs); /* a file made after mounting */
+			in = fs_inst_find(fs, name, &idx);
+		}
+		if (in) {
+			fs_entry(fs, in, idx, FS_NODE_ROOT, &e);
+		} else {
+			/* A negative entry; not cached when a file may appear. */
+			memset(&e, 0, sizeof(e));
+			e.entry_timeout = fs->scan ? 0 : FS_TIMEOUT;
+		}
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	if (fs_node_of(fs, parent, &in, &node) < 0) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (in->tree->nodes[node].kind != FS_DIR) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	c = fs_tree_lookup(in->tree, node, name);
+	if (c == UINT32_MAX) {
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = FS_TIMEOUT; /* vim and Python probe for names */
+	} else {
+		fs_entry(fs, in, (size_t)(parent >> 32) - 1, c, &e);
+	}
+	fuse_reply_entry(req, &e);
+}
+
+static void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_inst *in;
+	struct stat st;
+	uint32_t node = 0;
+
+	(void)fi;
+	if (fs_node_of(fs, ino, &in, &node) < 0 && ino != FUSE_ROOT_ID) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	fs_stat(fs, in, (size_t)(ino >> 32) - 1, node, &st);
+	fuse_reply_attr(req, &st, FS_TIMEOUT);
+}
+
+/* truncate -s0, vim's chmod, touch: accepted, and nothing changes. */
+static void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+			  struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_inst *in;
+	struct stat st;
+	uint32_t node = 0;
+	int rc;
+
+	(void)attr;
+	(void)fi;
+	if (fs_node_of(fs, ino, &in, &node) < 0 && ino != FUSE_ROOT_ID) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (!in || in->tree->nodes[node].kind == FS_DIR) {
+			fuse_reply_err(req, EISDIR);
+			return;
+		}
+		rc = fs_writable(in, &in->tree->nodes[node]);
+		if (rc < 0) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
+	}
+	fs_stat(fs, in, (size_t)(ino >> 32) - 1, node, &st);
+	fuse_reply_attr(req, &st, FS_TIMEOUT);
+}
+
+static void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_inst *in;
+	uint32_t node;
+
+	if (ino == FUSE_ROOT_ID) {
+		/* The root grows in scan mode: list it afresh every time. */
+		fi->cache_readdir = !fs->scan;
+		fi->keep_cache = !fs->scan;
+		fuse_reply_open(req, fi);
+		return;
+	}
+	if (fs_node_of(fs, ino, &in, &node) < 0) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (in->tree->nodes[node].kind != FS_DIR) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	fi->cache_readdir = 1;
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void fs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			  struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_inst *in = NULL;
+	const struct fs_node *d = NULL;
+	uint32_t node = 0;
+	size_t n, pos = 0, idx = (size_t)(ino >> 32) - 1;
+	struct stat st;
+	char *buf;
+
+	(void)fi;
+	if (ino == FUSE_ROOT_ID) {
+		if (fs->scan && off == 0)
+			fs_rescan(fs);
+		n = fs_ninsts(fs);
+	} else if (fs_node_of(fs, ino, &in, &node) == 0) {
+		d = &in->tree->nodes[node];
+		n = d->count;
+	} else {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	memset(&st, 0, sizeof(st));
+	for (off_t i = off; i < (off_t)n + 2; i++) {
+		const char *name;
+		size_t l;
+
+		if (i < 2) {
+			name = i ? ".." : ".";
+			st.st_ino = i || !in ? FUSE_ROOT_ID : fs_ino(idx, node);
+			st.st_mode = S_IFDIR;
+		} else if (!in) {
+			name = fs->insts[i - 2]->dirname;
+			st.st_ino = fs_ino((size_t)i - 2, FS_NODE_ROOT);
+			st.st_mode = S_IFDIR;
+		} else {
+			const struct fs_node *c = &in->tree->nodes[d->first + i - 2];
+
+			name = c->name;
+			st.st_ino = fs_ino(idx, d->first + (uint32_t)i - 2);
+			st.st_mode = c->kind == FS_DIR ? S_IFDIR : S_IFREG;
+		}
+		l = fuse_add_direntry(req, buf + pos, size - pos, name, &st, i + 1);
+		if (l > size - pos)
+			break;
+		pos += l;
+	}
+	fuse_reply_buf(req, buf, pos);
+	free(buf);
+}
+
+static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_handle *h;
+	struct fs_inst *in;
+	const struct fs_node *n;
+	uint32_t node;
+	int wr = (fi->flags & O_ACCMODE) != O_RDONLY, rc;
+	size_t need, textcap = 0;
+
+	if (fs_node_of(fs, ino, &in, &node) < 0) {
+		fuse_reply_err(req, ino == FUSE_ROOT_ID ? EISDIR : ENOENT);
+		return;
+	}
+	n = &in->tree->nodes[node];
+	if (n->kind == FS_DIR) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	rc = wr ? fs_writable(in, n) : 0;
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	need = n->textmax + 1;
+	if (n->kind == FS_FIELD) {
+		/* Text accepted, then room for the parsed bytes, aligned. */
+		textcap = n->field.kind == IPM_STRING ? n->textmax + 1 : FS_SCALAR_CAP;
+		textcap = (textcap + 15) & ~(size_t)15;
+		if (textcap < need)
+			textcap = (need + 15) & ~(size_t)15;
+		need = textcap + n->field.size;
+	}
+	h = fs_handle_get(fs, need);
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	h->in = in;
+	h->node = n;
+	h->textcap = textcap;
+	h->append = !!(fi->flags & O_APPEND);
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1; /* every read asks us: values change behind the kernel */
+	fi->keep_cache = 0;
+	fi->noflush = !wr; /* nothing to store at close: save the FLUSH */
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		fs_handle_put(fs, h); /* the opener was interrupted */
+}
+
+static void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	int rc;
+
+	(void)ino;
+	if (off == 0 || !h->rendered) {
+		rc = fs_render(req, h);
+		if (rc < 0) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
+	}
+	if ((size_t)off >= h->len)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_buf(req, h->buf + off,
+			       size < h->len - (size_t)off ? size : h->len - (size_t)off);
+}
+
+static void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
+			struct fuse_file_info *fi)
+{
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	int rc;
+
+	(void)ino;
+	if (h->err) {
+		fuse_reply_err(req, -h->err);
+		return;
+	}
+	if (h->node->kind == FS_FIELD)
+		rc = fs_field_write(req, h, data, size, off);
+	else if (h->node->kind == FS_VALUES)
+		rc = fs_values_write(h, data, size, off);
+	else
+		rc = -EACCES;
+	if (rc < 0) {
+		/* Sticky: bash writes the rest after a refused chunk. */
+		if (rc != -EINTR)
+			h->err = rc;
+		h->dirty = 0;
+		if (h->in->fs->verbose && h->node->kind == FS_FIELD)
+			fprintf(stderr, FS_NAME ": %s/%s: refused: %s\n", h->in->dirname,
+				h->node->path, strerror(-rc));
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fuse_reply_write(req, size);
+}
+
+/* The close of a writer: store what is pending. */
+static void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	int rc = 0;
+
+	(void)ino;
+	if (h->dirty && !h->err) {
+		if (h->node->kind == FS_FIELD)
+			rc = fs_field_commit(req, h);
+		else if (h->node->kind == FS_VALUES)
+			rc = fs_values_commit(req, h);
+		if (rc < 0 && rc != -EINTR)
+			h->err = rc;
+	}
+	fuse_reply_err(req, -rc);
+}
+
+static void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	fs_handle_put(fs_of(req), (struct fs_handle *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	fuse_reply_err(req, 0); /* every store is already in shared memory */
+}
+
+/* The tree is the schema's: nothing is made, removed or renamed. */
+static void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			dev_t rdev)
+{
+	(void)parent;
+	(void)name;
+	(void)mode;
+	(void)rdev;
+	fuse_reply_err(req, EACCES);
+}
+
+static void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	(void)parent;
+	(void)name;
+	(void)mode;
+	fuse_reply_err(req, EACCES);
+}
+
+static void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)parent;
+	(void)name;
+	fuse_reply_err(req, EACCES);
+}
+
+static void fs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	(void)link;
+	(void)parent;
+	(void)name;
+	fuse_reply_err(req, EACCES);
+}
+
+static void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+			 const char *newname, unsigned int flags)
+{
+	(void)parent;
+	(void)name;
+	(void)newparent;
+	(void)newname;
+	(void)flags;
+	fuse_reply_err(req, EACCES);
+}
+
+static void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	(void)ino;
+	(void)newparent;
+	(void)newname;
+	fuse_reply_err(req, EACCES);
+}
+
+static void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			 struct fuse_file_info *fi)
+{
+	(void)parent;
+	(void)name;
+	(void)mode;
+	(void)fi;
+	fuse_reply_err(req, EACCES);
+}
+
+const struct fuse_lowlevel_ops fs_ops = {
+    .init = fs_op_init,
+    .lookup = fs_op_lookup,
+    .getattr = fs_op_getattr,
+    .setattr = fs_op_setattr,
+    .opendir = fs_op_opendir,
+    .readdir = fs_op_readdir,
+    .open = fs_op_open,
+    .read = fs_op_read,
+    .write = fs_op_write,
+    .flush = fs_op_flush,
+    .release = fs_op_release,
+    .fsync = fs_op_fsync,
+    .mknod = fs_op_mknod,
+    .mkdir = fs_op_mkdir,
+    .unlink = fs_op_unlink,
+    .rmdir = fs_op_unlink,
+    .symlink = fs_op_symlink,
+    .rename = fs_op_rename,
+    .link = fs_op_link,
+    .create = fs_op_create,
+};

@@ -1,0 +1,219 @@
+/*
+ * tree.c - a structure type walked once into a static table of nodes.
+ *
+ * Node 0 is the instance directory, 1 is .values, 2 is .raw, then the fields
+ * in pre-order with the children of every directory contiguous, so that a
+ * directory is a range of the table and readdir is a loop. Every instance of
+ * a type shares one table; lookups never allocate.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs.h"
+
+#define TREE_PAGE 4096
+
+/*
+ * st_size: 4096, as sysfs does, for every field file. With direct_io the
+ * kernel ignores st_size when reading, so cat, head, tail, less, grep and
+ * Python's read() read up to EOF; but a size of 0 makes `test -s` false,
+ * shutil.copyfile() and cp (which use sendfile/copy_file_range, stopping at
+ * st_size) copy nothing, and tools that size a buffer from st_size read
+ * short. So the size must be at least the longest text: 4096 covers every
+ * scalar and char[N] up to N = 4094; a longer string gets its longest text
+ * rounded up to a page. .raw has exactly the structure's size.
+ */
+static off_t tree_size(size_t textmax)
+{
+	return (off_t)((textmax + TREE_PAGE - 1) / TREE_PAGE * TREE_PAGE);
+}
+
+/* Longest text of a leaf, newline included. */
+static size_t tree_textmax(const ipm_type *type)
+{
+	if (ipm_type_kind(type) == IPM_STRING)
+		return ipm_type_count(type) + 1;
+	return IPM_SCALAR_TEXTLEN;
+}
+
+static int tree_add(struct fs_tree *t, size_t *cap, uint32_t parent, char *name, char *path,
+		    size_t offset, const ipm_type *type, int ro)
+{
+	struct fs_node *n;
+	enum ipm_kind k = ipm_type_kind(type);
+
+	if (!name || !path)
+		goto nomem;
+	if (t->count == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+
+		if (c > UINT32_MAX / 2)
+			goto nomem;
+		n = realloc(t->nodes, c * sizeof(*n));
+		if (!n)
+			goto nomem;
+		t->nodes = n;
+		*cap = c;
+	}
+	n = &t->nodes[t->count++];
+	memset(n, 0, sizeof(*n));
+	n->name = name;
+	n->path = path;
+	n->parent = parent;
+	n->ro = ro;
+	n->field.offset = offset;
+	n->field.size = ipm_type_size(type);
+	n->field.kind = k;
+	n->field.type = type;
+	if (k == IPM_STRUCT || k == IPM_ARRAY) {
+		n->kind = FS_DIR;
+		n->array = k == IPM_ARRAY;
+	} else {
+		n->kind = FS_FIELD;
+		n->textmax = tree_textmax(type);
+		n->size = tree_size(n->textmax);
+		t->nleaves++;
+	}
+	return 0;
+nomem:
+	free(name);
+	free(path);
+	return -ENOMEM;
+}
+
+/* Appends the children of directory node d, then walks into each. */
+static int tree_expand(struct fs_tree *t, size_t *cap, uint32_t d)
+{
+	const struct fs_node *dn = &t->nodes[d];
+	const ipm_type *type = dn->field.type;
+	size_t base = dn->field.offset;
+	const char *path = dn->path;
+	int ro = dn->ro, rc = 0;
+	uint32_t first = t->count, n;
+	char *name, *cpath;
+
+	if (ipm_type_kind(type) == IPM_ARRAY) {
+		const ipm_type *et = ipm_type_elem(type);
+		size_t es = ipm_type_size(et);
+
+		n = (uint32_t)ipm_type_count(type);
+		for (uint32_t i = 0; i < n && !rc; i++) {
+			if (asprintf(&name, "%u", i) < 0)
+				name = NULL;
+			if (asprintf(&cpath, "%s[%u]", path, i) < 0)
+				cpath = NULL;
+			rc = tree_add(t, cap, d, name, cpath, base + i * es, et, ro);
+			path = t->nodes[d].path; /* the table may have moved */
+		}
+	} else {
+		n = (uint32_t)ipm_type_nfields(type);
+		for (uint32_t i = 0; i < n && !rc; i++) {
+			const char *fname = ipm_type_field_name(type, i);
+			const ipm_type *ft = ipm_type_field_type(type, i);
+			/* The header is the library's: header_code is the magic
+			 * number, time_stamp is set by every write. */
+			int fro = ro || (d == FS_NODE_ROOT && i == 0);
+
+			name = strdup(fname);
+			if (*path) {
+				if (asprintf(&cpath, "%s.%s", path, fname) < 0)
+					cpath = NULL;
+			} else {
+				cpath = strdup(fname);
+			}
+			rc = tree_add(t, cap, d, name, cpath, base + ipm_type_field_offset(type, i),
+				      ft, fro);
+			path = t->nodes[d].path;
+		}
+	}
+	if (rc)
+		return rc;
+	if (d == FS_NODE_ROOT) {
+		/* .values and .raw were added first: widen the range to them. */
+		t->nodes[d].first = FS_NODE_VALUES;
+		t->nodes[d].count = n + 2;
+	} else {
+		t->nodes[d].first = first;
+		t->nodes[d].count = n;
+	}
+	for (uint32_t i = first; i < first + n && !rc; i++)
+		if (t->nodes[i].kind == FS_DIR)
+			rc = tree_expand(t, cap, i);
+	return rc;
+}
+
+/* See fs.h. */
+int fs_tree_build(struct fs_tree *t, const ipm_type *type)
+{
+	size_t cap = 0, vmax = 0;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	t->type = type;
+	rc = tree_add(t, &cap, 0, strdup(""), strdup(""), 0, type, 0);
+	if (!rc)
+		rc = tree_add(t, &cap, 0, strdup(".values"), strdup(""), 0, type, 0);
+	if (!rc)
+		rc = tree_add(t, &cap, 0, strdup(".raw"), strdup(""), 0, type, 1);
+	if (!rc)
+		rc = tree_expand(t, &cap, FS_NODE_ROOT);
+	if (rc) {
+		fs_tree_free(t);
+		return rc;
+	}
+	t->nodes[FS_NODE_VALUES].kind = FS_VALUES;
+	t->nodes[FS_NODE_RAW].kind = FS_RAW;
+	t->nodes[FS_NODE_RAW].size = (off_t)ipm_type_size(type);
+	t->nodes[FS_NODE_RAW].textmax = ipm_type_size(type);
+	/* .values: "path = value\n" per leaf; a string may double when its
+	 * backslashes and newlines are escaped. */
+	for (uint32_t i = 0; i < t->count; i++) {
+		const struct fs_node *n = &t->nodes[i];
+
+		if (n->kind != FS_FIELD)
+			continue;
+		vmax += strlen(n->path) + 3 + n->textmax;
+		if (n->field.kind == IPM_STRING)
+			vmax += n->textmax;
+	}
+	t->nodes[FS_NODE_VALUES].textmax = vmax;
+	t->nodes[FS_NODE_VALUES].size = tree_size(vmax ? vmax : 1);
+	return 0;
+}
+
+/* See fs.h. */
+void fs_tree_free(struct fs_tree *t)
+{
+	for (uint32_t i = 0; i < t->count; i++) {
+		free(t->nodes[i].name);
+		free(t->nodes[i].path);
+	}
+	free(t->nodes);
+	memset(t, 0, sizeof(*t));
+}
+
+/* See fs.h. */
+uint32_t fs_tree_lookup(const struct fs_tree *t, uint32_t dir, const char *name)
+{
+	const struct fs_node *d = &t->nodes[dir];
+
+	if (d->array) {
+		/* "3", never "03" or "+3": one name per element. */
+		unsigned long i = 0;
+		const char *p = name;
+
+		if (!*p || (p[0] == '0' && p[1]))
+			return UINT32_MAX;
+		for (; *p; p++) {
+			if (*p < '0' || *p > '9' || i > d->count)
+				return UINT32_MAX;
+			i = i * 10 + (unsigned long)(*p - '0');
+		}
+		return i < d->count ? d->first + (uint32_t)i : UINT32_MAX;
+	}
+	for (uint32_t i = d->first; i < d->first + d->count; i++)
+		if (!strcmp(t->nodes[i].name, name))
+			return i;
+	return UINT32_MAX;
+}
