@@ -1,0 +1,177 @@
+#!/bin/sh
+# run.sh - `make bench`: runs build/bench/bench against the library, the
+# ipmmapfs mount, the minimal FUSE floor (floorfs), a tmpfs file and the
+# Python peer, prints the table and writes it to bench/RESULTS.md.
+#
+# Run from the repository root with B (build dir) and PYTHON set, as root for
+# the mount figures (without root or /dev/fuse they are skipped). Everything
+# lives under one mktemp -d directory; the EXIT trap always unmounts and reaps
+# the servers, and removes the directory only when nothing is mounted in it.
+# A benchmark, not a test: it never fails because the machine is slow.
+
+B=${B:-build}
+PYTHON=${PYTHON:-/usr/bin/python3}
+ROOT=$(pwd)
+BENCH=$ROOT/$B/bench/bench
+FLOOR=$ROOT/$B/bench/floorfs
+FS=$ROOT/$B/ipmmapfs
+OUT=$ROOT/bench/RESULTS.md
+export PYTHON PEER="$ROOT/bench/peer.py"
+
+T=$(mktemp -d /tmp/ipmmap-bench.XXXXXX)
+SHM=$(mktemp -d /dev/shm/ipmmap-bench.XXXXXX 2>/dev/null || mktemp -d "$T/shm.XXXXXX")
+SERVERS=""
+TABLE=$T/table.md
+
+mounted() { grep -q " $1 " /proc/self/mountinfo; }
+
+cleanup() {
+	for m in "$T/mnt" "$T/floor"; do
+		if mounted "$m"; then fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m"; fi
+	done
+	for p in $SERVERS; do kill "$p" 2>/dev/null; done
+	for p in $SERVERS; do wait "$p" 2>/dev/null; done
+	rm -rf "$SHM"
+	# Never rm -rf a tree that still holds a live mount.
+	if ! grep -q " $T/" /proc/self/mountinfo; then rm -rf "$T"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# start MOUNTPOINT COMMAND...: runs the server in the foreground in the
+# background (PID in SPID) and waits up to 5 s for its mount.
+start() {
+	mp=$1
+	shift
+	mkdir -p "$mp"
+	"$@" -f "$mp" >"$mp.log" 2>&1 &
+	SPID=$!
+	SERVERS="$SERVERS $SPID"
+	i=0
+	while [ $i -lt 100 ]; do
+		mounted "$mp" && return 0
+		kill -0 "$SPID" 2>/dev/null || break
+		sleep 0.05
+		i=$((i + 1))
+	done
+	echo "bench: mount of $mp failed:" >&2
+	sed 's/^/  /' "$mp.log" >&2
+	return 1
+}
+
+section() {
+	printf '\n### %s\n\n| what | ours | floor or peer | ratio | target |\n| --- | ---: | ---: | ---: | --- |\n' "$1" | tee -a "$TABLE"
+}
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+ncpu=$(grep -c '^processor' /proc/cpuinfo)
+started=$(date +%s)
+{
+	echo "# ipmmap benchmark results"
+	echo
+	echo "Written by \`make bench\` (bench/run.sh) on $(date -u '+%Y-%m-%d %H:%M UTC')."
+	echo "Machine: $cpu, $ncpu CPUs, Linux $(uname -r); $("$PYTHON" --version 2>&1)."
+	echo "Load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) (other work adds noise)."
+	echo
+	echo "Times are medians of several runs (each run the mean of a batch); the sides"
+	echo "of a comparison run interleaved in the same process. Ratio: ours / floor"
+	echo "for times (lower is better), as labelled otherwise."
+} >"$TABLE"
+cat "$TABLE"
+
+section "1. Library, one process (ns per operation)"
+"$BENCH" lib "$SHM/lib" | tee -a "$TABLE"
+
+section "2. Hand-over: writer's unlock to a blocked reader's wake-up"
+"$BENCH" handover "$SHM/ho" | tee -a "$TABLE"
+
+section "3. Contention: 1 writer, N reader processes, one instance"
+"$BENCH" contend "$SHM/ct" | tee -a "$TABLE"
+
+section "4. Mount: field files through ipmmapfs, the floor and tmpfs"
+if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/fuse ] || ! command -v fusermount3 >/dev/null 2>&1; then
+	echo "| mount figures | skipped: need root, /dev/fuse and fusermount3 | | | |" | tee -a "$TABLE"
+elif [ ! -x "$FS" ] || [ ! -x "$FLOOR" ]; then
+	echo "| mount figures | skipped: $FS or $FLOOR not built | | | |" | tee -a "$TABLE"
+else
+	mkdir -p "$T/mmap" "$T/locks"
+	{
+		echo "[ipmmapfs]"
+		echo "schema = $ROOT/conf/demo.ini"
+		echo "mmap_dir = $T/mmap"
+		echo "lock_dir = $T/locks"
+		echo "create = yes"
+		echo "instance = DemoMmapStructure"
+	} >"$T/fs.ini"
+	echo 12345 >"$SHM/value"
+	if start "$T/mnt" "$FS" -o config="$T/fs.ini" && FSPID=$SPID &&
+		start "$T/floor" "$FLOOR" && FLPID=$SPID; then
+		F=$T/mnt/DemoMmapStructure/data_int
+		sleep 0.2
+		kb0=$("$BENCH" rss "$FSPID")
+		# On this VM a wake-up across CPUs costs tens of µs and the
+		# scheduler's placement flips between batches: pinning the
+		# client and both servers to one CPU gives the stable figure
+		# of the work done per request, which carries the targets.
+		if command -v taskset >/dev/null 2>&1 &&
+			taskset -a -p -c 0 "$FSPID" >/dev/null && taskset -a -p -c 0 "$FLPID" >/dev/null; then
+			taskset -c 0 "$BENCH" mount1 "one CPU (client and servers pinned)" 1 \
+				"$F" "$T/floor/value" "$SHM/value" | tee -a "$TABLE"
+			if [ "$ncpu" -ge 2 ]; then
+				taskset -a -p -c 1 "$FSPID" >/dev/null
+				taskset -a -p -c 1 "$FLPID" >/dev/null
+				taskset -c 0 "$BENCH" mount1 "client on CPU 0, servers on CPU 1" 0 \
+					"$F" "$T/floor/value" "$SHM/value" | tee -a "$TABLE"
+			fi
+			taskset -a -p -c "0-$((ncpu - 1))" "$FSPID" >/dev/null
+			taskset -a -p -c "0-$((ncpu - 1))" "$FLPID" >/dev/null
+			targeted=0
+		else
+			targeted=1
+		fi
+		"$BENCH" mount1 "unpinned" "$targeted" "$F" "$T/floor/value" "$SHM/value" | tee -a "$TABLE"
+		"$BENCH" mountp "$F" "$T/floor/value" "$SHM/value" | tee -a "$TABLE"
+		section "5. Memory of the mount (VmRSS of ipmmapfs)"
+		"$BENCH" memory "$FSPID" "$F" 100000 "$kb0" | tee -a "$TABLE"
+	else
+		echo "| mount figures | skipped: a mount failed | | | |" | tee -a "$TABLE"
+	fi
+fi
+
+printf '\nWhole run: %s s.\n' "$(($(date +%s) - started))" | tee -a "$TABLE"
+cat >>"$TABLE" <<'EOF'
+
+### What the figures are, and what limits them
+
+- **Library**: one process, a batch of 100,000 operations per run, 7 runs. The floor is
+  `fcntl(F_OFD_SETLKW)` + the memory access + `fcntl(F_OFD_SETLK, F_UNLCK)` on the same
+  files: the two system calls are the whole cost (about 0.4 µs here); the library adds
+  only its checks. Text of a double costs more (shortest round-trip digits: one
+  `snprintf("%.16e")` and one `strtod`). The peer is `bench/peer.py`: one IPMMAP `with`
+  block (fasteners lock file open + lockf, open + mmap, ctypes, unmap, close, unlock).
+- **Hand-over**: the writer waits until the reader sleeps in `fcntl` (read from
+  `/proc/PID/syscall`), stamps `CLOCK_MONOTONIC` into shared memory and unlocks; the
+  reader stamps when its lock call returns. What remains is the kernel's wake-up of a
+  process on the other CPU. The fasteners reader polls (sleeps 10 ms, 20 ms, ... up to
+  100 ms between tries); the writer unlocks at a random point of its back-off.
+- **Contention**: each side is a process with its own handle; the writer sets
+  `data_xy.x` then `data_xy.y` to the same value under one write lock, readers check
+  `x == y` under a read lock. The control run without locks shows the check catches tears.
+  Linux record locks (OFD and POSIX) prefer readers: a waiting writer does not stop new
+  read locks, so with more readers than CPUs the read lock is almost never free and the
+  writer starves.
+- **Mount**: `open` + `read` to EOF + `close` (OPEN, READ, READ, RELEASE: 4 requests) and
+  `open(O_TRUNC)` + `write` + `close` (OPEN, WRITE, FLUSH, RELEASE), against
+  `bench/floorfs.c`, the cheapest correct FUSE file (FUSE-NOTES.md), and a tmpfs file.
+  Every request is two context switches between the client and a server thread. With
+  both on one CPU that is the work done (the figures that carry the targets); across
+  CPUs each wake-up of an idle virtual CPU costs tens of µs on this VM ("client on CPU
+  0, servers on CPU 1"), and unpinned runs land on either. The same wake-up cost keeps 2
+  reader processes from doubling throughput, on the floor as much as on ipmmapfs: the
+  kernel hands a request to whichever server thread waits, not to one on the
+  requester's CPU.
+- **Memory**: VmRSS of ipmmapfs from `/proc/PID/status`, at start, and before and after
+  100,000 reads that follow all the other mount figures.
+EOF
+cp "$TABLE" "$OUT"
+echo "bench: wrote $OUT"
