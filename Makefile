@@ -82,6 +82,8 @@ $(B)/demo.h: conf/demo.ini $(CLIBIN)
 $(B)/demo_%: demo/demo_%.c $(B)/demo.h lib/ipmmap.h $(LIBA)
 	$(CC) $(CPPFLAGS) -I$(B) $(CFLAGS) -o $@ $< $(LIBA) $(INIH_LIBS) $(LDFLAGS)
 
+$(B)/tests/test_fuzz: $(wildcard fuzz/*.c)
+
 $(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -o $@ $< $(LIBA) $(INIH_LIBS) $(CMOCKA_LIBS) $(LDFLAGS) -lpthread
@@ -143,7 +145,7 @@ uninstall:
 	-rmdir $(ETCDIR) 2>/dev/null
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 # `make bench`: figures against the floor and the peers (bench/run.sh mounts
 # in a temporary directory and always unmounts); writes bench/RESULTS.md.
@@ -163,3 +165,27 @@ bench: all $(BENCH_BIN)
 .PHONY: bench
 
 .PHONY: all tests check run-tests demo deps install uninstall clean
+
+# `make fuzz`: libFuzzer targets (clang) for the schema loader, text values
+# and dotted paths, each run for FUZZ_SECONDS from its seed corpus in
+# fuzz/corpus/ (which tests/unit/test_fuzz.c replays in `make check`); what
+# they learn goes to build-fuzz/corpus/, what they find to build-fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = schema text path
+FUZZ_CC ?= clang
+FUZZ_BIN = $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
+
+build-fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC) lib/ipmmap.h lib/ipmmap_i.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -g -O1 -std=gnu11 $(CPPFLAGS) -Wall -Wextra -Werror \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(INIH_CFLAGS) \
+	  -o $@ $< $(LIB_SRC) $(INIH_LIBS) -lpthread
+
+fuzz: $(FUZZ_BIN)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/corpus/$$t && echo "fuzz_$$t: $(FUZZ_SECONDS) s" && \
+	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build-fuzz/$$t- \
+	    build-fuzz/corpus/$$t fuzz/corpus/$$t || exit 1; \
+	done
+
+.PHONY: fuzz

@@ -245,16 +245,15 @@ out:
 }
 
 struct dump_arg {
-	ipm_map *m;  /* instance, read-locked */
-	char *buf;   /* text of one value */
-	size_t len;  /* of buf */
+	unsigned char *bytes; /* the structure, copied under the read lock */
+	char *buf;            /* text of one value */
+	size_t len;           /* of buf */
 };
 
 static int dump_leaf(const char *path, const struct ipm_field *f, void *arg)
 {
 	struct dump_arg *d = arg;
-	int n = ipm_text_format(f, (const unsigned char *)ipm_map_data(d->m) + f->offset, d->buf,
-				d->len);
+	int n = ipm_text_format(f, d->bytes + f->offset, d->buf, d->len);
 
 	if (n < 0)
 		return n;
@@ -273,17 +272,30 @@ static int cmd_dump(struct cli *c, int argc, char **argv)
 		return 2;
 	if (open_instance(c, &m, argv[0], IPM_READER))
 		return 1;
-	d.m = m;
 	d.len = ipm_map_size(m) + IPM_SCALAR_TEXTLEN;
 	d.buf = malloc(d.len);
-	if (!d.buf || lock(c, m, 0)) {
+	d.bytes = malloc(ipm_map_size(m));
+	if (!d.buf || !d.bytes || lock(c, m, 0)) {
+		rc = d.buf && d.bytes ? 1 : fail("out of memory");
 		free(d.buf);
+		free(d.bytes);
 		ipm_map_free(m);
-		return d.buf ? 1 : fail("out of memory");
+		return rc;
+	}
+	/* One copy, through the library's SIGBUS guard: a file cut short
+	 * under us is an error message, not a crash. */
+	rc = ipm_map_copy(m, d.bytes, ipm_map_size(m));
+	ipm_unlock(m);
+	if (rc < 0) {
+		rc = fail(ipm_map_errmsg(m));
+		free(d.buf);
+		free(d.bytes);
+		ipm_map_free(m);
+		return rc;
 	}
 	rc = walk(ipm_map_type(m), 0, path, sizeof(path), 0, dump_leaf, &d);
-	ipm_unlock(m);
 	free(d.buf);
+	free(d.bytes);
 	ipm_map_free(m);
 	if (rc < 0) {
 		fprintf(stderr, "ipmmap: cannot dump %s: %s\n", argv[0], strerror(-rc));

@@ -5,6 +5,11 @@
  * one the call needs for its own duration. The typed calls are the hot path
  * of C users: with a lock held, ipm_get_i64() on an int32 is a few compares
  * and one load; messages are formatted only on failure.
+ *
+ * Every touch of the mapping runs inside ipm_map_guarded(), so a file cut
+ * short under us is -EIO and not SIGBUS. The typed calls copy the field's
+ * bytes between the mapping and a local buffer under the guard and convert
+ * outside it.
  */
 #include "ipmmap_i.h"
 
@@ -116,6 +121,39 @@ static void end(ipm_map *m, int took)
 		ipm_unlock(m);
 }
 
+/* n bytes between offset off of what the handle reads and buf. */
+struct span {
+	size_t off;     /* in the structure */
+	void *buf;      /* the caller's side */
+	size_t n;       /* bytes */
+	bool in;        /* true: buf into the mapping */
+};
+
+static int span_copy(ipm_map *m, void *ctx)
+{
+	struct span *s = ctx;
+
+	if (s->in)
+		memcpy(m->data + s->off, s->buf, s->n);
+	else
+		memcpy(s->buf, m->data + s->off, s->n);
+	return 0;
+}
+
+static int copy_out(ipm_map *m, size_t off, void *buf, size_t n)
+{
+	struct span s = {off, buf, n, false};
+
+	return ipm_map_guarded(m, span_copy, &s);
+}
+
+static int copy_in(ipm_map *m, size_t off, const void *buf, size_t n)
+{
+	struct span s = {off, (void *)buf, n, true};
+
+	return ipm_map_guarded(m, span_copy, &s);
+}
+
 /* The value of an integer or bool field; *neg says which of the two holds it. */
 static void load_int(const unsigned char *p, enum ipm_kind k, int64_t *s, uint64_t *u, bool *neg)
 {
@@ -203,6 +241,7 @@ static int kind_mismatch(ipm_map *m, const struct ipm_field *f, const char *want
 
 int ipm_get_i64(ipm_map *m, const struct ipm_field *f, int64_t *out)
 {
+	unsigned char v[8];
 	int64_t s = 0;
 	uint64_t u;
 	bool neg;
@@ -215,8 +254,11 @@ int ipm_get_i64(ipm_map *m, const struct ipm_field *f, int64_t *out)
 	took = begin(m, false);
 	if (took < 0)
 		return took;
-	load_int(m->data + f->offset, f->kind, &s, &u, &neg);
+	rc = copy_out(m, f->offset, v, f->size);
 	end(m, took);
+	if (rc < 0)
+		return rc;
+	load_int(v, f->kind, &s, &u, &neg);
 	if (!neg && u > INT64_MAX) {
 		char b[96];
 
@@ -229,6 +271,7 @@ int ipm_get_i64(ipm_map *m, const struct ipm_field *f, int64_t *out)
 
 int ipm_get_u64(ipm_map *m, const struct ipm_field *f, uint64_t *out)
 {
+	unsigned char v[8];
 	int64_t s = 0;
 	uint64_t u;
 	bool neg;
@@ -241,8 +284,11 @@ int ipm_get_u64(ipm_map *m, const struct ipm_field *f, uint64_t *out)
 	took = begin(m, false);
 	if (took < 0)
 		return took;
-	load_int(m->data + f->offset, f->kind, &s, &u, &neg);
+	rc = copy_out(m, f->offset, v, f->size);
 	end(m, took);
+	if (rc < 0)
+		return rc;
+	load_int(v, f->kind, &s, &u, &neg);
 	if (neg) {
 		char b[96];
 
@@ -255,6 +301,7 @@ int ipm_get_u64(ipm_map *m, const struct ipm_field *f, uint64_t *out)
 
 int ipm_get_f64(ipm_map *m, const struct ipm_field *f, double *out)
 {
+	unsigned char v[8];
 	int64_t s = 0;
 	uint64_t u;
 	bool neg;
@@ -268,23 +315,47 @@ int ipm_get_f64(ipm_map *m, const struct ipm_field *f, double *out)
 	took = begin(m, false);
 	if (took < 0)
 		return took;
+	rc = copy_out(m, f->offset, v, f->size);
+	end(m, took);
+	if (rc < 0)
+		return rc;
 	if (f->kind == IPM_FLOAT) {
-		memcpy(&fl, m->data + f->offset, 4);
+		memcpy(&fl, v, 4);
 		*out = fl;
 	} else if (f->kind == IPM_DOUBLE) {
-		memcpy(out, m->data + f->offset, 8);
+		memcpy(out, v, 8);
 	} else {
-		load_int(m->data + f->offset, f->kind, &s, &u, &neg);
+		load_int(v, f->kind, &s, &u, &neg);
 		*out = neg ? (double)s : (double)u;
 	}
-	end(m, took);
+	return 0;
+}
+
+/* A string field's text into a buffer, if it fits. */
+struct str_out {
+	const struct ipm_field *f; /* the field */
+	char *buf;                 /* the caller's buffer */
+	size_t len;                /* its size */
+	size_t n;                  /* out: length of the text */
+};
+
+static int str_copy(ipm_map *m, void *ctx)
+{
+	struct str_out *o = ctx;
+	const unsigned char *p = m->data + o->f->offset, *nul;
+
+	nul = memchr(p, '\0', o->f->size);
+	o->n = nul ? (size_t)(nul - p) : o->f->size;
+	if (o->n >= o->len)
+		return -ENOSPC;
+	memcpy(o->buf, p, o->n);
+	o->buf[o->n] = '\0';
 	return 0;
 }
 
 int ipm_get_str(ipm_map *m, const struct ipm_field *f, char *buf, size_t len)
 {
-	const unsigned char *p, *nul;
-	size_t n;
+	struct str_out o = {f, buf, len, 0};
 	char b[96];
 	int rc = check_field(m, f, NULL, false), took;
 
@@ -295,17 +366,11 @@ int ipm_get_str(ipm_map *m, const struct ipm_field *f, char *buf, size_t len)
 	took = begin(m, false);
 	if (took < 0)
 		return took;
-	p = m->data + f->offset;
-	nul = memchr(p, '\0', f->size);
-	n = nul ? (size_t)(nul - p) : f->size;
-	if (n >= len) {
-		rc = ipm_errf(m->err, -ENOSPC, "%s: %zu bytes of text do not fit in %zu",
-			      where(f, NULL, b), n, len);
-	} else {
-		memcpy(buf, p, n);
-		buf[n] = '\0';
-	}
+	rc = ipm_map_guarded(m, str_copy, &o);
 	end(m, took);
+	if (rc == -ENOSPC)
+		return ipm_errf(m->err, -ENOSPC, "%s: %zu bytes of text do not fit in %zu",
+				where(f, NULL, b), o.n, len);
 	return rc;
 }
 
@@ -322,14 +387,15 @@ int ipm_get_bytes(ipm_map *m, const struct ipm_field *f, void *buf, size_t len)
 	took = begin(m, false);
 	if (took < 0)
 		return took;
-	memcpy(buf, m->data + f->offset, f->size);
+	rc = copy_out(m, f->offset, buf, f->size);
 	end(m, took);
-	return 0;
+	return rc;
 }
 
 /* Writes an integer v (negative when neg) into an integer or bool field. */
 static int set_int(ipm_map *m, const struct ipm_field *f, bool neg, uint64_t v)
 {
+	unsigned char tmp[8];
 	const struct limits *l;
 	char b[96];
 	int rc = check_field(m, f, NULL, true), took;
@@ -350,12 +416,13 @@ static int set_int(ipm_map *m, const struct ipm_field *f, bool neg, uint64_t v)
 				")",
 				where(f, NULL, b), v, l->name, l->min, l->max);
 	}
+	store_int(tmp, f->kind, v);
 	took = begin(m, true);
 	if (took < 0)
 		return took;
-	store_int(m->data + f->offset, f->kind, v);
+	rc = copy_in(m, f->offset, tmp, f->size);
 	end(m, took);
-	return 0;
+	return rc;
 }
 
 int ipm_set_i64(ipm_map *m, const struct ipm_field *f, int64_t v)
@@ -382,16 +449,31 @@ int ipm_set_f64(ipm_map *m, const struct ipm_field *f, double v)
 	if (f->kind == IPM_FLOAT && isfinite(v) && fabs(v) >= FLT_OVERFLOW)
 		return ipm_errf(m->err, -ERANGE, "%s: value %g out of range for float",
 				where(f, NULL, b), v);
+	fl = (float)v;
 	took = begin(m, true);
 	if (took < 0)
 		return took;
-	if (f->kind == IPM_FLOAT) {
-		fl = (float)v;
-		memcpy(m->data + f->offset, &fl, 4);
-	} else {
-		memcpy(m->data + f->offset, &v, 8);
-	}
+	if (f->kind == IPM_FLOAT)
+		rc = copy_in(m, f->offset, &fl, 4);
+	else
+		rc = copy_in(m, f->offset, &v, 8);
 	end(m, took);
+	return rc;
+}
+
+/* n bytes of text into a string field, the rest zero filled. */
+struct str_in {
+	const struct ipm_field *f; /* the field */
+	const char *s;             /* the text */
+	size_t n;                  /* its length, at most f->size */
+};
+
+static int str_store(ipm_map *m, void *ctx)
+{
+	const struct str_in *in = ctx;
+
+	memcpy(m->data + in->f->offset, in->s, in->n);
+	memset(m->data + in->f->offset + in->n, 0, in->f->size - in->n);
 	return 0;
 }
 
@@ -412,10 +494,9 @@ int ipm_set_str(ipm_map *m, const struct ipm_field *f, const char *s)
 	took = begin(m, true);
 	if (took < 0)
 		return took;
-	memcpy(m->data + f->offset, s, n);
-	memset(m->data + f->offset + n, 0, f->size - n);
+	rc = ipm_map_guarded(m, str_store, &(struct str_in){f, s, n});
 	end(m, took);
-	return 0;
+	return rc;
 }
 
 int ipm_set_bytes(ipm_map *m, const struct ipm_field *f, const void *buf, size_t len)
@@ -431,14 +512,36 @@ int ipm_set_bytes(ipm_map *m, const struct ipm_field *f, const void *buf, size_t
 	took = begin(m, true);
 	if (took < 0)
 		return took;
-	memcpy(m->data + f->offset, buf, len);
+	rc = copy_in(m, f->offset, buf, len);
 	end(m, took);
-	return 0;
+	return rc;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Text                                                                      */
 /* ------------------------------------------------------------------------ */
+
+/* A field as text, or text parsed into a string field in place. */
+struct text_io {
+	const struct ipm_field *f; /* the field */
+	char *buf;                 /* text: out (format) or in (parse) */
+	size_t len;                /* buffer size, or text length */
+	char *err;                 /* parse: IPM_ERRLEN bytes for the message */
+};
+
+static int text_out(ipm_map *m, void *ctx)
+{
+	struct text_io *t = ctx;
+
+	return ipm_text_format(t->f, m->data + t->f->offset, t->buf, t->len);
+}
+
+static int text_in(ipm_map *m, void *ctx)
+{
+	struct text_io *t = ctx;
+
+	return ipm_text_parse(t->f, t->buf, t->len, m->data + t->f->offset, t->err);
+}
 
 static int get_text(ipm_map *m, const struct ipm_field *f, const char *path, char *buf,
 		    size_t len)
@@ -454,9 +557,9 @@ static int get_text(ipm_map *m, const struct ipm_field *f, const char *path, cha
 	took = begin(m, false);
 	if (took < 0)
 		return took;
-	rc = ipm_text_format(f, m->data + f->offset, buf, len);
+	rc = ipm_map_guarded(m, text_out, &(struct text_io){f, buf, len, NULL});
 	end(m, took);
-	if (rc < 0)
+	if (rc == -ENOSPC)
 		return ipm_errf(m->err, rc, "%s: text does not fit in %zu bytes", where(f, path, b),
 				len);
 	return rc;
@@ -486,10 +589,12 @@ static int set_text(ipm_map *m, const struct ipm_field *f, const char *path, con
 	if (took < 0)
 		return took;
 	if (f->kind < IPM_STRING)
-		memcpy(m->data + f->offset, tmp, f->size);
+		rc = copy_in(m, f->offset, tmp, f->size);
 	else
-		rc = ipm_text_parse(f, text, len, m->data + f->offset, e);
+		rc = ipm_map_guarded(m, text_in, &(struct text_io){f, (char *)text, len, e});
 	end(m, took);
+	if (rc == -EIO)
+		return rc;
 	if (rc < 0)
 		return ipm_errf(m->err, rc, "%s: %s", where(f, path, b), e);
 	return 0;
@@ -547,14 +652,24 @@ int ipm_map_copy(ipm_map *m, void *buf, size_t len)
 	took = begin(m, false);
 	if (took < 0)
 		return took;
-	memcpy(buf, m->data, m->size);
+	rc = copy_out(m, 0, buf, m->size);
 	end(m, took);
+	return rc;
+}
+
+static int clear_all(ipm_map *m, void *ctx)
+{
+	int16_t code = IPM_HEADER_CODE;
+
+	(void)ctx;
+	/* the header code stays: a zero one would make the file look foreign */
+	memset(m->data, 0, m->size);
+	memcpy(m->data + HDR_CODE, &code, sizeof(code));
 	return 0;
 }
 
 int ipm_map_clear(ipm_map *m)
 {
-	int16_t code = IPM_HEADER_CODE;
 	int rc = whole(m, true, "clear"), took;
 
 	if (rc < 0)
@@ -562,11 +677,9 @@ int ipm_map_clear(ipm_map *m)
 	took = begin(m, true);
 	if (took < 0)
 		return took;
-	/* the header code stays: a zero one would make the file look foreign */
-	memset(m->data, 0, m->size);
-	memcpy(m->data + HDR_CODE, &code, sizeof(code));
+	rc = ipm_map_guarded(m, clear_all, NULL);
 	end(m, took);
-	return 0;
+	return rc;
 }
 
 int ipm_map_touch(ipm_map *m)
@@ -582,9 +695,9 @@ int ipm_map_touch(ipm_map *m)
 	took = begin(m, true);
 	if (took < 0)
 		return took;
-	memcpy(m->data + HDR_STAMP, &now, sizeof(now));
+	rc = copy_in(m, HDR_STAMP, &now, sizeof(now));
 	end(m, took);
-	return 0;
+	return rc;
 }
 
 int ipm_map_timestamp(ipm_map *m, double *out)
@@ -596,7 +709,7 @@ int ipm_map_timestamp(ipm_map *m, double *out)
 	took = begin(m, false);
 	if (took < 0)
 		return took;
-	memcpy(out, m->data + HDR_STAMP, sizeof(*out));
+	rc = copy_out(m, HDR_STAMP, out, sizeof(*out));
 	end(m, took);
-	return 0;
+	return rc;
 }

@@ -61,9 +61,9 @@ void ipm_layout_fingerprint(struct ipm_type *t);
  *
  * Lock file layout, version 1:
  *   0 .. IPM_CTL_SIZE-1          this struct; reserved bytes are zero
- *   IPM_CTL_SIZE ..              reserved for the undo record of crash-atomic
- *                                writes (issue 7); a later version stamps its
- *                                own magic only if it changes page 0's meaning
+ *   IPM_CTL_SIZE ..              the undo record of crash-atomic writes
+ *                                (struct ipm_undo, then the structure's bytes;
+ *                                undo.c), made by the first writer
  */
 #define IPM_CTL_SIZE 4096
 #define IPM_CTL_MAGIC "IPMCTL01" /* 8 bytes, no NUL; "01" is the layout version */
@@ -76,7 +76,30 @@ struct ipm_ctl {
 	unsigned char reserved[IPM_CTL_SIZE - 24]; /* zero, for later versions */
 };
 
-/* Map handle (map.c, lock.c, access.c, notify.c). */
+/*
+ * The undo record at IPM_CTL_SIZE in the lock file (undo.c): a copy of the
+ * structure's bytes as they were when the current write section began, and
+ * whether that section is still open. A section that is open while nobody
+ * holds the write lock belonged to a writer that died inside it.
+ */
+#define IPM_UNDO_MAGIC "IPMUNDO1"
+#define IPM_UNDO_CLEAN 0 /* no write section open: the data is complete */
+#define IPM_UNDO_DIRTY 1 /* a section is open: data may be half written */
+
+struct ipm_undo {
+	uint64_t magic;            /* IPM_UNDO_MAGIC's bytes, or 0 before the first writer */
+	uint32_t state;            /* IPM_UNDO_CLEAN or IPM_UNDO_DIRTY */
+	int32_t pid;               /* process whose section is (or was last) open */
+	uint64_t size;             /* bytes saved in data[]; 0 before the first section */
+	uint64_t count;            /* dead sections undone on this instance */
+	double last_time;          /* UNIX time of the last undo; 0 if none */
+	int32_t last_pid;          /* process that died inside that section */
+	uint32_t reserved0;        /* zero */
+	uint64_t reserved[2];      /* zero, for later versions */
+	unsigned char data[];      /* the saved bytes */
+};
+
+/* Map handle (map.c, lock.c, access.c, notify.c, undo.c, guard.c). */
 struct ipm_map {
 	const ipm_schema *schema;  /* not owned */
 	const struct ipm_type *type; /* the instance's structure, NULL when closed */
@@ -85,10 +108,15 @@ struct ipm_map {
 	char *lock_path;           /* the .lockfile */
 	int lock_fd;               /* open lock file, -1 when closed */
 	int held;                  /* 0 none, 1 read, 2 write */
-	unsigned char *data;       /* mapping, NULL when closed */
+	int data_fd;               /* the mapped file, for checks after a fault; -1 closed */
+	unsigned char *data;       /* what the handle reads: mapped, or undo->data */
+	unsigned char *mapped;     /* mapping of the .mmap file, NULL when closed */
 	size_t size;               /* of the mapping */
 	struct ipm_ctl *ctl;       /* control block, NULL if the lock file has none */
 	bool ctl_rw;               /* ctl is writable: may bump it and take leases */
+	struct ipm_undo *undo;     /* undo record, NULL if the lock file has none */
+	bool undo_rw;              /* undo is writable: may open write sections */
+	uint64_t undone;           /* dead sections this handle undid */
 	char err[IPM_ERRLEN];      /* last failure */
 };
 
@@ -117,5 +145,38 @@ void ipm_ctl_unmap(ipm_map *m);
 /* Marks a completed write section: one atomic add, and a futex wake only
  * when a waiter's lease runs (notify.c). No-op without a writable block. */
 void ipm_ctl_bump(ipm_map *m);
+
+/* Maps the undo record of the lock file open on fd, growing the file for a
+ * structure of m->size bytes when the fd may write: 0, or a negative errno
+ * with m->err set. A read-only fd on a file without a record gives
+ * m->undo = NULL and 0 (undo.c). */
+int ipm_undo_map(ipm_map *m, int fd, const char *lock_path);
+
+/* Unmaps it; harmless when not mapped (undo.c). */
+void ipm_undo_unmap(ipm_map *m);
+
+/* Called with the write lock just taken: undoes a dead writer's section,
+ * then saves the bytes and opens this one. 0 or -EIO (the file is damaged;
+ * nothing opened) (undo.c). */
+int ipm_undo_begin(ipm_map *m);
+
+/* Called while still holding the write lock, before it goes: closes the
+ * section. The data must be complete before (release order) (undo.c). */
+void ipm_undo_end(ipm_map *m);
+
+/* Called with the read lock just taken: if a dead writer's section is
+ * open, undoes it when the handle can (it may write and is the only reader)
+ * or else points m->data at the saved copy until the lock goes (undo.c). */
+void ipm_undo_check_read(ipm_map *m);
+
+/* A manager under the write lock: undoes a dead writer's section if the
+ * file is kept (1 if it did, 0, or -EIO), or forgets it if the file was
+ * rewritten (undo.c). */
+int ipm_undo_recover(ipm_map *m);
+void ipm_undo_discard(ipm_map *m);
+
+/* Maps the file at m->path again at the same address, if it passes the
+ * checks of ipm_map_open() (map.c): 0, or a negative errno (m->err set). */
+int ipm_map_remap(ipm_map *m);
 
 #endif /* IPMMAP_I_H */

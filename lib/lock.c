@@ -216,15 +216,40 @@ int ipm_lock_read(ipm_map *m, int timeout_ms)
 		return m ? ipm_errf(m->err, -EBADF, "cannot lock: handle not open") : -EBADF;
 	if (m->held == 1)
 		return 0;
-	/* Leaving the write lock ends a write section: announce it while still
-	 * holding it. Write to read is atomic in the kernel: the lock is replaced. */
-	if (m->held == 2)
+	/* Leaving the write lock ends a write section: close it and announce
+	 * it while still holding it. Write to read is atomic in the kernel: the
+	 * lock is replaced, and nobody can find our section open. */
+	if (m->held == 2) {
+		ipm_undo_end(m);
 		ipm_ctl_bump(m);
+	}
 	rc = ipm_lock_fd(m->lock_fd, F_RDLCK, timeout_ms);
 	if (rc < 0)
 		return lock_failed(m, rc, "read", timeout_ms);
 	m->held = 1;
+	ipm_undo_check_read(m);
 	return 0;
+}
+
+/* With the write lock just taken: the section begins, or the lock goes back
+ * to what the handle held before (was: 0 or 1) and the call fails. */
+static int write_begin(ipm_map *m, int was)
+{
+	int rc;
+
+	/* A reader of a dead writer's saved copy goes back to the file, which
+	 * the section restores first. */
+	m->data = m->mapped;
+	rc = ipm_undo_begin(m);
+	if (rc == 0) {
+		m->held = 2;
+		return 0;
+	}
+	ipm_lock_fd(m->lock_fd, was ? F_RDLCK : F_UNLCK, 0);
+	m->held = was;
+	if (was)
+		ipm_undo_check_read(m);
+	return rc;
 }
 
 int ipm_lock_write(ipm_map *m, int timeout_ms)
@@ -246,22 +271,20 @@ int ipm_lock_write(ipm_map *m, int timeout_ms)
 		 * others may get in between.
 		 */
 		rc = ipm_lock_fd(m->lock_fd, F_WRLCK, 0);
-		if (rc == 0) {
-			m->held = 2;
-			return 0;
-		}
+		if (rc == 0)
+			return write_begin(m, 1);
 		if (rc != -EAGAIN || timeout_ms == 0)
 			return lock_failed(m, rc, "write", timeout_ms);
 		rc = ipm_lock_fd(m->lock_fd, F_UNLCK, 0);
 		if (rc < 0)
 			return lock_failed(m, rc, "write", timeout_ms);
 		m->held = 0;
+		m->data = m->mapped;
 	}
 	rc = ipm_lock_fd(m->lock_fd, F_WRLCK, timeout_ms);
 	if (rc < 0)
 		return lock_failed(m, rc, "write", timeout_ms);
-	m->held = 2;
-	return 0;
+	return write_begin(m, 0);
 }
 
 int ipm_unlock(ipm_map *m)
@@ -273,8 +296,11 @@ int ipm_unlock(ipm_map *m)
 		return 0;
 	/* Announced before the lock goes, so that under a read lock the change
 	 * counter always matches the data (see ipm_map_changes()). */
-	if (m->held == 2)
+	if (m->held == 2) {
+		ipm_undo_end(m);
 		ipm_ctl_bump(m);
+	}
+	m->data = m->mapped;
 	rc = ipm_lock_fd(m->lock_fd, F_UNLCK, 0);
 	if (rc < 0)
 		return ipm_errf(m->err, rc, "cannot unlock %s: %s", m->lock_path, strerror(-rc));

@@ -12,13 +12,20 @@
  *   not fault (SIGBUS); it simply keeps the old inode until it re-opens.
  * - A file of the right size is rewritten in place with pwrite(), never
  *   truncated, for the same reason.
- * - Files and directories are made with modes 0666 and 0777 and the umask
- *   decides, as Python's open() and os.makedirs() do, so C and Python
- *   processes of one user (or one group, with umask 002) can share them.
+ * - Files and directories that do not exist are made with the mode of the
+ *   options, 0600 by default, set exactly (the umask does not take from
+ *   it), directories with search added where the mode gives read. Python's
+ *   open() and os.makedirs() leave it to the umask (0644 and 0755 with the
+ *   usual 022); we differ on purpose, since shared state readable by every
+ *   local user is a leak nobody asked for (issue 7), and say in ipmmap.h how
+ *   to share with other users. Existing files and directories keep theirs.
  * - The handle holds no lock when ipm_map_open() returns.
  * - The lock file also holds the control block of change notification
- *   (notify.c); every handle maps it, set up while the handle holds the lock
- *   when it can, though setting it up needs no lock.
+ *   (notify.c) and the undo record (undo.c); every handle maps both, set up
+ *   while the handle holds the lock when it can, though setting them up
+ *   needs no lock. A manager undoes a dead writer's section as it opens.
+ * - The handle keeps the .mmap file open, to say what happened to it when
+ *   an access faults and to notice when it has been made anew (guard.c).
  */
 #include "ipmmap_i.h"
 
@@ -50,6 +57,7 @@ ipm_map *ipm_map_new(const ipm_schema *s)
 		return NULL;
 	m->schema = s;
 	m->lock_fd = -1;
+	m->data_fd = -1;
 	return m;
 }
 
@@ -65,16 +73,23 @@ void ipm_map_close(ipm_map *m)
 {
 	if (!m)
 		return;
-	if (m->held == 2)
+	if (m->held == 2) {
+		ipm_undo_end(m);
 		ipm_ctl_bump(m);
+	}
 	if (m->held && m->lock_fd >= 0)
 		ipm_lock_fd(m->lock_fd, F_UNLCK, 0);
 	m->held = 0;
 	ipm_ctl_unmap(m);
-	if (m->data)
-		munmap(m->data, m->size);
+	ipm_undo_unmap(m);
+	if (m->mapped)
+		munmap(m->mapped, m->size);
 	m->data = NULL;
+	m->mapped = NULL;
 	m->size = 0;
+	if (m->data_fd >= 0)
+		close(m->data_fd);
+	m->data_fd = -1;
 	if (m->lock_fd >= 0)
 		close(m->lock_fd);
 	m->lock_fd = -1;
@@ -117,7 +132,7 @@ void *ipm_map_data(const ipm_map *m)
 
 size_t ipm_map_size(const ipm_map *m)
 {
-	return m && m->data ? m->size : 0;
+	return m && m->mapped ? m->size : 0;
 }
 
 /* s for a message: control characters as \xNN, cut after 64 bytes. */
@@ -172,6 +187,34 @@ static char *make_path(const char *dir, const char *pre, const char *name, const
 	return p;
 }
 
+/* Mode of new files, and of new directories: search where it gives read. */
+static mode_t file_mode(const struct ipm_open_opts *o)
+{
+	return o->mode ? o->mode & 07777 : IPM_DEFAULT_MODE;
+}
+
+static mode_t dir_mode(const struct ipm_open_opts *o)
+{
+	mode_t f = file_mode(o);
+
+	return f | (f & 0444) >> 2;
+}
+
+/* A file or directory we just made gets exactly its mode, and the group
+ * asked for (fd < 0: by path). */
+static int set_owner(ipm_map *m, int fd, const char *path, mode_t mode,
+		     const struct ipm_open_opts *o)
+{
+	if ((fd >= 0 ? fchmod(fd, mode) : chmod(path, mode)) < 0)
+		return ipm_errf(m->err, -errno, "cannot set the mode of %s: %s", path,
+				strerror(errno));
+	if ((o->flags & IPM_GROUP) &&
+	    (fd >= 0 ? fchown(fd, (uid_t)-1, o->gid) : chown(path, (uid_t)-1, o->gid)) < 0)
+		return ipm_errf(m->err, -errno, "cannot give %s to group %u: %s", path,
+				(unsigned)o->gid, strerror(errno));
+	return 0;
+}
+
 static int is_dir(const char *path)
 {
 	struct stat st;
@@ -179,8 +222,8 @@ static int is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* mkdir -p: every missing component, mode 0777 less the umask. */
-static int make_dirs(ipm_map *m, const char *dir)
+/* mkdir -p: every missing component, with dir_mode(). */
+static int make_dirs(ipm_map *m, const char *dir, const struct ipm_open_opts *o)
 {
 	char *copy, *p;
 	int rc = 0;
@@ -196,7 +239,11 @@ static int make_dirs(ipm_map *m, const char *dir)
 		if (c != '/' && c != '\0')
 			continue;
 		*p = '\0';
-		if (mkdir(copy, 0777) < 0 && errno != EEXIST && !is_dir(copy)) {
+		if (mkdir(copy, dir_mode(o)) == 0) {
+			rc = set_owner(m, -1, copy, dir_mode(o), o);
+			if (rc < 0)
+				break;
+		} else if (errno != EEXIST && !is_dir(copy)) {
 			rc = ipm_errf(m->err, -errno, "cannot create directory %s: %s", copy,
 				      strerror(errno));
 			break;
@@ -213,12 +260,28 @@ static int make_dirs(ipm_map *m, const char *dir)
  * opens it for writing when it may, readers included, because waiting for a
  * change takes a lease in its control block; the data stays read-only for a
  * reader. A reader may lack write access to the directory or the file. */
-static int open_lock(ipm_map *m, const char *path, enum ipm_role role)
+static int open_lock(ipm_map *m, const char *path, enum ipm_role role,
+		     const struct ipm_open_opts *o)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	int fd = -1, i, rc;
 
-	if (role == IPM_READER && fd < 0 && (errno == EACCES || errno == EROFS))
-		fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0666);
+	/* Only the one who makes it sets its mode: O_EXCL says who that is. */
+	for (i = 0; i < 3; i++) {
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT)
+			break;
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, file_mode(o));
+		if (fd >= 0) {
+			rc = set_owner(m, fd, path, file_mode(o), o);
+			if (rc < 0) {
+				close(fd);
+				return rc;
+			}
+			break;
+		}
+		if (errno != EEXIST)
+			break;
+	}
 	if (role == IPM_READER && fd < 0 && (errno == EACCES || errno == EROFS))
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -265,10 +328,10 @@ static int write_initial(ipm_map *m, int fd, const char *path, size_t size)
 	return rc;
 }
 
-/* A new file under a temporary name, written in full, renamed over path.
- * Not mkostemp(): it makes mode 0600, and the umask should decide. */
+/* A new file under a temporary name, written in full, renamed over path,
+ * with its mode and group set before anyone can open it by that name. */
 static int create_file(ipm_map *m, const char *dir, const char *name, const char *tag,
-		       const char *path, size_t size)
+		       const char *path, size_t size, const struct ipm_open_opts *o)
 {
 	static unsigned counter;
 	struct timespec ts;
@@ -287,7 +350,7 @@ static int create_file(ipm_map *m, const char *dir, const char *name, const char
 		tmp = make_path(dir, ".", name, tag, suffix);
 		if (!tmp)
 			return ipm_errf(m->err, -ENOMEM, "out of memory");
-		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, file_mode(o));
 		if (fd < 0 && errno != EEXIST) {
 			rc = ipm_errf(m->err, -errno, "cannot create %s: %s", tmp, strerror(errno));
 			free(tmp);
@@ -299,7 +362,9 @@ static int create_file(ipm_map *m, const char *dir, const char *name, const char
 		free(tmp);
 		return rc;
 	}
-	rc = write_initial(m, fd, tmp, size);
+	rc = set_owner(m, fd, tmp, file_mode(o), o);
+	if (rc == 0)
+		rc = write_initial(m, fd, tmp, size);
 	if (rc == 0 && rename(tmp, path) < 0)
 		rc = ipm_errf(m->err, -errno, "cannot rename %s to %s: %s", tmp, path,
 			      strerror(errno));
@@ -315,7 +380,8 @@ static int create_file(ipm_map *m, const char *dir, const char *name, const char
 /* The manager's part, under the write lock: an fd on a good file; *wrote
  * says whether it wrote the contents. */
 static int manager_prepare(ipm_map *m, const char *dir, const char *name, const char *tag,
-			   const char *path, size_t size, unsigned flags, bool *wrote)
+			   const char *path, size_t size, const struct ipm_open_opts *o,
+			   bool *wrote)
 {
 	struct stat st;
 	int16_t code;
@@ -326,7 +392,7 @@ static int manager_prepare(ipm_map *m, const char *dir, const char *name, const 
 		return ipm_errf(m->err, -errno, "cannot open %s: %s", path, strerror(errno));
 	*wrote = true;
 	if (fd < 0)
-		return create_file(m, dir, name, tag, path, size);
+		return create_file(m, dir, name, tag, path, size, o);
 	if (fstat(fd, &st) < 0) {
 		rc = ipm_errf(m->err, -errno, "cannot stat %s: %s", path, strerror(errno));
 		goto fail;
@@ -337,13 +403,13 @@ static int manager_prepare(ipm_map *m, const char *dir, const char *name, const 
 	}
 	if ((uint64_t)st.st_size != size) {
 		close(fd);
-		return create_file(m, dir, name, tag, path, size);
+		return create_file(m, dir, name, tag, path, size, o);
 	}
 	if (pread(fd, &code, sizeof(code), HDR_CODE_OFF) != (ssize_t)sizeof(code)) {
 		rc = ipm_errf(m->err, -EIO, "cannot read %s", path);
 		goto fail;
 	}
-	if (code == IPM_HEADER_CODE && !(flags & IPM_FORCE)) {
+	if (code == IPM_HEADER_CODE && !(o->flags & IPM_FORCE)) {
 		*wrote = false;
 		return fd;
 	}
@@ -480,12 +546,12 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 		rc = ipm_errf(m->err, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	rc = make_dirs(m, lock_dir);
+	rc = make_dirs(m, lock_dir, opts);
 	if (rc == 0 && role == IPM_MANAGER)
-		rc = make_dirs(m, mmap_dir);
+		rc = make_dirs(m, mmap_dir, opts);
 	if (rc < 0)
 		goto fail;
-	lock_fd = open_lock(m, lock_path, role);
+	lock_fd = open_lock(m, lock_path, role, opts);
 	if (lock_fd < 0) {
 		rc = lock_fd;
 		goto fail;
@@ -498,7 +564,7 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 			rc = wait_failed(m, rc, lock_path);
 			goto fail;
 		}
-		fd = manager_prepare(m, mmap_dir, name, tag, path, size, opts->flags, &wrote);
+		fd = manager_prepare(m, mmap_dir, name, tag, path, size, opts, &wrote);
 		rc = fd < 0 ? fd : check_file(m, fd, path, size);
 	} else {
 		rc = open_existing(m, lock_fd, lock_path, path, size, role, &fd);
@@ -511,33 +577,42 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 		rc = ipm_errf(m->err, -errno, "cannot map %s: %s", path, strerror(errno));
 		goto fail;
 	}
-	/* The mapping keeps the file; nothing later needs the descriptor. */
-	close(fd);
-	fd = -1;
-	rc = ipm_ctl_map(m, lock_fd, lock_path);
-	if (rc < 0)
-		goto fail;
-	/* A manager that wrote the file changed the instance: wake waiters. */
-	if (wrote)
-		ipm_ctl_bump(m);
-	rc = ipm_lock_fd(lock_fd, F_UNLCK, 0);
-	if (rc < 0) {
-		rc = ipm_errf(m->err, rc, "cannot unlock %s: %s", lock_path, strerror(-rc));
-		goto fail;
-	}
-
-	m->type = t;
+	/* From here the handle owns it all, so that guarded accesses can name
+	 * the files, and ipm_map_close() undoes it on failure. */
 	m->role = role;
 	m->path = path;
 	m->lock_path = lock_path;
 	m->lock_fd = lock_fd;
+	m->data_fd = fd;
 	m->held = 0;
-	m->data = data;
+	m->mapped = m->data = data;
 	m->size = size;
+	rc = ipm_ctl_map(m, lock_fd, lock_path);
+	if (rc == 0)
+		rc = ipm_undo_map(m, lock_fd, lock_path);
+	/* Still under the write lock: a file made anew has no open section;
+	 * a kept one may be a dead writer's half-written update. */
+	if (rc == 0 && role == IPM_MANAGER && wrote)
+		ipm_undo_discard(m);
+	else if (rc == 0 && role == IPM_MANAGER && ipm_undo_recover(m) > 0)
+		wrote = true;
+	/* A manager that wrote the file changed the instance: wake waiters. */
+	if (rc == 0 && wrote)
+		ipm_ctl_bump(m);
+	if (rc == 0) {
+		rc = ipm_lock_fd(lock_fd, F_UNLCK, 0);
+		if (rc < 0)
+			rc = ipm_errf(m->err, rc, "cannot unlock %s: %s", lock_path, strerror(-rc));
+	}
+	if (rc < 0) {
+		/* Closing the only descriptor of the lock file drops its lock. */
+		ipm_map_close(m);
+		return rc;
+	}
+	m->type = t;
 	return 0;
 
 fail:
-	ipm_ctl_unmap(m);
 	if (data != MAP_FAILED)
 		munmap(data, size);
 	if (fd >= 0)
@@ -548,4 +623,32 @@ fail:
 	free(path);
 	free(lock_path);
 	return rc;
+}
+
+int ipm_map_remap(ipm_map *m)
+{
+	struct stat a, b;
+	void *p;
+	int fd = open_checked(m, m->path, m->size, m->role), rc;
+
+	if (fd < 0)
+		return fd;
+	/* The same file, whole again: the mapping we have works again. */
+	if (m->data_fd >= 0 && fstat(fd, &a) == 0 && fstat(m->data_fd, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		close(fd);
+		return 0;
+	}
+	/* At the same address, so pointers from ipm_map_data() stay good. */
+	p = mmap(m->mapped, m->size, m->role == IPM_READER ? PROT_READ : PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, fd, 0);
+	if (p == MAP_FAILED) {
+		rc = ipm_errf(m->err, -errno, "cannot map %s again: %s", m->path, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	if (m->data_fd >= 0)
+		close(m->data_fd);
+	m->data_fd = fd;
+	return 0;
 }

@@ -162,12 +162,18 @@ static uint64_t token(const ipm_map *m)
 	return (uint64_t)seq << 32 | stamp_hash(m);
 }
 
+/* The token, read under the SIGBUS guard: time_stamp is in the .mmap file. */
+static int token_fn(ipm_map *m, void *ctx)
+{
+	*(uint64_t *)ctx = token(m);
+	return 0;
+}
+
 int ipm_map_changes(ipm_map *m, uint64_t *seq)
 {
 	if (!m || !m->data)
 		return m ? ipm_errf(m->err, -EBADF, "cannot watch: map is not open") : -EBADF;
-	*seq = token(m);
-	return 0;
+	return ipm_map_guarded(m, token_fn, seq);
 }
 
 /* Raises the lease to until, unless a longer one runs already. */
@@ -213,10 +219,14 @@ int ipm_map_wait(ipm_map *m, uint64_t seen, int timeout_ms)
 	if (timeout_ms > 0)
 		deadline = now + (int64_t)timeout_ms * 1000000;
 	for (;;) {
+		uint64_t now_token;
 		int64_t end;
 		int rc;
 
-		if (token(m) != seen)
+		rc = ipm_map_guarded(m, token_fn, &now_token);
+		if (rc < 0)
+			return rc;
+		if (now_token != seen)
 			return 0;
 		if (timeout_ms == 0 || now >= deadline)
 			return -ETIMEDOUT;

@@ -4,6 +4,9 @@
 set -u
 B=${B:-build}
 top=$(pwd)
+# Programs linked with a sanitized library need the sanitizers' runtime too.
+san=
+case $B in *san*) san="-fsanitize=address,undefined" ;; esac
 IPMMAP="$top/$B/ipmmap"
 S="$top/conf/demo.ini"
 t=$(mktemp -d)
@@ -89,7 +92,7 @@ int main(void)
 	return 0;
 }
 C
-if cc -std=gnu11 -Wall -Werror -I"$top/lib" -DSCHEMA="\"$S\"" use.c "$top/$B/libipmmap.a" \
+if cc -std=gnu11 -Wall -Werror $san -I"$top/lib" -DSCHEMA="\"$S\"" use.c "$top/$B/libipmmap.a" \
 	$(pkg-config --libs inih) -o use 2>cc.txt; then
 	ok "generated header compiles with its static asserts"
 	./use && is "struct access through the generated header" 2.5 \
@@ -100,7 +103,7 @@ fi
 # A program built against another layout is refused.
 sed "s/DemoMmapStructure_FINGERPRINT UINT64_C(0x[0-9a-f]*)/DemoMmapStructure_FINGERPRINT UINT64_C(0x1)/" demo.h > old.h
 sed 's/demo.h/old.h/' use.c > old.c
-cc -std=gnu11 -I"$top/lib" -DSCHEMA="\"$S\"" old.c "$top/$B/libipmmap.a" $(pkg-config --libs inih) -o old
+cc -std=gnu11 $san -I"$top/lib" -DSCHEMA="\"$S\"" old.c "$top/$B/libipmmap.a" $(pkg-config --libs inih) -o old
 ./old 2>err.txt
 is "fingerprint mismatch refused" 1 $?
 grep -q fingerprint err.txt && ok "message names the fingerprint" || no "fingerprint message: $(cat err.txt)"

@@ -6,6 +6,9 @@
 set -u
 B=${B:-build}
 top=$(pwd)
+# Programs linked with a sanitized library need the sanitizers' runtime too.
+san=
+case $B in *san*) san="-fsanitize=address,undefined" ;; esac
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 fails=0 n=0
@@ -27,7 +30,7 @@ for c in "$t"/ex*.c; do
 	n=$((n + 1))
 	ex=${c%.c}
 	name="README example $(basename "$ex")"
-	if ! cc -std=gnu11 -Wall -Wextra -Werror -I"$top/lib" -o "$ex" "$c" "$top/$B/libipmmap.a" \
+	if ! cc -std=gnu11 -Wall -Wextra -Werror $san -I"$top/lib" -o "$ex" "$c" "$top/$B/libipmmap.a" \
 		$(pkg-config --libs inih) 2>"$ex.cc"; then
 		echo "not ok - $name compiles: $(cat "$ex.cc")"
 		fails=$((fails + 1))

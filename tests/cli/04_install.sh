@@ -6,6 +6,9 @@
 set -u
 B=${B:-build}
 top=$(pwd)
+# Programs linked with a sanitized library need the sanitizers' runtime too.
+san=
+case $B in *san*) san="-fsanitize=address,undefined" ;; esac
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 fails=0
@@ -45,13 +48,13 @@ int main(void)
 C
 export PKG_CONFIG_SYSROOT_DIR="$t/stage" PKG_CONFIG_PATH="$p/lib/pkgconfig"
 flags=$(pkg-config --cflags --libs ipmmap) || no "pkg-config finds ipmmap"
-if cc -o "$t/prog" "$t/prog.c" $flags 2>"$t/cc.log"; then
+if cc $san -o "$t/prog" "$t/prog.c" $flags 2>"$t/cc.log"; then
 	out=$(LD_LIBRARY_PATH="$p/lib" "$t/prog")
 	[ "$out" = "4 0.1.0" ] && ok "program linked with pkg-config runs" || no "program printed '$out'"
 else
 	no "compile with pkg-config: $(cat "$t/cc.log")"
 fi
-if cc -o "$t/prog_static" "$t/prog.c" $(pkg-config --cflags ipmmap) "$p/lib/libipmmap.a" \
+if cc $san -o "$t/prog_static" "$t/prog.c" $(pkg-config --cflags ipmmap) "$p/lib/libipmmap.a" \
 	$(pkg-config --static --libs ipmmap | sed 's/-lipmmap//') 2>"$t/cc.log"; then
 	[ "$("$t/prog_static")" = "4 0.1.0" ] && ok "static link runs" || no "static link output"
 else

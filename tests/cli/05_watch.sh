@@ -21,7 +21,7 @@ nok() { echo "not ok - $1"; fails=$((fails + 1)); }
 # Yields until file $1 has $2 lines (10 s at most).
 lines() {
 	for _ in $(seq 200); do
-		[ "$(wc -l < "$1")" -ge "$2" ] && return 0
+		[ -f "$1" ] && [ "$(wc -l < "$1")" -ge "$2" ] && return 0
 		sleep 0.05
 	done
 	return 1

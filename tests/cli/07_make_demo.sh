@@ -16,7 +16,10 @@ fails=0
 ok() { echo "ok - $1"; }
 no() { echo "not ok - $1"; fails=$((fails + 1)); }
 
-B="$B" DEMO_MNT="$mnt" DEMO_SECONDS=30 sh demo/run.sh >"$t/log" 2>&1 &
+# In a directory of its own (a copy of conf/), so that its .mmap is its own.
+top=$(pwd)
+cp -r conf "$t/conf"
+(cd "$t" && B="$top/$B" DEMO_MNT="$mnt" DEMO_SECONDS=30 exec sh "$top/demo/run.sh") >"$t/log" 2>&1 &
 pid=$!
 for _ in $(seq 200); do
 	grep -q 'Ctrl-C here stops' "$t/log" && break

@@ -203,11 +203,11 @@ static void manager_creates(void **state)
 
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_size, DEMO_SIZE);
-	assert_int_equal(st.st_mode & 07777, 0644); /* 0666 less umask 022 */
+	assert_int_equal(st.st_mode & 07777, 0600); /* IPM_DEFAULT_MODE, whatever the umask */
 	assert_int_equal(stat(lock, &st), 0);
-	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_equal(st.st_mode & 07777, 0600);
 	assert_int_equal(stat(f->mmap_dir, &st), 0);
-	assert_int_equal(st.st_mode & 07777, 0755);
+	assert_int_equal(st.st_mode & 07777, 0700);
 
 	p = ipm_map_data(m);
 	assert_int_equal(header_code(p), IPM_HEADER_CODE);
@@ -449,6 +449,10 @@ static void bad_names_refused(void **state)
 	struct stat st;
 
 	expect_bad(f, "a/b", "", -EINVAL, "bad structure name 'a/b': contains '/'");
+	expect_bad(f, "/etc/passwd", "", -EINVAL,
+		   "bad structure name '/etc/passwd': contains '/'");
+	expect_bad(f, "..", "", -EINVAL, "bad structure name '..': contains '..'");
+	expect_bad(f, DEMO, "/tmp/x", -EINVAL, "bad tag '/tmp/x': contains '/'");
 	expect_bad(f, DEMO, "..", -EINVAL, "bad tag '..': contains '..'");
 	expect_bad(f, DEMO, "x/../y", -EINVAL, "bad tag 'x/../y': contains '/'");
 	expect_bad(f, DEMO, "a..b", -EINVAL, "bad tag 'a..b': contains '..'");
@@ -497,6 +501,59 @@ static void structure_checks(void **state)
 		assert_int_equal(ipm_map_open(m, DEMO, "", IPM_MANAGER, &o), 0);
 		ipm_map_free(m);
 	}
+}
+
+/* st_mode's permission bits and the group of path. */
+static void expect_mode(const char *path, mode_t mode, gid_t gid)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	if ((st.st_mode & 07777) != mode || st.st_gid != gid)
+		fail_msg("%s: mode %04o group %u, expected %04o group %u", path,
+			 (unsigned)(st.st_mode & 07777), (unsigned)st.st_gid, (unsigned)mode,
+			 (unsigned)gid);
+}
+
+/* New files get the mode asked for, exactly, and the group; directories
+ * search where files read; existing files keep theirs. */
+static void modes_and_group(void **state)
+{
+	struct fix *f = *state;
+	struct ipm_open_opts o = f->opts;
+	char path[160], lock[160];
+	ipm_map *m;
+
+	umask(077); /* the mode is set exactly, whatever the umask */
+	o.mode = 0640;
+	o.flags = IPM_GROUP;
+	o.gid = 4242; /* root may give files to any group */
+	ipm_map_free(open_ok(f, DEMO, "g", IPM_MANAGER, &o));
+	demo_path(f, path, sizeof(path), "g");
+	snprintf(lock, sizeof(lock), "%s/" DEMO "_g.lockfile", f->lock_dir);
+	expect_mode(path, 0640, 4242);
+	expect_mode(lock, 0640, 4242);
+	expect_mode(f->mmap_dir, 0750, 4242);
+	expect_mode(f->lock_dir, 0750, 4242);
+
+	/* Kept as they are when they exist, even with another mode asked. */
+	assert_int_equal(chmod(path, 0604), 0);
+	o.mode = 0666;
+	o.flags = 0;
+	m = open_ok(f, DEMO, "g", IPM_MANAGER, &o);
+	expect_mode(path, 0604, 4242);
+	ipm_map_free(m);
+	/* Made anew (wrong size): the new file gets the mode now asked. */
+	assert_int_equal(truncate(path, 10), 0);
+	ipm_map_free(open_ok(f, DEMO, "g", IPM_MANAGER, &o));
+	expect_mode(path, 0666, 0);
+
+	/* The default, 0600, for files another user's process cannot open. */
+	o.mode = 0;
+	ipm_map_free(open_ok(f, DEMO, "d", IPM_MANAGER, &o));
+	demo_path(f, path, sizeof(path), "d");
+	expect_mode(path, 0600, 0);
+	umask(022);
 }
 
 static void default_dirs_made(void **state)
@@ -554,9 +611,9 @@ static void no_fd_leak(void **state)
 	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_READER, &f->opts), -EINVAL);
 	assert_int_equal(count_fds(), before);
 
-	/* An open handle keeps just its lock file open. */
+	/* An open handle keeps just its lock file and its .mmap file open. */
 	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_MANAGER, &f->opts), 0);
-	assert_int_equal(count_fds(), before + 1);
+	assert_int_equal(count_fds(), before + 2);
 	ipm_map_close(m);
 	assert_int_equal(count_fds(), before);
 	ipm_map_free(m);
@@ -612,6 +669,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(bad_names_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(structure_checks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(default_dirs_made, setup, teardown),
+	    cmocka_unit_test_setup_teardown(modes_and_group, setup, teardown),
 	    cmocka_unit_test_setup_teardown(no_fd_leak, setup, teardown),
 	    cmocka_unit_test_setup_teardown(handle_life, setup, teardown),
 	};

@@ -1,0 +1,509 @@
+/*
+ * test_undo.c - crash-atomic write sections: writers killed with SIGKILL
+ * inside their section, and lock holders killed at any point.
+ *
+ * A child opens its own handle, writes half of a two-field update (x, then
+ * y, which must always be equal), tells the parent through a pipe, and waits
+ * to be killed. Processes meet through pipes, never through sleeps.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+static const char schema_text[] = "[Pair]\n"
+				  "header = MmapStructureHeader\n"
+				  "x = int64\n"
+				  "y = int64\n"
+				  "note = char[16]\n";
+
+#define PAIR_SIZE 48 /* 16 + 8 + 8 + 16: the .mmap file, exactly */
+#define X_OFF 16
+#define Y_OFF 24
+
+struct fix {
+	ipm_schema *s;		   /* the schema */
+	char dir[64];		   /* this test's temporary directory */
+	struct ipm_open_opts opts; /* both directories in dir */
+	ipm_map *m;		   /* the parent's manager handle */
+	struct ipm_field x, y;	   /* the two fields of the invariant */
+	struct ipm_field note;	   /* a string */
+};
+
+static struct fix *fx;	    /* for children, which run outside cmocka */
+static ipm_map *parents[2]; /* the test's other handles, which children free */
+
+/* A child frees what it got from the parent, for leak checkers. */
+static void child_drop_parents(void)
+{
+	ipm_map_free(parents[0]);
+	ipm_map_free(parents[1]);
+	ipm_map_free(fx->m);
+	ipm_schema_free(fx->s);
+	free(fx);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->s = ipm_schema_new();
+	if (!f->s || ipm_schema_load_string(f->s, schema_text, "pair") < 0)
+		return -1;
+	strcpy(f->dir, "/tmp/ipm_undo_XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	f->opts.mmap_dir = f->dir;
+	f->opts.lock_dir = f->dir;
+	f->m = ipm_map_new(f->s);
+	if (!f->m || ipm_map_open(f->m, "Pair", "", IPM_MANAGER, &f->opts) < 0 ||
+	    ipm_map_resolve(f->m, "x", &f->x) < 0 || ipm_map_resolve(f->m, "y", &f->y) < 0 ||
+	    ipm_map_resolve(f->m, "note", &f->note) < 0)
+		return -1;
+	fx = f;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+
+	ipm_map_free(f->m);
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	ipm_schema_free(f->s);
+	free(f);
+	return 0;
+}
+
+static void put(int fd, const void *buf, size_t len)
+{
+	if (write(fd, buf, len) != (ssize_t)len)
+		_exit(90);
+}
+
+static void get(int fd, void *buf, size_t len)
+{
+	if (read(fd, buf, len) != (ssize_t)len)
+		fail_msg("short read from a pipe");
+}
+
+static ipm_map *open_as(enum ipm_role role)
+{
+	ipm_map *m = ipm_map_new(fx->s);
+
+	if (!m || ipm_map_open(m, "Pair", "", role, &fx->opts) < 0)
+		fail_msg("cannot open a handle: %s", m ? ipm_map_errmsg(m) : "no memory");
+	return m;
+}
+
+/* A complete update: x and y both v, and the note. */
+static void write_pair(ipm_map *m, int64_t v)
+{
+	char note[16];
+
+	snprintf(note, sizeof(note), "pair %lld", (long long)v);
+	assert_int_equal(ipm_lock_write(m, -1), 0);
+	assert_int_equal(ipm_set_i64(m, &fx->x, v), 0);
+	assert_int_equal(ipm_set_i64(m, &fx->y, v), 0);
+	assert_int_equal(ipm_set_str(m, &fx->note, note), 0);
+	assert_int_equal(ipm_unlock(m), 0);
+}
+
+/* The pair as the handle reads it (under its lock, or one it takes). */
+static void expect_pair(ipm_map *m, int64_t v)
+{
+	int64_t x, y;
+	char note[16], want[16];
+
+	snprintf(want, sizeof(want), "pair %lld", (long long)v);
+	assert_int_equal(ipm_get_i64(m, &fx->x, &x), 0);
+	assert_int_equal(ipm_get_i64(m, &fx->y, &y), 0);
+	assert_int_equal(ipm_get_str(m, &fx->note, note, sizeof(note)), 0);
+	assert_int_equal(x, v);
+	assert_int_equal(y, v);
+	assert_string_equal(note, want);
+}
+
+/* The pair as the .mmap file holds it, read with pread(). */
+static void expect_file(int64_t v)
+{
+	int64_t x, y;
+	char path[96];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/Pair_.mmap", fx->dir);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, PAIR_SIZE); /* nothing of ours in it */
+	assert_int_equal(pread(fd, &x, 8, X_OFF), 8);
+	assert_int_equal(pread(fd, &y, 8, Y_OFF), 8);
+	close(fd);
+	assert_int_equal(x, v);
+	assert_int_equal(y, v);
+}
+
+enum how {
+	HALF_LIBRARY, /* x through ipm_set_i64(), then killed */
+	HALF_RAW,     /* x through ipm_map_data(), then killed */
+	HOLD_READ,    /* killed holding the read lock */
+	HOLD_WRITE,   /* killed holding the write lock, nothing written */
+};
+
+/* A child that does how (writing value v) and is killed; returns its pid. */
+static pid_t killed_child(enum how how, int64_t v)
+{
+	int up[2], status;
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(up), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ipm_map *m = ipm_map_new(fx->s);
+		int rc;
+
+		close(up[0]);
+		if (!m || ipm_map_open(m, "Pair", "", IPM_EDITOR, &fx->opts) < 0)
+			_exit(91);
+		rc = how == HOLD_READ ? ipm_lock_read(m, -1) : ipm_lock_write(m, -1);
+		if (rc < 0)
+			_exit(92);
+		if (how == HALF_LIBRARY &&
+		    (ipm_set_i64(m, &fx->x, v) < 0 || ipm_set_str(m, &fx->note, "half") < 0))
+			_exit(93);
+		if (how == HALF_RAW)
+			memcpy((char *)ipm_map_data(m) + X_OFF, &v, 8);
+		put(up[1], "L", 1);
+		for (;;)
+			pause();
+	}
+	close(up[1]);
+	get(up[0], &c, 1);
+	assert_int_equal(c, 'L');
+	close(up[0]);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	return pid;
+}
+
+/* The state a fresh process finds: it takes the write lock, reads the
+ * pair and the report, and sends them up. */
+struct fresh {
+	int64_t x, y;	       /* the pair it read */
+	struct ipm_recovery r; /* what its handle reports */
+};
+
+static struct fresh fresh_process(void)
+{
+	struct fresh out;
+	int up[2];
+	pid_t pid;
+	int status;
+
+	assert_int_equal(pipe(up), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ipm_map *m = ipm_map_new(fx->s);
+
+		memset(&out, 0, sizeof(out)); /* padding too: it goes down a pipe */
+		if (!m || ipm_map_open(m, "Pair", "", IPM_EDITOR, &fx->opts) < 0 ||
+		    ipm_lock_write(m, -1) < 0 || ipm_get_i64(m, &fx->x, &out.x) < 0 ||
+		    ipm_get_i64(m, &fx->y, &out.y) < 0 || ipm_map_recovery(m, &out.r) < 0 ||
+		    ipm_unlock(m) < 0)
+			_exit(91);
+		put(up[1], &out, sizeof(out));
+		ipm_map_free(m);
+		child_drop_parents();
+		_exit(0);
+	}
+	close(up[1]);
+	get(up[0], &out, sizeof(out));
+	close(up[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return out;
+}
+
+/* The issue's case: a writer killed between the two halves of an update.
+ * A reader sees the last complete state at once; a fresh process's write
+ * lock restores it in the file and says so. */
+static void killed_writer_undone(void **state)
+{
+	struct fix *f = *state;
+	struct ipm_recovery r;
+	struct fresh fr;
+	ipm_map *rd = parents[0] = open_as(IPM_READER);
+	pid_t dead;
+	int64_t raw;
+	int fd;
+
+	write_pair(f->m, 1);
+	dead = killed_child(HALF_LIBRARY, 2);
+
+	/* The file is half written, as the child left it. */
+	fd = open(ipm_map_path(f->m), O_RDONLY);
+	assert_int_equal(pread(fd, &raw, 8, X_OFF), 8);
+	close(fd);
+	assert_int_equal(raw, 2);
+
+	/* A reader cannot write: it reads the saved copy, raw pointer too. */
+	assert_int_equal(ipm_lock_read(rd, -1), 0);
+	expect_pair(rd, 1);
+	memcpy(&raw, (char *)ipm_map_data(rd) + X_OFF, 8);
+	assert_int_equal(raw, 1);
+	assert_int_equal(ipm_map_recovery(rd, &r), 0);
+	assert_int_equal(r.pending, 1);
+	assert_int_equal(r.reading_saved, 1);
+	assert_int_equal(r.count, 0);
+	assert_int_equal(ipm_unlock(rd), 0);
+	assert_int_equal(ipm_map_recovery(rd, &r), 0);
+	assert_int_equal(r.reading_saved, 0);
+
+	/* A fresh process's write lock undoes it, and reports it. */
+	fr = fresh_process();
+	assert_int_equal(fr.x, 1);
+	assert_int_equal(fr.y, 1);
+	assert_int_equal(fr.r.count, 1);
+	assert_int_equal(fr.r.undone, 1);
+	assert_int_equal(fr.r.last_pid, dead);
+	assert_true(fr.r.last_time > 1e9);
+	assert_int_equal(fr.r.pending, 0);
+	expect_file(1);
+
+	/* Everyone sees the report; nothing is undone twice. */
+	expect_pair(f->m, 1);
+	assert_int_equal(ipm_map_recovery(f->m, &r), 0);
+	assert_int_equal(r.count, 1);
+	assert_int_equal(r.undone, 0);
+	assert_int_equal(r.last_pid, dead);
+	write_pair(f->m, 3);
+	expect_pair(rd, 3);
+	assert_int_equal(ipm_map_recovery(rd, &r), 0);
+	assert_int_equal(r.count, 1);
+	ipm_map_free(rd);
+	parents[0] = NULL;
+}
+
+/* Writes through the raw pointer are undone the same way, by the next
+ * writer in this process. */
+static void killed_raw_writer_undone(void **state)
+{
+	struct fix *f = *state;
+	struct ipm_recovery r;
+
+	write_pair(f->m, 7);
+	killed_child(HALF_RAW, 8);
+	assert_int_equal(ipm_lock_write(f->m, 0), 0);
+	expect_pair(f->m, 7);
+	assert_int_equal(ipm_map_recovery(f->m, &r), 0);
+	assert_int_equal(r.undone, 1);
+	assert_int_equal(r.pending, 0);
+	assert_int_equal(ipm_unlock(f->m), 0);
+	expect_file(7);
+}
+
+/* An editor that takes the read lock alone restores the file itself. */
+static void editor_reader_restores(void **state)
+{
+	struct fix *f = *state;
+	struct ipm_recovery r;
+	ipm_map *ed = open_as(IPM_EDITOR);
+	uint64_t before, after;
+
+	write_pair(f->m, 4);
+	assert_int_equal(ipm_map_changes(f->m, &before), 0);
+	killed_child(HALF_LIBRARY, 5);
+	assert_int_equal(ipm_lock_read(ed, -1), 0);
+	assert_int_equal(ipm_map_recovery(ed, &r), 0);
+	assert_int_equal(r.undone, 1);
+	assert_int_equal(r.pending, 0);
+	assert_int_equal(r.reading_saved, 0);
+	expect_pair(ed, 4);
+	assert_int_equal(ipm_unlock(ed), 0);
+	expect_file(4);
+	/* Restoring is a change: waiters wake. */
+	assert_int_equal(ipm_map_changes(f->m, &after), 0);
+	assert_true(after != before);
+	ipm_map_free(ed);
+}
+
+/* Two readers: neither can take the write lock in place, so both read the
+ * saved copy; the next writer restores. */
+static void readers_share_the_copy(void **state)
+{
+	struct fix *f = *state;
+	struct ipm_recovery r;
+	ipm_map *a = open_as(IPM_EDITOR), *b = open_as(IPM_READER);
+
+	write_pair(f->m, 10);
+	killed_child(HALF_LIBRARY, 11);
+	assert_int_equal(ipm_lock_read(b, -1), 0); /* reader first: saved copy */
+	assert_int_equal(ipm_lock_read(a, -1), 0); /* b reads too: cannot upgrade */
+	expect_pair(a, 10);
+	expect_pair(b, 10);
+	assert_int_equal(ipm_map_recovery(a, &r), 0);
+	assert_int_equal(r.pending, 1);
+	assert_int_equal(r.reading_saved, 1);
+	/* A failed try to write leaves the reader on the saved copy. */
+	assert_int_equal(ipm_lock_write(a, 0), -EAGAIN);
+	assert_int_equal(ipm_lock_held(a), 1);
+	expect_pair(a, 10);
+	assert_int_equal(ipm_unlock(b), 0);
+	/* Read to write in place: the section begins by restoring. */
+	assert_int_equal(ipm_lock_write(a, 0), 0);
+	assert_int_equal(ipm_map_recovery(a, &r), 0);
+	assert_int_equal(r.undone, 1);
+	assert_int_equal(r.reading_saved, 0);
+	expect_pair(a, 10);
+	assert_int_equal(ipm_unlock(a), 0);
+	expect_file(10);
+	ipm_map_free(a);
+	ipm_map_free(b);
+}
+
+/* A manager that opens a kept file undoes the section too. */
+static void manager_open_restores(void **state)
+{
+	struct fix *f = *state;
+	struct ipm_recovery r;
+	ipm_map *m;
+
+	write_pair(f->m, 20);
+	ipm_map_close(f->m);
+	killed_child(HALF_LIBRARY, 21);
+	m = open_as(IPM_MANAGER);
+	assert_int_equal(ipm_map_recovery(m, &r), 0);
+	assert_int_equal(r.undone, 1);
+	assert_int_equal(r.count, 1);
+	expect_file(20);
+	ipm_map_free(m);
+	/* The fixture's handle, for teardown. */
+	assert_int_equal(ipm_map_open(f->m, "Pair", "", IPM_MANAGER, &f->opts), 0);
+	expect_pair(f->m, 20);
+}
+
+/* Sections that end normally, by unlock, by going down to the read lock,
+ * or by close, leave nothing to undo. */
+static void clean_sections(void **state)
+{
+	struct fix *f = *state;
+	struct ipm_recovery r;
+	ipm_map *b = open_as(IPM_EDITOR);
+
+	write_pair(f->m, 30);
+	assert_int_equal(ipm_lock_write(b, -1), 0);
+	assert_int_equal(ipm_set_i64(b, &fx->x, 31), 0);
+	assert_int_equal(ipm_set_i64(b, &fx->y, 31), 0);
+	assert_int_equal(ipm_lock_read(b, -1), 0); /* write to read */
+	assert_int_equal(ipm_unlock(b), 0);
+	assert_int_equal(ipm_lock_write(b, -1), 0);
+	assert_int_equal(ipm_set_i64(b, &fx->x, 32), 0);
+	assert_int_equal(ipm_set_i64(b, &fx->y, 32), 0);
+	ipm_map_close(b); /* closing under the write lock */
+	assert_int_equal(ipm_lock_write(f->m, 0), 0);
+	assert_int_equal(ipm_get_i64(f->m, &fx->x, &(int64_t){0}), 0);
+	assert_int_equal(ipm_map_recovery(f->m, &r), 0);
+	assert_int_equal(r.count, 0);
+	assert_int_equal(r.undone, 0);
+	assert_int_equal(ipm_unlock(f->m), 0);
+	expect_file(32);
+	/* The failed call of a section changes nothing either. */
+	assert_int_equal(ipm_set_i64(f->m, &fx->x, 1LL << 40), 0);
+	assert_int_equal(ipm_set_i64(f->m, &fx->y, 1LL << 40), 0);
+	expect_file(1LL << 40);
+	ipm_map_free(b);
+}
+
+/* The issue's proof: 100 holders killed with SIGKILL, holding the read
+ * lock, the write lock, or half an update, never block anyone, and no
+ * half update survives them. */
+static void killed_holders_never_block(void **state)
+{
+	struct fix *f = *state;
+	int64_t v = 100;
+	int i;
+
+	write_pair(f->m, v);
+	for (i = 0; i < 100; i++) {
+		enum how how = (enum how)(i % 4 == 0   ? HOLD_READ
+					  : i % 4 == 1 ? HOLD_WRITE
+					  : i % 4 == 2 ? HALF_RAW
+						       : HALF_LIBRARY);
+
+		killed_child(how, v + 1);
+		/* Try once: the dead holder's lock must be gone already. */
+		if (ipm_lock_write(f->m, 0) != 0)
+			fail_msg("round %d: lock still held after its holder died: %s", i,
+				 ipm_map_errmsg(f->m));
+		expect_pair(f->m, v);
+		assert_int_equal(ipm_unlock(f->m), 0);
+		if (ipm_lock_read(f->m, 0) != 0)
+			fail_msg("round %d: read lock refused", i);
+		assert_int_equal(ipm_unlock(f->m), 0);
+		v++;
+		write_pair(f->m, v);
+	}
+	expect_file(v);
+}
+
+/* What a section costs on top of a bare write lock and unlock. */
+static void cost_of_a_section(void **state)
+{
+	struct fix *f = *state;
+	struct timespec t0, t1;
+	int i, n = 200000;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < n; i++) {
+		ipm_lock_write(f->m, 0);
+		ipm_unlock(f->m);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	print_message("write lock + unlock with undo record (%d bytes): %.0f ns\n", PAIR_SIZE,
+		      ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) /
+			  n);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(killed_writer_undone, setup, teardown),
+	    cmocka_unit_test_setup_teardown(killed_raw_writer_undone, setup, teardown),
+	    cmocka_unit_test_setup_teardown(editor_reader_restores, setup, teardown),
+	    cmocka_unit_test_setup_teardown(readers_share_the_copy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(manager_open_restores, setup, teardown),
+	    cmocka_unit_test_setup_teardown(clean_sections, setup, teardown),
+	    cmocka_unit_test_setup_teardown(killed_holders_never_block, setup, teardown),
+	    cmocka_unit_test_setup_teardown(cost_of_a_section, setup, teardown),
+	};
+
+	/* A hung lock must fail the run, not hold it up forever. */
+	alarm(60);
+	return cmocka_run_group_tests_name("undo", tests, NULL, NULL);
+}
