@@ -3,8 +3,11 @@
  *
  *   config.c  the INI configuration file -> struct fs_config
  *   tree.c    a structure type walked once -> a static table of nodes
- *   inst.c    the instances shown, their pools of map handles, rescans
+ *   inst.c    the instances shown, their pools of map handles, rescans,
+ *             files replaced or removed under the mount
  *   ops.c     the low-level FUSE operations
+ *   poll.c    poll()/select()/epoll on a file: watcher threads, notifications
+ *   park.c    requests that find a lock held: parked, served by a waiter
  *   main.c    command line, mount, signals, tear-down
  *
  * Inode numbers: 1 is the root; an instance's node n is
@@ -19,6 +22,7 @@
 
 #define FUSE_USE_VERSION 314 /* 3.12+ for fuse_loop_cfg_*; see FUSE-NOTES */
 
+#include <errno.h>
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -37,6 +41,19 @@
 /* Idle map handles kept per instance; more are opened when threads need them
  * at the same time, and closed again when the pool is full. */
 #define FS_POOL_MAX 16
+
+/* Idle map handles kept by all instances together at most (scan mode may
+ * show thousands of instances; each handle holds descriptors): the soft
+ * RLIMIT_NOFILE, raised to the hard one at start, divided by this. */
+#define FS_POOL_FD_SHARE 4
+
+/* A request found the lock busy: it is parked (park.c), not failed. Never
+ * returned by the library (EINPROGRESS has no meaning for a map). */
+#define FS_PARK (-EINPROGRESS)
+
+/* Shortest time between two looks (stat) at an instance's file for a file
+ * replaced under a new inode or removed, in ns. */
+#define FS_CHECK_NS 1000000000LL
 
 /* ------------------------------------------------------------------------ */
 /* Configuration (config.c)                                                  */
@@ -104,7 +121,6 @@ struct fs_tree {
 	const ipm_type *type;  /* the structure walked */
 	struct fs_node *nodes; /* node 0 is the instance directory */
 	uint32_t count;	       /* nodes in the table */
-	uint32_t nleaves;      /* FS_FIELD nodes: lines of .values */
 };
 
 int fs_tree_build(struct fs_tree *t, const ipm_type *type);
@@ -117,6 +133,48 @@ uint32_t fs_tree_lookup(const struct fs_tree *t, uint32_t dir, const char *name)
 /* ------------------------------------------------------------------------ */
 
 struct fs;
+struct fs_poll;
+
+/* The watcher of one instance (poll.c): a thread started by the first poll
+ * that asks to be told, idle on cv while nobody waits. */
+struct fs_watch {
+	pthread_mutex_t mu;    /* guards all below and every fs_poll of the instance */
+	pthread_cond_t cv;     /* narmed became non-zero, or stop */
+	pthread_t thread;      /* the watcher */
+	int started;	       /* thread runs (or ran): join it at the end */
+	int stop;	       /* the mount is ending */
+	int exited;	       /* the thread is about to return */
+	void *fire;	       /* its scratch list of handles to notify */
+	size_t nfire;	       /* room in fire */
+	struct fs_poll *polls; /* open files of the instance ever polled */
+	unsigned narmed;       /* of those, waiting for a notification */
+};
+
+/* A request parked on an instance (park.c): the operation again, run by
+ * the instance's waiter once it holds the lock in the mode asked. */
+struct fs_job {
+	struct fs_job *next;	    /* queue link */
+	fuse_req_t req;		    /* replied to exactly once, by whoever owns the job */
+	struct fs_handle *h;	    /* the open file */
+	int op;			    /* which operation (ops.c) */
+	int write;		    /* wait for the write lock, else the read lock */
+	size_t size;		    /* read/write size */
+	off_t off;		    /* read/write offset */
+	struct fuse_pollhandle *ph; /* poll: the kernel's handle, or NULL */
+	char data[];		    /* write: the bytes */
+};
+
+/* The parked requests of one instance and their waiter thread. */
+struct fs_park {
+	pthread_mutex_t mu;  /* guards all below */
+	pthread_cond_t cv;   /* the waiter left (running became 0) */
+	struct fs_job *head; /* parked requests, oldest first */
+	struct fs_job *tail; /* ... last */
+	pthread_t thread;    /* the waiter, while running or not joined */
+	int started;	     /* thread was created and not joined yet */
+	int running;	     /* the waiter serves the queue */
+	int stop;	     /* the mount is ending: answer EINTR */
+};
 
 struct fs_inst {
 	struct fs *fs;		    /* the filesystem it belongs to */
@@ -126,10 +184,20 @@ struct fs_inst {
 	const struct fs_tree *tree; /* its structure's nodes, shared */
 	enum ipm_role role;	    /* role of the pooled handles */
 	int ro;			    /* writes refused with EROFS */
-	pthread_mutex_t mu;	    /* guards pool, npool, warned */
-	ipm_map *pool[FS_POOL_MAX]; /* idle open handles */
+	char *path;		    /* the .mmap file */
+	pthread_mutex_t mu;	    /* guards pool to gen */
+	ipm_map *pool[FS_POOL_MAX]; /* idle open handles, all of generation gen */
 	unsigned npool;		    /* entries in pool */
 	int warned;		    /* an open failure has been logged */
+	dev_t dev;		    /* the file the handles of gen were opened on */
+	ino_t ino;		    /* ... its inode; 0: not known yet */
+	unsigned gen;		    /* bumped when the file is replaced or removed */
+	_Atomic int64_t next_check; /* CLOCK_MONOTONIC_COARSE ns of the next stat */
+	_Atomic int gone;	    /* the file was missing at the last look */
+	unsigned scan_seen;	    /* serial of the last rescan that saw the file */
+	int clashed;		    /* scan mode: another file of its name was logged */
+	struct fs_watch watch;	    /* poll(): its watcher and pollers */
+	struct fs_park park;	    /* requests waiting for its lock */
 };
 
 struct fs_handle;
@@ -146,6 +214,11 @@ struct fs {
 	pthread_mutex_t scan_mu;	/* serialises rescans, guards trees */
 	struct fs_tree **trees;		/* one per structure type in use */
 	size_t ntrees;			/* entries in trees */
+	unsigned scan_serial;		/* rescans done, under scan_mu */
+	struct timespec scan_mtim;	/* mmap_dir's mtime at the last rescan */
+	int64_t scan_at;		/* CLOCK_MONOTONIC_COARSE ns of the last rescan */
+	_Atomic unsigned npooled;	/* idle map handles of all instances */
+	unsigned pool_total;		/* most idle map handles kept in all */
 	uid_t uid;			/* owner shown for every file */
 	gid_t gid;			/* group shown for every file */
 	struct timespec start;		/* times shown for every file */
@@ -160,9 +233,13 @@ struct fs {
 int fs_init(struct fs *fs, struct fs_config *c, int read_only, char *err, size_t errlen);
 void fs_fini(struct fs *fs);
 
-/* Scan mode: registers the files of mmap_dir not seen before. Cheap enough to
- * run on every readdir of the root and every failed lookup in it. */
+/* Scan mode: registers the files of mmap_dir not seen before; run at every
+ * readdir of the root. */
 void fs_rescan(struct fs *fs);
+
+/* fs_rescan() for a failed lookup in the root: only when mmap_dir's mtime
+ * moved (one stat) or the last rescan is older than FS_CHECK_NS. */
+void fs_rescan_lookup(struct fs *fs);
 
 static inline size_t fs_ninsts(struct fs *fs)
 {
@@ -173,9 +250,19 @@ static inline size_t fs_ninsts(struct fs *fs)
 struct fs_inst *fs_inst_find(struct fs *fs, const char *name, size_t *idx);
 
 /* A map handle of the instance for one request, and back. Returns 0 or a
- * negative errno (-EIO when the instance cannot be opened: damaged file). */
-int fs_map_get(struct fs_inst *in, ipm_map **out);
-void fs_map_put(struct fs_inst *in, ipm_map *m);
+ * negative errno (-EIO when the instance cannot be opened: damaged file).
+ * *gen is the generation the handle belongs to: put back a handle of an
+ * older one (the file was replaced meanwhile) is closed, not pooled. */
+int fs_map_get(struct fs_inst *in, ipm_map **out, unsigned *gen);
+void fs_map_put(struct fs_inst *in, ipm_map *m, unsigned gen);
+
+/* At most once every FS_CHECK_NS per instance (otherwise one clock read):
+ * stats the file; replaced under a new inode or removed, the idle handles
+ * are dropped and the generation bumped. Returns in->gone. */
+int fs_inst_check(struct fs_inst *in);
+
+/* The instance's generation, read under its mutex. */
+unsigned fs_inst_gen(struct fs_inst *in);
 
 /* ------------------------------------------------------------------------ */
 /* Operations (ops.c)                                                        */
@@ -185,5 +272,81 @@ extern const struct fuse_lowlevel_ops fs_ops;
 
 /* Frees the handles kept for reuse. */
 void fs_handles_free(struct fs *fs);
+
+/* Frees a handle the kernel never released (open at unmount). */
+void fs_handle_orphan(struct fs *fs, struct fs_handle *h);
+
+/* A lock taken for one request: a pooled map handle holding it, or the
+ * lock the instance's waiter holds for the parked request it runs. */
+struct fs_lk {
+	ipm_map *m;   /* the handle holding the lock */
+	unsigned gen; /* its generation (fs_map_put) */
+	int borrowed; /* the waiter's: not released by fs_release() */
+};
+
+/* Takes the read (write 0) or write lock of in without waiting: 0, FS_PARK
+ * when it is held by someone else (park the request), or a negative errno.
+ * In the waiter running a parked request, returns the lock it holds
+ * (FS_PARK if it holds the read lock and write is asked). */
+int fs_acquire(struct fs_inst *in, int write, struct fs_lk *lk);
+void fs_release(struct fs_inst *in, struct fs_lk *lk);
+
+/* Runs a parked job with the lock held (park.c calls it): FS_PARK when it
+ * needs the write lock, else 0 after replying and freeing the job. */
+int fs_job_run(struct fs_job *j);
+
+/* Answers a parked job with -err and frees it (interrupted, mount ending). */
+void fs_job_cancel(struct fs_job *j, int err);
+
+/* The text file node n of tree t reads as, rendered from the structure's
+ * bytes at data into buf (cap bytes): its length, or a negative errno. */
+int fs_node_text(const struct fs_tree *t, const struct fs_node *n, const void *data, char *buf,
+		 size_t cap);
+
+/* ------------------------------------------------------------------------ */
+/* Parked requests (park.c)                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* The lock the waiter thread holds while it runs a parked job; NULL on the
+ * session's threads. */
+struct fs_held {
+	struct fs_inst *in; /* the instance locked */
+	ipm_map *m;	    /* the handle holding it */
+	int write;	    /* write lock, else read */
+};
+extern __thread struct fs_held *fs_held;
+
+void fs_park_init(struct fs_park *pk);
+void fs_park_destroy(struct fs_park *pk);
+
+/* Queues j on its instance and wakes (or starts) the waiter. 0, or a
+ * negative errno (the job is then still the caller's). */
+int fs_park(struct fs_inst *in, struct fs_job *j);
+
+/* After the session loop: answers every parked request, ends the waiters. */
+void fs_park_fini(struct fs *fs);
+
+/* ------------------------------------------------------------------------ */
+/* poll() (poll.c)                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* A poll request on open file h of node n (its mutex held): *pp is its
+ * poll state (made on the first poll), text/len what the handle last
+ * rendered (NULL: nothing yet). Stores in *revents what to reply; takes ph
+ * (may be NULL), except on FS_PARK (the lock is busy: nothing changed).
+ * Returns 0, FS_PARK or a negative errno. */
+int fs_poll(struct fs_handle *h, struct fs_inst *in, const struct fs_node *n, struct fs_poll **pp,
+	    const char *text, size_t len, struct fuse_pollhandle *ph, unsigned *revents);
+
+/* After a render of a polled file, under the same read lock: what it read
+ * is the new reference, and it is no longer changed. */
+void fs_poll_rendered(struct fs_inst *in, struct fs_poll *p, const char *text, size_t len);
+
+/* At release of a polled file. */
+void fs_poll_drop(struct fs_inst *in, struct fs_poll *p);
+
+/* After the session loop, before the session is destroyed: stops every
+ * watcher and frees every poll state, with the handles still open. */
+void fs_poll_fini(struct fs *fs);
 
 #endif /* IPMFS_FS_H */

@@ -9,15 +9,30 @@
  * lock file description, so two requests exclude each other exactly as two
  * processes do. Instances are never removed while mounted: their slots are
  * read without a lock by request threads.
+ *
+ * A pooled handle maps the file it was opened on for its life. A manager
+ * that re-creates a file of the wrong size renames a new file into place,
+ * and a removed file stays mapped: both would be served stale for ever. So
+ * the open of a file of the instance (and its watcher, and the root's
+ * lookup) looks at the file again at most once every FS_CHECK_NS: one
+ * coarse clock read otherwise, a stat() then. A new inode bumps the
+ * instance's generation and closes the idle handles; handles in use finish
+ * their request and are closed when they come back. A missing file marks
+ * the instance gone: in scan mode it then leaves the root listing and its
+ * files answer ENOENT, listed instances answer EIO, until the file is back.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fs.h"
+
+/* A directory mtime younger than this may be shared by a file made next. */
+#define FS_RESCAN_FRESH_NS 20000000LL
 
 static const struct fs_tree *inst_tree(struct fs *fs, const ipm_type *type)
 {
@@ -60,17 +75,31 @@ static int inst_add(struct fs *fs, const char *sname, const char *tag, int ro)
 	} else {
 		in->dirname = strdup(sname);
 	}
+	if (asprintf(&in->path, "%s/%s_%s.mmap", fs->conf->mmap_dir, sname, tag) < 0)
+		in->path = NULL;
 	in->tree = inst_tree(fs, type);
 	in->ro = ro || fs->read_only;
 	in->role = in->ro ? IPM_READER : IPM_EDITOR;
-	if (!in->sname || !in->tag || !in->dirname || !in->tree) {
+	if (!in->sname || !in->tag || !in->dirname || !in->path || !in->tree) {
 		free(in->sname);
 		free(in->tag);
 		free(in->dirname);
+		free(in->path);
 		free(in);
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&in->mu, NULL);
+	pthread_mutex_init(&in->watch.mu, NULL);
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&in->watch.cv, &ca);
+	pthread_condattr_destroy(&ca);
+	fs_park_init(&in->park);
+	atomic_init(&in->next_check, 0);
+	atomic_init(&in->gone, 0);
+	in->scan_seen = fs->scan_serial; /* added by a rescan: seen by it */
 	fs->insts[n] = in;
 	atomic_store_explicit(&fs->ninsts, n + 1, memory_order_release);
 	return 0;
@@ -81,6 +110,10 @@ static void inst_free(struct fs_inst *in)
 	for (unsigned i = 0; i < in->npool; i++)
 		ipm_map_free(in->pool[i]);
 	pthread_mutex_destroy(&in->mu);
+	pthread_mutex_destroy(&in->watch.mu);
+	pthread_cond_destroy(&in->watch.cv);
+	fs_park_destroy(&in->park);
+	free(in->path);
 	free(in->sname);
 	free(in->tag);
 	free(in->dirname);
@@ -140,6 +173,85 @@ static int inst_check(struct fs *fs, size_t k, char *err, size_t errlen)
 	return 0;
 }
 
+/* Closes the idle handles and starts a new generation; in->mu held. The
+ * handles are returned in drop (FS_POOL_MAX entries), to be freed unlocked. */
+static unsigned inst_drop(struct fs_inst *in, ipm_map **drop)
+{
+	unsigned n = in->npool;
+
+	memcpy(drop, in->pool, n * sizeof(*drop));
+	in->npool = 0;
+	atomic_fetch_sub(&in->fs->npooled, n);
+	in->gen++;
+	return n;
+}
+
+static void inst_free_maps(ipm_map **drop, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		ipm_map_free(drop[i]);
+}
+
+/*
+ * Looks at the file: a new inode (or a file back after it was missing)
+ * starts a new generation, a missing file too and marks the instance gone.
+ * Returns whether it is gone. Stat before open: a file replaced between the
+ * two is then seen as replaced at the next look, never the other way round.
+ */
+static int inst_ident(struct fs_inst *in)
+{
+	ipm_map *drop[FS_POOL_MAX];
+	struct stat st;
+	unsigned n = 0;
+	int gone = stat(in->path, &st) < 0 && errno == ENOENT;
+
+	pthread_mutex_lock(&in->mu);
+	if (gone) {
+		if (in->ino || in->npool)
+			n = inst_drop(in, drop);
+		in->ino = 0;
+	} else if (in->ino != st.st_ino || in->dev != st.st_dev) {
+		if (in->ino || atomic_load(&in->gone))
+			n = inst_drop(in, drop);
+		in->ino = st.st_ino;
+		in->dev = st.st_dev;
+	}
+	atomic_store(&in->gone, gone);
+	pthread_mutex_unlock(&in->mu);
+	inst_free_maps(drop, n);
+	return gone;
+}
+
+static int64_t inst_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* See fs.h. */
+int fs_inst_check(struct fs_inst *in)
+{
+	int64_t now = inst_now(), due = atomic_load_explicit(&in->next_check, memory_order_relaxed);
+
+	/* One thread wins the look; the others go on with what is known. */
+	if (now < due || !atomic_compare_exchange_strong(&in->next_check, &due, now + FS_CHECK_NS))
+		return atomic_load_explicit(&in->gone, memory_order_relaxed);
+	return inst_ident(in);
+}
+
+/* See fs.h. */
+unsigned fs_inst_gen(struct fs_inst *in)
+{
+	unsigned gen;
+
+	pthread_mutex_lock(&in->mu);
+	gen = in->gen;
+	pthread_mutex_unlock(&in->mu);
+	return gen;
+}
+
 /* A listed instance: created if asked, opened once before mounting. */
 static int inst_listed(struct fs *fs, const struct fs_inst_conf *ic, char *err, size_t errlen)
 {
@@ -164,10 +276,12 @@ static int inst_listed(struct fs *fs, const struct fs_inst_conf *ic, char *err, 
 		return rc;
 	}
 	in = fs->insts[fs_ninsts(fs) - 1];
+	inst_ident(in); /* before the open: see fs_map_get() */
 	rc = ipm_map_open(m, ic->name, ic->tag, in->role, &fs->oopts);
 	if (rc < 0)
 		goto fail;
 	in->pool[in->npool++] = m;
+	atomic_fetch_add(&fs->npooled, 1);
 	return 0;
 fail:
 	snprintf(err, errlen, "%s:%d: %s", c->path, ic->line, ipm_map_errmsg(m));
@@ -191,6 +305,9 @@ int fs_init(struct fs *fs, struct fs_config *c, int read_only, char *err, size_t
 	pthread_mutex_init(&fs->scan_mu, NULL);
 	pthread_mutex_init(&fs->free_mu, NULL);
 	atomic_init(&fs->ninsts, 0);
+	atomic_init(&fs->npooled, 0);
+	if (!fs->pool_total)
+		fs->pool_total = 256;
 	fs->insts = calloc(FS_MAX_INST, sizeof(*fs->insts));
 	fs->schema = ipm_schema_new();
 	if (!fs->insts || !fs->schema) {
@@ -200,7 +317,18 @@ int fs_init(struct fs *fs, struct fs_config *c, int read_only, char *err, size_t
 	for (size_t i = 0; i < c->nschemas; i++) {
 		rc = ipm_schema_load_file(fs->schema, c->schemas[i]);
 		if (rc < 0) {
-			snprintf(err, errlen, "%s", ipm_schema_errmsg(fs->schema));
+			const char *msg = ipm_schema_errmsg(fs->schema);
+			size_t pl = strlen(c->schemas[i]);
+
+			/* A message about a line of the schema names it; one about
+			 * the file itself (missing, unreadable) gets the line of
+			 * the configuration that names the file. */
+			if (!strncmp(msg, c->schemas[i], pl) && msg[pl] == ':' &&
+			    msg[pl + 1] >= '0' && msg[pl + 1] <= '9')
+				snprintf(err, errlen, "%s", msg);
+			else
+				snprintf(err, errlen, "%s:%d: %s", c->path, c->schema_lines[i],
+					 msg);
 			return rc;
 		}
 	}
@@ -259,55 +387,186 @@ static const ipm_type *inst_match(struct fs *fs, const char *base, size_t *len)
 	return best;
 }
 
-/* See fs.h. */
-void fs_rescan(struct fs *fs)
+/* A rescan saw the file of in (inode ino) or not (ino 0): what it tells
+ * is looked at by the next fs_inst_check(). */
+static void inst_scanned(struct fs_inst *in, unsigned serial, ino_t ino)
 {
-	struct dirent *de;
-	DIR *d;
+	int stale;
 
-	pthread_mutex_lock(&fs->scan_mu);
-	d = opendir(fs->conf->mmap_dir);
-	while (d && (de = readdir(d))) {
-		size_t l = strlen(de->d_name), sl;
-		const ipm_type *t;
-		char *base, *dirname;
+	if (ino) {
+		in->scan_seen = serial;
+		pthread_mutex_lock(&in->mu);
+		stale = in->ino && in->ino != ino;
+		pthread_mutex_unlock(&in->mu);
+		if (stale || atomic_load(&in->gone)) {
+			atomic_store(&in->gone, 0);
+			atomic_store(&in->next_check, 0);
+		}
+	} else if (in->scan_seen != serial && !atomic_load(&in->gone)) {
+		atomic_store(&in->gone, 1);
+		atomic_store(&in->next_check, 0);
+	}
+}
+
+/* What ipm_map_open() refuses in a name or tag: '/', "..", control
+ * characters. Such a file is not shown. */
+static int inst_name_ok(const char *s)
+{
+	if (strchr(s, '/') || strstr(s, ".."))
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* A file of mmap_dir. */
+struct inst_ent {
+	char *name; /* its name */
+	ino_t ino;  /* its inode, 1 if not known */
+};
+
+static int inst_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct inst_ent *)a)->name, ((const struct inst_ent *)b)->name);
+}
+
+/* The names of mmap_dir ending in .mmap, sorted; NULL if it cannot be read. */
+static struct inst_ent *inst_list(const char *dir, size_t *n)
+{
+	struct inst_ent *v = NULL, *nv;
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	*n = 0;
+	if (!d)
+		return NULL;
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
 
 		if (l <= 5 || strcmp(de->d_name + l - 5, ".mmap"))
 			continue;
 		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
 			continue;
-		base = strndup(de->d_name, l - 5);
-		if (!base)
-			break;
-		t = inst_match(fs, base, &sl);
-		if (t) {
-			/* The directory is the file's name without .mmap and
-			 * without the "_" of an empty tag. */
-			dirname = base;
-			if (!base[sl + 1])
-				base[sl] = '\0';
-			if (!fs_inst_find(fs, dirname, NULL)) {
-				base[sl] = '\0';
-				if (inst_add(fs, base, base + sl + 1, 0) < 0)
-					fprintf(stderr, FS_NAME ": cannot show %s\n", de->d_name);
-			}
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			nv = realloc(v, (cap + 1) * sizeof(*v));
+			if (!nv)
+				break;
+			v = nv;
 		}
-		free(base);
+		v[*n].name = strdup(de->d_name);
+		if (!v[*n].name)
+			break;
+		v[*n].ino = de->d_ino ? de->d_ino : 1;
+		(*n)++;
 	}
-	if (d)
-		closedir(d);
+	closedir(d);
+	if (!v)
+		v = calloc(1, sizeof(*v));
+	if (v)
+		qsort(v, *n, sizeof(*v), inst_cmp);
+	return v;
+}
+
+/* See fs.h. */
+void fs_rescan(struct fs *fs)
+{
+	struct timespec now;
+	struct fs_inst *in;
+	struct stat st;
+	unsigned serial;
+	struct inst_ent *names;
+	char dn[512];
+	size_t n;
+
+	pthread_mutex_lock(&fs->scan_mu);
+	serial = ++fs->scan_serial;
+	/* mtime first: a file made during the listing moves it again. One so
+	 * recent that another file may still get the same time is not
+	 * trusted (a coarse clock stamps it): the next lookup looks again. */
+	fs->scan_at = inst_now();
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (stat(fs->conf->mmap_dir, &st) < 0 ||
+	    (now.tv_sec - st.st_mtim.tv_sec) * 1000000000LL + now.tv_nsec - st.st_mtim.tv_nsec <
+		FS_RESCAN_FRESH_NS)
+		fs->scan_mtim = (struct timespec){-1, -1};
+	else
+		fs->scan_mtim = st.st_mtim;
+	names = inst_list(fs->conf->mmap_dir, &n);
+	for (size_t k = 0; k < n; k++) {
+		char *base = names[k].name, *tag;
+		const ipm_type *t;
+		size_t sl;
+
+		base[strlen(base) - 5] = '\0';
+		t = inst_match(fs, base, &sl);
+		if (!t || !inst_name_ok(base))
+			continue;
+		base[sl] = '\0';
+		tag = base + sl + 1;
+		/* The directory is the file's name without .mmap and without
+		 * the "_" of an empty tag. */
+		snprintf(dn, sizeof(dn), "%s%s%s", base, *tag ? "_" : "", tag);
+		in = fs_inst_find(fs, dn, NULL);
+		if (in && (strcmp(in->sname, base) || strcmp(in->tag, tag))) {
+			/* Struct A tag B and struct A_B without a tag both make
+			 * A_B: the one seen first is shown (of files there at
+			 * the same rescan, the name that sorts first). */
+			if (!in->clashed)
+				fprintf(stderr,
+					FS_NAME ": %s/%s_%s.mmap: not shown: directory %s already "
+						"shows %s\n",
+					fs->conf->mmap_dir, base, tag, dn, in->path);
+			in->clashed = 1;
+		} else if (in) {
+			inst_scanned(in, serial, names[k].ino);
+		} else if (inst_add(fs, base, tag, 0) < 0) {
+			fprintf(stderr, FS_NAME ": cannot show %s/%s_%s.mmap\n", fs->conf->mmap_dir,
+				base, tag);
+		}
+	}
+	if (names) {
+		/* The files not seen are gone; only after a whole listing. */
+		for (size_t i = 0; i < fs_ninsts(fs); i++)
+			inst_scanned(fs->insts[i], serial, 0);
+		for (size_t k = 0; k < n; k++)
+			free(names[k].name);
+		free(names);
+	}
 	pthread_mutex_unlock(&fs->scan_mu);
 }
 
 /* See fs.h. */
-int fs_map_get(struct fs_inst *in, ipm_map **out)
+void fs_rescan_lookup(struct fs *fs)
+{
+	struct stat st;
+	int64_t now = inst_now();
+	int due;
+
+	if (stat(fs->conf->mmap_dir, &st) < 0)
+		memset(&st, 0, sizeof(st));
+	pthread_mutex_lock(&fs->scan_mu);
+	due = now - fs->scan_at >= FS_CHECK_NS || st.st_mtim.tv_sec != fs->scan_mtim.tv_sec ||
+	      st.st_mtim.tv_nsec != fs->scan_mtim.tv_nsec;
+	pthread_mutex_unlock(&fs->scan_mu);
+	if (due)
+		fs_rescan(fs);
+}
+
+/* See fs.h. */
+int fs_map_get(struct fs_inst *in, ipm_map **out, unsigned *gen)
 {
 	ipm_map *m = NULL;
 	int rc;
 
 	pthread_mutex_lock(&in->mu);
-	if (in->npool)
+	if (in->npool) {
 		m = in->pool[--in->npool];
+		atomic_fetch_sub_explicit(&in->fs->npooled, 1, memory_order_relaxed);
+	}
+	*gen = in->gen;
 	pthread_mutex_unlock(&in->mu);
 	if (m) {
 		*out = m;
@@ -316,6 +575,9 @@ int fs_map_get(struct fs_inst *in, ipm_map **out)
 	m = ipm_map_new(in->fs->schema);
 	if (!m)
 		return -ENOMEM;
+	/* Opening costs a dozen system calls: one more tells which file. */
+	inst_ident(in);
+	*gen = fs_inst_gen(in);
 	rc = ipm_map_open(m, in->sname, in->tag, in->role, &in->fs->oopts);
 	if (rc < 0) {
 		/* A damaged or vanished file: EIO for this instance only,
@@ -336,14 +598,20 @@ int fs_map_get(struct fs_inst *in, ipm_map **out)
 }
 
 /* See fs.h. */
-void fs_map_put(struct fs_inst *in, ipm_map *m)
+void fs_map_put(struct fs_inst *in, ipm_map *m, unsigned gen)
 {
 	if (ipm_lock_held(m))
 		ipm_unlock(m);
 	pthread_mutex_lock(&in->mu);
-	if (in->npool < FS_POOL_MAX) {
-		in->pool[in->npool++] = m;
-		m = NULL;
+	if (in->npool < FS_POOL_MAX && gen == in->gen) {
+		/* The total is bounded too: scan mode may show thousands. */
+		if (atomic_fetch_add_explicit(&in->fs->npooled, 1, memory_order_relaxed) <
+		    in->fs->pool_total) {
+			in->pool[in->npool++] = m;
+			m = NULL;
+		} else {
+			atomic_fetch_sub_explicit(&in->fs->npooled, 1, memory_order_relaxed);
+		}
 	}
 	pthread_mutex_unlock(&in->mu);
 	ipm_map_free(m);

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -94,7 +95,9 @@ static void main_help(const char *prog)
 	    "    -o ro                  read-only mount: every file 0444, read locks only\n"
 	    "    -o auto_unmount        unmount by itself when ipmmapfs dies (recommended;\n"
 	    "                           otherwise run fusermount3 -u -z MOUNTPOINT)\n"
-	    "    -o allow_other         let other users in (default_permissions is always on)\n\n"
+	    "    -o allow_other         let other users in (default_permissions is always on)\n"
+	    "    -s                     one session thread: fine, requests that wait for a\n"
+	    "                           lock are parked and never block the mount\n\n"
 	    "Without a configuration given, the first that exists of:\n"
 	    "    $IPMMAPFS_CONFIG, ./ipmmapfs.ini, /etc/ipmmapfs.ini\n\n"
 	    "Configuration ([ipmmapfs] section; paths relative to the file):\n"
@@ -209,6 +212,27 @@ static int main_recover(const char *mp)
 	return 0;
 }
 
+/* Every instance keeps idle map handles open, each with descriptors: scan
+ * mode may show thousands. Take all the descriptors allowed, and keep at
+ * most a share of them in the pools. */
+static void main_nofile(struct fs *fs)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1 << 20)
+		rl.rlim_cur = 1 << 20;
+	fs->pool_total = (unsigned)(rl.rlim_cur / FS_POOL_FD_SHARE);
+	if (fs->pool_total < 16)
+		fs->pool_total = 16;
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -265,6 +289,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "%s\n", err);
 		goto out_opts;
 	}
+	main_nofile(&fs);
 	rc = fs_init(&fs, &conf, mo.ro, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "%s\n", err);
@@ -311,6 +336,8 @@ int main(int argc, char *argv[])
 	/* 0, or the number of the signal (INT, TERM, HUP) that ended it: a
 	 * clean stop either way. */
 	ret = rc < 0 ? 1 : 0;
+	fs_park_fini(&fs); /* parked requests answered through the session */
+	fs_poll_fini(&fs); /* its watchers notify through the session */
 	fuse_session_unmount(se);
 out_handlers:
 	fuse_remove_signal_handlers(se);

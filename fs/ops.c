@@ -23,13 +23,26 @@
  *   (bash writes one line per write()), and applied all together at FLUSH
  *   under ONE write lock, only if every line was good.
  *
- * Locks: a request first tries the lock without waiting (one system call
- * when nobody holds it); when it is held, it waits in slices of
- * FS_LOCK_SLICE_MS, checking between slices whether the request was
- * interrupted (Ctrl-C on the waiting cat: reply EINTR) or the session is
- * ending. A waiting request occupies one thread of the loop; the others go on
- * serving, and each instance has its own handles, so a writer holding one
- * instance never delays another.
+ * poll(), select() and epoll: see poll.c.
+ *
+ * - A second value on the same open file: once a number ending in a newline
+ *   was stored, a write at the end of it starts a new value, as on sysfs:
+ *   `{ echo 1; echo 2; } > f` stores 1, then 2 (a string's text may hold
+ *   newlines: see fs_field_done()). A read of a handle with
+ *   written text not yet stored stores it first (or fails with its error).
+ *
+ * Locks: a request tries the lock once, without waiting (one system call
+ * when nobody holds it); when another process holds it, the request is
+ * parked and answered later by the instance's waiter thread (park.c), so
+ * that no session thread ever waits: other instances, INTERRUPTs (Ctrl-C on
+ * a waiting cat) and the handle's other requests are served meanwhile.
+ *
+ * Open files: the kernel does not serialise the requests of one open file
+ * (threads sharing a descriptor, read and write on O_RDWR), so each handle
+ * has a mutex, held by read, write, flush and poll while they use its
+ * buffer, across the reply that sends from it. It is never held while
+ * waiting for the shared lock. A handle with parked requests parks its later
+ * ones too, so that they are served in order.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +53,7 @@
 #include "fs.h"
 
 #define FS_TIMEOUT 86400.0	/* the tree never changes while mounted */
-#define FS_LOCK_SLICE_MS 100	/* longest wait between interrupt checks */
+#define FS_SCAN_TIMEOUT 1.0	/* scan mode: an instance's file may go away */
 #define FS_VALUES_MAX (1 << 20) /* longest text accepted by .values */
 #define FS_SCALAR_CAP 128	/* longest text accepted by a number field */
 #define FS_KEEP_CAP 8192	/* buffers kept with a reused handle */
@@ -48,7 +61,9 @@
 
 /* One open file. */
 struct fs_handle {
+	pthread_mutex_t mu;	    /* guards all below but next; made once at malloc */
 	struct fs_handle *next;	    /* free list link */
+	struct fs_poll *poll;	    /* poll state once polled (poll.c), else NULL */
 	struct fs_inst *in;	    /* instance */
 	const struct fs_node *node; /* file */
 	char *buf;		    /* text: rendered, or written so far */
@@ -56,12 +71,15 @@ struct fs_handle {
 	size_t len;		    /* bytes of text in buf */
 	size_t textcap;		    /* field: bytes of text accepted; scratch follows */
 	size_t checked;		    /* .values: bytes of complete lines checked */
+	off_t base;		    /* field: file offset of the value being written */
+	unsigned parked;	    /* requests of this handle parked (park.c) */
 	unsigned lines;		    /* .values: lines in those bytes */
 	int err;		    /* sticky negative errno of a refused write */
 	uint8_t append;		    /* opened with O_APPEND */
 	uint8_t rendered;	    /* buf holds rendered text, not written text */
 	uint8_t dirty;		    /* text written since the last store */
 	uint8_t partial;	    /* text ends inside a UTF-8 character */
+	uint8_t resume;		    /* field write parked with its text placed */
 	unsigned char *scratch;	    /* .values: parsed values, structure-sized */
 	struct ipm_field *set;	    /* .values: fields to store */
 	size_t nset;		    /* entries in set */
@@ -152,6 +170,7 @@ static struct fs_handle *fs_handle_get(struct fs *fs, size_t need)
 		h = malloc(sizeof(*h));
 		if (!h)
 			return NULL;
+		pthread_mutex_init(&h->mu, NULL);
 		h->buf = h->small;
 		h->cap = sizeof(h->small);
 	}
@@ -161,6 +180,7 @@ static struct fs_handle *fs_handle_get(struct fs *fs, size_t need)
 		if (!b) {
 			if (h->buf != h->small)
 				free(h->buf);
+			pthread_mutex_destroy(&h->mu);
 			free(h);
 			return NULL;
 		}
@@ -170,10 +190,12 @@ static struct fs_handle *fs_handle_get(struct fs *fs, size_t need)
 		h->cap = need;
 	}
 	h->next = NULL;
+	h->poll = NULL;
 	h->len = h->checked = h->nset = h->textcap = 0;
-	h->lines = 0;
+	h->lines = h->parked = 0;
+	h->base = 0;
 	h->err = 0;
-	h->append = h->rendered = h->dirty = h->partial = 0;
+	h->append = h->rendered = h->dirty = h->partial = h->resume = 0;
 	h->scratch = NULL;
 	h->set = NULL;
 	return h;
@@ -199,8 +221,15 @@ static void fs_handle_put(struct fs *fs, struct fs_handle *h)
 	if (h) {
 		if (h->buf != h->small)
 			free(h->buf);
+		pthread_mutex_destroy(&h->mu);
 		free(h);
 	}
+}
+
+/* See fs.h. */
+void fs_handle_orphan(struct fs *fs, struct fs_handle *h)
+{
+	fs_handle_put(fs, h);
 }
 
 /* See fs.h. */
@@ -212,6 +241,7 @@ void fs_handles_free(struct fs *fs)
 		next = h->next;
 		if (h->buf != h->small)
 			free(h->buf);
+		pthread_mutex_destroy(&h->mu);
 		free(h);
 	}
 	fs->free_handles = NULL;
@@ -245,19 +275,35 @@ static int fs_grow(struct fs_handle *h, size_t need)
 /* Locked work                                                               */
 /* ------------------------------------------------------------------------ */
 
-/* Takes the lock, waiting as long as it takes unless the request is
- * interrupted (-EINTR) or the mount is ending. */
-static int fs_lock(fuse_req_t req, ipm_map *m, int write)
+/* See fs.h. */
+int fs_acquire(struct fs_inst *in, int write, struct fs_lk *lk)
 {
-	int rc = write ? ipm_lock_write(m, 0) : ipm_lock_read(m, 0);
+	struct fs_held *held = fs_held;
+	int rc;
 
-	while (rc == -EAGAIN || rc == -ETIMEDOUT || rc == -EINTR) {
-		if (fuse_req_interrupted(req) || fuse_session_exited(fs_of(req)->se))
-			return -EINTR;
-		rc = write ? ipm_lock_write(m, FS_LOCK_SLICE_MS)
-			   : ipm_lock_read(m, FS_LOCK_SLICE_MS);
+	if (held && held->in == in) {
+		if (write && !held->write)
+			return FS_PARK;
+		lk->m = held->m;
+		lk->borrowed = 1;
+		return 0;
 	}
-	return rc;
+	rc = fs_map_get(in, &lk->m, &lk->gen);
+	if (rc < 0)
+		return rc;
+	lk->borrowed = 0;
+	rc = write ? ipm_lock_write(lk->m, 0) : ipm_lock_read(lk->m, 0);
+	if (rc == 0)
+		return 0;
+	fs_map_put(in, lk->m, lk->gen);
+	return rc == -EAGAIN || rc == -ETIMEDOUT || rc == -EINTR ? FS_PARK : rc;
+}
+
+/* See fs.h. */
+void fs_release(struct fs_inst *in, struct fs_lk *lk)
+{
+	if (!lk->borrowed)
+		fs_map_put(in, lk->m, lk->gen); /* unlocks */
 }
 
 /* Appends s (n bytes) to .values text with \, newline and CR escaped, so
@@ -280,9 +326,9 @@ static size_t fs_escape(char *dst, const char *s, size_t n)
 
 /* Appends the lines of the fields under directory node d, in layout order
  * (the table groups siblings, so walk it depth first). */
-static int fs_render_dir(struct fs_handle *h, const char *data, uint32_t d, size_t *o)
+static int fs_render_dir(const struct fs_tree *t, char *buf, size_t cap, const char *data,
+			 uint32_t d, size_t *o)
 {
-	const struct fs_tree *t = h->in->tree;
 	const struct fs_node *dn = &t->nodes[d];
 	int rc;
 
@@ -291,7 +337,7 @@ static int fs_render_dir(struct fs_handle *h, const char *data, uint32_t d, size
 		size_t pl;
 
 		if (n->kind == FS_DIR) {
-			rc = fs_render_dir(h, data, i, o);
+			rc = fs_render_dir(t, buf, cap, data, i, o);
 			if (rc < 0)
 				return rc;
 			continue;
@@ -299,48 +345,76 @@ static int fs_render_dir(struct fs_handle *h, const char *data, uint32_t d, size
 		if (n->kind != FS_FIELD)
 			continue;
 		pl = strlen(n->path);
-		memcpy(h->buf + *o, n->path, pl);
-		memcpy(h->buf + *o + pl, " = ", 3);
+		memcpy(buf + *o, n->path, pl);
+		memcpy(buf + *o + pl, " = ", 3);
 		*o += pl + 3;
 		if (n->field.kind == IPM_STRING) {
 			const char *s = data + n->field.offset;
 
-			*o += fs_escape(h->buf + *o, s, strnlen(s, n->field.size));
+			*o += fs_escape(buf + *o, s, strnlen(s, n->field.size));
 		} else {
-			rc = ipm_text_format(&n->field, data + n->field.offset, h->buf + *o,
-					     h->cap - *o);
+			rc = ipm_text_format(&n->field, data + n->field.offset, buf + *o, cap - *o);
 			if (rc < 0)
 				return rc;
 			*o += (size_t)rc;
 		}
-		h->buf[(*o)++] = '\n';
+		buf[(*o)++] = '\n';
 	}
 	return 0;
 }
 
-/* .values under a read lock already held. */
-static int fs_render_values(struct fs_handle *h, ipm_map *m)
+/* See fs.h. */
+int fs_node_text(const struct fs_tree *t, const struct fs_node *n, const void *data, char *buf,
+		 size_t cap)
 {
+	const char *d = data;
 	size_t o = 0;
-	int rc = fs_render_dir(h, ipm_map_data(m), FS_NODE_ROOT, &o);
+	int rc;
 
-	h->len = o;
+	switch (n->kind) {
+	case FS_FIELD:
+		rc = ipm_text_format(&n->field, d + n->field.offset, buf, cap - 1);
+		if (rc < 0)
+			return rc;
+		buf[rc] = '\n';
+		return rc + 1;
+	case FS_VALUES:
+		rc = fs_render_dir(t, buf, cap, d, FS_NODE_ROOT, &o);
+		return rc < 0 ? rc : (int)o;
+	case FS_RAW:
+		if (cap < n->textmax)
+			return -ENOSPC;
+		memcpy(buf, d, n->textmax);
+		return (int)n->textmax;
+	default:
+		return -EISDIR;
+	}
+}
+
+/* .values in the mapping: only memory, so it may run guarded (ipmmap.h). */
+static int fs_values_fn(ipm_map *m, void *ctx)
+{
+	struct fs_handle *h = ctx;
+	int rc = fs_node_text(h->in->tree, h->node, ipm_map_data(m), h->buf, h->cap);
+
+	if (rc >= 0)
+		h->len = (size_t)rc;
 	return rc;
 }
 
 /* Renders the handle's file into its buffer under one read lock. */
-static int fs_render(fuse_req_t req, struct fs_handle *h)
+static int fs_render(struct fs_handle *h)
 {
 	const struct fs_node *n = h->node;
+	struct fs_poll *p;
+	struct fs_lk lk;
 	ipm_map *m;
 	int rc;
 
-	rc = fs_map_get(h->in, &m);
+	rc = fs_acquire(h->in, 0, &lk);
 	if (rc < 0)
 		return rc;
-	rc = fs_lock(req, m, 0);
-	if (rc < 0)
-		goto out;
+	m = lk.m;
 	switch (n->kind) {
 	case FS_FIELD:
 		rc = ipm_get_text(m, &n->field, h->buf, h->cap - 1);
@@ -350,7 +424,7 @@ static int fs_render(fuse_req_t req, struct fs_handle *h)
 		}
 		break;
 	case FS_VALUES:
-		rc = fs_render_values(h, m);
+		rc = ipm_map_guarded(m, fs_values_fn, h);
 		break;
 	default:
 		rc = ipm_map_copy(m, h->buf, h->cap);
@@ -358,9 +432,11 @@ static int fs_render(fuse_req_t req, struct fs_handle *h)
 			h->len = ipm_map_size(m);
 		break;
 	}
-	ipm_unlock(m);
-out:
-	fs_map_put(h->in, m);
+	/* The only cost of poll() here when nobody polls: one load. */
+	p = __atomic_load_n(&h->poll, __ATOMIC_ACQUIRE);
+	if (p && rc >= 0)
+		fs_poll_rendered(h->in, p, h->buf, h->len);
+	fs_release(h->in, &lk);
 	if (rc >= 0) {
 		h->rendered = 1;
 		h->dirty = 0;
@@ -370,22 +446,21 @@ out:
 
 /* Stores bytes parsed from text: fields[i] from src + fields[i].offset,
  * or one field from src, with the time stamp, under one write lock. */
-static int fs_store(fuse_req_t req, struct fs_inst *in, const struct ipm_field *fields, size_t n,
+static int fs_store(struct fs_inst *in, const struct ipm_field *fields, size_t n,
 		    const unsigned char *src, int shifted)
 {
-	ipm_map *m;
+	struct fs_lk lk;
 	int rc;
 
-	rc = fs_map_get(in, &m);
+	rc = fs_acquire(in, 1, &lk);
 	if (rc < 0)
 		return rc;
-	rc = fs_lock(req, m, 1);
 	for (size_t i = 0; i < n && rc >= 0; i++)
-		rc = ipm_set_bytes(m, &fields[i], shifted ? src + fields[i].offset : src,
+		rc = ipm_set_bytes(lk.m, &fields[i], shifted ? src + fields[i].offset : src,
 				   fields[i].size);
 	if (rc >= 0)
-		rc = ipm_map_touch(m);
-	fs_map_put(in, m); /* unlocks */
+		rc = ipm_map_touch(lk.m);
+	fs_release(in, &lk);
 	return rc < 0 ? rc : 0;
 }
 
@@ -403,6 +478,8 @@ static size_t fs_utf8_whole(const char *text, size_t len)
 
 		if ((c & 0xc0) == 0x80)
 			continue; /* continuation byte: look further back */
+		if (c >= 0x80 && (c < 0xc2 || c > 0xf4))
+			return len; /* starts no character: never completed */
 		need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
 		return need > back ? len - back : len;
 	}
@@ -428,7 +505,8 @@ static int fs_field_parse(struct fs_handle *h)
 	return rc;
 }
 
-static int fs_field_commit(fuse_req_t req, struct fs_handle *h)
+/* Stores the written text; FS_PARK leaves everything as it was. */
+static int fs_field_commit(struct fs_handle *h)
 {
 	int rc = 0;
 
@@ -436,32 +514,54 @@ static int fs_field_commit(fuse_req_t req, struct fs_handle *h)
 		rc = ipm_text_parse(&h->node->field, h->buf, h->len,
 				    (unsigned char *)h->buf + h->textcap, NULL);
 	if (rc >= 0)
-		rc = fs_store(req, h->in, &h->node->field, 1, (unsigned char *)h->buf + h->textcap,
-			      0);
-	h->dirty = 0;
+		rc = fs_store(h->in, &h->node->field, 1, (unsigned char *)h->buf + h->textcap, 0);
+	if (rc != FS_PARK)
+		h->dirty = 0;
 	return rc;
 }
 
-static int fs_field_write(fuse_req_t req, struct fs_handle *h, const char *data, size_t size,
-			  off_t off)
+/* Written number text ending in a newline, stored: the next write at its
+ * end starts a new value (sysfs: `{ echo 1; echo 2; } > f`). Not for a
+ * string: its text may hold newlines, and bash's printf writes
+ * "a\nb" as two writes, so a string's file takes all its text as one
+ * value (`{ echo a; echo b; } > f` stores "a\nb"). */
+static int fs_field_done(const struct fs_handle *h)
+{
+	return h->node->field.kind != IPM_STRING && !h->rendered && !h->dirty && h->len &&
+	       h->buf[h->len - 1] == '\n';
+}
+
+static int fs_field_write(struct fs_handle *h, const char *data, size_t size, off_t off)
 {
 	int rc;
 
+	if (h->resume) /* parked after its text was placed: only the store is left */
+		goto commit;
 	if (h->rendered) {
 		h->rendered = 0;
 		h->len = 0;
 	}
 	if (h->append) {
+		if (fs_field_done(h))
+			h->len = 0;
 		off = (off_t)h->len;
 	} else if (off == 0) {
-		/* A new value: the one before it is complete. */
+		/* A new value: the one before it is complete. Parked, nothing
+		 * has changed yet. */
 		if (h->dirty) {
-			rc = fs_field_commit(req, h);
+			rc = fs_field_commit(h);
 			if (rc < 0)
 				return rc;
 		}
 		h->len = 0;
+		h->base = 0;
+	} else if (fs_field_done(h) && off == h->base + (off_t)h->len) {
+		h->base = off;
+		h->len = 0;
 	}
+	if (off < h->base)
+		return -EINVAL; /* back into a value already stored */
+	off -= h->base;
 	if ((size_t)off > h->textcap || size > h->textcap - (size_t)off)
 		return h->node->field.kind == IPM_STRING ? -ERANGE : -EINVAL;
 	if ((size_t)off > h->len)
@@ -473,9 +573,12 @@ static int fs_field_write(fuse_req_t req, struct fs_handle *h, const char *data,
 	if (rc < 0)
 		return rc;
 	h->dirty = 1;
-	if (h->len && h->buf[h->len - 1] == '\n')
-		return fs_field_commit(req, h);
-	return 0;
+	if (!h->len || h->buf[h->len - 1] != '\n')
+		return 0;
+commit:
+	rc = fs_field_commit(h);
+	h->resume = rc == FS_PARK;
+	return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -504,6 +607,8 @@ static int fs_values_line(struct fs_handle *h, char *line, size_t len, int apply
 
 	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
+	if (memchr(line, '\0', len))
+		return -EINVAL; /* no text has a NUL: "5\0junk" is not 5 */
 	line[len] = '\0';
 	name = line + strspn(line, " \t");
 	if (!*name || *name == ';' || *name == '#')
@@ -543,8 +648,10 @@ static int fs_values_line(struct fs_handle *h, char *line, size_t len, int apply
 		}
 		vl = o;
 	} else {
-		v += strspn(v, " \t");
-		vl = strlen(v);
+		size_t sp = strspn(v, " \t");
+
+		v += sp;
+		vl -= sp;
 		while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
 			vl--;
 	}
@@ -635,12 +742,13 @@ static int fs_values_write(struct fs_handle *h, const char *data, size_t size, o
 }
 
 /* All lines, then every value under one write lock. */
-static int fs_values_commit(fuse_req_t req, struct fs_handle *h)
+static int fs_values_commit(struct fs_handle *h)
 {
 	int rc;
 
-	h->dirty = 0;
 	rc = fs_values_parse(h, h->checked, h->len, 0);
+	h->checked = h->len;
+	h->dirty = 0;
 	if (rc < 0)
 		return rc;
 	/* At most one field per line. */
@@ -656,7 +764,10 @@ static int fs_values_commit(fuse_req_t req, struct fs_handle *h)
 	rc = fs_values_parse(h, 0, h->len, 1);
 	if (rc < 0 || !h->nset)
 		return rc;
-	return fs_store(req, h->in, h->set, h->nset, h->scratch, 1);
+	rc = fs_store(h->in, h->set, h->nset, h->scratch, 1);
+	if (rc == FS_PARK)
+		h->dirty = 1; /* parsed again when the waiter runs it */
+	return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -693,12 +804,16 @@ static void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	if (parent == FUSE_ROOT_ID) {
 		in = fs_inst_find(fs, name, &idx);
-		if (!in && fs->scan) {
-			fs_rescan(fs); /* a file made after mounting */
+		if (fs->scan && (!in || fs_inst_check(in))) {
+			fs_rescan_lookup(fs); /* a file made (or made again) after mounting */
 			in = fs_inst_find(fs, name, &idx);
+			if (in && atomic_load(&in->gone))
+				in = NULL;
 		}
 		if (in) {
 			fs_entry(fs, in, idx, FS_NODE_ROOT, &e);
+			if (fs->scan) /* its file may go: ask again soon */
+				e.entry_timeout = FS_SCAN_TIMEOUT;
 		} else {
 			/* A negative entry; not cached when a file may appear. */
 			memset(&e, 0, sizeof(e));
@@ -836,6 +951,8 @@ static void fs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off
 			st.st_ino = i || !in ? FUSE_ROOT_ID : fs_ino(idx, node);
 			st.st_mode = S_IFDIR;
 		} else if (!in) {
+			if (fs->scan && atomic_load(&fs->insts[i - 2]->gone))
+				continue; /* its file was removed */
 			name = fs->insts[i - 2]->dirname;
 			st.st_ino = fs_ino((size_t)i - 2, FS_NODE_ROOT);
 			st.st_mode = S_IFDIR;
@@ -875,6 +992,8 @@ static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	rc = wr ? fs_writable(in, n) : 0;
+	if (!rc && fs_inst_check(in))
+		rc = fs->scan ? -ENOENT : -EIO; /* its file was removed */
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -905,20 +1024,21 @@ static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fs_handle_put(fs, h); /* the opener was interrupted */
 }
 
-static void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi)
-{
-	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
-	int rc;
+enum { FS_OP_READ, FS_OP_WRITE, FS_OP_FLUSH, FS_OP_POLL };
 
-	(void)ino;
-	if (off == 0 || !h->rendered) {
-		rc = fs_render(req, h);
-		if (rc < 0) {
-			fuse_reply_err(req, -rc);
-			return;
-		}
-	}
+/* The written text of h stored: field or .values. */
+static int fs_commit(struct fs_handle *h)
+{
+	if (h->node->kind == FS_FIELD)
+		return fs_field_commit(h);
+	if (h->node->kind == FS_VALUES)
+		return fs_values_commit(h);
+	h->dirty = 0;
+	return 0;
+}
+
+static void fs_reply_read(fuse_req_t req, struct fs_handle *h, size_t size, off_t off)
+{
 	if ((size_t)off >= h->len)
 		fuse_reply_buf(req, NULL, 0);
 	else
@@ -926,23 +1046,53 @@ static void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			       size < h->len - (size_t)off ? size : h->len - (size_t)off);
 }
 
-static void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
-			struct fuse_file_info *fi)
+static int fs_do_read(fuse_req_t req, struct fs_handle *h, size_t size, off_t off)
 {
-	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
 	int rc;
 
-	(void)ino;
+	if (h->dirty && !h->err) {
+		/* Text written on this O_RDWR handle: stored before it is read
+		 * back, as close would store it. */
+		rc = fs_commit(h);
+		if (rc == FS_PARK)
+			return rc;
+		if (rc < 0) {
+			if (rc != -EINTR)
+				h->err = rc;
+			fuse_reply_err(req, -rc);
+			return 0;
+		}
+	}
+	if (off == 0 || !h->rendered) {
+		rc = fs_render(h);
+		if (rc == FS_PARK)
+			return rc;
+		if (rc < 0) {
+			fuse_reply_err(req, -rc);
+			return 0;
+		}
+	}
+	fs_reply_read(req, h, size, off);
+	return 0;
+}
+
+static int fs_do_write(fuse_req_t req, struct fs_handle *h, const char *data, size_t size,
+		       off_t off)
+{
+	int rc;
+
 	if (h->err) {
 		fuse_reply_err(req, -h->err);
-		return;
+		return 0;
 	}
 	if (h->node->kind == FS_FIELD)
-		rc = fs_field_write(req, h, data, size, off);
+		rc = fs_field_write(h, data, size, off);
 	else if (h->node->kind == FS_VALUES)
 		rc = fs_values_write(h, data, size, off);
 	else
 		rc = -EACCES;
+	if (rc == FS_PARK)
+		return rc;
 	if (rc < 0) {
 		/* Sticky: bash writes the rest after a refused chunk. */
 		if (rc != -EINTR)
@@ -952,33 +1102,175 @@ static void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t
 			fprintf(stderr, FS_NAME ": %s/%s: refused: %s\n", h->in->dirname,
 				h->node->path, strerror(-rc));
 		fuse_reply_err(req, -rc);
-		return;
+		return 0;
 	}
 	fuse_reply_write(req, size);
+	return 0;
 }
 
 /* The close of a writer: store what is pending. */
-static void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static int fs_do_flush(fuse_req_t req, struct fs_handle *h)
 {
-	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
 	int rc = 0;
 
-	(void)ino;
 	if (h->dirty && !h->err) {
-		if (h->node->kind == FS_FIELD)
-			rc = fs_field_commit(req, h);
-		else if (h->node->kind == FS_VALUES)
-			rc = fs_values_commit(req, h);
+		rc = fs_commit(h);
+		if (rc == FS_PARK)
+			return rc;
 		if (rc < 0 && rc != -EINTR)
 			h->err = rc;
 	}
 	fuse_reply_err(req, -rc);
+	return 0;
+}
+
+static int fs_do_poll(fuse_req_t req, struct fs_handle *h, struct fuse_pollhandle *ph)
+{
+	unsigned revents = 0;
+	int rc;
+
+	rc =
+	    fs_poll(h, h->in, h->node, &h->poll, h->rendered ? h->buf : NULL, h->len, ph, &revents);
+	if (rc == FS_PARK)
+		return rc;
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_poll(req, revents);
+	return 0;
+}
+
+/* One operation on h, its mutex held: FS_PARK (nothing replied, nothing
+ * changed that running it again would repeat), or 0 once replied. */
+static int fs_do(int op, fuse_req_t req, struct fs_handle *h, const char *data, size_t size,
+		 off_t off, struct fuse_pollhandle *ph)
+{
+	switch (op) {
+	case FS_OP_READ:
+		return fs_do_read(req, h, size, off);
+	case FS_OP_WRITE:
+		return fs_do_write(req, h, data, size, off);
+	case FS_OP_FLUSH:
+		return fs_do_flush(req, h);
+	default:
+		return fs_do_poll(req, h, ph);
+	}
+}
+
+/* See fs.h. */
+int fs_job_run(struct fs_job *j)
+{
+	struct fs_handle *h = j->h;
+	int rc;
+
+	pthread_mutex_lock(&h->mu);
+	rc = fs_do(j->op, j->req, h, j->data, j->size, j->off, j->ph);
+	if (rc != FS_PARK)
+		h->parked--;
+	/* Replied: a RELEASE may follow, and takes the mutex before the
+	 * handle goes, so unlocking here is safe. */
+	pthread_mutex_unlock(&h->mu);
+	if (rc != FS_PARK)
+		free(j);
+	return rc;
+}
+
+/* See fs.h. */
+void fs_job_cancel(struct fs_job *j, int err)
+{
+	struct fs_handle *h = j->h;
+
+	pthread_mutex_lock(&h->mu);
+	h->parked--;
+	pthread_mutex_unlock(&h->mu);
+	if (j->ph)
+		fuse_pollhandle_destroy(j->ph);
+	fuse_reply_err(j->req, err);
+	free(j);
+}
+
+/* A request of a session thread: run, or parked when the lock is busy or
+ * earlier requests of the handle are parked. */
+static void fs_enter(int op, fuse_req_t req, struct fuse_file_info *fi, const char *data,
+		     size_t size, off_t off, struct fuse_pollhandle *ph)
+{
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	struct fs_job *j;
+	int rc = FS_PARK;
+
+	pthread_mutex_lock(&h->mu);
+	if (!h->parked)
+		rc = fs_do(op, req, h, data, size, off, ph);
+	if (rc != FS_PARK)
+		goto out;
+	j = malloc(sizeof(*j) + (op == FS_OP_WRITE ? size : 0));
+	if (!j) {
+		rc = -ENOMEM;
+	} else {
+		j->req = req;
+		j->h = h;
+		j->op = op;
+		j->write = op == FS_OP_WRITE || op == FS_OP_FLUSH ||
+			   (op == FS_OP_READ && h->dirty && !h->err);
+		j->size = size;
+		j->off = off;
+		j->ph = ph;
+		if (op == FS_OP_WRITE)
+			memcpy(j->data, data, size);
+		rc = fs_park(h->in, j);
+		if (rc < 0)
+			free(j);
+		else
+			h->parked++;
+	}
+	if (rc < 0) {
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_err(req, -rc);
+	}
+out:
+	pthread_mutex_unlock(&h->mu);
+}
+
+static void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	(void)ino;
+	fs_enter(FS_OP_READ, req, fi, NULL, size, off, NULL);
+}
+
+static void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
+			struct fuse_file_info *fi)
+{
+	(void)ino;
+	fs_enter(FS_OP_WRITE, req, fi, data, size, off, NULL);
+}
+
+static void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	fs_enter(FS_OP_FLUSH, req, fi, NULL, 0, 0, NULL);
+}
+
+static void fs_op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		       struct fuse_pollhandle *ph)
+{
+	(void)ino;
+	fs_enter(FS_OP_POLL, req, fi, NULL, 0, 0, ph);
 }
 
 static void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+
 	(void)ino;
-	fs_handle_put(fs_of(req), (struct fs_handle *)(uintptr_t)fi->fh);
+	/* A waiter that answered this file's last request may still be
+	 * unlocking the mutex: wait for it. */
+	pthread_mutex_lock(&h->mu);
+	pthread_mutex_unlock(&h->mu);
+	if (h->poll)
+		fs_poll_drop(h->in, h->poll);
+	fs_handle_put(fs_of(req), h);
 	fuse_reply_err(req, 0);
 }
 
@@ -1065,6 +1357,7 @@ const struct fuse_lowlevel_ops fs_ops = {
     .write = fs_op_write,
     .flush = fs_op_flush,
     .release = fs_op_release,
+    .poll = fs_op_poll,
     .fsync = fs_op_fsync,
     .mknod = fs_op_mknod,
     .mkdir = fs_op_mkdir,

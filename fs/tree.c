@@ -73,7 +73,6 @@ static int tree_add(struct fs_tree *t, size_t *cap, uint32_t parent, char *name,
 		n->kind = FS_FIELD;
 		n->textmax = tree_textmax(type);
 		n->size = tree_size(n->textmax);
-		t->nleaves++;
 	}
 	return 0;
 nomem:

@@ -1,0 +1,458 @@
+/*
+ * poll.c - poll(), select() and epoll on the files of the mount, as on a
+ * sysfs attribute.
+ *
+ * What a poller sees
+ * ------------------
+ * Open a field file (or .values, or .raw), read it, then poll it for
+ * POLLPRI (select(): the "exceptional" set; epoll: EPOLLPRI). The file
+ * always reports POLLIN|POLLRDNORM|POLLOUT|POLLWRNORM, as every regular
+ * file does, so waiting for POLLIN (select()'s read set) returns at once;
+ * it reports POLLPRI|POLLERR too as soon as the text the file reads as
+ * differs from the text this open file last read. Then seek to 0 and read:
+ * the read at offset 0 renders the value anew, and that text becomes the
+ * reference, so the next poll waits again.
+ * - A change is a difference of the text, compared byte for byte with what
+ *   this open file last read: a field file wakes only when its own value
+ *   changes (another field's write, or a write of the same value, does not
+ *   wake it); .values wakes on a change of any field, the header's
+ *   time_stamp included (so every write through this library, the mount,
+ *   or a Python peer that stamps its update); .raw on a change of any byte.
+ * - Before the first read of an open file, the reference is its value at
+ *   its first poll. A changed file stays ready until it is read at offset 0
+ *   (level-triggered, like sysfs); a value changed and changed back between
+ *   two looks may not wake anyone.
+ * - How soon: a write of a C program of this library (the ipmmap tool, the
+ *   mount itself, any libipmmap writer) wakes the poller within
+ *   microseconds of its unlock (futex in the lock file); a writer that does
+ *   not know the futex (Python IPMMAP) is seen through the header's
+ *   time_stamp within IPM_WAIT_POLL_MS (20 ms) plus scheduling delay, and
+ *   not at all if it leaves time_stamp alone. A file replaced under a new
+ *   inode is seen within about FS_CHECK_NS (1 s) plus FS_WATCH_SLICE_MS.
+ *
+ * How
+ * ---
+ * The first poll of an instance that asks to be told (the kernel sends a
+ * pollhandle) starts one watcher thread for the instance. One per instance,
+ * not one for all: ipm_map_wait() sleeps on one instance's futex, and one
+ * thread for many instances could only look at each in turn, i.e. poll. The
+ * watcher holds its own map handle; while some poller of the instance waits
+ * it sleeps in ipm_map_wait() holding no lock, then under one read lock
+ * copies the structure and, under the watch mutex, renders the text of
+ * every polled file of the instance and compares it with its reference;
+ * those that differ are marked changed and their pollhandles notified
+ * (fuse_lowlevel_notify_poll(), after both locks are dropped). While nobody
+ * waits it sleeps on a condition variable: no wake-ups at all. It ends
+ * with the mount: stop flag, then ipm_lock_signal() sent until it returns.
+ *
+ * No change is missed: a render of a polled file stores its reference
+ * under the read lock it read with, and the watcher compares under a read
+ * lock taken after it last saw the change token move, so any write is
+ * either seen by the render or followed by a compare. A read when nobody
+ * polls pays one pointer load (ops.c, fs_render()).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fs.h"
+
+#define FS_WATCH_SLICE_MS 1000 /* longest sleep before looking at the file */
+#define FS_WATCH_LOCK_MS 100   /* longest lock wait before checking stop */
+#define FS_WATCH_RETRY_MS 1000 /* after a failure (file gone, cut short) */
+
+/* The poll state of one open file, in its instance's list. */
+struct fs_poll {
+	struct fs_poll *next;	    /* list of the instance */
+	struct fs_poll *prev;	    /* ... */
+	struct fs_handle *h;	    /* the open file */
+	const struct fs_node *node; /* its node */
+	struct fuse_pollhandle *ph; /* armed: notify at the next change */
+	char *seen;		    /* reference text: what the file last read */
+	size_t len;		    /* bytes of text at seen */
+	size_t cap;		    /* bytes at seen */
+	int changed;		    /* the value differs from seen */
+};
+
+/* What a regular file reports; sysfs adds POLLERR|POLLPRI on a change. */
+#define FS_POLL_DEFAULT (POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM)
+
+static size_t poll_cap(const struct fs_tree *t)
+{
+	size_t v = t->nodes[FS_NODE_VALUES].textmax, r = t->nodes[FS_NODE_RAW].textmax;
+
+	return (v > r ? v : r) + 1;
+}
+
+static void poll_unlink(struct fs_watch *w, struct fs_poll *p)
+{
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		w->polls = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+}
+
+/* Sets the reference to text; w->mu held. */
+static void poll_seen(struct fs_poll *p, const char *text, size_t len)
+{
+	if (len > p->cap)
+		len = p->cap; /* cannot happen: cap is the node's longest text */
+	memcpy(p->seen, text, len);
+	p->len = len;
+	p->changed = 0;
+}
+
+/*
+ * The first poll of an open file: its state, compared under a read lock
+ * with what the file reads as now, and put in the list under that lock
+ * (see "No change is missed").
+ */
+static int poll_first(struct fs_handle *h, struct fs_inst *in, const struct fs_node *n,
+		      struct fs_poll **pp, const char *text, size_t len)
+{
+	struct fs_watch *w = &in->watch;
+	size_t size = ipm_type_size(in->tree->type);
+	struct fs_poll *p = calloc(1, sizeof(*p));
+	void *data = malloc(size);
+	char *cur = NULL;
+	struct fs_lk lk;
+	int rc = -ENOMEM, clen;
+
+	if (!p || !data)
+		goto out;
+	p->h = h;
+	p->node = n;
+	p->cap = n->textmax + 1 > len ? n->textmax + 1 : len;
+	p->seen = malloc(p->cap);
+	cur = malloc(p->cap);
+	if (!p->seen || !cur)
+		goto out;
+	rc = fs_acquire(in, 0, &lk);
+	if (rc < 0)
+		goto out; /* FS_PARK too: run again by the waiter */
+	rc = ipm_map_copy(lk.m, data, size);
+	if (rc >= 0) {
+		clen = fs_node_text(in->tree, n, data, cur, p->cap);
+		rc = clen < 0 ? clen : 0;
+	}
+	if (rc >= 0) {
+		pthread_mutex_lock(&w->mu);
+		if (text) {
+			poll_seen(p, text, len);
+			p->changed = (size_t)clen != len || memcmp(cur, text, len);
+		} else {
+			poll_seen(p, cur, (size_t)clen);
+		}
+		p->next = w->polls;
+		if (p->next)
+			p->next->prev = p;
+		w->polls = p;
+		__atomic_store_n(pp, p, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&w->mu);
+		p = NULL;
+	}
+	fs_release(in, &lk);
+out:
+	if (p)
+		free(p->seen);
+	free(p);
+	free(cur);
+	free(data);
+	return rc;
+}
+
+/* Whether ipm_lock_signal() has a handler: only then may it be sent (its
+ * default action ends the process). The library installs one at the first
+ * timed wait, which every watcher makes before it can sleep for long. */
+static int poll_sig_handled(void)
+{
+	struct sigaction sa;
+
+	if (sigaction(ipm_lock_signal(), NULL, &sa) < 0)
+		return 0;
+	if (sa.sa_flags & SA_SIGINFO)
+		return 1;
+	return sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN;
+}
+
+static int poll_stopping(struct fs_watch *w)
+{
+	return __atomic_load_n(&w->stop, __ATOMIC_ACQUIRE);
+}
+
+/* Sleeps up to ms on the condition variable; w->mu held. */
+static void watch_nap(struct fs_watch *w, int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+}
+
+/* Room for n handles to notify; w->mu held. 0, or -ENOMEM. */
+static int watch_room(struct fs_watch *w, size_t n)
+{
+	void *f;
+
+	if (n <= w->nfire)
+		return 0;
+	f = realloc(w->fire, n * sizeof(struct fuse_pollhandle *));
+	if (!f)
+		return -ENOMEM;
+	w->fire = f;
+	w->nfire = n;
+	return 0;
+}
+
+/*
+ * One look: under one read lock, the change token and a copy of the
+ * structure; every polled file's text compared with its reference; the
+ * changed ones notified once both locks are dropped.
+ */
+static int watch_pass(struct fs_inst *in, ipm_map *m, void *data, char *text, size_t cap,
+		      uint64_t *tok)
+{
+	struct fs_watch *w = &in->watch;
+	size_t size = ipm_type_size(in->tree->type), nf = 0;
+	struct fuse_pollhandle **fire;
+	int rc;
+
+	do {
+		rc = ipm_lock_read(m, FS_WATCH_LOCK_MS);
+		if (poll_stopping(w))
+			return -EINTR;
+	} while (rc == -ETIMEDOUT || rc == -EINTR || rc == -EAGAIN);
+	if (rc < 0)
+		return rc;
+	rc = ipm_map_changes(m, tok);
+	if (rc >= 0)
+		rc = ipm_map_copy(m, data, size);
+	if (rc >= 0) {
+		pthread_mutex_lock(&w->mu);
+		rc = watch_room(w, w->narmed);
+		fire = w->fire;
+		for (struct fs_poll *p = w->polls; p; p = p->next) {
+			int l = fs_node_text(in->tree, p->node, data, text, cap);
+
+			if (l < 0 || ((size_t)l == p->len && !memcmp(text, p->seen, p->len)))
+				continue;
+			p->changed = 1;
+			if (!p->ph)
+				continue;
+			if (rc < 0) {
+				/* No room: notify here, under the mutex. */
+				fuse_lowlevel_notify_poll(p->ph);
+				fuse_pollhandle_destroy(p->ph);
+			} else {
+				fire[nf++] = p->ph;
+			}
+			p->ph = NULL;
+			w->narmed--;
+		}
+		pthread_mutex_unlock(&w->mu);
+		rc = 0;
+	}
+	ipm_unlock(m);
+	/* fire is only reallocated by this thread: safe without the mutex. */
+	for (size_t i = 0; i < nf; i++) {
+		fuse_lowlevel_notify_poll(fire[i]);
+		fuse_pollhandle_destroy(fire[i]);
+	}
+	return rc;
+}
+
+static void *watch_main(void *arg)
+{
+	struct fs_inst *in = arg;
+	struct fs_watch *w = &in->watch;
+	size_t cap = poll_cap(in->tree);
+	void *data = malloc(ipm_type_size(in->tree->type));
+	char *text = malloc(cap);
+	ipm_map *m = NULL;
+	unsigned gen = 0;
+	uint64_t tok;
+	int rc;
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->stop) {
+		if (!w->narmed) {
+			pthread_cond_wait(&w->cv, &w->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&w->mu);
+		/* A file replaced or removed: look with a new handle. */
+		fs_inst_check(in);
+		if (m && gen != fs_inst_gen(in)) {
+			fs_map_put(in, m, gen);
+			m = NULL;
+		}
+		rc = !data || !text ? -ENOMEM : 0;
+		if (!rc && !m)
+			rc = fs_map_get(in, &m, &gen);
+		if (!rc)
+			rc = watch_pass(in, m, data, text, cap, &tok);
+		if (!rc) {
+			rc = ipm_map_wait(m, tok, FS_WATCH_SLICE_MS);
+			if (rc == -ETIMEDOUT || rc == -EINTR)
+				rc = 0;
+		}
+		pthread_mutex_lock(&w->mu);
+		if (rc < 0 && !w->stop)
+			watch_nap(w, FS_WATCH_RETRY_MS); /* no busy loop on a bad file */
+	}
+	w->exited = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	if (m)
+		fs_map_put(in, m, gen);
+	free(data);
+	free(text);
+	return NULL;
+}
+
+/* Starts the watcher; w->mu held. Every signal the process handles stays
+ * with the session's threads (libfuse's workers block them too), except
+ * ipm_lock_signal(), which stops the watcher, and the faults. */
+static int watch_start(struct fs_inst *in)
+{
+	struct fs_watch *w = &in->watch;
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	sigdelset(&all, ipm_lock_signal());
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&w->thread, NULL, watch_main, in);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc)
+		return -rc;
+	w->started = 1;
+	return 0;
+}
+
+/* See fs.h. */
+int fs_poll(struct fs_handle *h, struct fs_inst *in, const struct fs_node *n, struct fs_poll **pp,
+	    const char *text, size_t len, struct fuse_pollhandle *ph, unsigned *revents)
+{
+	struct fs_watch *w = &in->watch;
+	struct fuse_pollhandle *old = NULL;
+	struct fs_poll *p = *pp;
+	int rc = 0;
+
+	if (!p) {
+		rc = poll_first(h, in, n, pp, text, len);
+		if (rc == FS_PARK)
+			return rc; /* ph goes with the parked request */
+		if (rc < 0) {
+			if (ph)
+				fuse_pollhandle_destroy(ph);
+			return rc;
+		}
+		p = *pp;
+	}
+	*revents = FS_POLL_DEFAULT;
+	pthread_mutex_lock(&w->mu);
+	if (p->changed) {
+		*revents |= POLLPRI | POLLERR;
+		old = ph; /* ready now: nothing to tell later */
+	} else if (ph && !w->stop) {
+		if (!w->started)
+			rc = watch_start(in);
+		if (rc < 0) {
+			old = ph;
+		} else {
+			old = p->ph; /* the kernel's latest handle replaces it */
+			if (!old && !w->narmed++)
+				pthread_cond_broadcast(&w->cv);
+			p->ph = ph;
+		}
+	} else {
+		old = ph;
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (old)
+		fuse_pollhandle_destroy(old);
+	return rc;
+}
+
+/* See fs.h. */
+void fs_poll_rendered(struct fs_inst *in, struct fs_poll *p, const char *text, size_t len)
+{
+	pthread_mutex_lock(&in->watch.mu);
+	poll_seen(p, text, len);
+	pthread_mutex_unlock(&in->watch.mu);
+}
+
+static void poll_free(struct fs_watch *w, struct fs_poll *p)
+{
+	poll_unlink(w, p);
+	if (p->ph) {
+		fuse_pollhandle_destroy(p->ph);
+		w->narmed--;
+	}
+	free(p->seen);
+	free(p);
+}
+
+/* See fs.h. */
+void fs_poll_drop(struct fs_inst *in, struct fs_poll *p)
+{
+	pthread_mutex_lock(&in->watch.mu);
+	poll_free(&in->watch, p);
+	pthread_mutex_unlock(&in->watch.mu);
+}
+
+/* See fs.h. */
+void fs_poll_fini(struct fs *fs)
+{
+	size_t n = fs->insts ? fs_ninsts(fs) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct fs_watch *w = &fs->insts[i]->watch;
+
+		pthread_mutex_lock(&w->mu);
+		__atomic_store_n(&w->stop, 1, __ATOMIC_RELEASE);
+		pthread_cond_broadcast(&w->cv);
+		/* The signal ends a wait in ipm_map_wait() or a lock wait; sent
+		 * again until the thread is out, as one that comes just before
+		 * the wait starts does not end it. */
+		while (w->started && !w->exited) {
+			pthread_mutex_unlock(&w->mu);
+			if (poll_sig_handled())
+				pthread_kill(w->thread, ipm_lock_signal());
+			pthread_mutex_lock(&w->mu);
+			if (!w->exited)
+				watch_nap(w, 10);
+		}
+		pthread_mutex_unlock(&w->mu);
+		if (w->started)
+			pthread_join(w->thread, NULL);
+		w->started = 0;
+		/* Files still open (a lazy unmount, a signal): nobody will
+		 * release them now. */
+		while (w->polls) {
+			struct fs_handle *h = w->polls->h;
+
+			poll_free(w, w->polls);
+			fs_handle_orphan(fs, h);
+		}
+		free(w->fire);
+		w->fire = NULL;
+		w->nfire = 0;
+	}
+}
