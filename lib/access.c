@@ -20,32 +20,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Offsets in MmapStructureHeader, as ctypes lays it out. */
-#define HDR_CODE 0  /* int16 header_code */
-#define HDR_STAMP 8 /* double time_stamp */
-
-/* Ranges of the integer kinds (bool: 0..1), and every scalar's size. */
-struct limits {
-	const char *name; /* for messages */
-	size_t size;      /* bytes */
-	int64_t min;      /* lowest value */
-	uint64_t max;     /* highest value */
-};
-
-static const struct limits limits[IPM_BOOL + 1] = {
-	[IPM_INT8] = {"int8", 1, INT8_MIN, INT8_MAX},
-	[IPM_INT16] = {"int16", 2, INT16_MIN, INT16_MAX},
-	[IPM_INT32] = {"int32", 4, INT32_MIN, INT32_MAX},
-	[IPM_INT64] = {"int64", 8, INT64_MIN, INT64_MAX},
-	[IPM_UINT8] = {"uint8", 1, 0, UINT8_MAX},
-	[IPM_UINT16] = {"uint16", 2, 0, UINT16_MAX},
-	[IPM_UINT32] = {"uint32", 4, 0, UINT32_MAX},
-	[IPM_UINT64] = {"uint64", 8, 0, UINT64_MAX},
-	[IPM_FLOAT] = {"float", 4, 0, 0},
-	[IPM_DOUBLE] = {"double", 8, 0, 0},
-	[IPM_BOOL] = {"bool", 1, 0, 1},
-};
-
 /* Smallest magnitude a double rounds from to float infinity:
  * FLT_MAX plus half its last unit (the tie goes to even, i.e. infinity). */
 #define FLT_OVERFLOW 0x1.ffffffp127
@@ -57,7 +31,7 @@ static const char *where(const struct ipm_field *f, const char *path, char buf[9
 		return path;
 	snprintf(buf, 96, "field at offset %zu (%s)", f->offset,
 		 f->type && f->type->name	 ? f->type->name
-		 : f->kind <= IPM_BOOL		 ? limits[f->kind].name
+		 : f->kind <= IPM_BOOL		 ? ipm_scalars[f->kind].name
 		 : f->kind == IPM_STRING	 ? "string"
 		 : f->kind == IPM_ARRAY		 ? "array"
 						 : "structure");
@@ -76,7 +50,7 @@ static int check_field(ipm_map *m, const struct ipm_field *f, const char *path, 
 		return ipm_errf(m->err, -EBADF, "cannot access %s: map is not open",
 				path ? path : "a field");
 	if ((unsigned)f->kind > IPM_STRUCT ||
-	    (f->kind <= IPM_BOOL && f->size != limits[f->kind].size))
+	    (f->kind <= IPM_BOOL && f->size != ipm_scalars[f->kind].size))
 		return ipm_errf(m->err, -EINVAL, "%s: bad field descriptor", where(f, path, b));
 	if (f->size > m->size || f->offset > m->size - f->size)
 		return ipm_errf(m->err, -EINVAL, "%s: not inside %s (%zu bytes)", where(f, path, b),
@@ -203,28 +177,6 @@ static void load_int(const unsigned char *p, enum ipm_kind k, int64_t *s, uint64
 	}
 	*neg = *s < 0;
 	*u = (uint64_t)*s;
-}
-
-static void store_int(unsigned char *p, enum ipm_kind k, uint64_t v)
-{
-	uint8_t u8 = (uint8_t)v;
-	uint16_t u16 = (uint16_t)v;
-	uint32_t u32 = (uint32_t)v;
-
-	switch (limits[k].size) {
-	case 1:
-		memcpy(p, &u8, 1);
-		break;
-	case 2:
-		memcpy(p, &u16, 2);
-		break;
-	case 4:
-		memcpy(p, &u32, 4);
-		break;
-	default:
-		memcpy(p, &v, 8);
-		break;
-	}
 }
 
 static bool is_int(enum ipm_kind k)
@@ -396,7 +348,7 @@ int ipm_get_bytes(ipm_map *m, const struct ipm_field *f, void *buf, size_t len)
 static int set_int(ipm_map *m, const struct ipm_field *f, bool neg, uint64_t v)
 {
 	unsigned char tmp[8];
-	const struct limits *l;
+	const struct ipm_scalar *l;
 	char b[96];
 	int rc = check_field(m, f, NULL, true), took;
 
@@ -404,7 +356,7 @@ static int set_int(ipm_map *m, const struct ipm_field *f, bool neg, uint64_t v)
 		return rc;
 	if (!is_int(f->kind))
 		return kind_mismatch(m, f, "an integer or bool");
-	l = &limits[f->kind];
+	l = &ipm_scalars[f->kind];
 	if (neg ? (int64_t)v < l->min : v > l->max) {
 		if (neg)
 			return ipm_errf(m->err, -ERANGE,
@@ -416,7 +368,7 @@ static int set_int(ipm_map *m, const struct ipm_field *f, bool neg, uint64_t v)
 				")",
 				where(f, NULL, b), v, l->name, l->min, l->max);
 	}
-	store_int(tmp, f->kind, v);
+	ipm_store_int(tmp, f->size, v);
 	took = begin(m, true);
 	if (took < 0)
 		return took;
@@ -664,7 +616,7 @@ static int clear_all(ipm_map *m, void *ctx)
 	(void)ctx;
 	/* the header code stays: a zero one would make the file look foreign */
 	memset(m->data, 0, m->size);
-	memcpy(m->data + HDR_CODE, &code, sizeof(code));
+	memcpy(m->data + IPM_HDR_CODE_OFF, &code, sizeof(code));
 	return 0;
 }
 
@@ -684,18 +636,16 @@ int ipm_map_clear(ipm_map *m)
 
 int ipm_map_touch(ipm_map *m)
 {
-	struct timespec ts;
 	double now;
 	int rc = whole(m, true, "touch"), took;
 
 	if (rc < 0)
 		return rc;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	now = ipm_now_realtime();
 	took = begin(m, true);
 	if (took < 0)
 		return took;
-	rc = copy_in(m, HDR_STAMP, &now, sizeof(now));
+	rc = copy_in(m, IPM_HDR_STAMP_OFF, &now, sizeof(now));
 	end(m, took);
 	return rc;
 }
@@ -709,7 +659,7 @@ int ipm_map_timestamp(ipm_map *m, double *out)
 	took = begin(m, false);
 	if (took < 0)
 		return took;
-	rc = copy_out(m, HDR_STAMP, out, sizeof(*out));
+	rc = copy_out(m, IPM_HDR_STAMP_OFF, out, sizeof(*out));
 	end(m, took);
 	return rc;
 }

@@ -28,10 +28,23 @@
  * - The lock file, which fasteners only locks and never reads or writes,
  *   holds the library's own state: a control block of one page (a change
  *   counter for ipm_map_wait()), then the undo record of crash-atomic write
- *   sections (see "Crashes" below). Every handle maps it; deleting it is
- *   harmless, cutting it short while processes have it open makes their
- *   calls fail with -EIO or, in the few places not guarded (unlocking,
- *   waiting), kills them with SIGBUS.
+ *   sections (see "Crashes" below). Every handle maps it. NEVER delete,
+ *   rename or replace a lock file while any process (C or Python) uses the
+ *   instance: locks live on the file's inode, so a process that opens the
+ *   new file locks another inode than those that kept the old one, and
+ *   mutual exclusion silently ends (fasteners has the same flaw; the
+ *   library does not stat the file at each lock, to keep locking cheap).
+ *   Cutting it short while processes have it open makes their calls fail
+ *   with -EIO or, in the few places not guarded (unlocking, waiting), kills
+ *   them with SIGBUS. Bytes that are not ours in it (a bad magic) do not
+ *   stop an instance: the handle goes on without change counter or undo
+ *   record and ipm_map_errmsg() says why after a successful open.
+ * - Whoever may write the lock file (every role opens it for writing when it
+ *   can) may also make C writers restore data from its undo record: giving
+ *   a user write access to the lock file is giving write access to the data.
+ * - Lock and .mmap files are opened with O_NOFOLLOW and must be regular
+ *   files: a symbolic link is refused (-ELOOP, "<path>: is a symbolic
+ *   link"), so is a FIFO or device (-EINVAL, "not a regular file").
  * - Every access of the library to a mapping is guarded against SIGBUS: a
  *   .mmap file cut short by another process while mapped makes calls fail
  *   with -EIO ("<path>: file was truncated to N bytes"); once the file is
@@ -358,11 +371,18 @@ void ipm_map_free(ipm_map *m);
  *   of other users.
  * - IPM_EDITOR and IPM_READER open an existing file.
  * Every role checks the file's size against the structure and its header
- * code. The file is mapped once for the handle's life (and again at the
- * same address if it is damaged and then made anew); locks do not re-open.
+ * code. An editor or reader that finds a bad file while a writer holds the
+ * lock checks again once it gets the read lock (a manager may be making the
+ * file), waiting at most 1 s, then fails with the check's error; sending
+ * ipm_lock_signal() to the thread ends that wait with -EINTR. The file is
+ * mapped once for the handle's life (and again at the same address if it is
+ * damaged and then made anew); locks do not re-open.
  * Returns 0 or a negative errno: -ENOENT (no such file or structure), -EINVAL
  * (bad name or tag, structure not mappable, size or magic mismatch, layout
- * fingerprint mismatch), -EBUSY (handle already open), others from the system.
+ * fingerprint mismatch, lock or data file not a regular file), -ELOOP (lock
+ * or data file is a symbolic link), -EINTR (see above), -EBUSY (handle
+ * already open), others from the system. On success ipm_map_errmsg() is ""
+ * unless the lock file held bytes not ours (see Invariants).
  */
 int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role role,
 		 const struct ipm_open_opts *opts);
@@ -417,10 +437,24 @@ int ipm_map_guarded(ipm_map *m, int (*fn)(ipm_map *m, void *ctx), void *ctx);
  * Takes the shared (read) or exclusive (write) lock on the instance's lock
  * file, waiting in the kernel (F_OFD_SETLKW) up to timeout_ms: 0 tries once,
  * -1 waits forever. A reader handle can take only read locks (-EACCES).
- * Taking the lock the handle already holds is a no-op; going from read to
- * write (or back) converts it, but not atomically: others may get in between.
+ * Taking the lock the handle already holds is a no-op. Going from write to
+ * read is atomic and never waits. Going from read to write is atomic only
+ * when it succeeds at once (no other reader); otherwise, unless timeout_ms
+ * is 0, the read lock is dropped before waiting, so others may get in
+ * between.
  * Returns 0, -EAGAIN (try failed), -ETIMEDOUT, -EINTR (a signal interrupted
  * the wait), or another negative errno.
+ *
+ * What a failure leaves (check ipm_lock_held() when in doubt):
+ * - ipm_lock_read(): the lock held before the call (none, or the write lock
+ *   if converting it failed, which the kernel does not do in practice).
+ * - ipm_lock_write() from no lock: no lock.
+ * - ipm_lock_write() from the read lock: still the read lock when the call
+ *   failed without waiting (-EAGAIN with timeout_ms 0, -EACCES, or -EIO from
+ *   the crash-recovery record); NO lock at all after a failed wait
+ *   (-ETIMEDOUT, -EINTR, ...), since the read lock was dropped to wait and
+ *   taking it back could block again. A caller that still wants to read
+ *   must call ipm_lock_read() again, and re-read what it read before.
  *
  * Timed waits (timeout_ms > 0) arm a per-thread timer that delivers
  * ipm_lock_signal() to the waiting thread; the library installs a handler that

@@ -9,6 +9,97 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+/* Where MmapStructureHeader's members live in every mappable structure, as
+ * ctypes lays it out. */
+#define IPM_HDR_CODE_OFF 0 /* int16 header_code */
+#define IPM_HDR_STAMP_OFF 8 /* double time_stamp */
+
+/*
+ * No type may be larger than this. A schema describes one mmap'ed file, so a
+ * gigabyte is far beyond any sane use, and the limit keeps every offset
+ * computation far from overflowing size_t (layout.c, schema.c).
+ */
+#define IPM_SIZE_LIMIT ((size_t)1 << 30)
+
+/* Every scalar kind once: kind, C type, schema spelling, and the range of
+ * the integer kinds and bool (0 and 0 for floating kinds). */
+#define IPM_SCALARS(X)                                                                     \
+	X(IPM_INT8, int8_t, "int8", INT8_MIN, INT8_MAX)                                    \
+	X(IPM_INT16, int16_t, "int16", INT16_MIN, INT16_MAX)                               \
+	X(IPM_INT32, int32_t, "int32", INT32_MIN, INT32_MAX)                               \
+	X(IPM_INT64, int64_t, "int64", INT64_MIN, INT64_MAX)                               \
+	X(IPM_UINT8, uint8_t, "uint8", 0, UINT8_MAX)                                       \
+	X(IPM_UINT16, uint16_t, "uint16", 0, UINT16_MAX)                                   \
+	X(IPM_UINT32, uint32_t, "uint32", 0, UINT32_MAX)                                   \
+	X(IPM_UINT64, uint64_t, "uint64", 0, UINT64_MAX)                                   \
+	X(IPM_FLOAT, float, "float", 0, 0)                                                 \
+	X(IPM_DOUBLE, double, "double", 0, 0)                                              \
+	X(IPM_BOOL, bool, "bool", 0, 1)
+
+/* A scalar kind's name, size and range, indexed by enum ipm_kind up to
+ * IPM_BOOL (util.c). */
+struct ipm_scalar {
+	const char *name;          /* as the schema spells it */
+	size_t size;               /* bytes */
+	int64_t min;               /* lowest value of an integer kind */
+	uint64_t max;              /* highest value of an integer kind or bool */
+};
+
+extern const struct ipm_scalar ipm_scalars[IPM_BOOL + 1];
+
+/* Stores the low size bytes (1, 2, 4 or 8) of v at p, in host order: the
+ * bits of an integer of that size, signed or not. */
+static inline void ipm_store_int(void *p, size_t size, uint64_t v)
+{
+	uint8_t u8 = (uint8_t)v;
+	uint16_t u16 = (uint16_t)v;
+	uint32_t u32 = (uint32_t)v;
+
+	switch (size) {
+	case 1:
+		memcpy(p, &u8, 1);
+		break;
+	case 2:
+		memcpy(p, &u16, 2);
+		break;
+	case 4:
+		memcpy(p, &u32, 4);
+		break;
+	default:
+		memcpy(p, &v, 8);
+		break;
+	}
+}
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+static inline int64_t ipm_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* UNIX time in seconds, as Python's time.time() gives it. */
+static inline double ipm_now_realtime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Longest piece of text a message quotes, and the buffer ipm_quote() needs. */
+#define IPM_QUOTE_MAX 40
+#define IPM_QUOTE_LEN (IPM_QUOTE_MAX * 4 + 4)
+
+/* The n bytes of s for a message: unprintable bytes, quote and backslash
+ * as C escapes, long text cut with "..." (util.c). */
+const char *ipm_quote(const char *s, size_t n, char out[IPM_QUOTE_LEN]);
 
 /* One field of a structure. */
 struct ipm_member {
@@ -94,7 +185,7 @@ struct ipm_undo {
 	uint64_t count;            /* dead sections undone on this instance */
 	double last_time;          /* UNIX time of the last undo; 0 if none */
 	int32_t last_pid;          /* process that died inside that section */
-	uint32_t reserved0;        /* zero */
+	uint32_t check;            /* of magic, size, pid (undo.c); 0 before the first */
 	uint64_t reserved[2];      /* zero, for later versions */
 	unsigned char data[];      /* the saved bytes */
 };
@@ -134,9 +225,10 @@ int ipm_lock_fd(int fd, int type, int timeout_ms);
 void ipm_lock_handler_install(void);
 
 /* Maps the control block of the lock file open on fd into m->ctl (writable
- * if the fd is): 0, or a negative errno with m->err set (-EINVAL: someone
- * else's bytes in it). A read-only fd on a file too short to hold the block
- * gives m->ctl = NULL and 0: that handle watches time_stamp only (notify.c). */
+ * if the fd is): 0, or a negative errno with m->err set. A read-only fd on a
+ * file too short to hold the block, or a block holding someone else's bytes
+ * (then m->err says so), gives m->ctl = NULL and 0: that handle watches
+ * time_stamp only (notify.c). */
 int ipm_ctl_map(ipm_map *m, int fd, const char *lock_path);
 
 /* Unmaps it; harmless when not mapped (notify.c). */
@@ -148,8 +240,9 @@ void ipm_ctl_bump(ipm_map *m);
 
 /* Maps the undo record of the lock file open on fd, growing the file for a
  * structure of m->size bytes when the fd may write: 0, or a negative errno
- * with m->err set. A read-only fd on a file without a record gives
- * m->undo = NULL and 0 (undo.c). */
+ * with m->err set. A read-only fd on a file without a record, or a record
+ * with someone else's magic (m->err says so), gives m->undo = NULL and 0
+ * (undo.c). */
 int ipm_undo_map(ipm_map *m, int fd, const char *lock_path);
 
 /* Unmaps it; harmless when not mapped (undo.c). */

@@ -15,36 +15,16 @@
 #include <string.h>
 
 /*
- * No type may be larger than this. A schema describes one mmap'ed file, so a
- * gigabyte is far beyond any sane use, and the limit keeps every offset
- * computation far from overflowing size_t. schema.c applies the same limit
- * to arrays.
- */
-#define IPM_SIZE_LIMIT ((size_t)1 << 30)
-
-/*
  * The alignment a member of type T gets inside a structure. Not _Alignof(T):
  * on some ABIs (i386) a double is 8-aligned alone but 4-aligned in a
  * structure, and the structure alignment is what gcc and ctypes use.
  */
 #define IPM_MEMBER_ALIGN(T) offsetof(struct { char c; T x; }, x)
 
-#define IPM_SCALAR(k, T, n)                                                                        \
-	[k] = {.kind = k, .size = sizeof(T), .align = IPM_MEMBER_ALIGN(T), .name = n}
+#define IPM_SCALAR(k, T, n, lo, hi)                                                        \
+	[k] = {.kind = k, .size = sizeof(T), .align = IPM_MEMBER_ALIGN(T), .name = n},
 
-const struct ipm_type ipm_scalar_types[IPM_BOOL + 1] = {
-	IPM_SCALAR(IPM_INT8, int8_t, "int8"),
-	IPM_SCALAR(IPM_INT16, int16_t, "int16"),
-	IPM_SCALAR(IPM_INT32, int32_t, "int32"),
-	IPM_SCALAR(IPM_INT64, int64_t, "int64"),
-	IPM_SCALAR(IPM_UINT8, uint8_t, "uint8"),
-	IPM_SCALAR(IPM_UINT16, uint16_t, "uint16"),
-	IPM_SCALAR(IPM_UINT32, uint32_t, "uint32"),
-	IPM_SCALAR(IPM_UINT64, uint64_t, "uint64"),
-	IPM_SCALAR(IPM_FLOAT, float, "float"),
-	IPM_SCALAR(IPM_DOUBLE, double, "double"),
-	IPM_SCALAR(IPM_BOOL, bool, "bool"),
-};
+const struct ipm_type ipm_scalar_types[IPM_BOOL + 1] = {IPM_SCALARS(IPM_SCALAR)};
 
 static size_t round_up(size_t n, size_t align)
 {

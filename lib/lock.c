@@ -79,14 +79,6 @@ static int timer_usable(void)
 	return 1;
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int set_lock(int fd, int type, int cmd)
 {
 	struct flock fl = {
@@ -121,7 +113,7 @@ static int wait_polling(int fd, int type, int64_t deadline)
 
 		if (rc != -EAGAIN)
 			return rc;
-		left = deadline - now_ns();
+		left = deadline - ipm_now_ns();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		if (left > step)
@@ -138,7 +130,7 @@ static int wait_polling(int fd, int type, int64_t deadline)
 /* Waits in the kernel, woken by a timer aimed at this thread. */
 static int wait_timed(int fd, int type, int timeout_ms)
 {
-	int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000;
+	int64_t deadline = ipm_now_ns() + (int64_t)timeout_ms * 1000000;
 	struct sigevent sev;
 	struct itimerspec its;
 	timer_t timer;
@@ -172,7 +164,7 @@ static int wait_timed(int fd, int type, int timeout_ms)
 	/* A signal that fired after the lock was granted meets the handler
 	 * that does nothing: harmless. */
 	timer_delete(timer);
-	if (rc == -EINTR && now_ns() >= deadline)
+	if (rc == -EINTR && ipm_now_ns() >= deadline)
 		return -ETIMEDOUT;
 	return rc;
 }
@@ -223,7 +215,9 @@ int ipm_lock_read(ipm_map *m, int timeout_ms)
 		ipm_undo_end(m);
 		ipm_ctl_bump(m);
 	}
-	rc = ipm_lock_fd(m->lock_fd, F_RDLCK, timeout_ms);
+	/* Our own write lock conflicts with nobody: converting never waits,
+	 * so no timer for it. */
+	rc = ipm_lock_fd(m->lock_fd, F_RDLCK, m->held == 2 ? 0 : timeout_ms);
 	if (rc < 0)
 		return lock_failed(m, rc, "read", timeout_ms);
 	m->held = 1;

@@ -41,10 +41,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Where MmapStructureHeader's members live in every mappable structure. */
-#define HDR_CODE_OFF 0 /* int16 header_code */
-#define HDR_TIME_OFF 8 /* double time_stamp */
-
 /* The longest file name made from "Name_tag": the temporary
  * ".Name_tag.mmap.xxxxxx" adds 14 bytes to the two parts. */
 #define NAME_EXTRA 14
@@ -135,40 +131,23 @@ size_t ipm_map_size(const ipm_map *m)
 	return m && m->mapped ? m->size : 0;
 }
 
-/* s for a message: control characters as \xNN, cut after 64 bytes. */
-static const char *printable(char *out, size_t len, const char *s)
-{
-	size_t n = 0;
-
-	for (; *s && n + 5 < len && n < 64; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c < 0x20 || c == 0x7f)
-			n += (size_t)snprintf(out + n, len - n, "\\x%02x", c);
-		else
-			out[n++] = (char)c;
-	}
-	out[n] = '\0';
-	return out;
-}
-
 /* A name or tag becomes part of a file name: keep it inside the directory. */
 static int check_part(ipm_map *m, const char *what, const char *s)
 {
-	char q[80];
+	char q[IPM_QUOTE_LEN];
 	const char *p;
 
 	if (strchr(s, '/'))
 		return ipm_errf(m->err, -EINVAL, "bad %s '%s': contains '/'", what,
-				printable(q, sizeof(q), s));
+				ipm_quote(s, strlen(s), q));
 	if (strstr(s, ".."))
 		return ipm_errf(m->err, -EINVAL, "bad %s '%s': contains '..'", what,
-				printable(q, sizeof(q), s));
+				ipm_quote(s, strlen(s), q));
 	for (p = s; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			return ipm_errf(m->err, -EINVAL,
 					"bad %s '%s': contains a control character", what,
-					printable(q, sizeof(q), s));
+					ipm_quote(s, strlen(s), q));
 	return 0;
 }
 
@@ -256,6 +235,36 @@ static int make_dirs(ipm_map *m, const char *dir, const struct ipm_open_opts *o)
 	return rc;
 }
 
+/* A lock or data file must be a regular file we opened by its own name: in a
+ * shared directory a symbolic link would make us lock, grow and write
+ * someone else's file, and a FIFO would hang the first read. So every open
+ * passes O_NOFOLLOW | O_NONBLOCK and checks the type; ELOOP means a link. */
+static int open_failed(ipm_map *m, const char *what, const char *path)
+{
+	if (errno == ELOOP)
+		return ipm_errf(m->err, -ELOOP, "%s%s: is a symbolic link", what, path);
+	return ipm_errf(m->err, -errno, "cannot open %s%s: %s", what, path, strerror(errno));
+}
+
+/* fd must be a regular file; blocking again, as a regular file always is. */
+static int check_regular(ipm_map *m, int fd, const char *what, const char *path)
+{
+	struct stat st;
+	int fl;
+
+	if (fstat(fd, &st) < 0)
+		return ipm_errf(m->err, -errno, "cannot stat %s%s: %s", what, path,
+				strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return ipm_errf(m->err, -EINVAL, "%s%s: not a regular file", what, path);
+	fl = fcntl(fd, F_GETFL);
+	if (fl >= 0 && (fl & O_NONBLOCK))
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	return 0;
+}
+
+#define SAFE_OPEN (O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+
 /* As fasteners does ('a+'), the lock file is made when missing. Every role
  * opens it for writing when it may, readers included, because waiting for a
  * change takes a lease in its control block; the data stays read-only for a
@@ -267,10 +276,10 @@ static int open_lock(ipm_map *m, const char *path, enum ipm_role role,
 
 	/* Only the one who makes it sets its mode: O_EXCL says who that is. */
 	for (i = 0; i < 3; i++) {
-		fd = open(path, O_RDWR | O_CLOEXEC);
+		fd = open(path, O_RDWR | SAFE_OPEN);
 		if (fd >= 0 || errno != ENOENT)
 			break;
-		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, file_mode(o));
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | SAFE_OPEN, file_mode(o));
 		if (fd >= 0) {
 			rc = set_owner(m, fd, path, file_mode(o), o);
 			if (rc < 0) {
@@ -283,19 +292,15 @@ static int open_lock(ipm_map *m, const char *path, enum ipm_role role,
 			break;
 	}
 	if (role == IPM_READER && fd < 0 && (errno == EACCES || errno == EROFS))
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = open(path, O_RDONLY | SAFE_OPEN);
 	if (fd < 0)
-		return ipm_errf(m->err, -errno, "cannot open lock file %s: %s", path,
-				strerror(errno));
+		return open_failed(m, "lock file ", path);
+	rc = check_regular(m, fd, "lock file ", path);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
 	return fd;
-}
-
-static double now_realtime(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* The whole initial contents: zeros, header_code, time_stamp = now. Written
@@ -304,14 +309,14 @@ static int write_initial(ipm_map *m, int fd, const char *path, size_t size)
 {
 	unsigned char *buf = calloc(1, size);
 	int16_t code = IPM_HEADER_CODE;
-	double now = now_realtime();
+	double now = ipm_now_realtime();
 	size_t done = 0;
 	int rc = 0;
 
 	if (!buf)
 		return ipm_errf(m->err, -ENOMEM, "out of memory");
-	memcpy(buf + HDR_CODE_OFF, &code, sizeof(code));
-	memcpy(buf + HDR_TIME_OFF, &now, sizeof(now));
+	memcpy(buf + IPM_HDR_CODE_OFF, &code, sizeof(code));
+	memcpy(buf + IPM_HDR_STAMP_OFF, &now, sizeof(now));
 	while (done < size) {
 		ssize_t n = pwrite(fd, buf + done, size - done, (off_t)done);
 
@@ -387,9 +392,9 @@ static int manager_prepare(ipm_map *m, const char *dir, const char *name, const 
 	int16_t code;
 	int fd, rc;
 
-	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	fd = open(path, O_RDWR | SAFE_OPEN);
 	if (fd < 0 && errno != ENOENT)
-		return ipm_errf(m->err, -errno, "cannot open %s: %s", path, strerror(errno));
+		return open_failed(m, "", path);
 	*wrote = true;
 	if (fd < 0)
 		return create_file(m, dir, name, tag, path, size, o);
@@ -405,7 +410,7 @@ static int manager_prepare(ipm_map *m, const char *dir, const char *name, const 
 		close(fd);
 		return create_file(m, dir, name, tag, path, size, o);
 	}
-	if (pread(fd, &code, sizeof(code), HDR_CODE_OFF) != (ssize_t)sizeof(code)) {
+	if (pread(fd, &code, sizeof(code), IPM_HDR_CODE_OFF) != (ssize_t)sizeof(code)) {
 		rc = ipm_errf(m->err, -EIO, "cannot read %s", path);
 		goto fail;
 	}
@@ -434,7 +439,7 @@ static int check_file(ipm_map *m, int fd, const char *path, size_t size)
 	if ((uint64_t)st.st_size != size)
 		return ipm_errf(m->err, -EINVAL, "cannot map %s: size %lld, expected %zu", path,
 				(long long)st.st_size, size);
-	if (pread(fd, &code, sizeof(code), HDR_CODE_OFF) != (ssize_t)sizeof(code))
+	if (pread(fd, &code, sizeof(code), IPM_HDR_CODE_OFF) != (ssize_t)sizeof(code))
 		return ipm_errf(m->err, -EIO, "cannot read %s", path);
 	if (code != IPM_HEADER_CODE)
 		return ipm_errf(m->err, -EINVAL, "%s: header_code 0x%04x, expected 0x%04x", path,
@@ -452,10 +457,9 @@ static int open_checked(ipm_map *m, const char *path, size_t size, enum ipm_role
 {
 	int fd, rc;
 
-	/* O_NONBLOCK: a FIFO in the file's place must not hang us. */
-	fd = open(path, (role == IPM_READER ? O_RDONLY : O_RDWR) | O_NONBLOCK | O_CLOEXEC);
+	fd = open(path, (role == IPM_READER ? O_RDONLY : O_RDWR) | SAFE_OPEN);
 	if (fd < 0)
-		return ipm_errf(m->err, -errno, "cannot open %s: %s", path, strerror(errno));
+		return open_failed(m, "", path);
 	rc = check_file(m, fd, path, size);
 	if (rc < 0) {
 		close(fd);
@@ -472,18 +476,26 @@ static int open_checked(ipm_map *m, const char *path, size_t size, enum ipm_role
  * under locks later. Only a file that fails them is checked again after
  * waiting, since a manager may be creating or repairing it right now. So
  * opening does not wait behind an editor that holds the write lock for long.
+ * Nor for ever behind one that never lets go: after OPEN_WAIT_MS the check's
+ * own failure stands (a manager takes far less to make a file), and
+ * ipm_lock_signal() ends the wait at once with -EINTR.
  */
+#define OPEN_WAIT_MS 1000
+
 static int open_existing(ipm_map *m, int lock_fd, const char *lock_path, const char *path,
 			 size_t size, enum ipm_role role, int *fdp)
 {
-	int rc = ipm_lock_fd(lock_fd, F_RDLCK, 0);
+	int rc = ipm_lock_fd(lock_fd, F_RDLCK, 0), bad;
 
 	if (rc < 0 && rc != -EAGAIN)
 		return wait_failed(m, rc, lock_path);
 	*fdp = open_checked(m, path, size, role);
 	if (*fdp >= 0 || rc == 0)
 		return *fdp < 0 ? *fdp : 0;
-	rc = ipm_lock_fd(lock_fd, F_RDLCK, -1);
+	bad = *fdp;
+	rc = ipm_lock_fd(lock_fd, F_RDLCK, OPEN_WAIT_MS);
+	if (rc == -ETIMEDOUT)
+		return bad; /* m->err still says why the file failed */
 	if (rc < 0)
 		return wait_failed(m, rc, lock_path);
 	*fdp = open_checked(m, path, size, role);

@@ -37,16 +37,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HDR_STAMP 8 /* offset of MmapStructureHeader.time_stamp */
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static uint64_t ctl_magic(void)
 {
 	uint64_t v;
@@ -99,7 +89,13 @@ int ipm_ctl_map(ipm_map *m, int fd, const char *lock_path)
 					    __ATOMIC_SEQ_CST);
 	else
 		seen = __atomic_load_n(&c->magic, __ATOMIC_ACQUIRE);
-	/* Zero with a read-only block: nobody has written it yet, still valid. */
+	/*
+	 * Zero with a read-only block: nobody has written it yet, still valid.
+	 * Anything else is someone else's bytes: the lock file is auxiliary and
+	 * anyone who may lock may write it, so that must not make the instance
+	 * unusable. The handle goes on without the block, waiting by the
+	 * time_stamp only, and says why in its message.
+	 */
 	if (seen != 0 && seen != want) {
 		char got[9];
 
@@ -109,9 +105,10 @@ int ipm_ctl_map(ipm_map *m, int fd, const char *lock_path)
 				got[i] = '?';
 		got[8] = '\0';
 		munmap(c, IPM_CTL_SIZE);
-		return ipm_errf(m->err, -EINVAL,
-				"lock file %s: control block magic '%s', expected '%s'", lock_path,
-				got, IPM_CTL_MAGIC);
+		ipm_errf(m->err, -EINVAL,
+			 "lock file %s: control block magic '%s', expected '%s': ignored",
+			 lock_path, got, IPM_CTL_MAGIC);
+		return 0;
 	}
 	m->ctl = c;
 	m->ctl_rw = rw;
@@ -141,7 +138,7 @@ void ipm_ctl_bump(ipm_map *m)
 		return;
 	__atomic_add_fetch(&c->seq, 1, __ATOMIC_SEQ_CST);
 	lease = __atomic_load_n(&c->lease, __ATOMIC_SEQ_CST);
-	if (lease && (int64_t)lease > now_ns())
+	if (lease && (int64_t)lease > ipm_now_ns())
 		futex(&c->seq, FUTEX_WAKE, INT_MAX, NULL);
 }
 
@@ -150,7 +147,8 @@ void ipm_ctl_bump(ipm_map *m)
  * writer is mid-write, merely reports a change a little early. */
 static uint32_t stamp_hash(const ipm_map *m)
 {
-	uint64_t x = __atomic_load_n((const uint64_t *)(m->data + HDR_STAMP), __ATOMIC_RELAXED);
+	uint64_t x =
+	    __atomic_load_n((const uint64_t *)(m->data + IPM_HDR_STAMP_OFF), __ATOMIC_RELAXED);
 
 	return (uint32_t)((x * 0x9e3779b97f4a7c15u) >> 32);
 }
@@ -215,7 +213,7 @@ int ipm_map_wait(ipm_map *m, uint64_t seen, int timeout_ms)
 		return m ? ipm_errf(m->err, -EBADF, "cannot wait: map is not open") : -EBADF;
 	if (timeout_ms != 0)
 		ipm_lock_handler_install();
-	now = now_ns();
+	now = ipm_now_ns();
 	if (timeout_ms > 0)
 		deadline = now + (int64_t)timeout_ms * 1000000;
 	for (;;) {
@@ -238,6 +236,6 @@ int ipm_map_wait(ipm_map *m, uint64_t seen, int timeout_ms)
 		rc = sleep_slice(m, (uint32_t)(seen >> 32), end - now);
 		if (rc < 0)
 			return rc;
-		now = now_ns();
+		now = ipm_now_ns();
 	}
 }

@@ -32,7 +32,6 @@
 
 #define IPM_NAME_MAX 63			 /* longest structure or field name */
 #define IPM_DIMS_MAX 16			 /* most array dimensions in one type */
-#define IPM_SIZE_LIMIT ((size_t)1 << 30) /* largest type; as in layout.c */
 /* Deepest chain of structures in structures or bases: far beyond real use,
  * it keeps every recursive walk of a type (here and in its users) within a
  * small stack. */

@@ -102,10 +102,16 @@ int ipm_undo_map(ipm_map *m, int fd, const char *lock_path)
 					    __ATOMIC_SEQ_CST);
 	else
 		seen = __atomic_load_n(&u->magic, __ATOMIC_ACQUIRE);
+	/* Someone else's bytes: go on without crash-atomic writes rather than
+	 * refuse the instance (see ipm_ctl_map()); the message says why, unless
+	 * it already says so of the control block. */
 	if (seen != 0 && seen != want) {
 		munmap(u, undo_len(m));
-		return ipm_errf(m->err, -EINVAL, "lock file %s: undo record magic is not '%s'",
-				lock_path, IPM_UNDO_MAGIC);
+		if (!m->err[0])
+			ipm_errf(m->err, -EINVAL,
+				 "lock file %s: undo record magic is not '%s': ignored", lock_path,
+				 IPM_UNDO_MAGIC);
+		return 0;
 	}
 	m->undo = u;
 	m->undo_rw = rw;
@@ -120,12 +126,20 @@ void ipm_undo_unmap(ipm_map *m)
 	m->undo_rw = false;
 }
 
-static double now_realtime(void)
+/* A check over the fields that say what the record holds, so that bytes a
+ * stranger wrote into the lock file with the right magic are not taken for a
+ * section to restore (a guard against garbage, not against malice: see
+ * ipmmap.h on who may write the lock file). Never 0, which a fresh record
+ * holds. */
+static uint32_t undo_check(const struct ipm_undo *u)
 {
-	struct timespec ts;
+	uint64_t x = u->magic ^ (u->size * 0x9e3779b97f4a7c15u) ^
+		     ((uint64_t)(uint32_t)u->pid * 0xc2b2ae3d27d4eb4fu);
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	x ^= x >> 29;
+	x *= 0xbf58476d1ce4e5b9u;
+	x ^= x >> 32;
+	return (uint32_t)x | 1;
 }
 
 /* Whether a dead writer's section is open, with bytes this handle can use. */
@@ -134,7 +148,7 @@ static bool dead_section(const ipm_map *m)
 	const struct ipm_undo *u = m->undo;
 
 	return u && __atomic_load_n(&u->state, __ATOMIC_ACQUIRE) == IPM_UNDO_DIRTY &&
-	       u->size == m->size;
+	       u->magic == undo_magic() && u->size == m->size && u->check == undo_check(u);
 }
 
 /* Under the write lock: the saved bytes back into the file, then clean. A
@@ -147,13 +161,13 @@ static int restore(ipm_map *m, void *ctx)
 	if (!dead_section(m)) {
 		/* A record of another layout (the file was made anew since)
 		 * cannot be applied: forget it. */
-		if (u && u->state == IPM_UNDO_DIRTY)
+		if (u && u->state != IPM_UNDO_CLEAN)
 			__atomic_store_n(&u->state, IPM_UNDO_CLEAN, __ATOMIC_RELEASE);
 		return 0;
 	}
 	memcpy(m->mapped, u->data, m->size);
 	u->count++;
-	u->last_time = now_realtime();
+	u->last_time = ipm_now_realtime();
 	u->last_pid = u->pid;
 	m->undone++;
 	__atomic_store_n(&u->state, IPM_UNDO_CLEAN, __ATOMIC_RELEASE);
@@ -166,11 +180,12 @@ static int begin(ipm_map *m, void *ctx)
 	struct ipm_undo *u = m->undo;
 
 	(void)ctx;
-	if (u->state == IPM_UNDO_DIRTY)
+	if (u->state != IPM_UNDO_CLEAN)
 		restore(m, NULL);
 	memcpy(u->data, m->mapped, m->size);
 	u->size = m->size;
 	u->pid = (int32_t)my_pid;
+	u->check = undo_check(u);
 	/* The copy is complete before the mark, and the mark is made before
 	 * the caller writes anything: a kill at any instruction leaves either
 	 * a clean record and untouched data or a dirty one and a full copy. */
@@ -248,7 +263,6 @@ int ipm_map_recovery(ipm_map *m, struct ipm_recovery *out)
 	out->last_pid = u->last_pid;
 	/* Under the read lock a dirty record can only be a dead writer's; with
 	 * no lock it may be a live writer's section in progress. */
-	out->pending =
-	    m->held == 1 && __atomic_load_n(&u->state, __ATOMIC_ACQUIRE) == IPM_UNDO_DIRTY;
+	out->pending = m->held == 1 && dead_section(m);
 	return 0;
 }

@@ -26,67 +26,12 @@
 #include <string.h>
 #include <strings.h>
 
-/* What a scalar kind is, for ranges and messages. */
-struct scalar {
-	const char *name; /* as the schema spells it */
-	size_t size;      /* bytes */
-	int64_t min;      /* signed kinds: lowest value */
-	uint64_t max;     /* integer kinds: highest value */
-};
-
-static const struct scalar scalars[IPM_BOOL + 1] = {
-	[IPM_INT8] = {"int8", 1, INT8_MIN, INT8_MAX},
-	[IPM_INT16] = {"int16", 2, INT16_MIN, INT16_MAX},
-	[IPM_INT32] = {"int32", 4, INT32_MIN, INT32_MAX},
-	[IPM_INT64] = {"int64", 8, INT64_MIN, INT64_MAX},
-	[IPM_UINT8] = {"uint8", 1, 0, UINT8_MAX},
-	[IPM_UINT16] = {"uint16", 2, 0, UINT16_MAX},
-	[IPM_UINT32] = {"uint32", 4, 0, UINT32_MAX},
-	[IPM_UINT64] = {"uint64", 8, 0, UINT64_MAX},
-	[IPM_FLOAT] = {"float", 4, 0, 0},
-	[IPM_DOUBLE] = {"double", 8, 0, 0},
-	[IPM_BOOL] = {"bool", 1, 0, 1},
-};
-
-/* Longest piece of offending text a message quotes, and the buffer for it. */
-#define QUOTE_MAX 40
-#define QUOTE_LEN (QUOTE_MAX * 4 + 4)
-
-/* Text for a message: unprintable bytes as C escapes, long text cut with "...". */
-static const char *quote(const char *s, size_t n, char out[QUOTE_LEN])
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i, o = 0;
-
-	for (i = 0; i < n && i < QUOTE_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '\n') {
-			out[o++] = '\\';
-			out[o++] = 'n';
-		} else if (c < 0x20 || c >= 0x7f || c == '\'' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	if (i < n) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 static int not_a(const char *s, size_t n, enum ipm_kind k, const char *why, char *err)
 {
-	char q[QUOTE_LEN];
-	const char *name = scalars[k].name;
+	char q[IPM_QUOTE_LEN];
+	const char *name = ipm_scalars[k].name;
 
-	return ipm_errf(err, -EINVAL, "'%s' is not %s %s%s", quote(s, n, q),
+	return ipm_errf(err, -EINVAL, "'%s' is not %s %s%s", ipm_quote(s, n, q),
 			name[0] == 'i' ? "an" : "a", name, why);
 }
 
@@ -94,60 +39,22 @@ static int not_a(const char *s, size_t n, enum ipm_kind k, const char *why, char
 /* Integers                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static void store_int(enum ipm_kind k, int64_t sv, uint64_t uv, void *dst)
-{
-	int8_t i8 = (int8_t)sv;
-	int16_t i16 = (int16_t)sv;
-	int32_t i32 = (int32_t)sv;
-	uint8_t u8 = (uint8_t)uv;
-	uint16_t u16 = (uint16_t)uv;
-	uint32_t u32 = (uint32_t)uv;
-
-	switch (k) {
-	case IPM_INT8:
-		memcpy(dst, &i8, 1);
-		break;
-	case IPM_INT16:
-		memcpy(dst, &i16, 2);
-		break;
-	case IPM_INT32:
-		memcpy(dst, &i32, 4);
-		break;
-	case IPM_INT64:
-		memcpy(dst, &sv, 8);
-		break;
-	case IPM_UINT8:
-	case IPM_BOOL:
-		memcpy(dst, &u8, 1);
-		break;
-	case IPM_UINT16:
-		memcpy(dst, &u16, 2);
-		break;
-	case IPM_UINT32:
-		memcpy(dst, &u32, 4);
-		break;
-	default:
-		memcpy(dst, &uv, 8);
-		break;
-	}
-}
-
 static int out_of_range(const char *s, size_t n, enum ipm_kind k, char *err)
 {
-	char q[QUOTE_LEN];
-	const struct scalar *sc = &scalars[k];
+	char q[IPM_QUOTE_LEN];
+	const struct ipm_scalar *sc = &ipm_scalars[k];
 
 	if (k <= IPM_INT64)
 		return ipm_errf(err, -ERANGE,
 				"value %s out of range for %s (%" PRId64 "..%" PRId64 ")",
-				quote(s, n, q), sc->name, sc->min, (int64_t)sc->max);
+				ipm_quote(s, n, q), sc->name, sc->min, (int64_t)sc->max);
 	return ipm_errf(err, -ERANGE, "value %s out of range for %s (0..%" PRIu64 ")",
-			quote(s, n, q), sc->name, sc->max);
+			ipm_quote(s, n, q), sc->name, sc->max);
 }
 
 static int parse_int(enum ipm_kind k, const char *s, size_t n, void *dst, char *err)
 {
-	const struct scalar *sc = &scalars[k];
+	const struct ipm_scalar *sc = &ipm_scalars[k];
 	bool neg = false, over = false;
 	uint64_t mag = 0;
 	size_t i = 0, j;
@@ -176,13 +83,13 @@ static int parse_int(enum ipm_kind k, const char *s, size_t n, void *dst, char *
 			return not_a(s, n, k, " (sign)", err);
 		if (neg || over || mag > sc->max)
 			return out_of_range(s, n, k, err);
-		store_int(k, 0, mag, dst);
+		ipm_store_int(dst, ipm_scalars[k].size, mag);
 		return 0;
 	}
 	if (over || mag > (uint64_t)sc->max + neg)
 		return out_of_range(s, n, k, err);
-	/* -(mag) without overflow for mag == 2^63 */
-	store_int(k, neg ? (mag ? -(int64_t)(mag - 1) - 1 : 0) : (int64_t)mag, 0, dst);
+	/* Two's complement: the bits of -mag are those of 0 - mag. */
+	ipm_store_int(dst, ipm_scalars[k].size, neg ? 0 - mag : mag);
 	return 0;
 }
 
@@ -257,7 +164,7 @@ static bool float_syntax(const char *s, size_t n, bool *special)
 
 static int parse_float(enum ipm_kind k, const char *s, size_t n, void *dst, char *err)
 {
-	char local[128], *copy = local, q[QUOTE_LEN];
+	char local[128], *copy = local, q[IPM_QUOTE_LEN];
 	bool special;
 	float fv = 0;
 	double dv;
@@ -282,8 +189,8 @@ static int parse_float(enum ipm_kind k, const char *s, size_t n, void *dst, char
 		free(copy);
 	/* Underflow to a subnormal or zero is accepted, as Python does. */
 	if (isinf(dv) && !special)
-		return ipm_errf(err, -ERANGE, "value %s out of range for %s", quote(s, n, q),
-				scalars[k].name);
+		return ipm_errf(err, -ERANGE, "value %s out of range for %s", ipm_quote(s, n, q),
+				ipm_scalars[k].name);
 	if (k == IPM_FLOAT)
 		memcpy(dst, &fv, 4);
 	else

@@ -4,7 +4,6 @@
  * rule, reader handles, copy, clear, touch and timestamp.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,19 +30,11 @@ static const char kinds_ini[] = "[AllKinds]\n"
 
 struct fix {
 	ipm_schema *s;             /* demo.ini plus AllKinds */
-	char dir[32];              /* temporary directory of this test */
+	char dir[64];              /* temporary directory of this test */
 	struct ipm_open_opts opts; /* mmap and lock files both in dir */
 	ipm_map *m;                /* manager of DemoMmapStructure_t */
 	ipm_map *k;                /* manager of AllKinds_t */
 };
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int setup(void **state)
 {
@@ -51,27 +42,19 @@ static int setup(void **state)
 
 	if (!x)
 		return -1;
-	strcpy(x->dir, "/tmp/ipmaccessXXXXXX");
-	if (!mkdtemp(x->dir))
+	if (unit_mkdtemp(x->dir, sizeof(x->dir), "access") < 0)
 		return -1;
 	x->opts.mmap_dir = x->dir;
 	x->opts.lock_dir = x->dir;
-	x->s = ipm_schema_new();
-	if (ipm_schema_load_file(x->s, "conf/demo.ini") < 0 ||
-	    ipm_schema_load_string(x->s, kinds_ini, "kinds") < 0) {
-		print_error("%s\n", ipm_schema_errmsg(x->s));
+	x->s = unit_schema(kinds_ini, "kinds");
+	if (!x->s || ipm_schema_load_file(x->s, "conf/demo.ini") < 0) {
+		print_error("%s\n", x->s ? ipm_schema_errmsg(x->s) : "no schema");
 		return -1;
 	}
-	x->m = ipm_map_new(x->s);
-	x->k = ipm_map_new(x->s);
-	if (ipm_map_open(x->m, "DemoMmapStructure", "t", IPM_MANAGER, &x->opts) < 0) {
-		print_error("%s\n", ipm_map_errmsg(x->m));
+	x->m = unit_open(x->s, "DemoMmapStructure", "t", IPM_MANAGER, &x->opts);
+	x->k = unit_open(x->s, "AllKinds", "t", IPM_MANAGER, &x->opts);
+	if (!x->m || !x->k)
 		return -1;
-	}
-	if (ipm_map_open(x->k, "AllKinds", "t", IPM_MANAGER, &x->opts) < 0) {
-		print_error("%s\n", ipm_map_errmsg(x->k));
-		return -1;
-	}
 	*state = x;
 	return 0;
 }
@@ -83,7 +66,7 @@ static int teardown(void **state)
 	ipm_map_free(x->m);
 	ipm_map_free(x->k);
 	ipm_schema_free(x->s);
-	nftw(x->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	unit_rm_tree(x->dir);
 	free(x);
 	return 0;
 }

@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,14 +59,6 @@ struct fix {
 	struct ipm_field x, str;   /* on the second page */
 };
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof(*f));
@@ -97,7 +88,7 @@ static int teardown(void **state)
 	struct fix *f = *state;
 
 	ipm_map_free(f->m);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rm_tree(f->dir);
 	ipm_schema_free(f->s);
 	free(f);
 	return 0;

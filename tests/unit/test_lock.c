@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sched.h>
@@ -34,30 +33,19 @@ struct fix {
 
 static struct fix *fx; /* for children, which run outside cmocka */
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return -1;
-	f->s = ipm_schema_new();
-	if (!f->s || ipm_schema_load_string(f->s, schema_text, "small") < 0)
-		return -1;
-	strcpy(f->dir, "/tmp/ipm_lock_XXXXXX");
-	if (!mkdtemp(f->dir))
+	f->s = unit_schema(schema_text, "small");
+	if (!f->s || unit_mkdtemp(f->dir, sizeof(f->dir), "lock") < 0)
 		return -1;
 	f->opts.mmap_dir = f->dir;
 	f->opts.lock_dir = f->dir;
-	f->m = ipm_map_new(f->s);
-	if (!f->m || ipm_map_open(f->m, "Small", "", IPM_MANAGER, &f->opts) < 0)
+	f->m = unit_open(f->s, "Small", "", IPM_MANAGER, &f->opts);
+	if (!f->m)
 		return -1;
 	fx = f;
 	*state = f;
@@ -69,23 +57,10 @@ static int teardown(void **state)
 	struct fix *f = *state;
 
 	ipm_map_free(f->m);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rm_tree(f->dir);
 	ipm_schema_free(f->s);
 	free(f);
 	return 0;
-}
-
-/*
- * Valgrind 3.19 does not know that fcntl(F_OFD_SETLKW) may block: it runs it
- * holding its one big lock with signals blocked, so in a program under
- * valgrind no other thread runs while one waits and no signal ends the wait.
- * The checks that need either are left out there.
- */
-static int under_valgrind(void)
-{
-	const char *p = getenv("LD_PRELOAD");
-
-	return p && strstr(p, "vgpreload");
 }
 
 /* A second handle on the same instance, in this process. */
@@ -96,14 +71,6 @@ static ipm_map *other(enum ipm_role role)
 	if (!m || ipm_map_open(m, "Small", "", role, &fx->opts) < 0)
 		fail_msg("cannot open a second handle: %s", m ? ipm_map_errmsg(m) : "no memory");
 	return m;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static void put(int fd, const void *buf, size_t len)
@@ -143,9 +110,9 @@ static pid_t child_lock(enum ipm_role role, int want_write, int timeout, int *ou
 		close(p[0]);
 		if (!m || ipm_map_open(m, "Small", "", role, &fx->opts) < 0)
 			_exit(91);
-		r.t_in = now_ns();
+		r.t_in = unit_now_ns();
 		r.rc = want_write ? ipm_lock_write(m, timeout) : ipm_lock_read(m, timeout);
-		r.t_ret = now_ns();
+		r.t_ret = unit_now_ns();
 		ipm_map_free(m);
 		put(p[1], &r, sizeof(r));
 		_exit(0);
@@ -199,10 +166,10 @@ static int has_waiter(ipm_map *m)
 /* Yields until a waiter shows up; fails after 5 s. */
 static void wait_for_waiter(ipm_map *m)
 {
-	int64_t end = now_ns() + 5000000000LL;
+	int64_t end = unit_now_ns() + 5000000000LL;
 
 	while (!has_waiter(m)) {
-		if (now_ns() > end)
+		if (unit_now_ns() > end)
 			fail_msg("no waiter appeared in /proc/locks");
 		sched_yield();
 	}
@@ -268,7 +235,7 @@ static void blocked_reader_wakes_fast(void **state)
 	assert_int_equal(ipm_lock_write(f->m, -1), 0);
 	pid = child_lock(IPM_READER, 0, -1, &fd);
 	wait_for_waiter(f->m);
-	t_release = now_ns();
+	t_release = unit_now_ns();
 	assert_int_equal(ipm_unlock(f->m), 0);
 	r = finish(pid, fd);
 	assert_int_equal(r.rc, 0);
@@ -285,7 +252,7 @@ static void timed_wait_times_out(void **state)
 	pid_t pid;
 	int fd;
 
-	if (under_valgrind())
+	if (unit_under_valgrind())
 		skip();
 	assert_int_equal(ipm_lock_read(f->m, 0), 0);
 	pid = child_lock(IPM_EDITOR, 1, 50, &fd);
@@ -404,7 +371,7 @@ static void threads_exclude_each_other(void **state)
 	assert_int_equal(ipm_lock_write(f->m, 0), 0);
 	assert_int_equal(in_thread(o, 0, 0), -EAGAIN);
 	assert_int_equal(in_thread(o, 1, 0), -EAGAIN);
-	if (under_valgrind()) {
+	if (unit_under_valgrind()) {
 		assert_int_equal(ipm_unlock(f->m), 0);
 		assert_int_equal(in_thread(o, 0, 0), 0);
 	} else {
@@ -430,7 +397,7 @@ static void signal_interrupts_wait(void **state)
 	struct thread_job jt = {o, 1, 60000, 1};
 	pthread_t t;
 
-	if (under_valgrind()) {
+	if (unit_under_valgrind()) {
 		ipm_map_free(o);
 		skip();
 	}
@@ -483,7 +450,7 @@ static void roles_and_conversions(void **state)
 	assert_int_equal(ipm_lock_held(f->m), 1);
 	assert_int_equal(ipm_lock_write(o, 0), -EAGAIN);
 	/* ...a waiting one drops it first, so two upgraders cannot deadlock. */
-	if (under_valgrind()) {
+	if (unit_under_valgrind()) {
 		assert_int_equal(ipm_unlock(f->m), 0);
 	} else {
 		assert_int_equal(ipm_lock_write(f->m, 10), -ETIMEDOUT);
@@ -672,7 +639,7 @@ static void python_fasteners_interop(void **state)
 		pid_t pid = child_lock(IPM_EDITOR, 1, -1, &fd);
 
 		wait_for_waiter(f->m);
-		t_release = now_ns();
+		t_release = unit_now_ns();
 		assert_int_equal(py_do(&py, "uw"), 1);
 		r = finish(pid, fd);
 		assert_int_equal(r.rc, 0);
@@ -685,29 +652,62 @@ static void python_fasteners_interop(void **state)
 static void cost_of_a_lock(void **state)
 {
 	struct fix *f = *state;
-	const int n = under_valgrind() ? 2000 : 200000;
+	const int n = unit_under_valgrind() ? 2000 : 200000;
 	int64_t t0;
 	int i;
 
-	t0 = now_ns();
+	t0 = unit_now_ns();
 	for (i = 0; i < n; i++) {
 		assert_int_equal(ipm_lock_write(f->m, -1), 0);
 		assert_int_equal(ipm_unlock(f->m), 0);
 	}
-	print_message("write lock + unlock: %lld ns\n", (long long)((now_ns() - t0) / n));
-	t0 = now_ns();
+	print_message("write lock + unlock: %lld ns\n", (long long)((unit_now_ns() - t0) / n));
+	t0 = unit_now_ns();
 	for (i = 0; i < n; i++) {
 		assert_int_equal(ipm_lock_read(f->m, 0), 0);
 		assert_int_equal(ipm_unlock(f->m), 0);
 	}
-	print_message("read lock + unlock: %lld ns\n", (long long)((now_ns() - t0) / n));
-	t0 = now_ns();
+	print_message("read lock + unlock: %lld ns\n", (long long)((unit_now_ns() - t0) / n));
+	t0 = unit_now_ns();
 	for (i = 0; i < n / 10; i++) {
 		assert_int_equal(ipm_lock_write(f->m, 1000), 0);
 		assert_int_equal(ipm_unlock(f->m), 0);
 	}
 	print_message("timed write lock + unlock: %lld ns\n",
-		      (long long)((now_ns() - t0) / (n / 10)));
+		      (long long)((unit_now_ns() - t0) / (n / 10)));
+}
+
+/* What a failed read-to-write conversion leaves, as ipmmap.h says. */
+static void failed_upgrade_state(void **state)
+{
+	struct fix *f = *state;
+	ipm_map *b = other(IPM_READER);
+
+	assert_int_equal(ipm_lock_read(f->m, 0), 0);
+	assert_int_equal(ipm_lock_read(b, 0), 0);
+	/* A try that fails keeps the read lock. */
+	assert_int_equal(ipm_lock_write(f->m, 0), -EAGAIN);
+	assert_int_equal(ipm_lock_held(f->m), 1);
+	/* A wait that fails leaves no lock at all. */
+	if (!unit_under_valgrind()) {
+		assert_int_equal(ipm_lock_write(f->m, 50), -ETIMEDOUT);
+		assert_int_equal(ipm_lock_held(f->m), 0);
+		assert_contains(ipm_map_errmsg(f->m), "timed out after 50 ms");
+		/* Really none: a writer gets in once b lets go. */
+		assert_int_equal(ipm_unlock(b), 0);
+		ipm_map_free(b);
+		b = other(IPM_EDITOR);
+		assert_int_equal(ipm_lock_write(b, 0), 0);
+		assert_int_equal(ipm_unlock(b), 0);
+	}
+	/* Write to read converts without waiting and keeps a lock. */
+	assert_int_equal(ipm_lock_write(f->m, 0), unit_under_valgrind() ? -EAGAIN : 0);
+	if (!unit_under_valgrind()) {
+		assert_int_equal(ipm_lock_read(f->m, 1000), 0);
+		assert_int_equal(ipm_lock_held(f->m), 1);
+	}
+	assert_int_equal(ipm_unlock(f->m), 0);
+	ipm_map_free(b);
 }
 
 int main(void)
@@ -724,6 +724,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(threads_exclude_each_other, setup, teardown),
 	    cmocka_unit_test_setup_teardown(signal_interrupts_wait, setup, teardown),
 	    cmocka_unit_test_setup_teardown(roles_and_conversions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(failed_upgrade_state, setup, teardown),
 	    cmocka_unit_test_setup_teardown(open_and_writers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(python_fasteners_interop, setup, teardown),
 	    cmocka_unit_test_setup_teardown(cost_of_a_lock, setup, teardown),

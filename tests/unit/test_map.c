@@ -5,9 +5,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,25 +47,14 @@ struct fix {
 	struct ipm_open_opts opts; /* pointing at the two */
 };
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return -1;
-	f->s = ipm_schema_new();
-	if (!f->s || ipm_schema_load_string(f->s, schema_text, "demo") < 0)
-		return -1;
-	strcpy(f->dir, "/tmp/ipm_map_XXXXXX");
-	if (!mkdtemp(f->dir))
+	f->s = unit_schema(schema_text, "demo");
+	if (!f->s || unit_mkdtemp(f->dir, sizeof(f->dir), "map") < 0)
 		return -1;
 	snprintf(f->mmap_dir, sizeof(f->mmap_dir), "%s/mmap", f->dir);
 	snprintf(f->lock_dir, sizeof(f->lock_dir), "%s/locks", f->dir);
@@ -80,7 +69,7 @@ static int teardown(void **state)
 {
 	struct fix *f = *state;
 
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rm_tree(f->dir);
 	ipm_schema_free(f->s);
 	free(f);
 	return 0;
@@ -89,13 +78,10 @@ static int teardown(void **state)
 static ipm_map *open_ok(struct fix *f, const char *name, const char *tag, enum ipm_role role,
 			const struct ipm_open_opts *o)
 {
-	ipm_map *m = ipm_map_new(f->s);
-	int rc;
+	ipm_map *m = unit_open(f->s, name, tag, role, o);
 
-	assert_non_null(m);
-	rc = ipm_map_open(m, name, tag, role, o);
-	if (rc != 0)
-		fail_msg("open %s failed: %d %s", name, rc, ipm_map_errmsg(m));
+	if (!m)
+		fail_msg("cannot open %s", name);
 	return m;
 }
 
@@ -370,6 +356,160 @@ static void not_regular_refused(void **state)
 	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_MANAGER, &f->opts), -EINVAL);
 	assert_string_equal(ipm_map_errmsg(m), want);
 	ipm_map_free(m);
+}
+
+/* Reads a whole small file into buf (NUL-terminated): its length. */
+static ssize_t slurp(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	n = read(fd, buf, len - 1);
+	close(fd);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	return n;
+}
+
+static void symlink_lock_refused(void **state)
+{
+	static const enum ipm_role roles[] = {IPM_MANAGER, IPM_EDITOR, IPM_READER};
+	struct fix *f = *state;
+	ipm_map *m = ipm_map_new(f->s);
+	char victim[160], lock[160], want[256], buf[64];
+	struct stat st;
+
+	snprintf(victim, sizeof(victim), "%s/victim", f->dir);
+	snprintf(lock, sizeof(lock), "%s/" DEMO "_evil.lockfile", f->lock_dir);
+	assert_int_equal(mkdir(f->lock_dir, 0755), 0);
+	close(open(victim, O_WRONLY | O_CREAT, 0600));
+	assert_int_equal(truncate(victim, 0), 0);
+	assert_int_equal(symlink(victim, lock), 0);
+	snprintf(want, sizeof(want), "lock file %s: is a symbolic link", lock);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(ipm_map_open(m, DEMO, "evil", roles[i], &f->opts), -ELOOP);
+		assert_string_equal(ipm_map_errmsg(m), want);
+	}
+	/* Neither grown for a control block nor written. */
+	assert_int_equal(stat(victim, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(slurp(victim, buf, sizeof(buf)), 0);
+	/* A dangling link is refused too, and not created through. */
+	assert_int_equal(unlink(victim), 0);
+	assert_int_equal(ipm_map_open(m, DEMO, "evil", IPM_MANAGER, &f->opts), -ELOOP);
+	assert_string_equal(ipm_map_errmsg(m), want);
+	assert_int_equal(lstat(victim, &st), -1);
+	ipm_map_free(m);
+}
+
+static void symlink_mmap_refused(void **state)
+{
+	static const enum ipm_role roles[] = {IPM_MANAGER, IPM_EDITOR, IPM_READER};
+	struct fix *f = *state;
+	ipm_map *m = ipm_map_new(f->s);
+	char victim[160], path[160], want[256], buf[DEMO_SIZE + 1], zero[DEMO_SIZE];
+	int fd;
+
+	snprintf(victim, sizeof(victim), "%s/victim2", f->dir);
+	assert_int_equal(mkdir(f->mmap_dir, 0755), 0);
+	/* The structure's size with a bad header: a manager would rewrite it. */
+	memset(zero, 'v', sizeof(zero));
+	fd = open(victim, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, zero, sizeof(zero)), DEMO_SIZE);
+	close(fd);
+	demo_path(f, path, sizeof(path), "evil2");
+	assert_int_equal(symlink(victim, path), 0);
+	snprintf(want, sizeof(want), "%s: is a symbolic link", path);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(ipm_map_open(m, DEMO, "evil2", roles[i], &f->opts), -ELOOP);
+		assert_string_equal(ipm_map_errmsg(m), want);
+	}
+	assert_int_equal(slurp(victim, buf, sizeof(buf)), DEMO_SIZE);
+	assert_memory_equal(buf, zero, DEMO_SIZE);
+	ipm_map_free(m);
+}
+
+static void fifo_lock_refused(void **state)
+{
+	static const enum ipm_role roles[] = {IPM_READER, IPM_EDITOR, IPM_MANAGER};
+	struct fix *f = *state;
+	ipm_map *m = ipm_map_new(f->s);
+	char lock[160], want[256];
+
+	snprintf(lock, sizeof(lock), "%s/" DEMO "_fifo.lockfile", f->lock_dir);
+	assert_int_equal(mkdir(f->lock_dir, 0755), 0);
+	assert_int_equal(mkfifo(lock, 0644), 0);
+	snprintf(want, sizeof(want), "lock file %s: not a regular file", lock);
+	/* A hang is a failure, not a stuck test run. */
+	alarm(5);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(ipm_map_open(m, DEMO, "fifo", roles[i], &f->opts), -EINVAL);
+		assert_string_equal(ipm_map_errmsg(m), want);
+	}
+	alarm(0);
+	ipm_map_free(m);
+}
+
+struct pester {
+	pthread_t target; /* the thread to interrupt */
+	int done;	  /* set when it no longer waits */
+};
+
+/* Interrupts the target until it is done: a signal sent before its wait
+ * begins is lost, so one is sent every few milliseconds. */
+static void *pester_fn(void *arg)
+{
+	struct pester *p = arg;
+	struct timespec ts = {0, 5000000};
+
+	while (!__atomic_load_n(&p->done, __ATOMIC_ACQUIRE)) {
+		pthread_kill(p->target, ipm_lock_signal());
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+/* A bad file behind a writer that never lets go: open gives up after 1 s
+ * with the check's error, and ipm_lock_signal() ends the wait sooner. */
+static void bad_file_wait_bounded(void **state)
+{
+	struct fix *f = *state;
+	ipm_map *mgr = open_ok(f, DEMO, "w", IPM_MANAGER, &f->opts);
+	ipm_map *m = ipm_map_new(f->s);
+	char path[160], want[300];
+	struct pester p = {0};
+	pthread_t th;
+	int64_t t0;
+
+	if (unit_under_valgrind()) {
+		ipm_map_free(m);
+		ipm_map_free(mgr);
+		skip();
+	}
+	demo_path(f, path, sizeof(path), "w");
+	assert_int_equal(ipm_lock_write(mgr, 0), 0);
+	memset(ipm_map_data(mgr), 0, 2); /* header_code 0 */
+	snprintf(want, sizeof(want), "%s: header_code 0x0000, expected 0x%04x", path,
+		 IPM_HEADER_CODE);
+	t0 = (unit_now_ns() / 1000000);
+	assert_int_equal(ipm_map_open(m, DEMO, "w", IPM_READER, &f->opts), -EINVAL);
+	assert_string_equal(ipm_map_errmsg(m), want);
+	assert_in_range((unit_now_ns() / 1000000) - t0, 950, 3000);
+
+	p.target = pthread_self();
+	assert_int_equal(pthread_create(&th, NULL, pester_fn, &p), 0);
+	t0 = (unit_now_ns() / 1000000);
+	assert_int_equal(ipm_map_open(m, DEMO, "w", IPM_EDITOR, &f->opts), -EINTR);
+	__atomic_store_n(&p.done, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	assert_in_range((unit_now_ns() / 1000000) - t0, 0, 900);
+	snprintf(want, sizeof(want), "cannot lock %s/" DEMO "_w.lockfile: interrupted",
+		 f->lock_dir);
+	assert_string_equal(ipm_map_errmsg(m), want);
+	ipm_map_free(m);
+	ipm_map_free(mgr);
 }
 
 static void reader_is_read_only(void **state)
@@ -664,6 +804,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(bad_magic_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(missing_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(not_regular_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(symlink_lock_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(symlink_mmap_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(fifo_lock_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(bad_file_wait_bounded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(reader_is_read_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(roles_share_the_bytes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(bad_names_refused, setup, teardown),

@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,14 +51,6 @@ static void child_drop_parents(void)
 	free(fx);
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof(*f));
@@ -89,7 +80,7 @@ static int teardown(void **state)
 	struct fix *f = *state;
 
 	ipm_map_free(f->m);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rm_tree(f->dir);
 	ipm_schema_free(f->s);
 	free(f);
 	return 0;

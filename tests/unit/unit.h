@@ -5,10 +5,16 @@
 #ifndef UNIT_H
 #define UNIT_H
 
+#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "ipmmap.h"
@@ -22,5 +28,77 @@
 		if (!h_ || !strstr(h_, n_))                                                \
 			fail_msg("\"%s\" does not contain \"%s\"", h_ ? h_ : "(null)", n_); \
 	} while (0)
+
+static inline int unit_rm_one(const char *path, const struct stat *st, int flag,
+			      struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Removes dir and everything under it (links themselves, not their targets). */
+static inline void unit_rm_tree(const char *dir)
+{
+	nftw(dir, unit_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Makes a fresh directory /tmp/ipm_<what>_XXXXXX into dir: 0 or -1. */
+static inline int unit_mkdtemp(char *dir, size_t len, const char *what)
+{
+	if ((size_t)snprintf(dir, len, "/tmp/ipm_%s_XXXXXX", what) >= len)
+		return -1;
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+/* A new schema loaded from text (named name in messages), or NULL after
+ * printing why. */
+static inline ipm_schema *unit_schema(const char *text, const char *name)
+{
+	ipm_schema *s = ipm_schema_new();
+
+	if (s && ipm_schema_load_string(s, text, name) == 0)
+		return s;
+	print_error("%s\n", s ? ipm_schema_errmsg(s) : "out of memory");
+	ipm_schema_free(s);
+	return NULL;
+}
+
+/* A new handle opened on name_tag, or NULL after printing why. */
+static inline ipm_map *unit_open(const ipm_schema *s, const char *name, const char *tag,
+				 enum ipm_role role, const struct ipm_open_opts *o)
+{
+	ipm_map *m = ipm_map_new(s);
+
+	if (m && ipm_map_open(m, name, tag, role, o) == 0)
+		return m;
+	print_error("cannot open %s_%s: %s\n", name, tag ? tag : "",
+		    m ? ipm_map_errmsg(m) : "out of memory");
+	ipm_map_free(m);
+	return NULL;
+}
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+static inline int64_t unit_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Valgrind 3.19 does not know that fcntl(F_OFD_SETLKW) may block: it runs it
+ * holding its one big lock with signals blocked, so in a program under
+ * valgrind no other thread runs while one waits and no signal ends the wait.
+ * Tests leave out the checks that need either there.
+ */
+static inline int unit_under_valgrind(void)
+{
+	const char *p = getenv("LD_PRELOAD");
+
+	return p && strstr(p, "vgpreload");
+}
 
 #endif
