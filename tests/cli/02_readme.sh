@@ -49,4 +49,41 @@ for c in "$t"/ex*.c; do
 	fi
 done
 [ "$n" -gt 0 ] || { echo "not ok - README has no C example"; exit 1; }
+
+# The command-line session of the README: each "$ build/ipmmap ..." line is
+# run in a fresh directory, and the lines after it (up to the next "$", with
+# "  # remarks" cut) must be what it prints; a command shown without output
+# must succeed.
+awk '/^```/ { inblk = !inblk; show = 0; next } inblk && /^\$ build\/ipmmap / { print; show = 1; next }
+	inblk && show && /^\$ / { show = 0 } inblk && show { print }' README.md >"$t/session"
+mkdir "$t/cli" && cp -r conf "$t/cli/conf"
+[ -s "$t/session" ] || { echo "not ok - README has no ipmmap session"; fails=$((fails + 1)); }
+check_cmd() { # $1 = command line, expected output in $t/want
+	[ -n "$1" ] || return 0
+	(cd "$t/cli" && sh -c "$(echo "$1" | sed "s|build/ipmmap|$top/$B/ipmmap|")") >"$t/got" 2>&1
+	rc=$?
+	if [ -s "$t/want" ] && ! cmp -s "$t/want" "$t/got"; then
+		echo "not ok - README: $1:"
+		diff "$t/want" "$t/got"
+		fails=$((fails + 1))
+	elif [ ! -s "$t/want" ] && [ $rc -ne 0 ]; then
+		echo "not ok - README: $1: status $rc: $(cat "$t/got")"
+		fails=$((fails + 1))
+	else
+		echo "ok - README: $1"
+	fi
+}
+cmd=
+: >"$t/want"
+while IFS= read -r line; do
+	case $line in
+	'$ '*)
+		check_cmd "$cmd"
+		cmd=${line#\$ }
+		: >"$t/want"
+		;;
+	*) printf '%s\n' "$line" | sed 's/  *# .*$//' >>"$t/want" ;;
+	esac
+done <"$t/session"
+check_cmd "$cmd"
 [ "$fails" -eq 0 ]
