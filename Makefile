@@ -82,7 +82,11 @@ $(B)/demo.h: conf/demo.ini $(CLIBIN)
 $(B)/demo_%: demo/demo_%.c $(B)/demo.h lib/ipmmap.h $(LIBA)
 	$(CC) $(CPPFLAGS) -I$(B) $(CFLAGS) -o $@ $< $(LIBA) $(INIH_LIBS) $(LDFLAGS)
 
-$(B)/tests/test_fuzz: $(wildcard fuzz/*.c)
+# The corpus replay includes the fuzz targets; the .values one brings
+# fs/values.c, which needs FUSE's headers (not its library).
+$(B)/tests/test_fuzz: tests/unit/test_fuzz.c tests/unit/unit.h $(wildcard fuzz/*.c) fs/values.c fs/fs.h $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Ifs $(CFLAGS) $(CMOCKA_CFLAGS) $(FUSE_CFLAGS) -Itests/unit -o $@ $< fs/values.c $(LIBA) $(INIH_LIBS) $(CMOCKA_LIBS) $(LDFLAGS) -lpthread
 
 $(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBA)
 	@mkdir -p $(@D)
@@ -171,7 +175,7 @@ bench: all $(BENCH_BIN)
 # fuzz/corpus/ (which tests/unit/test_fuzz.c replays in `make check`); what
 # they learn goes to build-fuzz/corpus/, what they find to build-fuzz/.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = schema text path
+FUZZ_TARGETS = schema text path values
 FUZZ_CC ?= clang
 FUZZ_BIN = $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 
@@ -181,6 +185,13 @@ build-fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC) lib/ipmmap.h lib/ipmmap_i.h
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(INIH_CFLAGS) \
 	  -o $@ $< $(LIB_SRC) $(INIH_LIBS) -lpthread
 
+# fs/values.c needs FUSE's headers (fs/fs.h), not its library.
+build-fuzz/fuzz_values: fuzz/fuzz_values.c fs/values.c fs/fs.h $(LIB_SRC) lib/ipmmap.h lib/ipmmap_i.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -g -O1 -std=gnu11 $(CPPFLAGS) -Ifs -Wall -Wextra -Werror \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(INIH_CFLAGS) \
+	  $(FUSE_CFLAGS) -o $@ $< fs/values.c $(LIB_SRC) $(INIH_LIBS) -lpthread
+
 fuzz: $(FUZZ_BIN)
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build-fuzz/corpus/$$t && echo "fuzz_$$t: $(FUZZ_SECONDS) s" && \
@@ -189,3 +200,15 @@ fuzz: $(FUZZ_BIN)
 	done
 
 .PHONY: fuzz
+
+# `make soak`: writers and readers (library and mount) on one instance for
+# SOAK_SECONDS: no torn read, no error, the mount's memory flat. Not part of
+# `make check`.
+SOAK_SECONDS ?= 60
+$(B)/soak: tests/soak.c lib/ipmmap.h $(LIBA)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBA) $(INIH_LIBS) $(LDFLAGS) -lpthread
+
+soak: $(FSBIN) $(B)/soak
+	B=$(B) SOAK_SECONDS=$(SOAK_SECONDS) sh tests/soak.sh
+
+.PHONY: soak

@@ -7,6 +7,8 @@
  *   lock_dir  = .fasteners            ; default: .fasteners next to this file
  *   create    = no                    ; yes: manager, creates listed instances
  *   read_only = no                    ; yes: every file 0444, reader locks only
+ *   mode      = 0640                  ; files the mount makes (default 0600)
+ *   group     = staff                 ; ... and their group (name or number)
  *   instance  = DemoMmapStructure     ; repeatable: Name, Name:tag, "Name:tag ro"
  *
  * Relative paths are relative to the directory of the configuration file
@@ -19,6 +21,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -37,6 +40,8 @@ struct cfg_parse {
 	int mmap_line;	     /* line of mmap_dir =, 0 if none yet */
 	int lock_line;	     /* line of lock_dir =, 0 if none yet */
 	int ro_line;	     /* line of read_only =, 0 if none yet */
+	int mode_line;	     /* line of mode =, 0 if none yet */
+	int group_line;	     /* line of group =, 0 if none yet */
 	char *err;	     /* first error */
 	size_t errlen;	     /* bytes at err */
 	int rc;		     /* its errno, negative; 0 if none */
@@ -147,6 +152,59 @@ static int cfg_dir(struct cfg_parse *p, char **dst, int *seen, const char *key, 
 	return 1;
 }
 
+/* mode = 0640: octal, at most 0777, and the owner must keep read and write
+ * (the library opens its files read-write). */
+static int cfg_mode(struct cfg_parse *p, const char *v)
+{
+	unsigned long m = 0;
+	const char *q;
+
+	if (p->mode_line)
+		return cfg_fail(p, -EINVAL, "mode given twice");
+	p->mode_line = p->line;
+	for (q = v; *q >= '0' && *q <= '7' && m <= 07777; q++)
+		m = m * 8 + (unsigned long)(*q - '0');
+	if (!*v || *q || m > 0777)
+		return cfg_fail(p, -EINVAL, "bad mode '%s': expected octal permissions 0600..0777",
+				v);
+	if ((m & 0600) != 0600)
+		return cfg_fail(p, -EINVAL, "bad mode '%s': the owner needs read and write (0600)",
+				v);
+	p->c->mode = (mode_t)m;
+	return 1;
+}
+
+/* group = NAME or GID. */
+static int cfg_group(struct cfg_parse *p, const char *v)
+{
+	struct group gr, *res = NULL;
+	char buf[4096];
+	char *end;
+	unsigned long g;
+
+	if (p->group_line)
+		return cfg_fail(p, -EINVAL, "group given twice");
+	p->group_line = p->line;
+	if (!*v)
+		return cfg_fail(p, -EINVAL, "group is empty");
+	if (*v >= '0' && *v <= '9') {
+		errno = 0;
+		g = strtoul(v, &end, 10);
+		if (*end || errno || g >= (gid_t)-1)
+			return cfg_fail(p, -EINVAL, "bad group '%s': expected a name or a number",
+					v);
+		p->c->gid = (gid_t)g;
+	} else {
+		int rc = getgrnam_r(v, &gr, buf, sizeof(buf), &res);
+
+		if (!res)
+			return cfg_fail(p, rc ? -rc : -ENOENT, "unknown group '%s'", v);
+		p->c->gid = gr.gr_gid;
+	}
+	p->c->group = 1;
+	return 1;
+}
+
 static int cfg_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct cfg_parse *p = user;
@@ -187,6 +245,10 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
 		return cfg_dir(p, &c->lock_dir, &p->lock_line, name, value);
 	if (!strcmp(name, "instance"))
 		return cfg_instance(p, value);
+	if (!strcmp(name, "mode"))
+		return cfg_mode(p, value);
+	if (!strcmp(name, "group"))
+		return cfg_group(p, value);
 	if (!strcmp(name, "create") || !strcmp(name, "read_only")) {
 		int *seen = name[0] == 'c' ? &c->create_line : &p->ro_line;
 

@@ -8,6 +8,7 @@
  *   ops.c     the low-level FUSE operations
  *   poll.c    poll()/select()/epoll on a file: watcher threads, notifications
  *   park.c    requests that find a lock held: parked, served by a waiter
+ *   values.c  the lines written to .values, parsed (no FUSE: fuzzed)
  *   main.c    command line, mount, signals, tear-down
  *
  * Inode numbers: 1 is the root; an instance's node n is
@@ -77,6 +78,9 @@ struct fs_config {
 	int create;		    /* manager: create missing listed instances */
 	int create_line;	    /* line of create = yes, for messages */
 	int read_only;		    /* every instance read-only */
+	mode_t mode;		    /* files made (ipm_open_opts.mode); 0: library's */
+	int group;		    /* group = given: files made get gid */
+	gid_t gid;		    /* ... that group */
 	struct fs_inst_conf *insts; /* instance = lines; none: scan mmap_dir */
 	size_t ninsts;		    /* entries in insts */
 };
@@ -96,12 +100,18 @@ enum fs_node_kind {
 	FS_FIELD,  /* a scalar or char[N]: one value as text */
 	FS_VALUES, /* .values: every field as "path = value" lines */
 	FS_RAW,	   /* .raw: the structure's bytes */
+	FS_STATUS, /* .status: the instance's file and crash recoveries */
 };
 
 /* Fixed node numbers inside every instance. */
 #define FS_NODE_ROOT 0
 #define FS_NODE_VALUES 1
 #define FS_NODE_RAW 2
+#define FS_NODE_STATUS 3
+#define FS_NODE_FIRST 4 /* the structure's first field: its header */
+
+/* Longest text of .status: a path and a message, plus a few numbers. */
+#define FS_STATUS_MAX (4096 + IPM_ERRLEN + 512)
 
 struct fs_node {
 	char *name;		/* directory entry: field name or array index */
@@ -189,6 +199,7 @@ struct fs_inst {
 	ipm_map *pool[FS_POOL_MAX]; /* idle open handles, all of generation gen */
 	unsigned npool;		    /* entries in pool */
 	int warned;		    /* an open failure has been logged */
+	char errmsg[IPM_ERRLEN];    /* why the last open failed; "" after one worked */
 	dev_t dev;		    /* the file the handles of gen were opened on */
 	ino_t ino;		    /* ... its inode; 0: not known yet */
 	unsigned gen;		    /* bumped when the file is replaced or removed */
@@ -302,6 +313,19 @@ void fs_job_cancel(struct fs_job *j, int err);
  * bytes at data into buf (cap bytes): its length, or a negative errno. */
 int fs_node_text(const struct fs_tree *t, const struct fs_node *n, const void *data, char *buf,
 		 size_t cap);
+
+/* ------------------------------------------------------------------------ */
+/* .values lines (values.c): no FUSE in it, for fuzz/fuzz_values.c          */
+/* ------------------------------------------------------------------------ */
+
+/* Parses the "path = value" lines of text[0, len) of structure type: each
+ * value's bytes go to scratch (structure-sized) at its field's offset, and
+ * with set non-NULL (room for one field per line) the field is appended at
+ * set[*nset]. *lines counts the lines parsed good, so a failure is on line
+ * *lines + 1. Returns 0 or a negative errno: -EINVAL (not a field, no '=',
+ * bad escape or NUL), what ipm_text_parse() returns, -ENOMEM. */
+int fs_values_parse(const ipm_type *type, unsigned char *scratch, const char *text, size_t len,
+		    struct ipm_field *set, size_t *nset, unsigned *lines);
 
 /* ------------------------------------------------------------------------ */
 /* Parked requests (park.c)                                                  */

@@ -299,6 +299,11 @@ int fs_init(struct fs *fs, struct fs_config *c, int read_only, char *err, size_t
 	fs->scan = c->ninsts == 0;
 	fs->oopts.mmap_dir = c->mmap_dir;
 	fs->oopts.lock_dir = c->lock_dir;
+	fs->oopts.mode = c->mode;
+	if (c->group) {
+		fs->oopts.flags |= IPM_GROUP;
+		fs->oopts.gid = c->gid;
+	}
 	fs->uid = getuid();
 	fs->gid = getgid();
 	clock_gettime(CLOCK_REALTIME, &fs->start);
@@ -586,12 +591,14 @@ int fs_map_get(struct fs_inst *in, ipm_map **out, unsigned *gen)
 		if (!in->warned)
 			fprintf(stderr, FS_NAME ": %s: %s\n", in->dirname, ipm_map_errmsg(m));
 		in->warned = 1;
+		snprintf(in->errmsg, sizeof(in->errmsg), "%s", ipm_map_errmsg(m));
 		pthread_mutex_unlock(&in->mu);
 		ipm_map_free(m);
 		return rc == -ENOMEM ? rc : -EIO;
 	}
 	pthread_mutex_lock(&in->mu);
 	in->warned = 0;
+	in->errmsg[0] = '\0';
 	pthread_mutex_unlock(&in->mu);
 	*out = m;
 	return 0;

@@ -105,8 +105,13 @@ static void main_help(const char *prog)
 	    "    mmap_dir = DIR         default .mmap      lock_dir = DIR  default .fasteners\n"
 	    "    create = yes|no        manager: create the listed instances at mount\n"
 	    "    read_only = yes|no     as -o ro\n"
+	    "    mode = 0640            files and lock files the mount makes (default 0600;\n"
+	    "                           directories get x where the mode gives r)\n"
+	    "    group = NAME|GID       ... and their group; existing files keep theirs\n"
 	    "    instance = Name[:tag] [ro]   repeatable; none: show every\n"
 	    "                           <Struct>_<tag>.mmap of mmap_dir, new ones too\n\n"
+	    "Every instance directory holds .values (all fields, read and written at\n"
+	    "once), .raw (the bytes) and .status (file, recoveries of dead writers).\n\n"
 	    "/etc/fstab: /etc/ipmmapfs.ini /mnt/ipm fuse.ipmmapfs allow_other,nofail 0 0\n\n",
 	    prog);
 	fuse_cmdline_help();

@@ -46,6 +46,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -402,6 +403,50 @@ static int fs_values_fn(ipm_map *m, void *ctx)
 	return rc;
 }
 
+/*
+ * .status: sysfs-like "key = value" lines about the instance, the crash
+ * recoveries read under a read lock (pending is only known under one). A
+ * file that cannot be opened reads as state = damaged (why), not as EIO:
+ * .status is where one looks for the reason.
+ */
+static int fs_render_status(struct fs_handle *h)
+{
+	struct fs_inst *in = h->in;
+	struct ipm_recovery r;
+	char msg[IPM_ERRLEN + 16];
+	struct fs_lk lk;
+	struct stat st;
+	int rc, n;
+
+	memset(&r, 0, sizeof(r));
+	rc = fs_acquire(in, 0, &lk);
+	if (rc == FS_PARK)
+		return rc;
+	if (rc == 0) {
+		ipm_map_recovery(lk.m, &r);
+		fs_release(in, &lk);
+		snprintf(msg, sizeof(msg), "ok");
+	} else {
+		pthread_mutex_lock(&in->mu);
+		snprintf(msg, sizeof(msg), "damaged (%s)",
+			 in->errmsg[0] ? in->errmsg : strerror(-rc));
+		pthread_mutex_unlock(&in->mu);
+	}
+	if (stat(in->path, &st) < 0)
+		st.st_size = -1;
+	n = snprintf(h->buf, h->cap,
+		     "file = %s\nsize = %lld\nstate = %s\nrecoveries = %llu\n"
+		     "last_recovery_pid = %d\nlast_recovery_time = %.6f\npending = %d\n",
+		     in->path, (long long)st.st_size, msg, (unsigned long long)r.count,
+		     (int)r.last_pid, r.last_time, r.pending);
+	if (n < 0)
+		return -EIO;
+	h->len = (size_t)n < h->cap ? (size_t)n : h->cap - 1;
+	h->rendered = 1;
+	h->dirty = 0;
+	return 0;
+}
+
 /* Renders the handle's file into its buffer under one read lock. */
 static int fs_render(struct fs_handle *h)
 {
@@ -411,6 +456,8 @@ static int fs_render(struct fs_handle *h)
 	ipm_map *m;
 	int rc;
 
+	if (n->kind == FS_STATUS)
+		return fs_render_status(h);
 	rc = fs_acquire(h->in, 0, &lk);
 	if (rc < 0)
 		return rc;
@@ -585,117 +632,24 @@ commit:
 /* .values text                                                              */
 /* ------------------------------------------------------------------------ */
 
-/*
- * One "path = value" line. Not parsed with inih: Debian's inih cuts lines at
- * 200 bytes (a char[256] would not fit), strips inline "; comments" and
- * trims values, so a string would not read back as it was written. The
- * conventions are inih's otherwise: blank lines and lines starting with ';'
- * or '#' are skipped, white space around the path and '=' is ignored. A
- * string's value starts after "= " (one space) and runs to the end of the
- * line, with \\, \n and \r escaped as .values shows them; a number's value
- * may have white space around it. The header's lines are checked and then
- * ignored: its code is the library's and every update sets its time stamp.
- */
-static int fs_values_line(struct fs_handle *h, char *line, size_t len, int apply)
+/* Checks (apply 0) or collects (apply 1) the lines of buf[from, to); see
+ * values.c. */
+static int fs_values_parse_h(struct fs_handle *h, size_t from, size_t to, int apply)
 {
-	const struct fs_tree *t = h->in->tree;
-	const struct fs_node *hdr = &t->nodes[t->nodes[FS_NODE_ROOT].first + 2];
-	struct ipm_field f;
-	char *eq, *name, *v, *end;
-	size_t vl;
+	unsigned lines = h->lines;
 	int rc;
 
-	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-		len--;
-	if (memchr(line, '\0', len))
-		return -EINVAL; /* no text has a NUL: "5\0junk" is not 5 */
-	line[len] = '\0';
-	name = line + strspn(line, " \t");
-	if (!*name || *name == ';' || *name == '#')
-		return 0;
-	eq = strchr(name, '=');
-	if (!eq)
-		return -EINVAL;
-	end = eq;
-	while (end > name && (end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	*end = '\0';
-	rc = ipm_type_resolve(t->type, name, &f, NULL);
-	if (rc < 0 || f.kind >= IPM_ARRAY)
-		return -EINVAL; /* not a field: ENOENT would read "no such file" */
-	v = eq + 1;
-	vl = len - (size_t)(v - line);
-	if (f.kind == IPM_STRING) {
-		size_t o = 0;
-
-		if (*v == ' ') {
-			v++;
-			vl--;
-		}
-		for (size_t i = 0; i < vl; i++) { /* unescape in place */
-			char c = v[i];
-
-			if (c == '\\') {
-				c = ++i < vl ? v[i] : '\0';
-				if (c == 'n')
-					c = '\n';
-				else if (c == 'r')
-					c = '\r';
-				else if (c != '\\')
-					return -EINVAL;
-			}
-			v[o++] = c;
-		}
-		vl = o;
-	} else {
-		size_t sp = strspn(v, " \t");
-
-		v += sp;
-		vl -= sp;
-		while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
-			vl--;
+	if (apply) {
+		h->nset = 0;
+		lines = 0;
 	}
-	rc = ipm_text_parse(&f, v, vl, h->scratch + f.offset, NULL);
-	if (rc < 0)
-		return rc;
-	if (f.offset >= hdr->field.offset && f.offset < hdr->field.offset + hdr->field.size)
-		return 0;
-	if (apply)
-		h->set[h->nset++] = f;
-	return 0;
-}
-
-/* Checks (apply 0) or collects (apply 1) the lines of buf[from, to). */
-static int fs_values_parse(struct fs_handle *h, size_t from, size_t to, int apply)
-{
-	struct fs *fs = h->in->fs;
-	size_t p = from;
-	char *line = NULL;
-	int rc = 0;
-
-	while (p < to) {
-		const char *nl = memchr(h->buf + p, '\n', to - p);
-		size_t l = nl ? (size_t)(nl - (h->buf + p)) + 1 : to - p;
-		char *tmp = realloc(line, l + 1);
-
-		if (!tmp) {
-			rc = -ENOMEM;
-			break;
-		}
-		line = tmp;
-		memcpy(line, h->buf + p, l);
-		rc = fs_values_line(h, line, l, apply);
-		if (rc < 0) {
-			if (fs->verbose)
-				fprintf(stderr, FS_NAME ": %s/.values:%u: refused: %s\n",
-					h->in->dirname, h->lines + 1, strerror(-rc));
-			break;
-		}
-		if (!apply)
-			h->lines++;
-		p += l;
-	}
-	free(line);
+	rc = fs_values_parse(h->in->tree->type, h->scratch, h->buf + from, to - from,
+			     apply ? h->set : NULL, &h->nset, &lines);
+	if (rc < 0 && h->in->fs->verbose)
+		fprintf(stderr, FS_NAME ": %s/.values:%u: refused: %s\n", h->in->dirname,
+			lines + 1, strerror(-rc));
+	if (!apply)
+		h->lines = lines;
 	return rc;
 }
 
@@ -736,7 +690,7 @@ static int fs_values_write(struct fs_handle *h, const char *data, size_t size, o
 	if (!nl)
 		return 0;
 	end = (size_t)(nl - h->buf) + 1;
-	rc = fs_values_parse(h, h->checked, end, 0);
+	rc = fs_values_parse_h(h, h->checked, end, 0);
 	h->checked = end;
 	return rc;
 }
@@ -746,7 +700,7 @@ static int fs_values_commit(struct fs_handle *h)
 {
 	int rc;
 
-	rc = fs_values_parse(h, h->checked, h->len, 0);
+	rc = fs_values_parse_h(h, h->checked, h->len, 0);
 	h->checked = h->len;
 	h->dirty = 0;
 	if (rc < 0)
@@ -760,8 +714,7 @@ static int fs_values_commit(struct fs_handle *h)
 	h->set = malloc(nl * sizeof(*h->set));
 	if (!h->set)
 		return -ENOMEM;
-	h->nset = 0;
-	rc = fs_values_parse(h, 0, h->len, 1);
+	rc = fs_values_parse_h(h, 0, h->len, 1);
 	if (rc < 0 || !h->nset)
 		return rc;
 	rc = fs_store(h->in, h->set, h->nset, h->scratch, 1);
@@ -1129,6 +1082,13 @@ static int fs_do_poll(fuse_req_t req, struct fs_handle *h, struct fuse_pollhandl
 	unsigned revents = 0;
 	int rc;
 
+	if (h->node->kind == FS_STATUS) {
+		/* Recoveries ring no change counter: never notified. */
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_poll(req, POLLIN | POLLRDNORM);
+		return 0;
+	}
 	rc =
 	    fs_poll(h, h->in, h->node, &h->poll, h->rendered ? h->buf : NULL, h->len, ph, &revents);
 	if (rc == FS_PARK)

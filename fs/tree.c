@@ -1,7 +1,8 @@
 /*
  * tree.c - a structure type walked once into a static table of nodes.
  *
- * Node 0 is the instance directory, 1 is .values, 2 is .raw, then the fields
+ * Node 0 is the instance directory, 1 is .values, 2 is .raw, 3 is .status
+ * (names that no field can have: fields are C identifiers), then the fields
  * in pre-order with the children of every directory contiguous, so that a
  * directory is a range of the table and readdir is a loop. Every instance of
  * a type shares one table; lookups never allocate.
@@ -129,9 +130,10 @@ static int tree_expand(struct fs_tree *t, size_t *cap, uint32_t d)
 	if (rc)
 		return rc;
 	if (d == FS_NODE_ROOT) {
-		/* .values and .raw were added first: widen the range to them. */
+		/* .values, .raw and .status were added first: widen the range
+		 * to them. */
 		t->nodes[d].first = FS_NODE_VALUES;
-		t->nodes[d].count = n + 2;
+		t->nodes[d].count = n + FS_NODE_FIRST - FS_NODE_VALUES;
 	} else {
 		t->nodes[d].first = first;
 		t->nodes[d].count = n;
@@ -156,6 +158,8 @@ int fs_tree_build(struct fs_tree *t, const ipm_type *type)
 	if (!rc)
 		rc = tree_add(t, &cap, 0, strdup(".raw"), strdup(""), 0, type, 1);
 	if (!rc)
+		rc = tree_add(t, &cap, 0, strdup(".status"), strdup(""), 0, type, 1);
+	if (!rc)
 		rc = tree_expand(t, &cap, FS_NODE_ROOT);
 	if (rc) {
 		fs_tree_free(t);
@@ -165,6 +169,9 @@ int fs_tree_build(struct fs_tree *t, const ipm_type *type)
 	t->nodes[FS_NODE_RAW].kind = FS_RAW;
 	t->nodes[FS_NODE_RAW].size = (off_t)ipm_type_size(type);
 	t->nodes[FS_NODE_RAW].textmax = ipm_type_size(type);
+	t->nodes[FS_NODE_STATUS].kind = FS_STATUS;
+	t->nodes[FS_NODE_STATUS].textmax = FS_STATUS_MAX;
+	t->nodes[FS_NODE_STATUS].size = tree_size(FS_STATUS_MAX);
 	/* .values: "path = value\n" per leaf; a string may double when its
 	 * backslashes and newlines are escaped. */
 	for (uint32_t i = 0; i < t->count; i++) {

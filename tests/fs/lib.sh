@@ -84,11 +84,22 @@ cleanup() {
 	done
 	for p in $SERVERS; do kill "$p" 2>/dev/null; done
 	for p in $SERVERS; do reap "$p" 2>/dev/null; done
+	# A sanitizer build (B=build-san): a server that reported a leak, a bad
+	# access or undefined behaviour fails the scenario. Servers end by
+	# unmount or SIGTERM above, so LeakSanitizer runs at their exit.
+	for l in "$T"/*.log; do
+		[ -f "$l" ] || continue
+		if grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$l"; then
+			echo "not ok - sanitizer report in $(basename "$l")"
+			sed "s|^|# $(basename "$l"): |" "$l" | head -60
+			nfail=$((nfail + 1))
+		fi
+	done
 	for l in $LINKS; do rm -f "$l"; done
 	# Never rm -rf a tree that still holds a live mount.
 	if ! grep -q " $T/" /proc/self/mountinfo; then rm -rf "$T"; fi
 }
-trap cleanup EXIT
+trap 'cleanup; [ "$nfail" -eq 0 ] || exit 1' EXIT
 trap 'exit 130' INT TERM HUP
 
 # conf FILE [LINE...]: a configuration over the demo schema and $T's dirs.

@@ -5,7 +5,8 @@
  * A check that fails aborts the program with the check's text.
  *
  * The targets are included here with their entry point renamed, so that
- * all three live in one program without libFuzzer.
+ * all four live in one program without libFuzzer (the .values target brings
+ * fs/values.c, which needs FUSE's headers but not its library).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,6 +24,9 @@
 #undef LLVMFuzzerTestOneInput
 #define LLVMFuzzerTestOneInput fuzz_path_one
 #include "../../fuzz/fuzz_path.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_values_one
+#include "../../fuzz/fuzz_values.c"
 #undef LLVMFuzzerTestOneInput
 
 /* Runs every file of fuzz/corpus/<target> through one; returns how many. */
@@ -80,12 +84,19 @@ static void path_corpus(void **state)
 	assert_true(replay("path", fuzz_path_one) >= 10);
 }
 
+static void values_corpus(void **state)
+{
+	(void)state;
+	assert_true(replay("values", fuzz_values_one) >= 6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(schema_corpus),
 	    cmocka_unit_test(text_corpus),
 	    cmocka_unit_test(path_corpus),
+	    cmocka_unit_test(values_corpus),
 	};
 
 	return cmocka_run_group_tests_name("fuzz", tests, NULL, NULL);
