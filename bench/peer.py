@@ -14,6 +14,10 @@ close and release.
         for each "go" line on stdin: take the read lock the fasteners way
         (try, sleep 0.01 s, 0.02 s, ... up to 0.1 s, try again), print the
         CLOCK_MONOTONIC nanoseconds at which it got it, release; "quit" ends
+    peer.py pollstamp MMAPDIR LOCKDIR N
+        the seed's demo reader: every 0.1 s one reader block reads the header's
+        time_stamp; prints "ready" after the first look, then the
+        CLOCK_MONOTONIC nanoseconds of each look that found it changed, N times
 """
 import ctypes
 import mmap
@@ -104,9 +108,39 @@ def handover(mmap_dir, lock_dir):
         sys.stdout.flush()
 
 
+def read_stamp(lock, path):
+    """One reader block that reads header.time_stamp."""
+    with lock.read_lock():
+        with open(path, "rb") as f:
+            mm = mmap.mmap(f.fileno(), ctypes.sizeof(DemoMmapStructure),
+                           access=mmap.ACCESS_READ)
+            stamp = DemoMmapStructure.from_buffer_copy(mm).header.time_stamp
+            mm.close()
+    return stamp
+
+
+def pollstamp(mmap_dir, lock_dir, n):
+    path, lpath = paths(mmap_dir, lock_dir)
+    lock = fasteners.InterProcessReaderWriterLock(lpath)
+    last = read_stamp(lock, path)
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    while n > 0:
+        time.sleep(0.1)
+        stamp = read_stamp(lock, path)
+        if stamp != last:
+            t = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+            last = stamp
+            sys.stdout.write("%d\n" % t)
+            sys.stdout.flush()
+            n -= 1
+
+
 def main(argv):
     if len(argv) == 6 and argv[1] == "blocks":
         blocks(argv[2], argv[3], int(argv[4]), int(argv[5]))
+    elif len(argv) == 5 and argv[1] == "pollstamp":
+        pollstamp(argv[2], argv[3], int(argv[4]))
     elif len(argv) == 4 and argv[1] == "handover":
         handover(argv[2], argv[3])
     else:
