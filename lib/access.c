@@ -191,12 +191,11 @@ static int kind_mismatch(ipm_map *m, const struct ipm_field *f, const char *want
 	return ipm_errf(m->err, -EINVAL, "%s: not %s field", where(f, NULL, b), want);
 }
 
-int ipm_get_i64(ipm_map *m, const struct ipm_field *f, int64_t *out)
+/* The common part of the integer getters: checks, reads under the lock the
+ * rule asks for, and splits the value into sign and magnitude. */
+static int read_int(ipm_map *m, const struct ipm_field *f, int64_t *s, uint64_t *u, bool *neg)
 {
 	unsigned char v[8];
-	int64_t s = 0;
-	uint64_t u;
-	bool neg;
 	int rc = check_field(m, f, NULL, false), took;
 
 	if (rc < 0)
@@ -210,7 +209,20 @@ int ipm_get_i64(ipm_map *m, const struct ipm_field *f, int64_t *out)
 	end(m, took);
 	if (rc < 0)
 		return rc;
-	load_int(v, f->kind, &s, &u, &neg);
+	*s = 0;
+	load_int(v, f->kind, s, u, neg);
+	return 0;
+}
+
+int ipm_get_i64(ipm_map *m, const struct ipm_field *f, int64_t *out)
+{
+	int64_t s;
+	uint64_t u;
+	bool neg;
+	int rc = read_int(m, f, &s, &u, &neg);
+
+	if (rc < 0)
+		return rc;
 	if (!neg && u > INT64_MAX) {
 		char b[96];
 
@@ -223,24 +235,13 @@ int ipm_get_i64(ipm_map *m, const struct ipm_field *f, int64_t *out)
 
 int ipm_get_u64(ipm_map *m, const struct ipm_field *f, uint64_t *out)
 {
-	unsigned char v[8];
-	int64_t s = 0;
+	int64_t s;
 	uint64_t u;
 	bool neg;
-	int rc = check_field(m, f, NULL, false), took;
+	int rc = read_int(m, f, &s, &u, &neg);
 
 	if (rc < 0)
 		return rc;
-	if (!is_int(f->kind))
-		return kind_mismatch(m, f, "an integer or bool");
-	took = begin(m, false);
-	if (took < 0)
-		return took;
-	rc = copy_out(m, f->offset, v, f->size);
-	end(m, took);
-	if (rc < 0)
-		return rc;
-	load_int(v, f->kind, &s, &u, &neg);
 	if (neg) {
 		char b[96];
 

@@ -73,18 +73,6 @@ static ipm_map *other(enum ipm_role role)
 	return m;
 }
 
-static void put(int fd, const void *buf, size_t len)
-{
-	if (write(fd, buf, len) != (ssize_t)len)
-		_exit(90);
-}
-
-static void get(int fd, void *buf, size_t len)
-{
-	if (read(fd, buf, len) != (ssize_t)len)
-		fail_msg("short read from a pipe");
-}
-
 /*
  * What a child does: open its own handle with role, take a lock (write if
  * want_write) with timeout, then report rc and the monotonic time it returned.
@@ -114,7 +102,7 @@ static pid_t child_lock(enum ipm_role role, int want_write, int timeout, int *ou
 		r.rc = want_write ? ipm_lock_write(m, timeout) : ipm_lock_read(m, timeout);
 		r.t_ret = unit_now_ns();
 		ipm_map_free(m);
-		put(p[1], &r, sizeof(r));
+		unit_put(p[1], &r, sizeof(r));
 		_exit(0);
 	}
 	close(p[1]);
@@ -127,7 +115,7 @@ static struct try_report finish(pid_t pid, int fd)
 	struct try_report r;
 	int status;
 
-	get(fd, &r, sizeof(r));
+	unit_get(fd, &r, sizeof(r));
 	close(fd);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
@@ -316,7 +304,7 @@ static void killed_holder_frees_lock(void **state)
 		if (!m || ipm_map_open(m, "Small", "", IPM_EDITOR, &fx->opts) < 0 ||
 		    ipm_lock_write(m, -1) < 0)
 			_exit(91);
-		put(up[1], "L", 1);
+		unit_put(up[1], "L", 1);
 		/* Hold it until killed. */
 		if (read(down[0], &c, 1) < 0)
 			_exit(92);
@@ -324,7 +312,7 @@ static void killed_holder_frees_lock(void **state)
 	}
 	close(up[1]);
 	close(down[0]);
-	get(up[0], &c, 1);
+	unit_get(up[0], &c, 1);
 	assert_int_equal(c, 'L');
 	assert_int_equal(ipm_lock_read(f->m, 0), -EAGAIN);
 	assert_int_equal(kill(pid, SIGKILL), 0);
@@ -496,7 +484,7 @@ static void open_and_writers(void **state)
 		int rc = ipm_map_open(m, "Small", "", IPM_READER, &fx->opts);
 
 		ipm_map_free(m);
-		put(p[1], &rc, sizeof(rc));
+		unit_put(p[1], &rc, sizeof(rc));
 		_exit(0);
 	}
 	close(p[1]);
@@ -508,7 +496,7 @@ static void open_and_writers(void **state)
 	{
 		int rc;
 
-		get(rfd, &rc, sizeof(rc));
+		unit_get(rfd, &rc, sizeof(rc));
 		assert_int_equal(rc, 0);
 	}
 	close(rfd);

@@ -67,18 +67,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void put(int fd, const void *buf, size_t len)
-{
-	if (write(fd, buf, len) != (ssize_t)len)
-		_exit(90);
-}
-
-static void get(int fd, void *buf, size_t len)
-{
-	if (read(fd, buf, len) != (ssize_t)len)
-		fail_msg("short read from a pipe");
-}
-
 /* A child's own handle on the instance (of tag), exits on failure. */
 static ipm_map *child_open_tag(enum ipm_role role, const char *tag)
 {
@@ -231,31 +219,31 @@ static void wakes_on_write_not_before(void **state)
 		ipm_lock_read(m, -1);
 		ipm_map_changes(m, &seen);
 		ipm_unlock(m);
-		put(to_parent[1], "r", 1);
+		unit_put(to_parent[1], "r", 1);
 		if (read(to_child[0], &c, 1) != 1)
 			_exit(92);
 		r.rc_idle = ipm_map_wait(m, seen, 60);
-		put(to_parent[1], "w", 1);
+		unit_put(to_parent[1], "w", 1);
 		r.rc = ipm_map_wait(m, seen, 10000);
 		r.t_ret = unit_now_ns();
 		r.value = -1;
 		ipm_get_i64(m, &fx->value, &r.value);
-		put(to_parent[1], &r, sizeof(r));
+		unit_put(to_parent[1], &r, sizeof(r));
 		ipm_map_free(m);
 		_exit(0);
 	}
-	get(to_parent[0], &c, 1);
+	unit_get(to_parent[0], &c, 1);
 	/* Reads of every kind, while the child holds its token. */
 	assert_int_equal(ipm_get_i64(f->m, &f->value, &v), 0);
 	assert_int_equal(ipm_lock_read(f->m, -1), 0);
 	assert_int_equal(ipm_unlock(f->m), 0);
-	put(to_child[1], "g", 1);
-	get(to_parent[0], &c, 1);
+	unit_put(to_child[1], "g", 1);
+	unit_get(to_parent[0], &c, 1);
 	assert_int_equal(c, 'w');
 	wait_asleep(pid);
 	t_write = unit_now_ns();
 	assert_int_equal(ipm_set_i64(f->m, &f->value, 4242), 0);
-	get(to_parent[0], &r, sizeof(r));
+	unit_get(to_parent[0], &r, sizeof(r));
 	reap(pid, 0);
 	assert_int_equal(r.rc_idle, -ETIMEDOUT);
 	assert_int_equal(r.rc, 0);
@@ -297,11 +285,11 @@ static void wake_latency(void **state)
 			ipm_lock_read(m, -1);
 			ipm_map_changes(m, &seen);
 			ipm_unlock(m);
-			put(to_parent[1], "r", 1);
+			unit_put(to_parent[1], "r", 1);
 			if (ipm_map_wait(m, seen, 10000) != 0)
 				_exit(93);
 			t = unit_now_ns();
-			put(to_parent[1], &t, sizeof(t));
+			unit_put(to_parent[1], &t, sizeof(t));
 		}
 		ipm_map_free(m);
 		_exit(0);
@@ -310,11 +298,11 @@ static void wake_latency(void **state)
 		int64_t t_write, t_ret;
 		char c;
 
-		get(to_parent[0], &c, 1);
+		unit_get(to_parent[0], &c, 1);
 		wait_asleep(pid);
 		t_write = unit_now_ns();
 		assert_int_equal(ipm_set_i64(f->m, &f->value, i), 0);
-		get(to_parent[0], &t_ret, sizeof(t_ret));
+		unit_get(to_parent[0], &t_ret, sizeof(t_ret));
 		lat[i] = t_ret - t_write;
 	}
 	reap(pid, 0);
@@ -441,15 +429,15 @@ static void killed_waiter_harmless(void **state)
 			uint64_t seen;
 
 			ipm_map_changes(m, &seen);
-			put(to_parent[1], "r", 1);
+			unit_put(to_parent[1], "r", 1);
 			if (ipm_map_wait(m, seen, round == 0 ? -1 : 10000) != 0)
 				_exit(94);
 			t_ret = unit_now_ns();
-			put(to_parent[1], &t_ret, sizeof(t_ret));
+			unit_put(to_parent[1], &t_ret, sizeof(t_ret));
 			ipm_map_free(m);
 			_exit(0);
 		}
-		get(to_parent[0], &c, 1);
+		unit_get(to_parent[0], &c, 1);
 		wait_asleep(pid);
 		if (round == 0) {
 			assert_int_equal(kill(pid, SIGKILL), 0);
@@ -458,7 +446,7 @@ static void killed_waiter_harmless(void **state)
 		} else {
 			t_write = unit_now_ns();
 			assert_int_equal(ipm_set_i64(f->m, &f->value, 1), 0);
-			get(to_parent[0], &t_ret, sizeof(t_ret));
+			unit_get(to_parent[0], &t_ret, sizeof(t_ret));
 			reap(pid, 0);
 			assert_true(t_ret - t_write < 50000000);
 		}
@@ -488,16 +476,16 @@ static void signal_interrupts(void **state)
 		ipm_map_changes(m, &seen);
 		/* The first wait that may sleep installs the handler. */
 		ipm_map_wait(m, seen, 1);
-		put(to_parent[1], "r", 1);
+		unit_put(to_parent[1], "r", 1);
 		rc = ipm_map_wait(m, seen, -1);
-		put(to_parent[1], &rc, sizeof(rc));
+		unit_put(to_parent[1], &rc, sizeof(rc));
 		ipm_map_free(m);
 		_exit(0);
 	}
-	get(to_parent[0], &c, 1);
+	unit_get(to_parent[0], &c, 1);
 	wait_asleep(pid);
 	assert_int_equal(kill(pid, ipm_lock_signal()), 0);
-	get(to_parent[0], &rc, sizeof(rc));
+	unit_get(to_parent[0], &rc, sizeof(rc));
 	reap(pid, 0);
 	assert_int_equal(rc, -EINTR);
 	close(to_parent[0]);
@@ -553,14 +541,14 @@ static void readonly_lock_file(void **state)
 			memset(&r, 0, sizeof(r)); /* padding too: it goes down a pipe */
 			m = child_open_tag(IPM_READER, tag);
 			ipm_map_changes(m, &seen);
-			put(to_parent[1], "r", 1);
+			unit_put(to_parent[1], "r", 1);
 			r.rc = ipm_map_wait(m, seen, 10000);
 			r.t_ret = unit_now_ns();
-			put(to_parent[1], &r, sizeof(r));
+			unit_put(to_parent[1], &r, sizeof(r));
 			ipm_map_free(m);
 			_exit(0);
 		}
-		get(to_parent[0], &c, 1);
+		unit_get(to_parent[0], &c, 1);
 		wait_asleep(pid);
 		if (round == 1) /* only now: opening as a writer grows the file */
 			assert_int_equal(ipm_map_open(w, "Small", tag, IPM_EDITOR, &f->opts), 0);
@@ -569,7 +557,7 @@ static void readonly_lock_file(void **state)
 		assert_int_equal(ipm_set_i64(w, &f->value, 10 + round), 0);
 		assert_int_equal(ipm_map_touch(w), 0);
 		assert_int_equal(ipm_unlock(w), 0);
-		get(to_parent[0], &r, sizeof(r));
+		unit_get(to_parent[0], &r, sizeof(r));
 		reap(pid, 0);
 		assert_int_equal(r.rc, 0);
 		print_message("read-only lock file%s: write seen after %.1f ms\n",

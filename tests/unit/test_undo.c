@@ -86,18 +86,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void put(int fd, const void *buf, size_t len)
-{
-	if (write(fd, buf, len) != (ssize_t)len)
-		_exit(90);
-}
-
-static void get(int fd, void *buf, size_t len)
-{
-	if (read(fd, buf, len) != (ssize_t)len)
-		fail_msg("short read from a pipe");
-}
-
 static ipm_map *open_as(enum ipm_role role)
 {
 	ipm_map *m = ipm_map_new(fx->s);
@@ -187,12 +175,12 @@ static pid_t killed_child(enum how how, int64_t v)
 			_exit(93);
 		if (how == HALF_RAW)
 			memcpy((char *)ipm_map_data(m) + X_OFF, &v, 8);
-		put(up[1], "L", 1);
+		unit_put(up[1], "L", 1);
 		for (;;)
 			pause();
 	}
 	close(up[1]);
-	get(up[0], &c, 1);
+	unit_get(up[0], &c, 1);
 	assert_int_equal(c, 'L');
 	close(up[0]);
 	assert_int_equal(kill(pid, SIGKILL), 0);
@@ -228,13 +216,13 @@ static struct fresh fresh_process(void)
 		    ipm_get_i64(m, &fx->y, &out.y) < 0 || ipm_map_recovery(m, &out.r) < 0 ||
 		    ipm_unlock(m) < 0)
 			_exit(91);
-		put(up[1], &out, sizeof(out));
+		unit_put(up[1], &out, sizeof(out));
 		ipm_map_free(m);
 		child_drop_parents();
 		_exit(0);
 	}
 	close(up[1]);
-	get(up[0], &out, sizeof(out));
+	unit_get(up[0], &out, sizeof(out));
 	close(up[0]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "ipmmap.h"
@@ -99,6 +100,20 @@ static inline int unit_under_valgrind(void)
 	const char *p = getenv("LD_PRELOAD");
 
 	return p && strstr(p, "vgpreload");
+}
+
+/* Pipes between a test and its children: whole messages or nothing. A child
+ * that cannot write exits 90; a parent that reads short fails the test. */
+static inline void unit_put(int fd, const void *buf, size_t len)
+{
+	if (write(fd, buf, len) != (ssize_t)len)
+		_exit(90);
+}
+
+static inline void unit_get(int fd, void *buf, size_t len)
+{
+	if (read(fd, buf, len) != (ssize_t)len)
+		fail_msg("short read from a pipe");
 }
 
 #endif
