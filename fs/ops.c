@@ -40,8 +40,11 @@
  * Open files: the kernel does not serialise the requests of one open file
  * (threads sharing a descriptor, read and write on O_RDWR), so each handle
  * has a mutex, held by read, write, flush and poll while they use its
- * buffer, across the reply that sends from it. It is never held while
- * waiting for the shared lock. A handle with parked requests parks its later
+ * buffer. It is never held while waiting for the shared lock, nor while
+ * replying (fs_send()): a reply wakes the requester, which on the same CPU
+ * runs at once and sends the file's next request; with the mutex still held
+ * that request's thread would block on it, two more context switches and
+ * two futex calls per request. A handle with parked requests parks its later
  * ones too, so that they are served in order.
  */
 #include <errno.h>
@@ -979,6 +982,60 @@ static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 enum { FS_OP_READ, FS_OP_WRITE, FS_OP_FLUSH, FS_OP_POLL };
 
+enum { FS_R_ERR, FS_R_BUF, FS_R_WRITE, FS_R_POLL };
+
+#define FS_REPLY_COPY 4096 /* replies up to this size sent after unlocking */
+
+/* A reply made under the handle's mutex, sent after (fs_send()). */
+struct fs_reply {
+	int kind;	  /* FS_R_* */
+	int err;	  /* FS_R_ERR: positive errno, 0 for success */
+	const char *p;	  /* FS_R_BUF: the bytes, NULL when none */
+	size_t n;	  /* FS_R_BUF: their count; FS_R_WRITE: bytes written */
+	unsigned revents; /* FS_R_POLL: the events */
+};
+
+static void fs_reply_err(struct fs_reply *r, int err)
+{
+	r->kind = FS_R_ERR;
+	r->err = err;
+}
+
+static void fs_send(fuse_req_t req, const struct fs_reply *r)
+{
+	switch (r->kind) {
+	case FS_R_BUF:
+		fuse_reply_buf(req, r->p, r->n);
+		break;
+	case FS_R_WRITE:
+		fuse_reply_write(req, r->n);
+		break;
+	case FS_R_POLL:
+		fuse_reply_poll(req, r->revents);
+		break;
+	default:
+		fuse_reply_err(req, r->err);
+		break;
+	}
+}
+
+/* Unlocks h's mutex and sends r: a reply from h's buffer is copied to copy
+ * first (FS_REPLY_COPY bytes), or, when longer, sent before unlocking. */
+static void fs_unlock_send(struct fs_handle *h, fuse_req_t req, struct fs_reply *r, char *copy)
+{
+	if (r->kind == FS_R_BUF && r->n > FS_REPLY_COPY) {
+		fs_send(req, r);
+		pthread_mutex_unlock(&h->mu);
+		return;
+	}
+	if (r->kind == FS_R_BUF && r->n) {
+		memcpy(copy, r->p, r->n);
+		r->p = copy;
+	}
+	pthread_mutex_unlock(&h->mu);
+	fs_send(req, r);
+}
+
 /* The written text of h stored: field or .values. */
 static int fs_commit(struct fs_handle *h)
 {
@@ -990,16 +1047,19 @@ static int fs_commit(struct fs_handle *h)
 	return 0;
 }
 
-static void fs_reply_read(fuse_req_t req, struct fs_handle *h, size_t size, off_t off)
+static void fs_reply_read(struct fs_reply *r, struct fs_handle *h, size_t size, off_t off)
 {
-	if ((size_t)off >= h->len)
-		fuse_reply_buf(req, NULL, 0);
-	else
-		fuse_reply_buf(req, h->buf + off,
-			       size < h->len - (size_t)off ? size : h->len - (size_t)off);
+	r->kind = FS_R_BUF;
+	if ((size_t)off >= h->len) {
+		r->p = NULL;
+		r->n = 0;
+	} else {
+		r->p = h->buf + off;
+		r->n = size < h->len - (size_t)off ? size : h->len - (size_t)off;
+	}
 }
 
-static int fs_do_read(fuse_req_t req, struct fs_handle *h, size_t size, off_t off)
+static int fs_do_read(struct fs_reply *r, struct fs_handle *h, size_t size, off_t off)
 {
 	int rc;
 
@@ -1012,7 +1072,7 @@ static int fs_do_read(fuse_req_t req, struct fs_handle *h, size_t size, off_t of
 		if (rc < 0) {
 			if (rc != -EINTR)
 				h->err = rc;
-			fuse_reply_err(req, -rc);
+			fs_reply_err(r, -rc);
 			return 0;
 		}
 	}
@@ -1021,21 +1081,21 @@ static int fs_do_read(fuse_req_t req, struct fs_handle *h, size_t size, off_t of
 		if (rc == FS_PARK)
 			return rc;
 		if (rc < 0) {
-			fuse_reply_err(req, -rc);
+			fs_reply_err(r, -rc);
 			return 0;
 		}
 	}
-	fs_reply_read(req, h, size, off);
+	fs_reply_read(r, h, size, off);
 	return 0;
 }
 
-static int fs_do_write(fuse_req_t req, struct fs_handle *h, const char *data, size_t size,
+static int fs_do_write(struct fs_reply *r, struct fs_handle *h, const char *data, size_t size,
 		       off_t off)
 {
 	int rc;
 
 	if (h->err) {
-		fuse_reply_err(req, -h->err);
+		fs_reply_err(r, -h->err);
 		return 0;
 	}
 	if (h->node->kind == FS_FIELD)
@@ -1054,15 +1114,16 @@ static int fs_do_write(fuse_req_t req, struct fs_handle *h, const char *data, si
 		if (h->in->fs->verbose && h->node->kind == FS_FIELD)
 			fprintf(stderr, FS_NAME ": %s/%s: refused: %s\n", h->in->dirname,
 				h->node->path, strerror(-rc));
-		fuse_reply_err(req, -rc);
+		fs_reply_err(r, -rc);
 		return 0;
 	}
-	fuse_reply_write(req, size);
+	r->kind = FS_R_WRITE;
+	r->n = size;
 	return 0;
 }
 
 /* The close of a writer: store what is pending. */
-static int fs_do_flush(fuse_req_t req, struct fs_handle *h)
+static int fs_do_flush(struct fs_reply *r, struct fs_handle *h)
 {
 	int rc = 0;
 
@@ -1073,11 +1134,11 @@ static int fs_do_flush(fuse_req_t req, struct fs_handle *h)
 		if (rc < 0 && rc != -EINTR)
 			h->err = rc;
 	}
-	fuse_reply_err(req, -rc);
+	fs_reply_err(r, -rc);
 	return 0;
 }
 
-static int fs_do_poll(fuse_req_t req, struct fs_handle *h, struct fuse_pollhandle *ph)
+static int fs_do_poll(struct fs_reply *r, struct fs_handle *h, struct fuse_pollhandle *ph)
 {
 	unsigned revents = 0;
 	int rc;
@@ -1086,34 +1147,37 @@ static int fs_do_poll(fuse_req_t req, struct fs_handle *h, struct fuse_pollhandl
 		/* Recoveries ring no change counter: never notified. */
 		if (ph)
 			fuse_pollhandle_destroy(ph);
-		fuse_reply_poll(req, POLLIN | POLLRDNORM);
+		r->kind = FS_R_POLL;
+		r->revents = POLLIN | POLLRDNORM;
 		return 0;
 	}
 	rc =
 	    fs_poll(h, h->in, h->node, &h->poll, h->rendered ? h->buf : NULL, h->len, ph, &revents);
 	if (rc == FS_PARK)
 		return rc;
-	if (rc < 0)
-		fuse_reply_err(req, -rc);
-	else
-		fuse_reply_poll(req, revents);
+	if (rc < 0) {
+		fs_reply_err(r, -rc);
+	} else {
+		r->kind = FS_R_POLL;
+		r->revents = revents;
+	}
 	return 0;
 }
 
-/* One operation on h, its mutex held: FS_PARK (nothing replied, nothing
- * changed that running it again would repeat), or 0 once replied. */
-static int fs_do(int op, fuse_req_t req, struct fs_handle *h, const char *data, size_t size,
+/* One operation on h, its mutex held: FS_PARK (nothing to reply, nothing
+ * changed that running it again would repeat), or 0 with the reply in r. */
+static int fs_do(int op, struct fs_reply *r, struct fs_handle *h, const char *data, size_t size,
 		 off_t off, struct fuse_pollhandle *ph)
 {
 	switch (op) {
 	case FS_OP_READ:
-		return fs_do_read(req, h, size, off);
+		return fs_do_read(r, h, size, off);
 	case FS_OP_WRITE:
-		return fs_do_write(req, h, data, size, off);
+		return fs_do_write(r, h, data, size, off);
 	case FS_OP_FLUSH:
-		return fs_do_flush(req, h);
+		return fs_do_flush(r, h);
 	default:
-		return fs_do_poll(req, h, ph);
+		return fs_do_poll(r, h, ph);
 	}
 }
 
@@ -1121,17 +1185,21 @@ static int fs_do(int op, fuse_req_t req, struct fs_handle *h, const char *data, 
 int fs_job_run(struct fs_job *j)
 {
 	struct fs_handle *h = j->h;
+	struct fs_reply r;
+	char copy[FS_REPLY_COPY];
 	int rc;
 
 	pthread_mutex_lock(&h->mu);
-	rc = fs_do(j->op, j->req, h, j->data, j->size, j->off, j->ph);
-	if (rc != FS_PARK)
-		h->parked--;
-	/* Replied: a RELEASE may follow, and takes the mutex before the
-	 * handle goes, so unlocking here is safe. */
-	pthread_mutex_unlock(&h->mu);
-	if (rc != FS_PARK)
-		free(j);
+	rc = fs_do(j->op, &r, h, j->data, j->size, j->off, j->ph);
+	if (rc == FS_PARK) {
+		pthread_mutex_unlock(&h->mu);
+		return rc;
+	}
+	h->parked--;
+	/* No RELEASE comes before this reply, and it takes the mutex before
+	 * the handle goes. */
+	fs_unlock_send(h, j->req, &r, copy);
+	free(j);
 	return rc;
 }
 
@@ -1155,14 +1223,18 @@ static void fs_enter(int op, fuse_req_t req, struct fuse_file_info *fi, const ch
 		     size_t size, off_t off, struct fuse_pollhandle *ph)
 {
 	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	struct fs_reply r;
+	char copy[FS_REPLY_COPY];
 	struct fs_job *j;
 	int rc = FS_PARK;
 
 	pthread_mutex_lock(&h->mu);
 	if (!h->parked)
-		rc = fs_do(op, req, h, data, size, off, ph);
-	if (rc != FS_PARK)
-		goto out;
+		rc = fs_do(op, &r, h, data, size, off, ph);
+	if (rc != FS_PARK) {
+		fs_unlock_send(h, req, &r, copy);
+		return;
+	}
 	j = malloc(sizeof(*j) + (op == FS_OP_WRITE ? size : 0));
 	if (!j) {
 		rc = -ENOMEM;
@@ -1188,7 +1260,6 @@ static void fs_enter(int op, fuse_req_t req, struct fuse_file_info *fi, const ch
 			fuse_pollhandle_destroy(ph);
 		fuse_reply_err(req, -rc);
 	}
-out:
 	pthread_mutex_unlock(&h->mu);
 }
 
