@@ -27,13 +27,14 @@
  *   the kernel drops them when their holder dies.
  * - The lock file, which fasteners only locks and never reads or writes,
  *   holds the library's own state: a control block of one page (a change
- *   counter for ipm_map_wait()), then the undo record of crash-atomic write
- *   sections (see "Crashes" below). Every handle maps it. NEVER delete,
- *   rename or replace a lock file while any process (C or Python) uses the
- *   instance: locks live on the file's inode, so a process that opens the
- *   new file locks another inode than those that kept the old one, and
- *   mutual exclusion silently ends (fasteners has the same flaw; the
- *   library does not stat the file at each lock, to keep locking cheap).
+ *   counter for ipm_map_wait(), a waiting writer's lease for the locks),
+ *   then the undo record of crash-atomic write sections (see "Crashes"
+ *   below). Every handle maps it. NEVER delete, rename or replace a lock
+ *   file while any process (C or Python) uses the instance: locks live on
+ *   the file's inode, so a process that opens the new file locks another
+ *   inode than those that kept the old one, and mutual exclusion silently
+ *   ends (fasteners has the same flaw; the library does not stat the file
+ *   at each lock, to keep locking cheap).
  *   Cutting it short while processes have it open makes their calls fail
  *   with -EIO or, in the few places not guarded (unlocking, waiting), kills
  *   them with SIGBUS. Bytes that are not ours in it (a bad magic) do not
@@ -444,6 +445,27 @@ int ipm_map_guarded(ipm_map *m, int (*fn)(ipm_map *m, void *ctx), void *ctx);
  * between.
  * Returns 0, -EAGAIN (try failed), -ETIMEDOUT, -EINTR (a signal interrupted
  * the wait), or another negative errno.
+ *
+ * Writer priority among processes of this library. The kernel lets readers
+ * in while a writer waits, so busy readers could keep a writer out for ever.
+ * A writer that has to wait (timeout_ms != 0, its try failed) announces it
+ * in the lock file's control block, renewing that lease every 2 ms and
+ * clearing it once it has the lock or gives up; a writer killed while
+ * waiting leaves a lease that runs out by itself within 5 ms. A reader that
+ * sees a live lease:
+ * - with timeout_ms 0, fails with -EAGAIN ("...: a writer waits"), as
+ *   pthread_rwlock_tryrdlock() may with a writer waiting;
+ * - otherwise sleeps (no spinning) until that writer unlocks or its lease
+ *   ends, at most 10 ms per call and never past timeout_ms, then waits for
+ *   the lock as before. The bound keeps a thread that already holds a read
+ *   lock on another handle the writer waits for from waiting on itself.
+ * Readers thus stand aside for at most 10 ms per call; a writer that writes
+ * without pause can keep readers waiting that long, again and again. Going
+ * from write to read never stands aside. A handle that cannot write the
+ * lock file does not announce; one without a control block (a read-only
+ * lock file too short for it, or a bad magic) and Python IPMMAP processes
+ * neither announce nor stand aside. The uncontended read lock pays one
+ * atomic load for this, the write lock nothing.
  *
  * What a failure leaves (check ipm_lock_held() when in doubt):
  * - ipm_lock_read(): the lock held before the call (none, or the write lock

@@ -164,7 +164,8 @@ struct ipm_ctl {
 	uint32_t seq;              /* change counter and futex word; wraps */
 	uint32_t reserved0;        /* zero */
 	uint64_t lease;            /* CLOCK_MONOTONIC ns until which a waiter may sleep */
-	unsigned char reserved[IPM_CTL_SIZE - 24]; /* zero, for later versions */
+	uint64_t wlease;           /* CLOCK_MONOTONIC ns until which a writer waits (lock.c) */
+	unsigned char reserved[IPM_CTL_SIZE - 32]; /* zero, for later versions */
 };
 
 /*
@@ -237,6 +238,11 @@ void ipm_ctl_unmap(ipm_map *m);
 /* Marks a completed write section: one atomic add, and a futex wake only
  * when a waiter's lease runs (notify.c). No-op without a writable block. */
 void ipm_ctl_bump(ipm_map *m);
+
+/* Sleeps while a writer's lease (ctl->wlease) runs, until the change
+ * counter moves or until (CLOCK_MONOTONIC ns) passes: 0, or -EINTR. Needs
+ * m->ctl (notify.c). */
+int ipm_ctl_defer(ipm_map *m, int64_t until);
 
 /* Maps the undo record of the lock file open on fd, growing the file for a
  * structure of m->size bytes when the fd may write: 0, or a negative errno

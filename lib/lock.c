@@ -14,6 +14,19 @@
  * F_OFD_SETLKW with EINTR instead of killing the process. It is installed by
  * the first call that may wait (blocking or timed), so that pthread_kill()
  * can interrupt any wait. The kernel reports no deadlocks between OFD locks.
+ *
+ * Writer priority. The kernel grants a read lock whenever no write lock is
+ * held, even while a writer waits, so a few busy readers can keep a writer
+ * out for ever. A writer of this library that has to wait therefore
+ * announces itself: it sets the control block's wlease to now + WLEASE_MS
+ * and waits in slices of WSLICE_MS, renewing the lease at each, and clears
+ * it (if still its own) once it has the lock or gives up. A reader that
+ * sees a live lease steps aside, sleeping until the writer's unlock bumps
+ * the change counter (notify.c) or the lease ends, but never longer than
+ * DEFER_MS per call: a thread that holds a read lock on another handle the
+ * writer waits for would otherwise wait on itself. Then it takes the lock as
+ * before. A writer killed while waiting leaves a lease that ends by itself
+ * within WLEASE_MS. Costs the uncontended reader one atomic load.
  */
 #include "ipmmap_i.h"
 
@@ -29,6 +42,10 @@
 #ifndef sigev_notify_thread_id
 #define sigev_notify_thread_id _sigev_un._tid
 #endif
+
+#define WLEASE_MS 5 /* a waiting writer's lease, renewed every slice */
+#define WSLICE_MS 2 /* a waiting writer's slice, shorter than its lease */
+#define DEFER_MS 10 /* longest a reader steps aside for writers, per call */
 
 static pthread_once_t handler_once = PTHREAD_ONCE_INIT;
 
@@ -200,9 +217,38 @@ static int lock_failed(ipm_map *m, int rc, const char *what, int timeout_ms)
 			strerror(-rc));
 }
 
+/*
+ * A writer's lease was seen: a try fails, a wait first steps aside (see the
+ * top of this file) and *wait_ms becomes what is left of the timeout, 0 if
+ * nothing (then the caller tries once). 0, or a negative errno with the
+ * message set.
+ */
+static int defer_to_writer(ipm_map *m, int *wait_ms)
+{
+	int64_t start = ipm_now_ns(), until, spent;
+	int timeout_ms = *wait_ms, rc;
+
+	if ((int64_t)__atomic_load_n(&m->ctl->wlease, __ATOMIC_RELAXED) <= start)
+		return 0; /* a dead writer's lease, or the one just cleared */
+	if (timeout_ms == 0)
+		return ipm_errf(m->err, -EAGAIN, "cannot take the read lock on %s: a writer waits",
+				m->lock_path);
+	until = start + (int64_t)DEFER_MS * 1000000;
+	if (timeout_ms > 0 && timeout_ms < DEFER_MS)
+		until = start + (int64_t)timeout_ms * 1000000;
+	rc = ipm_ctl_defer(m, until);
+	if (rc < 0)
+		return lock_failed(m, rc, "read", timeout_ms);
+	if (timeout_ms > 0) {
+		spent = (ipm_now_ns() - start + 999999) / 1000000;
+		*wait_ms = spent < timeout_ms ? timeout_ms - (int)spent : 0;
+	}
+	return 0;
+}
+
 int ipm_lock_read(ipm_map *m, int timeout_ms)
 {
-	int rc;
+	int wait_ms = timeout_ms, rc;
 
 	if (!m || m->lock_fd < 0)
 		return m ? ipm_errf(m->err, -EBADF, "cannot lock: handle not open") : -EBADF;
@@ -214,10 +260,17 @@ int ipm_lock_read(ipm_map *m, int timeout_ms)
 	if (m->held == 2) {
 		ipm_undo_end(m);
 		ipm_ctl_bump(m);
+		wait_ms = 0;
+	} else if (m->ctl && __atomic_load_n(&m->ctl->wlease, __ATOMIC_RELAXED)) {
+		rc = defer_to_writer(m, &wait_ms);
+		if (rc < 0)
+			return rc;
 	}
 	/* Our own write lock conflicts with nobody: converting never waits,
 	 * so no timer for it. */
-	rc = ipm_lock_fd(m->lock_fd, F_RDLCK, m->held == 2 ? 0 : timeout_ms);
+	rc = ipm_lock_fd(m->lock_fd, F_RDLCK, wait_ms);
+	if (rc == -EAGAIN && wait_ms == 0 && timeout_ms != 0 && m->held != 2)
+		rc = -ETIMEDOUT; /* the deferral spent the whole timeout */
 	if (rc < 0)
 		return lock_failed(m, rc, "read", timeout_ms);
 	m->held = 1;
@@ -243,6 +296,57 @@ static int write_begin(ipm_map *m, int was)
 	m->held = was;
 	if (was)
 		ipm_undo_check_read(m);
+	return rc;
+}
+
+/* Raises the writer lease to until, unless a longer one runs already. */
+static void wlease_raise(struct ipm_ctl *c, uint64_t until)
+{
+	uint64_t cur = __atomic_load_n(&c->wlease, __ATOMIC_RELAXED);
+
+	while (cur < until && !__atomic_compare_exchange_n(&c->wlease, &cur, until, true,
+							   __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		;
+}
+
+/*
+ * Takes the write lock, announcing the wait to readers when it has to wait
+ * (see the top of this file). Without a writable control block, as before:
+ * in the kernel's order.
+ */
+static int write_wait(ipm_map *m, int timeout_ms)
+{
+	struct ipm_ctl *c = m->ctl;
+	int64_t deadline = INT64_MAX;
+	uint64_t mine = 0;
+	int rc;
+
+	if (!c || !m->ctl_rw || timeout_ms == 0)
+		return ipm_lock_fd(m->lock_fd, F_WRLCK, timeout_ms);
+	rc = ipm_lock_fd(m->lock_fd, F_WRLCK, 0);
+	if (rc != -EAGAIN)
+		return rc;
+	if (timeout_ms > 0)
+		deadline = ipm_now_ns() + (int64_t)timeout_ms * 1000000;
+	for (;;) {
+		int64_t now = ipm_now_ns(), left = deadline - now;
+		int slice = WSLICE_MS;
+
+		if (left <= 0) {
+			rc = -ETIMEDOUT;
+			break;
+		}
+		if (left < (int64_t)WSLICE_MS * 1000000)
+			slice = (int)((left + 999999) / 1000000);
+		mine = (uint64_t)(now + (int64_t)WLEASE_MS * 1000000);
+		wlease_raise(c, mine);
+		rc = ipm_lock_fd(m->lock_fd, F_WRLCK, slice);
+		if (rc != -ETIMEDOUT)
+			break;
+	}
+	/* Only our own: another writer that renewed it still waits. */
+	__atomic_compare_exchange_n(&c->wlease, &mine, 0, false, __ATOMIC_SEQ_CST,
+				    __ATOMIC_RELAXED);
 	return rc;
 }
 
@@ -275,7 +379,7 @@ int ipm_lock_write(ipm_map *m, int timeout_ms)
 		m->held = 0;
 		m->data = m->mapped;
 	}
-	rc = ipm_lock_fd(m->lock_fd, F_WRLCK, timeout_ms);
+	rc = write_wait(m, timeout_ms);
 	if (rc < 0)
 		return lock_failed(m, rc, "write", timeout_ms);
 	return write_begin(m, 0);

@@ -239,3 +239,32 @@ int ipm_map_wait(ipm_map *m, uint64_t seen, int timeout_ms)
 		now = ipm_now_ns();
 	}
 }
+
+/*
+ * A reader that finds a writer waiting sleeps on the change counter, which
+ * the writer bumps as it unlocks; the waiter lease makes it issue the wake.
+ * A handle that cannot raise the lease (read-only lock file) is never woken
+ * and looks again every millisecond instead.
+ */
+int ipm_ctl_defer(ipm_map *m, int64_t until)
+{
+	struct ipm_ctl *c = m->ctl;
+
+	for (;;) {
+		uint32_t seq = __atomic_load_n(&c->seq, __ATOMIC_SEQ_CST);
+		int64_t w = (int64_t)__atomic_load_n(&c->wlease, __ATOMIC_SEQ_CST);
+		int64_t now = ipm_now_ns(), end;
+		int rc;
+
+		if (w <= now || now >= until)
+			return 0;
+		end = w < until ? w : until;
+		if (m->ctl_rw)
+			lease_take(c, (uint64_t)end);
+		else if (end - now > 1000000)
+			end = now + 1000000;
+		rc = sleep_slice(m, seq, end - now);
+		if (rc < 0)
+			return rc;
+	}
+}
