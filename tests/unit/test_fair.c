@@ -22,10 +22,7 @@ static const char schema_text[] = "[Small]\n"
 				  "value = int32\n";
 
 struct fix {
-	ipm_schema *s;		   /* the schema */
-	char dir[64];		   /* this test's temporary directory */
-	struct ipm_open_opts opts; /* both directories in dir */
-	ipm_map *m;		   /* the parent's manager handle */
+	struct unit_inst u;	   /* schema, directory, manager handle */
 };
 
 static struct fix *fx; /* for children, which run outside cmocka */
@@ -34,15 +31,7 @@ static int setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof(*f));
 
-	if (!f)
-		return -1;
-	f->s = unit_schema(schema_text, "small");
-	if (!f->s || unit_mkdtemp(f->dir, sizeof(f->dir), "fair") < 0)
-		return -1;
-	f->opts.mmap_dir = f->dir;
-	f->opts.lock_dir = f->dir;
-	f->m = unit_open(f->s, "Small", "", IPM_MANAGER, &f->opts);
-	if (!f->m)
+	if (!f || unit_inst_open(&f->u, schema_text, "Small", "fair", 0) < 0)
 		return -1;
 	fx = f;
 	*state = f;
@@ -53,9 +42,7 @@ static int teardown(void **state)
 {
 	struct fix *f = *state;
 
-	ipm_map_free(f->m);
-	unit_rm_tree(f->dir);
-	ipm_schema_free(f->s);
+	unit_inst_close(&f->u);
 	free(f);
 	return 0;
 }
@@ -63,9 +50,9 @@ static int teardown(void **state)
 /* A handle of this process or of a child; a child that cannot open exits 91. */
 static ipm_map *handle(enum ipm_role role, int child)
 {
-	ipm_map *m = ipm_map_new(fx->s);
+	ipm_map *m = ipm_map_new(fx->u.s);
 
-	if (m && ipm_map_open(m, "Small", "", role, &fx->opts) == 0)
+	if (m && ipm_map_open(m, "Small", "", role, &fx->u.opts) == 0)
 		return m;
 	if (child)
 		_exit(91);
@@ -240,7 +227,7 @@ static void deference_is_bounded(void **state)
 	ipm_map *b = handle(IPM_READER, 0);
 	int64_t t0, ns, got;
 	int rep;
-	pid_t writer = waiting_writer(f->m, b, &rep);
+	pid_t writer = waiting_writer(f->u.m, b, &rep);
 
 	t0 = unit_now_ns();
 	assert_int_equal(ipm_lock_read(b, -1), 0);
@@ -255,7 +242,7 @@ static void deference_is_bounded(void **state)
 	assert_true(ns < 500000000);
 	ipm_unlock(b);
 	/* The writer gets in once both read locks go. */
-	assert_int_equal(ipm_unlock(f->m), 0);
+	assert_int_equal(ipm_unlock(f->u.m), 0);
 	unit_get(rep, &got, sizeof(got));
 	assert_true(got > 0);
 	reap(writer, 0);
@@ -273,7 +260,7 @@ static void dead_writer_lease_expires(void **state)
 	ipm_map *b = handle(IPM_READER, 0);
 	int64_t t0, ns;
 	int rep, rc = -EAGAIN;
-	pid_t writer = waiting_writer(f->m, b, &rep);
+	pid_t writer = waiting_writer(f->u.m, b, &rep);
 
 	reap(writer, 1);
 	close(rep);
@@ -289,7 +276,7 @@ static void dead_writer_lease_expires(void **state)
 		      ns / 1e6);
 	assert_true(ns < 100000000);
 	ipm_unlock(b);
-	ipm_unlock(f->m);
+	ipm_unlock(f->u.m);
 	ipm_map_free(b);
 }
 

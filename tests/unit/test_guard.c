@@ -51,11 +51,8 @@ static void guard_back(void)
 }
 
 struct fix {
-	ipm_schema *s;		   /* the schema */
-	char dir[64];		   /* this test's temporary directory */
+	struct unit_inst u;	   /* schema, directory, manager handle */
 	char path[96];		   /* the .mmap file */
-	struct ipm_open_opts opts; /* both directories in dir */
-	ipm_map *m;		   /* the manager handle */
 	struct ipm_field x, str;   /* on the second page */
 };
 
@@ -63,21 +60,11 @@ static int setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof(*f));
 
-	if (!f)
+	if (!f || unit_inst_open(&f->u, schema_text, "Big", "guard", 0) < 0)
 		return -1;
-	f->s = ipm_schema_new();
-	if (!f->s || ipm_schema_load_string(f->s, schema_text, "big") < 0)
-		return -1;
-	strcpy(f->dir, "/tmp/ipm_guard_XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/Big_.mmap", f->dir);
-	f->opts.mmap_dir = f->dir;
-	f->opts.lock_dir = f->dir;
-	f->m = ipm_map_new(f->s);
-	if (!f->m || ipm_map_open(f->m, "Big", "", IPM_MANAGER, &f->opts) < 0 ||
-	    ipm_map_resolve(f->m, "x", &f->x) < 0 || ipm_map_resolve(f->m, "s", &f->str) < 0 ||
-	    ipm_set_i64(f->m, &f->x, 42) < 0)
+	snprintf(f->path, sizeof(f->path), "%s/Big_.mmap", f->u.dir);
+	if (ipm_map_resolve(f->u.m, "x", &f->x) < 0 || ipm_map_resolve(f->u.m, "s", &f->str) < 0 ||
+	    ipm_set_i64(f->u.m, &f->x, 42) < 0)
 		return -1;
 	*state = f;
 	return 0;
@@ -87,18 +74,16 @@ static int teardown(void **state)
 {
 	struct fix *f = *state;
 
-	ipm_map_free(f->m);
-	unit_rm_tree(f->dir);
-	ipm_schema_free(f->s);
+	unit_inst_close(&f->u);
 	free(f);
 	return 0;
 }
 
 static ipm_map *open_as(struct fix *f, enum ipm_role role)
 {
-	ipm_map *m = ipm_map_new(f->s);
+	ipm_map *m = ipm_map_new(f->u.s);
 
-	if (!m || ipm_map_open(m, "Big", "", role, &f->opts) < 0)
+	if (!m || ipm_map_open(m, "Big", "", role, &f->u.opts) < 0)
 		fail_msg("cannot open a handle: %s", m ? ipm_map_errmsg(m) : "no memory");
 	return m;
 }
@@ -200,7 +185,7 @@ static void replaced_file_mapped_again(void **state)
 	assert_int_equal(i, 77);
 	assert_ptr_equal(ipm_map_data(r), before);
 	/* The fixture's manager too, through its first fault. */
-	assert_int_equal(ipm_get_i64(f->m, &f->x, &i), 0);
+	assert_int_equal(ipm_get_i64(f->u.m, &f->x, &i), 0);
 	assert_int_equal(i, 77);
 	ipm_map_free(mg);
 	ipm_map_free(r);
@@ -217,14 +202,14 @@ static void bad_replacement_refused(void **state)
 
 	guard_back();
 	assert_int_equal(truncate(f->path, 0), 0);
-	snprintf(tmp, sizeof(tmp), "%s/other", f->dir);
+	snprintf(tmp, sizeof(tmp), "%s/other", f->u.dir);
 	fd = open(tmp, O_RDWR | O_CREAT, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, BIG_SIZE), 0); /* right size, no magic */
 	close(fd);
 	assert_int_equal(rename(tmp, f->path), 0);
-	expect_eio(f, f->m, ipm_get_i64(f->m, &f->x, &i), 0);
-	expect_eio(f, f->m, ipm_get_i64(f->m, &f->x, &i), 0);
+	expect_eio(f, f->u.m, ipm_get_i64(f->u.m, &f->x, &i), 0);
+	expect_eio(f, f->u.m, ipm_get_i64(f->u.m, &f->x, &i), 0);
 }
 
 /* Nobody armed the guard for a raw access: the default action, SIGBUS. */
@@ -235,13 +220,13 @@ static void raw_access_not_guarded(void **state)
 	pid_t pid;
 
 	guard_back();
-	assert_int_equal(ipm_get_i64(f->m, &f->x, &(int64_t){0}), 0); /* guard installed */
+	assert_int_equal(ipm_get_i64(f->u.m, &f->x, &(int64_t){0}), 0); /* guard installed */
 	assert_int_equal(truncate(f->path, 0), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		volatile int64_t *p =
-		    (volatile int64_t *)((char *)ipm_map_data(f->m) + f->x.offset);
+		    (volatile int64_t *)((char *)ipm_map_data(f->u.m) + f->x.offset);
 
 		_exit((int)*p == 1234 ? 3 : 4);
 	}
@@ -272,11 +257,11 @@ static void guarded_raw_access(void **state)
 	struct raw_read r = {f->x.offset, 0, 0};
 
 	guard_back();
-	assert_int_equal(ipm_map_guarded(f->m, read_raw, &r), 7);
+	assert_int_equal(ipm_map_guarded(f->u.m, read_raw, &r), 7);
 	assert_int_equal(r.v, 42);
 	assert_int_equal(truncate(f->path, 4096), 0);
 	r.runs = 0;
-	expect_eio(f, f->m, ipm_map_guarded(f->m, read_raw, &r), 4096);
+	expect_eio(f, f->u.m, ipm_map_guarded(f->u.m, read_raw, &r), 4096);
 	assert_int_equal(r.runs, 1);
 	assert_int_equal(ipm_map_guarded(NULL, read_raw, &r), -EBADF);
 }
@@ -285,33 +270,33 @@ static void guarded_raw_access(void **state)
 static void damaged_at_open(void **state)
 {
 	struct fix *f = *state;
-	ipm_map *m = ipm_map_new(f->s);
+	ipm_map *m = ipm_map_new(f->u.s);
 	char want[200];
 	int fd, status;
 	pid_t pid;
 
 	guard_back();
 	assert_int_equal(truncate(f->path, 100), 0);
-	assert_int_equal(ipm_map_open(m, "Big", "", IPM_READER, &f->opts), -EINVAL);
+	assert_int_equal(ipm_map_open(m, "Big", "", IPM_READER, &f->u.opts), -EINVAL);
 	snprintf(want, sizeof(want), "cannot map %s: size 100, expected %d", f->path, BIG_SIZE);
 	assert_string_equal(ipm_map_errmsg(m), want);
 	assert_int_equal(truncate(f->path, BIG_SIZE), 0);
 	fd = open(f->path, O_WRONLY);
 	assert_int_equal(pwrite(fd, "\x11\x22", 2, 0), 2);
 	close(fd);
-	assert_int_equal(ipm_map_open(m, "Big", "", IPM_EDITOR, &f->opts), -EINVAL);
+	assert_int_equal(ipm_map_open(m, "Big", "", IPM_EDITOR, &f->u.opts), -EINVAL);
 	snprintf(want, sizeof(want), "%s: header_code 0x2211, expected 0x1128", f->path);
 	assert_string_equal(ipm_map_errmsg(m), want);
 	assert_int_equal(unlink(f->path), 0);
-	assert_int_equal(ipm_map_open(m, "Big", "", IPM_READER, &f->opts), -ENOENT);
+	assert_int_equal(ipm_map_open(m, "Big", "", IPM_READER, &f->u.opts), -ENOENT);
 	snprintf(want, sizeof(want), "cannot open %s: No such file or directory", f->path);
 	assert_string_equal(ipm_map_errmsg(m), want);
 
 	/* Unreadable (0600, another user's): root reads anything, so the
 	 * child gives up root. The lock file it may read. */
 	ipm_map_free(open_as(f, IPM_MANAGER));
-	assert_int_equal(chmod(f->dir, 0755), 0);
-	snprintf(want, sizeof(want), "%s/Big_.lockfile", f->dir);
+	assert_int_equal(chmod(f->u.dir, 0755), 0);
+	snprintf(want, sizeof(want), "%s/Big_.lockfile", f->u.dir);
 	assert_int_equal(chmod(want, 0644), 0);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -319,7 +304,7 @@ static void damaged_at_open(void **state)
 		if (geteuid() == 0 && setuid(65534) < 0)
 			_exit(95);
 		snprintf(want, sizeof(want), "cannot open %s: Permission denied", f->path);
-		_exit(ipm_map_open(m, "Big", "", IPM_READER, &f->opts) == -EACCES &&
+		_exit(ipm_map_open(m, "Big", "", IPM_READER, &f->u.opts) == -EACCES &&
 			      strcmp(ipm_map_errmsg(m), want) == 0
 			  ? 0
 			  : 1);
@@ -338,12 +323,12 @@ static void cost_of_the_guard(void **state)
 	int64_t v;
 	int i, n = 1000000;
 
-	assert_int_equal(ipm_lock_read(f->m, -1), 0);
+	assert_int_equal(ipm_lock_read(f->u.m, -1), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < n; i++)
-		ipm_get_i64(f->m, &f->x, &v);
+		ipm_get_i64(f->u.m, &f->x, &v);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	assert_int_equal(ipm_unlock(f->m), 0);
+	assert_int_equal(ipm_unlock(f->u.m), 0);
 	print_message("ipm_get_i64 under a held lock, guarded: %.1f ns\n",
 		      ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) /
 			  n);

@@ -25,10 +25,7 @@ static const char schema_text[] = "[Small]\n"
 				  "value = int32\n";
 
 struct fix {
-	ipm_schema *s;		   /* the schema */
-	char dir[64];		   /* this test's temporary directory */
-	struct ipm_open_opts opts; /* both directories in dir */
-	ipm_map *m;		   /* the parent's manager handle */
+	struct unit_inst u;	   /* schema, directory, manager handle */
 };
 
 static struct fix *fx; /* for children, which run outside cmocka */
@@ -37,15 +34,7 @@ static int setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof(*f));
 
-	if (!f)
-		return -1;
-	f->s = unit_schema(schema_text, "small");
-	if (!f->s || unit_mkdtemp(f->dir, sizeof(f->dir), "lock") < 0)
-		return -1;
-	f->opts.mmap_dir = f->dir;
-	f->opts.lock_dir = f->dir;
-	f->m = unit_open(f->s, "Small", "", IPM_MANAGER, &f->opts);
-	if (!f->m)
+	if (!f || unit_inst_open(&f->u, schema_text, "Small", "lock", 0) < 0)
 		return -1;
 	fx = f;
 	*state = f;
@@ -56,9 +45,7 @@ static int teardown(void **state)
 {
 	struct fix *f = *state;
 
-	ipm_map_free(f->m);
-	unit_rm_tree(f->dir);
-	ipm_schema_free(f->s);
+	unit_inst_close(&f->u);
 	free(f);
 	return 0;
 }
@@ -66,9 +53,9 @@ static int teardown(void **state)
 /* A second handle on the same instance, in this process. */
 static ipm_map *other(enum ipm_role role)
 {
-	ipm_map *m = ipm_map_new(fx->s);
+	ipm_map *m = ipm_map_new(fx->u.s);
 
-	if (!m || ipm_map_open(m, "Small", "", role, &fx->opts) < 0)
+	if (!m || ipm_map_open(m, "Small", "", role, &fx->u.opts) < 0)
 		fail_msg("cannot open a second handle: %s", m ? ipm_map_errmsg(m) : "no memory");
 	return m;
 }
@@ -93,10 +80,10 @@ static pid_t child_lock(enum ipm_role role, int want_write, int timeout, int *ou
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct try_report r;
-		ipm_map *m = ipm_map_new(fx->s);
+		ipm_map *m = ipm_map_new(fx->u.s);
 
 		close(p[0]);
-		if (!m || ipm_map_open(m, "Small", "", role, &fx->opts) < 0)
+		if (!m || ipm_map_open(m, "Small", "", role, &fx->u.opts) < 0)
 			_exit(91);
 		r.t_in = unit_now_ns();
 		r.rc = want_write ? ipm_lock_write(m, timeout) : ipm_lock_read(m, timeout);
@@ -168,8 +155,8 @@ static void read_while_read_locked(void **state)
 {
 	struct fix *f = *state;
 
-	assert_int_equal(ipm_lock_read(f->m, 0), 0);
-	assert_int_equal(ipm_lock_held(f->m), 1);
+	assert_int_equal(ipm_lock_read(f->u.m, 0), 0);
+	assert_int_equal(ipm_lock_held(f->u.m), 1);
 	assert_int_equal(try_in_child(0), 0);
 }
 
@@ -178,7 +165,7 @@ static void write_while_read_locked(void **state)
 	struct fix *f = *state;
 	char want[200];
 
-	assert_int_equal(ipm_lock_read(f->m, 0), 0);
+	assert_int_equal(ipm_lock_read(f->u.m, 0), 0);
 	assert_int_equal(try_in_child(1), -EAGAIN);
 	/* The message, seen on a handle of this process. */
 	{
@@ -197,8 +184,8 @@ static void read_while_write_locked(void **state)
 {
 	struct fix *f = *state;
 
-	assert_int_equal(ipm_lock_write(f->m, 0), 0);
-	assert_int_equal(ipm_lock_held(f->m), 2);
+	assert_int_equal(ipm_lock_write(f->u.m, 0), 0);
+	assert_int_equal(ipm_lock_held(f->u.m), 2);
 	assert_int_equal(try_in_child(0), -EAGAIN);
 }
 
@@ -206,9 +193,9 @@ static void write_while_write_locked(void **state)
 {
 	struct fix *f = *state;
 
-	assert_int_equal(ipm_lock_write(f->m, 0), 0);
+	assert_int_equal(ipm_lock_write(f->u.m, 0), 0);
 	assert_int_equal(try_in_child(1), -EAGAIN);
-	assert_int_equal(ipm_unlock(f->m), 0);
+	assert_int_equal(ipm_unlock(f->u.m), 0);
 	assert_int_equal(try_in_child(1), 0);
 }
 
@@ -220,11 +207,11 @@ static void blocked_reader_wakes_fast(void **state)
 	pid_t pid;
 	int fd;
 
-	assert_int_equal(ipm_lock_write(f->m, -1), 0);
+	assert_int_equal(ipm_lock_write(f->u.m, -1), 0);
 	pid = child_lock(IPM_READER, 0, -1, &fd);
-	wait_for_waiter(f->m);
+	wait_for_waiter(f->u.m);
 	t_release = unit_now_ns();
-	assert_int_equal(ipm_unlock(f->m), 0);
+	assert_int_equal(ipm_unlock(f->u.m), 0);
 	r = finish(pid, fd);
 	assert_int_equal(r.rc, 0);
 	assert_true(r.t_ret >= t_release);
@@ -242,7 +229,7 @@ static void timed_wait_times_out(void **state)
 
 	if (unit_under_valgrind())
 		skip();
-	assert_int_equal(ipm_lock_read(f->m, 0), 0);
+	assert_int_equal(ipm_lock_read(f->u.m, 0), 0);
 	pid = child_lock(IPM_EDITOR, 1, 50, &fd);
 	r = finish(pid, fd);
 	took = r.t_ret - r.t_in;
@@ -276,10 +263,10 @@ static void timed_wait_gets_it(void **state)
 	pid_t pid;
 	int fd;
 
-	assert_int_equal(ipm_lock_write(f->m, 0), 0);
+	assert_int_equal(ipm_lock_write(f->u.m, 0), 0);
 	pid = child_lock(IPM_EDITOR, 1, 10000, &fd);
-	wait_for_waiter(f->m);
-	assert_int_equal(ipm_unlock(f->m), 0);
+	wait_for_waiter(f->u.m);
+	assert_int_equal(ipm_unlock(f->u.m), 0);
 	r = finish(pid, fd);
 	assert_int_equal(r.rc, 0);
 	assert_true(r.t_ret - r.t_in < 5000000000LL);
@@ -297,11 +284,11 @@ static void killed_holder_frees_lock(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		ipm_map *m = ipm_map_new(fx->s);
+		ipm_map *m = ipm_map_new(fx->u.s);
 
 		close(up[0]);
 		close(down[1]);
-		if (!m || ipm_map_open(m, "Small", "", IPM_EDITOR, &fx->opts) < 0 ||
+		if (!m || ipm_map_open(m, "Small", "", IPM_EDITOR, &fx->u.opts) < 0 ||
 		    ipm_lock_write(m, -1) < 0)
 			_exit(91);
 		unit_put(up[1], "L", 1);
@@ -314,12 +301,12 @@ static void killed_holder_frees_lock(void **state)
 	close(down[0]);
 	unit_get(up[0], &c, 1);
 	assert_int_equal(c, 'L');
-	assert_int_equal(ipm_lock_read(f->m, 0), -EAGAIN);
+	assert_int_equal(ipm_lock_read(f->u.m, 0), -EAGAIN);
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGKILL);
-	assert_int_equal(ipm_lock_write(f->m, 0), 0);
+	assert_int_equal(ipm_lock_write(f->u.m, 0), 0);
 	close(up[0]);
 	close(down[1]);
 }
@@ -356,24 +343,24 @@ static void threads_exclude_each_other(void **state)
 	struct thread_job j = {o, 0, -1, 1};
 	pthread_t t;
 
-	assert_int_equal(ipm_lock_write(f->m, 0), 0);
+	assert_int_equal(ipm_lock_write(f->u.m, 0), 0);
 	assert_int_equal(in_thread(o, 0, 0), -EAGAIN);
 	assert_int_equal(in_thread(o, 1, 0), -EAGAIN);
 	if (unit_under_valgrind()) {
-		assert_int_equal(ipm_unlock(f->m), 0);
+		assert_int_equal(ipm_unlock(f->u.m), 0);
 		assert_int_equal(in_thread(o, 0, 0), 0);
 	} else {
 		assert_int_equal(in_thread(o, 1, 30), -ETIMEDOUT);
 		/* A blocked thread wakes when the other handle releases. */
 		assert_int_equal(pthread_create(&t, NULL, thread_lock, &j), 0);
-		wait_for_waiter(f->m);
-		assert_int_equal(ipm_unlock(f->m), 0);
+		wait_for_waiter(f->u.m);
+		assert_int_equal(ipm_unlock(f->u.m), 0);
 		assert_int_equal(pthread_join(t, NULL), 0);
 		assert_int_equal(j.rc, 0);
 	}
 	assert_int_equal(ipm_lock_held(o), 1);
-	assert_int_equal(ipm_lock_read(f->m, 0), 0);
-	assert_int_equal(ipm_lock_write(f->m, 0), -EAGAIN);
+	assert_int_equal(ipm_lock_read(f->u.m, 0), 0);
+	assert_int_equal(ipm_lock_write(f->u.m, 0), -EAGAIN);
 	ipm_map_free(o);
 }
 
@@ -389,9 +376,9 @@ static void signal_interrupts_wait(void **state)
 		ipm_map_free(o);
 		skip();
 	}
-	assert_int_equal(ipm_lock_read(f->m, 0), 0);
+	assert_int_equal(ipm_lock_read(f->u.m, 0), 0);
 	assert_int_equal(pthread_create(&t, NULL, thread_lock, &j), 0);
-	wait_for_waiter(f->m);
+	wait_for_waiter(f->u.m);
 	assert_int_equal(pthread_kill(t, ipm_lock_signal()), 0);
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(j.rc, -EINTR);
@@ -400,7 +387,7 @@ static void signal_interrupts_wait(void **state)
 
 	/* A timed wait too, long before its deadline. */
 	assert_int_equal(pthread_create(&t, NULL, thread_lock, &jt), 0);
-	wait_for_waiter(f->m);
+	wait_for_waiter(f->u.m);
 	assert_int_equal(pthread_kill(t, ipm_lock_signal()), 0);
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(jt.rc, -EINTR);
@@ -412,7 +399,7 @@ static void roles_and_conversions(void **state)
 {
 	struct fix *f = *state;
 	ipm_map *r = other(IPM_READER), *o = other(IPM_EDITOR);
-	ipm_map *closed = ipm_map_new(f->s);
+	ipm_map *closed = ipm_map_new(f->u.s);
 
 	assert_int_equal(ipm_lock_write(r, 0), -EACCES);
 	assert_string_equal(ipm_map_errmsg(r), "reader handle cannot take the write lock");
@@ -425,24 +412,24 @@ static void roles_and_conversions(void **state)
 	assert_int_equal(ipm_lock_held(r), 0);
 
 	/* Read to write in place when alone; back again atomically. */
-	assert_int_equal(ipm_lock_read(f->m, 0), 0);
-	assert_int_equal(ipm_lock_write(f->m, 0), 0);
-	assert_int_equal(ipm_lock_held(f->m), 2);
-	assert_int_equal(ipm_lock_write(f->m, 0), 0);
+	assert_int_equal(ipm_lock_read(f->u.m, 0), 0);
+	assert_int_equal(ipm_lock_write(f->u.m, 0), 0);
+	assert_int_equal(ipm_lock_held(f->u.m), 2);
+	assert_int_equal(ipm_lock_write(f->u.m, 0), 0);
 	assert_int_equal(ipm_lock_read(o, 0), -EAGAIN);
-	assert_int_equal(ipm_lock_read(f->m, 0), 0);
-	assert_int_equal(ipm_lock_held(f->m), 1);
+	assert_int_equal(ipm_lock_read(f->u.m, 0), 0);
+	assert_int_equal(ipm_lock_held(f->u.m), 1);
 	assert_int_equal(ipm_lock_read(o, 0), 0);
 	/* A failed try to upgrade keeps the read lock... */
-	assert_int_equal(ipm_lock_write(f->m, 0), -EAGAIN);
-	assert_int_equal(ipm_lock_held(f->m), 1);
+	assert_int_equal(ipm_lock_write(f->u.m, 0), -EAGAIN);
+	assert_int_equal(ipm_lock_held(f->u.m), 1);
 	assert_int_equal(ipm_lock_write(o, 0), -EAGAIN);
 	/* ...a waiting one drops it first, so two upgraders cannot deadlock. */
 	if (unit_under_valgrind()) {
-		assert_int_equal(ipm_unlock(f->m), 0);
+		assert_int_equal(ipm_unlock(f->u.m), 0);
 	} else {
-		assert_int_equal(ipm_lock_write(f->m, 10), -ETIMEDOUT);
-		assert_int_equal(ipm_lock_held(f->m), 0);
+		assert_int_equal(ipm_lock_write(f->u.m, 10), -ETIMEDOUT);
+		assert_int_equal(ipm_lock_held(f->u.m), 0);
 	}
 	assert_int_equal(ipm_lock_write(o, 0), 0);
 
@@ -468,20 +455,20 @@ static void open_and_writers(void **state)
 	int rfd, wfd, p[2], status;
 	pid_t pid;
 
-	assert_int_equal(ipm_lock_write(f->m, 0), 0);
+	assert_int_equal(ipm_lock_write(f->u.m, 0), 0);
 	ipm_map_close(o);
-	assert_int_equal(ipm_map_open(o, "Small", "", IPM_EDITOR, &f->opts), 0);
+	assert_int_equal(ipm_map_open(o, "Small", "", IPM_EDITOR, &f->u.opts), 0);
 	ipm_map_close(o);
 
-	wfd = open(ipm_map_path(f->m), O_WRONLY);
+	wfd = open(ipm_map_path(f->u.m), O_WRONLY);
 	assert_true(wfd >= 0);
 	assert_int_equal(pwrite(wfd, &bad, sizeof(bad), 0), sizeof(bad));
 	assert_int_equal(pipe(p), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		ipm_map *m = ipm_map_new(fx->s);
-		int rc = ipm_map_open(m, "Small", "", IPM_READER, &fx->opts);
+		ipm_map *m = ipm_map_new(fx->u.s);
+		int rc = ipm_map_open(m, "Small", "", IPM_READER, &fx->u.opts);
 
 		ipm_map_free(m);
 		unit_put(p[1], &rc, sizeof(rc));
@@ -489,10 +476,10 @@ static void open_and_writers(void **state)
 	}
 	close(p[1]);
 	rfd = p[0];
-	wait_for_waiter(f->m);
+	wait_for_waiter(f->u.m);
 	assert_int_equal(pwrite(wfd, &good, sizeof(good), 0), sizeof(good));
 	close(wfd);
-	assert_int_equal(ipm_unlock(f->m), 0);
+	assert_int_equal(ipm_unlock(f->u.m), 0);
 	{
 		int rc;
 
@@ -505,11 +492,11 @@ static void open_and_writers(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 
 	/* Still bad after the wait: refused with the message. */
-	wfd = open(ipm_map_path(f->m), O_WRONLY);
+	wfd = open(ipm_map_path(f->u.m), O_WRONLY);
 	assert_int_equal(pwrite(wfd, &bad, sizeof(bad), 0), sizeof(bad));
 	close(wfd);
-	snprintf(want, sizeof(want), "%s: header_code 0x7777, expected 0x1128", ipm_map_path(f->m));
-	assert_int_equal(ipm_map_open(o, "Small", "", IPM_READER, &f->opts), -EINVAL);
+	snprintf(want, sizeof(want), "%s: header_code 0x7777, expected 0x1128", ipm_map_path(f->u.m));
+	assert_int_equal(ipm_map_open(o, "Small", "", IPM_READER, &f->u.opts), -EINVAL);
 	assert_string_equal(ipm_map_errmsg(o), want);
 	ipm_map_free(o);
 }
@@ -596,27 +583,27 @@ static void python_fasteners_interop(void **state)
 	snprintf(cmd, sizeof(cmd), "%s -c 'import fasteners' 2>/dev/null", python());
 	if (access(python(), X_OK) != 0 || system(cmd) != 0)
 		skip();
-	py_start(&py, ipm_map_lock_path(f->m));
+	py_start(&py, ipm_map_lock_path(f->u.m));
 
 	/* C writes: Python can take neither lock. */
-	assert_int_equal(ipm_lock_write(f->m, 0), 0);
+	assert_int_equal(ipm_lock_write(f->u.m, 0), 0);
 	assert_int_equal(py_do(&py, "tr"), 0);
 	assert_int_equal(py_do(&py, "tw"), 0);
 	/* C reads: Python may read, not write. */
-	assert_int_equal(ipm_lock_read(f->m, 0), 0);
+	assert_int_equal(ipm_lock_read(f->u.m, 0), 0);
 	assert_int_equal(py_do(&py, "tw"), 0);
 	assert_int_equal(py_do(&py, "tr"), 1);
-	assert_int_equal(ipm_lock_write(f->m, 0), -EAGAIN);
+	assert_int_equal(ipm_lock_write(f->u.m, 0), -EAGAIN);
 	assert_int_equal(py_do(&py, "ur"), 1);
-	assert_int_equal(ipm_unlock(f->m), 0);
+	assert_int_equal(ipm_unlock(f->u.m), 0);
 
 	/* Python writes: C can take neither; then it can. */
 	assert_int_equal(py_do(&py, "tw"), 1);
-	assert_int_equal(ipm_lock_read(f->m, 0), -EAGAIN);
-	assert_int_equal(ipm_lock_write(f->m, 0), -EAGAIN);
+	assert_int_equal(ipm_lock_read(f->u.m, 0), -EAGAIN);
+	assert_int_equal(ipm_lock_write(f->u.m, 0), -EAGAIN);
 	assert_int_equal(py_do(&py, "uw"), 1);
-	assert_int_equal(ipm_lock_read(f->m, 0), 0);
-	assert_int_equal(ipm_unlock(f->m), 0);
+	assert_int_equal(ipm_lock_read(f->u.m, 0), 0);
+	assert_int_equal(ipm_unlock(f->u.m), 0);
 
 	/* A C waiter is woken by Python's release, without polling. */
 	assert_int_equal(py_do(&py, "tw"), 1);
@@ -626,7 +613,7 @@ static void python_fasteners_interop(void **state)
 		int fd;
 		pid_t pid = child_lock(IPM_EDITOR, 1, -1, &fd);
 
-		wait_for_waiter(f->m);
+		wait_for_waiter(f->u.m);
 		t_release = unit_now_ns();
 		assert_int_equal(py_do(&py, "uw"), 1);
 		r = finish(pid, fd);
@@ -646,20 +633,20 @@ static void cost_of_a_lock(void **state)
 
 	t0 = unit_now_ns();
 	for (i = 0; i < n; i++) {
-		assert_int_equal(ipm_lock_write(f->m, -1), 0);
-		assert_int_equal(ipm_unlock(f->m), 0);
+		assert_int_equal(ipm_lock_write(f->u.m, -1), 0);
+		assert_int_equal(ipm_unlock(f->u.m), 0);
 	}
 	print_message("write lock + unlock: %lld ns\n", (long long)((unit_now_ns() - t0) / n));
 	t0 = unit_now_ns();
 	for (i = 0; i < n; i++) {
-		assert_int_equal(ipm_lock_read(f->m, 0), 0);
-		assert_int_equal(ipm_unlock(f->m), 0);
+		assert_int_equal(ipm_lock_read(f->u.m, 0), 0);
+		assert_int_equal(ipm_unlock(f->u.m), 0);
 	}
 	print_message("read lock + unlock: %lld ns\n", (long long)((unit_now_ns() - t0) / n));
 	t0 = unit_now_ns();
 	for (i = 0; i < n / 10; i++) {
-		assert_int_equal(ipm_lock_write(f->m, 1000), 0);
-		assert_int_equal(ipm_unlock(f->m), 0);
+		assert_int_equal(ipm_lock_write(f->u.m, 1000), 0);
+		assert_int_equal(ipm_unlock(f->u.m), 0);
 	}
 	print_message("timed write lock + unlock: %lld ns\n",
 		      (long long)((unit_now_ns() - t0) / (n / 10)));
@@ -671,16 +658,16 @@ static void failed_upgrade_state(void **state)
 	struct fix *f = *state;
 	ipm_map *b = other(IPM_READER);
 
-	assert_int_equal(ipm_lock_read(f->m, 0), 0);
+	assert_int_equal(ipm_lock_read(f->u.m, 0), 0);
 	assert_int_equal(ipm_lock_read(b, 0), 0);
 	/* A try that fails keeps the read lock. */
-	assert_int_equal(ipm_lock_write(f->m, 0), -EAGAIN);
-	assert_int_equal(ipm_lock_held(f->m), 1);
+	assert_int_equal(ipm_lock_write(f->u.m, 0), -EAGAIN);
+	assert_int_equal(ipm_lock_held(f->u.m), 1);
 	/* A wait that fails leaves no lock at all. */
 	if (!unit_under_valgrind()) {
-		assert_int_equal(ipm_lock_write(f->m, 50), -ETIMEDOUT);
-		assert_int_equal(ipm_lock_held(f->m), 0);
-		assert_contains(ipm_map_errmsg(f->m), "timed out after 50 ms");
+		assert_int_equal(ipm_lock_write(f->u.m, 50), -ETIMEDOUT);
+		assert_int_equal(ipm_lock_held(f->u.m), 0);
+		assert_contains(ipm_map_errmsg(f->u.m), "timed out after 50 ms");
 		/* Really none: a writer gets in once b lets go. */
 		assert_int_equal(ipm_unlock(b), 0);
 		ipm_map_free(b);
@@ -689,12 +676,12 @@ static void failed_upgrade_state(void **state)
 		assert_int_equal(ipm_unlock(b), 0);
 	}
 	/* Write to read converts without waiting and keeps a lock. */
-	assert_int_equal(ipm_lock_write(f->m, 0), unit_under_valgrind() ? -EAGAIN : 0);
+	assert_int_equal(ipm_lock_write(f->u.m, 0), unit_under_valgrind() ? -EAGAIN : 0);
 	if (!unit_under_valgrind()) {
-		assert_int_equal(ipm_lock_read(f->m, 1000), 0);
-		assert_int_equal(ipm_lock_held(f->m), 1);
+		assert_int_equal(ipm_lock_read(f->u.m, 1000), 0);
+		assert_int_equal(ipm_lock_held(f->u.m), 1);
 	}
-	assert_int_equal(ipm_unlock(f->m), 0);
+	assert_int_equal(ipm_unlock(f->u.m), 0);
 	ipm_map_free(b);
 }
 

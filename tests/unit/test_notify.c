@@ -25,10 +25,7 @@ static const char schema_text[] = "[Small]\n"
 				  "value = int32\n";
 
 struct fix {
-	ipm_schema *s;		   /* the schema */
-	char dir[64];		   /* this test's temporary directory */
-	struct ipm_open_opts opts; /* both directories in dir */
-	ipm_map *m;		   /* the parent's manager handle */
+	struct unit_inst u;	   /* schema, directory, manager handle */
 	struct ipm_field value;	   /* Small.value */
 };
 
@@ -38,18 +35,8 @@ static int setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof(*f));
 
-	if (!f)
-		return -1;
-	f->s = unit_schema(schema_text, "small");
-	if (!f->s || unit_mkdtemp(f->dir, sizeof(f->dir), "notify") < 0)
-		return -1;
-	f->opts.mmap_dir = f->dir;
-	f->opts.lock_dir = f->dir;
-	f->opts.mode = 0644; /* readonly_lock_file: a reader of another user reads it */
-	f->m = unit_open(f->s, "Small", "", IPM_MANAGER, &f->opts);
-	if (!f->m)
-		return -1;
-	if (ipm_map_resolve(f->m, "value", &f->value) < 0)
+	if (!f || unit_inst_open(&f->u, schema_text, "Small", "notify", 0644 /* readonly_lock_file: another user reads it */) < 0 ||
+	    ipm_map_resolve(f->u.m, "value", &f->value) < 0)
 		return -1;
 	fx = f;
 	*state = f;
@@ -60,9 +47,7 @@ static int teardown(void **state)
 {
 	struct fix *f = *state;
 
-	ipm_map_free(f->m);
-	unit_rm_tree(f->dir);
-	ipm_schema_free(f->s);
+	unit_inst_close(&f->u);
 	free(f);
 	return 0;
 }
@@ -70,9 +55,9 @@ static int teardown(void **state)
 /* A child's own handle on the instance (of tag), exits on failure. */
 static ipm_map *child_open_tag(enum ipm_role role, const char *tag)
 {
-	ipm_map *m = ipm_map_new(fx->s);
+	ipm_map *m = ipm_map_new(fx->u.s);
 
-	if (!m || ipm_map_open(m, "Small", tag, role, &fx->opts) < 0)
+	if (!m || ipm_map_open(m, "Small", tag, role, &fx->u.opts) < 0)
 		_exit(91);
 	return m;
 }
@@ -130,39 +115,39 @@ static void token_follows_writes(void **state)
 	int64_t v;
 	char want[160];
 
-	assert_int_equal(ipm_map_changes(f->m, &t0), 0);
-	assert_int_equal(ipm_map_wait(f->m, t0, 0), -ETIMEDOUT);
+	assert_int_equal(ipm_map_changes(f->u.m, &t0), 0);
+	assert_int_equal(ipm_map_wait(f->u.m, t0, 0), -ETIMEDOUT);
 	/* Reading, under a lock or not, is no change. */
-	assert_int_equal(ipm_get_i64(f->m, &f->value, &v), 0);
-	assert_int_equal(ipm_lock_read(f->m, -1), 0);
-	assert_int_equal(ipm_unlock(f->m), 0);
-	assert_int_equal(ipm_map_changes(f->m, &t1), 0);
+	assert_int_equal(ipm_get_i64(f->u.m, &f->value, &v), 0);
+	assert_int_equal(ipm_lock_read(f->u.m, -1), 0);
+	assert_int_equal(ipm_unlock(f->u.m), 0);
+	assert_int_equal(ipm_map_changes(f->u.m, &t1), 0);
 	assert_true(t1 == t0);
 	/* An auto-locked write is one. */
-	assert_int_equal(ipm_set_i64(f->m, &f->value, 5), 0);
-	assert_int_equal(ipm_map_changes(f->m, &t1), 0);
+	assert_int_equal(ipm_set_i64(f->u.m, &f->value, 5), 0);
+	assert_int_equal(ipm_map_changes(f->u.m, &t1), 0);
 	assert_true(t1 != t0);
-	assert_int_equal(ipm_map_wait(f->m, t0, 0), 0);
-	assert_int_equal(ipm_map_wait(f->m, t0, -1), 0);
+	assert_int_equal(ipm_map_wait(f->u.m, t0, 0), 0);
+	assert_int_equal(ipm_map_wait(f->u.m, t0, -1), 0);
 	/* So is a write lock going down to a read lock, counted before it goes:
 	 * under the read lock the token already says so. */
-	assert_int_equal(ipm_lock_write(f->m, -1), 0);
-	assert_int_equal(ipm_lock_read(f->m, -1), 0);
-	assert_int_equal(ipm_map_changes(f->m, &t2), 0);
+	assert_int_equal(ipm_lock_write(f->u.m, -1), 0);
+	assert_int_equal(ipm_lock_read(f->u.m, -1), 0);
+	assert_int_equal(ipm_map_changes(f->u.m, &t2), 0);
 	assert_true(t2 != t1);
-	assert_int_equal(ipm_unlock(f->m), 0);
+	assert_int_equal(ipm_unlock(f->u.m), 0);
 	/* A time_stamp change alone is one too (how Python writes are seen). */
-	assert_int_equal(ipm_lock_write(f->m, -1), 0);
-	assert_int_equal(ipm_map_changes(f->m, &t2), 0);
-	assert_int_equal(ipm_map_touch(f->m), 0);
-	assert_int_equal(ipm_map_changes(f->m, &t3), 0);
+	assert_int_equal(ipm_lock_write(f->u.m, -1), 0);
+	assert_int_equal(ipm_map_changes(f->u.m, &t2), 0);
+	assert_int_equal(ipm_map_touch(f->u.m), 0);
+	assert_int_equal(ipm_map_changes(f->u.m, &t3), 0);
 	assert_true(t3 != t2);
 	assert_true(t3 >> 32 == t2 >> 32);
-	assert_int_equal(ipm_unlock(f->m), 0);
+	assert_int_equal(ipm_unlock(f->u.m), 0);
 
 	/* A closed handle. */
 	{
-		ipm_map *c = ipm_map_new(f->s);
+		ipm_map *c = ipm_map_new(f->u.s);
 
 		assert_int_equal(ipm_map_changes(c, &t0), -EBADF);
 		assert_int_equal(ipm_map_wait(c, t0, 0), -EBADF);
@@ -178,14 +163,14 @@ static void timeout_expires(void **state)
 	uint64_t t;
 	int64_t t0, ms;
 
-	assert_int_equal(ipm_map_changes(f->m, &t), 0);
+	assert_int_equal(ipm_map_changes(f->u.m, &t), 0);
 	t0 = unit_now_ns();
-	assert_int_equal(ipm_map_wait(f->m, t, 50), -ETIMEDOUT);
+	assert_int_equal(ipm_map_wait(f->u.m, t, 50), -ETIMEDOUT);
 	ms = (unit_now_ns() - t0) / 1000000;
 	assert_true(ms >= 50);
 	assert_true(ms < 1000);
 	t0 = unit_now_ns();
-	assert_int_equal(ipm_map_wait(f->m, t, 0), -ETIMEDOUT);
+	assert_int_equal(ipm_map_wait(f->u.m, t, 0), -ETIMEDOUT);
 	assert_true(unit_now_ns() - t0 < 10000000);
 }
 
@@ -234,15 +219,15 @@ static void wakes_on_write_not_before(void **state)
 	}
 	unit_get(to_parent[0], &c, 1);
 	/* Reads of every kind, while the child holds its token. */
-	assert_int_equal(ipm_get_i64(f->m, &f->value, &v), 0);
-	assert_int_equal(ipm_lock_read(f->m, -1), 0);
-	assert_int_equal(ipm_unlock(f->m), 0);
+	assert_int_equal(ipm_get_i64(f->u.m, &f->value, &v), 0);
+	assert_int_equal(ipm_lock_read(f->u.m, -1), 0);
+	assert_int_equal(ipm_unlock(f->u.m), 0);
 	unit_put(to_child[1], "g", 1);
 	unit_get(to_parent[0], &c, 1);
 	assert_int_equal(c, 'w');
 	wait_asleep(pid);
 	t_write = unit_now_ns();
-	assert_int_equal(ipm_set_i64(f->m, &f->value, 4242), 0);
+	assert_int_equal(ipm_set_i64(f->u.m, &f->value, 4242), 0);
 	unit_get(to_parent[0], &r, sizeof(r));
 	reap(pid, 0);
 	assert_int_equal(r.rc_idle, -ETIMEDOUT);
@@ -301,7 +286,7 @@ static void wake_latency(void **state)
 		unit_get(to_parent[0], &c, 1);
 		wait_asleep(pid);
 		t_write = unit_now_ns();
-		assert_int_equal(ipm_set_i64(f->m, &f->value, i), 0);
+		assert_int_equal(ipm_set_i64(f->u.m, &f->value, i), 0);
 		unit_get(to_parent[0], &t_ret, sizeof(t_ret));
 		lat[i] = t_ret - t_write;
 	}
@@ -365,7 +350,7 @@ static void python_writer_seen(void **state)
 		skip();
 	assert_int_equal(pipe(in), 0);
 	assert_int_equal(pipe(out), 0);
-	assert_int_equal(ipm_lock_write(f->m, -1), 0);
+	assert_int_equal(ipm_lock_write(f->u.m, -1), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -375,8 +360,8 @@ static void python_writer_seen(void **state)
 		close(in[1]);
 		close(out[0]);
 		close(out[1]);
-		execl(python(), python(), "-c", py_writer, ipm_map_lock_path(fx->m),
-		      ipm_map_path(fx->m), (char *)NULL);
+		execl(python(), python(), "-c", py_writer, ipm_map_lock_path(fx->u.m),
+		      ipm_map_path(fx->u.m), (char *)NULL);
 		_exit(127);
 	}
 	close(in[0]);
@@ -386,10 +371,10 @@ static void python_writer_seen(void **state)
 	/* Our write lock keeps fasteners out, control block or not. */
 	assert_non_null(fgets(line, sizeof(line), fp));
 	assert_string_equal(line, "0\n");
-	assert_int_equal(ipm_unlock(f->m), 0);
-	assert_int_equal(ipm_map_changes(f->m, &seen), 0);
+	assert_int_equal(ipm_unlock(f->u.m), 0);
+	assert_int_equal(ipm_map_changes(f->u.m, &seen), 0);
 	assert_int_equal(write(in[1], "go\n", 3), 3);
-	assert_int_equal(ipm_map_wait(f->m, seen, 10000), 0);
+	assert_int_equal(ipm_map_wait(f->u.m, seen, 10000), 0);
 	t_wake = unit_now_ns();
 	assert_non_null(fgets(line, sizeof(line), fp));
 	t_py = strtoll(line, NULL, 10);
@@ -397,17 +382,17 @@ static void python_writer_seen(void **state)
 	close(in[1]);
 	reap(pid, 0);
 	/* Seen through time_stamp alone: the counter did not move. */
-	assert_int_equal(ipm_map_changes(f->m, &now), 0);
+	assert_int_equal(ipm_map_changes(f->u.m, &now), 0);
 	assert_true(now >> 32 == seen >> 32);
-	assert_int_equal(ipm_get_i64(f->m, &f->value, &v), 0);
+	assert_int_equal(ipm_get_i64(f->u.m, &f->value, &v), 0);
 	assert_int_equal(v, 777);
 	print_message("python write seen after %.1f ms (bound %d ms)\n",
 		      (double)(t_wake - t_py) / 1e6, IPM_WAIT_POLL_MS);
 	assert_true(t_wake - t_py < (IPM_WAIT_POLL_MS + 30) * 1000000LL);
 	/* fasteners left the control block and the undo record (a 64-byte
 	 * header and a copy of the structure) alone. */
-	assert_int_equal(stat(ipm_map_lock_path(f->m), &st), 0);
-	assert_int_equal(st.st_size, 4096 + 64 + ipm_map_size(f->m));
+	assert_int_equal(stat(ipm_map_lock_path(f->u.m), &st), 0);
+	assert_int_equal(st.st_size, 4096 + 64 + ipm_map_size(f->u.m));
 }
 
 /* A waiter killed in its wait leaves nothing that stops the next one. */
@@ -445,7 +430,7 @@ static void killed_waiter_harmless(void **state)
 			assert_true(WIFSIGNALED(status));
 		} else {
 			t_write = unit_now_ns();
-			assert_int_equal(ipm_set_i64(f->m, &f->value, 1), 0);
+			assert_int_equal(ipm_set_i64(f->u.m, &f->value, 1), 0);
 			unit_get(to_parent[0], &t_ret, sizeof(t_ret));
 			reap(pid, 0);
 			assert_true(t_ret - t_write < 50000000);
@@ -454,7 +439,7 @@ static void killed_waiter_harmless(void **state)
 		close(to_parent[1]);
 	}
 	/* The writer goes on as before. */
-	assert_int_equal(ipm_set_i64(f->m, &f->value, 2), 0);
+	assert_int_equal(ipm_set_i64(f->u.m, &f->value, 2), 0);
 }
 
 /* ipm_lock_signal() ends a wait with -EINTR, as it ends a lock wait. */
@@ -503,14 +488,14 @@ static void readonly_lock_file(void **state)
 	struct fix *f = *state;
 	int to_parent[2];
 
-	assert_int_equal(chmod(f->dir, 0755), 0);
+	assert_int_equal(chmod(f->u.dir, 0755), 0);
 	for (int round = 0; round < 2; round++) {
 		const char *tag = round ? "empty" : "";
 		struct {
 			int rc;	       /* of the wait */
 			int64_t t_ret; /* when it returned */
 		} r;
-		ipm_map *w = f->m;
+		ipm_map *w = f->u.m;
 		char lock_path[128];
 		int64_t t_write;
 		char c;
@@ -519,10 +504,10 @@ static void readonly_lock_file(void **state)
 		/* Round 1: an empty lock file, as fasteners would leave it,
 		 * which nobody has mapped (cutting a mapped one kills its
 		 * users with SIGBUS, as cutting the .mmap file does). */
-		snprintf(lock_path, sizeof(lock_path), "%s/Small_%s.lockfile", f->dir, tag);
+		snprintf(lock_path, sizeof(lock_path), "%s/Small_%s.lockfile", f->u.dir, tag);
 		if (round == 1) {
-			w = ipm_map_new(f->s);
-			assert_int_equal(ipm_map_open(w, "Small", tag, IPM_MANAGER, &f->opts), 0);
+			w = ipm_map_new(f->u.s);
+			assert_int_equal(ipm_map_open(w, "Small", tag, IPM_MANAGER, &f->u.opts), 0);
 			ipm_map_close(w);
 			assert_int_equal(truncate(lock_path, 0), 0);
 		}
@@ -536,7 +521,7 @@ static void readonly_lock_file(void **state)
 
 			if (geteuid() == 0 && setuid(65534) < 0)
 				_exit(95);
-			if (w != fx->m)
+			if (w != fx->u.m)
 				ipm_map_free(w); /* the parent's */
 			memset(&r, 0, sizeof(r)); /* padding too: it goes down a pipe */
 			m = child_open_tag(IPM_READER, tag);
@@ -551,7 +536,7 @@ static void readonly_lock_file(void **state)
 		unit_get(to_parent[0], &c, 1);
 		wait_asleep(pid);
 		if (round == 1) /* only now: opening as a writer grows the file */
-			assert_int_equal(ipm_map_open(w, "Small", tag, IPM_EDITOR, &f->opts), 0);
+			assert_int_equal(ipm_map_open(w, "Small", tag, IPM_EDITOR, &f->u.opts), 0);
 		t_write = unit_now_ns();
 		assert_int_equal(ipm_lock_write(w, -1), 0);
 		assert_int_equal(ipm_set_i64(w, &f->value, 10 + round), 0);
@@ -563,7 +548,7 @@ static void readonly_lock_file(void **state)
 		print_message("read-only lock file%s: write seen after %.1f ms\n",
 			      round ? ", no control block" : "", (double)(r.t_ret - t_write) / 1e6);
 		assert_true(r.t_ret - t_write < (IPM_WAIT_POLL_MS + 30) * 1000000LL);
-		if (w != f->m)
+		if (w != f->u.m)
 			ipm_map_free(w);
 		close(to_parent[0]);
 		close(to_parent[1]);
@@ -581,12 +566,12 @@ static void control_block_in_lock_file(void **state)
 	int fd;
 
 	/* An empty lock file, as a fasteners process would have made it. */
-	snprintf(path, sizeof(path), "%s/Small_a.lockfile", f->dir);
+	snprintf(path, sizeof(path), "%s/Small_a.lockfile", f->u.dir);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0666);
 	assert_true(fd >= 0);
 	close(fd);
-	m = ipm_map_new(f->s);
-	assert_int_equal(ipm_map_open(m, "Small", "a", IPM_MANAGER, &f->opts), 0);
+	m = ipm_map_new(f->u.s);
+	assert_int_equal(ipm_map_open(m, "Small", "a", IPM_MANAGER, &f->u.opts), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_size, 4096 + 64 + ipm_map_size(m)); /* and the undo record */
 	fd = open(path, O_RDONLY);
@@ -597,21 +582,21 @@ static void control_block_in_lock_file(void **state)
 
 	/* A longer file (a later version's pages) stays as long. */
 	assert_int_equal(truncate(path, 12288), 0);
-	m = ipm_map_new(f->s);
-	assert_int_equal(ipm_map_open(m, "Small", "a", IPM_READER, &f->opts), 0);
+	m = ipm_map_new(f->u.s);
+	assert_int_equal(ipm_map_open(m, "Small", "a", IPM_READER, &f->u.opts), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_size, 12288);
 	ipm_map_free(m);
 
 	/* Someone else's bytes: left alone, and the handle goes on without a
 	 * control block, saying why. */
-	snprintf(path, sizeof(path), "%s/Small_b.lockfile", f->dir);
+	snprintf(path, sizeof(path), "%s/Small_b.lockfile", f->u.dir);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0666);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "NOTOURS\n", 8), 8);
 	close(fd);
-	m = ipm_map_new(f->s);
-	assert_int_equal(ipm_map_open(m, "Small", "b", IPM_MANAGER, &f->opts), 0);
+	m = ipm_map_new(f->u.s);
+	assert_int_equal(ipm_map_open(m, "Small", "b", IPM_MANAGER, &f->u.opts), 0);
 	snprintf(want, sizeof(want),
 		 "lock file %s: control block magic 'NOTOURS?', expected 'IPMCTL01': ignored",
 		 path);
@@ -642,7 +627,7 @@ static void fill(const char *path, off_t off, int c, size_t len)
 static void garbage_lock_file(void **state)
 {
 	struct fix *f = *state;
-	size_t size = ipm_map_size(f->m), len = 4096 + 64 + size, i;
+	size_t size = ipm_map_size(f->u.m), len = 4096 + 64 + size, i;
 	char path[128], want[300], *back = malloc(len);
 	uint64_t tok;
 	int64_t v = 0;
@@ -650,10 +635,10 @@ static void garbage_lock_file(void **state)
 	int fd;
 
 	assert_non_null(back);
-	snprintf(path, sizeof(path), "%s/Small_g.lockfile", f->dir);
+	snprintf(path, sizeof(path), "%s/Small_g.lockfile", f->u.dir);
 	fill(path, 0, 'A', len);
-	m = ipm_map_new(f->s);
-	assert_int_equal(ipm_map_open(m, "Small", "g", IPM_MANAGER, &f->opts), 0);
+	m = ipm_map_new(f->u.s);
+	assert_int_equal(ipm_map_open(m, "Small", "g", IPM_MANAGER, &f->u.opts), 0);
 	snprintf(want, sizeof(want),
 		 "lock file %s: control block magic 'AAAAAAAA', expected 'IPMCTL01': ignored",
 		 path);
@@ -688,7 +673,7 @@ static void garbage_lock_file(void **state)
 static void garbage_undo_record(void **state)
 {
 	struct fix *f = *state;
-	size_t size = ipm_map_size(f->m);
+	size_t size = ipm_map_size(f->u.m);
 	char path[128];
 	uint32_t dirty = 1;
 	uint64_t sz = size;
@@ -697,18 +682,18 @@ static void garbage_undo_record(void **state)
 	ipm_map *m;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/Small_.lockfile", f->dir);
-	assert_int_equal(ipm_lock_write(f->m, 100), 0);
-	assert_int_equal(ipm_set_i64(f->m, &f->value, 7), 0);
-	assert_int_equal(ipm_unlock(f->m), 0);
+	snprintf(path, sizeof(path), "%s/Small_.lockfile", f->u.dir);
+	assert_int_equal(ipm_lock_write(f->u.m, 100), 0);
+	assert_int_equal(ipm_set_i64(f->u.m, &f->value, 7), 0);
+	assert_int_equal(ipm_unlock(f->u.m), 0);
 	/* magic stays; state dirty, the right size, the rest 'A's. */
 	fill(path, 4096 + 8, 'A', 56 + size);
 	fd = open(path, O_RDWR);
 	assert_int_equal(pwrite(fd, &dirty, 4, 4096 + 8), 4);
 	assert_int_equal(pwrite(fd, &sz, 8, 4096 + 16), 8);
 	close(fd);
-	m = ipm_map_new(f->s);
-	assert_int_equal(ipm_map_open(m, "Small", "", IPM_EDITOR, &f->opts), 0);
+	m = ipm_map_new(f->u.s);
+	assert_int_equal(ipm_map_open(m, "Small", "", IPM_EDITOR, &f->u.opts), 0);
 	assert_int_equal(ipm_lock_read(m, 100), 0);
 	assert_int_equal(ipm_map_recovery(m, &rec), 0);
 	assert_false(rec.pending);
@@ -723,8 +708,8 @@ static void garbage_undo_record(void **state)
 	assert_int_equal(rec.undone, 0);
 	ipm_map_free(m);
 	/* A manager opening it does not restore it either. */
-	m = ipm_map_new(f->s);
-	assert_int_equal(ipm_map_open(m, "Small", "", IPM_MANAGER, &f->opts), 0);
+	m = ipm_map_new(f->u.s);
+	assert_int_equal(ipm_map_open(m, "Small", "", IPM_MANAGER, &f->u.opts), 0);
 	assert_int_equal(ipm_lock_read(m, 100), 0);
 	assert_int_equal(ipm_get_i64(m, &f->value, &v), 0);
 	assert_int_equal(v, 7);

@@ -30,10 +30,7 @@ static const char schema_text[] = "[Pair]\n"
 #define Y_OFF 24
 
 struct fix {
-	ipm_schema *s;		   /* the schema */
-	char dir[64];		   /* this test's temporary directory */
-	struct ipm_open_opts opts; /* both directories in dir */
-	ipm_map *m;		   /* the parent's manager handle */
+	struct unit_inst u;	   /* schema, directory, manager handle */
 	struct ipm_field x, y;	   /* the two fields of the invariant */
 	struct ipm_field note;	   /* a string */
 };
@@ -46,8 +43,8 @@ static void child_drop_parents(void)
 {
 	ipm_map_free(parents[0]);
 	ipm_map_free(parents[1]);
-	ipm_map_free(fx->m);
-	ipm_schema_free(fx->s);
+	ipm_map_free(fx->u.m);
+	ipm_schema_free(fx->u.s);
 	free(fx);
 }
 
@@ -55,20 +52,9 @@ static int setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof(*f));
 
-	if (!f)
-		return -1;
-	f->s = ipm_schema_new();
-	if (!f->s || ipm_schema_load_string(f->s, schema_text, "pair") < 0)
-		return -1;
-	strcpy(f->dir, "/tmp/ipm_undo_XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	f->opts.mmap_dir = f->dir;
-	f->opts.lock_dir = f->dir;
-	f->m = ipm_map_new(f->s);
-	if (!f->m || ipm_map_open(f->m, "Pair", "", IPM_MANAGER, &f->opts) < 0 ||
-	    ipm_map_resolve(f->m, "x", &f->x) < 0 || ipm_map_resolve(f->m, "y", &f->y) < 0 ||
-	    ipm_map_resolve(f->m, "note", &f->note) < 0)
+	if (!f || unit_inst_open(&f->u, schema_text, "Pair", "undo", 0) < 0 ||
+	    ipm_map_resolve(f->u.m, "x", &f->x) < 0 || ipm_map_resolve(f->u.m, "y", &f->y) < 0 ||
+	    ipm_map_resolve(f->u.m, "note", &f->note) < 0)
 		return -1;
 	fx = f;
 	*state = f;
@@ -79,18 +65,16 @@ static int teardown(void **state)
 {
 	struct fix *f = *state;
 
-	ipm_map_free(f->m);
-	unit_rm_tree(f->dir);
-	ipm_schema_free(f->s);
+	unit_inst_close(&f->u);
 	free(f);
 	return 0;
 }
 
 static ipm_map *open_as(enum ipm_role role)
 {
-	ipm_map *m = ipm_map_new(fx->s);
+	ipm_map *m = ipm_map_new(fx->u.s);
 
-	if (!m || ipm_map_open(m, "Pair", "", role, &fx->opts) < 0)
+	if (!m || ipm_map_open(m, "Pair", "", role, &fx->u.opts) < 0)
 		fail_msg("cannot open a handle: %s", m ? ipm_map_errmsg(m) : "no memory");
 	return m;
 }
@@ -131,7 +115,7 @@ static void expect_file(int64_t v)
 	struct stat st;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/Pair_.mmap", fx->dir);
+	snprintf(path, sizeof(path), "%s/Pair_.mmap", fx->u.dir);
 	fd = open(path, O_RDONLY);
 	assert_true(fd >= 0);
 	assert_int_equal(fstat(fd, &st), 0);
@@ -161,11 +145,11 @@ static pid_t killed_child(enum how how, int64_t v)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		ipm_map *m = ipm_map_new(fx->s);
+		ipm_map *m = ipm_map_new(fx->u.s);
 		int rc;
 
 		close(up[0]);
-		if (!m || ipm_map_open(m, "Pair", "", IPM_EDITOR, &fx->opts) < 0)
+		if (!m || ipm_map_open(m, "Pair", "", IPM_EDITOR, &fx->u.opts) < 0)
 			_exit(91);
 		rc = how == HOLD_READ ? ipm_lock_read(m, -1) : ipm_lock_write(m, -1);
 		if (rc < 0)
@@ -208,10 +192,10 @@ static struct fresh fresh_process(void)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		ipm_map *m = ipm_map_new(fx->s);
+		ipm_map *m = ipm_map_new(fx->u.s);
 
 		memset(&out, 0, sizeof(out)); /* padding too: it goes down a pipe */
-		if (!m || ipm_map_open(m, "Pair", "", IPM_EDITOR, &fx->opts) < 0 ||
+		if (!m || ipm_map_open(m, "Pair", "", IPM_EDITOR, &fx->u.opts) < 0 ||
 		    ipm_lock_write(m, -1) < 0 || ipm_get_i64(m, &fx->x, &out.x) < 0 ||
 		    ipm_get_i64(m, &fx->y, &out.y) < 0 || ipm_map_recovery(m, &out.r) < 0 ||
 		    ipm_unlock(m) < 0)
@@ -242,11 +226,11 @@ static void killed_writer_undone(void **state)
 	int64_t raw;
 	int fd;
 
-	write_pair(f->m, 1);
+	write_pair(f->u.m, 1);
 	dead = killed_child(HALF_LIBRARY, 2);
 
 	/* The file is half written, as the child left it. */
-	fd = open(ipm_map_path(f->m), O_RDONLY);
+	fd = open(ipm_map_path(f->u.m), O_RDONLY);
 	assert_int_equal(pread(fd, &raw, 8, X_OFF), 8);
 	close(fd);
 	assert_int_equal(raw, 2);
@@ -276,12 +260,12 @@ static void killed_writer_undone(void **state)
 	expect_file(1);
 
 	/* Everyone sees the report; nothing is undone twice. */
-	expect_pair(f->m, 1);
-	assert_int_equal(ipm_map_recovery(f->m, &r), 0);
+	expect_pair(f->u.m, 1);
+	assert_int_equal(ipm_map_recovery(f->u.m, &r), 0);
 	assert_int_equal(r.count, 1);
 	assert_int_equal(r.undone, 0);
 	assert_int_equal(r.last_pid, dead);
-	write_pair(f->m, 3);
+	write_pair(f->u.m, 3);
 	expect_pair(rd, 3);
 	assert_int_equal(ipm_map_recovery(rd, &r), 0);
 	assert_int_equal(r.count, 1);
@@ -296,14 +280,14 @@ static void killed_raw_writer_undone(void **state)
 	struct fix *f = *state;
 	struct ipm_recovery r;
 
-	write_pair(f->m, 7);
+	write_pair(f->u.m, 7);
 	killed_child(HALF_RAW, 8);
-	assert_int_equal(ipm_lock_write(f->m, 0), 0);
-	expect_pair(f->m, 7);
-	assert_int_equal(ipm_map_recovery(f->m, &r), 0);
+	assert_int_equal(ipm_lock_write(f->u.m, 0), 0);
+	expect_pair(f->u.m, 7);
+	assert_int_equal(ipm_map_recovery(f->u.m, &r), 0);
 	assert_int_equal(r.undone, 1);
 	assert_int_equal(r.pending, 0);
-	assert_int_equal(ipm_unlock(f->m), 0);
+	assert_int_equal(ipm_unlock(f->u.m), 0);
 	expect_file(7);
 }
 
@@ -315,8 +299,8 @@ static void editor_reader_restores(void **state)
 	ipm_map *ed = open_as(IPM_EDITOR);
 	uint64_t before, after;
 
-	write_pair(f->m, 4);
-	assert_int_equal(ipm_map_changes(f->m, &before), 0);
+	write_pair(f->u.m, 4);
+	assert_int_equal(ipm_map_changes(f->u.m, &before), 0);
 	killed_child(HALF_LIBRARY, 5);
 	assert_int_equal(ipm_lock_read(ed, -1), 0);
 	assert_int_equal(ipm_map_recovery(ed, &r), 0);
@@ -327,7 +311,7 @@ static void editor_reader_restores(void **state)
 	assert_int_equal(ipm_unlock(ed), 0);
 	expect_file(4);
 	/* Restoring is a change: waiters wake. */
-	assert_int_equal(ipm_map_changes(f->m, &after), 0);
+	assert_int_equal(ipm_map_changes(f->u.m, &after), 0);
 	assert_true(after != before);
 	ipm_map_free(ed);
 }
@@ -340,7 +324,7 @@ static void readers_share_the_copy(void **state)
 	struct ipm_recovery r;
 	ipm_map *a = open_as(IPM_EDITOR), *b = open_as(IPM_READER);
 
-	write_pair(f->m, 10);
+	write_pair(f->u.m, 10);
 	killed_child(HALF_LIBRARY, 11);
 	assert_int_equal(ipm_lock_read(b, -1), 0); /* reader first: saved copy */
 	assert_int_equal(ipm_lock_read(a, -1), 0); /* b reads too: cannot upgrade */
@@ -373,8 +357,8 @@ static void manager_open_restores(void **state)
 	struct ipm_recovery r;
 	ipm_map *m;
 
-	write_pair(f->m, 20);
-	ipm_map_close(f->m);
+	write_pair(f->u.m, 20);
+	ipm_map_close(f->u.m);
 	killed_child(HALF_LIBRARY, 21);
 	m = open_as(IPM_MANAGER);
 	assert_int_equal(ipm_map_recovery(m, &r), 0);
@@ -383,8 +367,8 @@ static void manager_open_restores(void **state)
 	expect_file(20);
 	ipm_map_free(m);
 	/* The fixture's handle, for teardown. */
-	assert_int_equal(ipm_map_open(f->m, "Pair", "", IPM_MANAGER, &f->opts), 0);
-	expect_pair(f->m, 20);
+	assert_int_equal(ipm_map_open(f->u.m, "Pair", "", IPM_MANAGER, &f->u.opts), 0);
+	expect_pair(f->u.m, 20);
 }
 
 /* Sections that end normally, by unlock, by going down to the read lock,
@@ -395,7 +379,7 @@ static void clean_sections(void **state)
 	struct ipm_recovery r;
 	ipm_map *b = open_as(IPM_EDITOR);
 
-	write_pair(f->m, 30);
+	write_pair(f->u.m, 30);
 	assert_int_equal(ipm_lock_write(b, -1), 0);
 	assert_int_equal(ipm_set_i64(b, &fx->x, 31), 0);
 	assert_int_equal(ipm_set_i64(b, &fx->y, 31), 0);
@@ -405,16 +389,16 @@ static void clean_sections(void **state)
 	assert_int_equal(ipm_set_i64(b, &fx->x, 32), 0);
 	assert_int_equal(ipm_set_i64(b, &fx->y, 32), 0);
 	ipm_map_close(b); /* closing under the write lock */
-	assert_int_equal(ipm_lock_write(f->m, 0), 0);
-	assert_int_equal(ipm_get_i64(f->m, &fx->x, &(int64_t){0}), 0);
-	assert_int_equal(ipm_map_recovery(f->m, &r), 0);
+	assert_int_equal(ipm_lock_write(f->u.m, 0), 0);
+	assert_int_equal(ipm_get_i64(f->u.m, &fx->x, &(int64_t){0}), 0);
+	assert_int_equal(ipm_map_recovery(f->u.m, &r), 0);
 	assert_int_equal(r.count, 0);
 	assert_int_equal(r.undone, 0);
-	assert_int_equal(ipm_unlock(f->m), 0);
+	assert_int_equal(ipm_unlock(f->u.m), 0);
 	expect_file(32);
 	/* The failed call of a section changes nothing either. */
-	assert_int_equal(ipm_set_i64(f->m, &fx->x, 1LL << 40), 0);
-	assert_int_equal(ipm_set_i64(f->m, &fx->y, 1LL << 40), 0);
+	assert_int_equal(ipm_set_i64(f->u.m, &fx->x, 1LL << 40), 0);
+	assert_int_equal(ipm_set_i64(f->u.m, &fx->y, 1LL << 40), 0);
 	expect_file(1LL << 40);
 	ipm_map_free(b);
 }
@@ -428,7 +412,7 @@ static void killed_holders_never_block(void **state)
 	int64_t v = 100;
 	int i;
 
-	write_pair(f->m, v);
+	write_pair(f->u.m, v);
 	for (i = 0; i < 100; i++) {
 		enum how how = (enum how)(i % 4 == 0   ? HOLD_READ
 					  : i % 4 == 1 ? HOLD_WRITE
@@ -437,16 +421,16 @@ static void killed_holders_never_block(void **state)
 
 		killed_child(how, v + 1);
 		/* Try once: the dead holder's lock must be gone already. */
-		if (ipm_lock_write(f->m, 0) != 0)
+		if (ipm_lock_write(f->u.m, 0) != 0)
 			fail_msg("round %d: lock still held after its holder died: %s", i,
-				 ipm_map_errmsg(f->m));
-		expect_pair(f->m, v);
-		assert_int_equal(ipm_unlock(f->m), 0);
-		if (ipm_lock_read(f->m, 0) != 0)
+				 ipm_map_errmsg(f->u.m));
+		expect_pair(f->u.m, v);
+		assert_int_equal(ipm_unlock(f->u.m), 0);
+		if (ipm_lock_read(f->u.m, 0) != 0)
 			fail_msg("round %d: read lock refused", i);
-		assert_int_equal(ipm_unlock(f->m), 0);
+		assert_int_equal(ipm_unlock(f->u.m), 0);
 		v++;
-		write_pair(f->m, v);
+		write_pair(f->u.m, v);
 	}
 	expect_file(v);
 }
@@ -460,8 +444,8 @@ static void cost_of_a_section(void **state)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < n; i++) {
-		ipm_lock_write(f->m, 0);
-		ipm_unlock(f->m);
+		ipm_lock_write(f->u.m, 0);
+		ipm_unlock(f->u.m);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	print_message("write lock + unlock with undo record (%d bytes): %.0f ns\n", PAIR_SIZE,

@@ -116,4 +116,35 @@ static inline void unit_get(int fd, void *buf, size_t len)
 		fail_msg("short read from a pipe");
 }
 
+/* One instance of a schema's structure in a temporary directory of its own,
+ * opened as manager: the fixture of the tests that fork, lock and wait. */
+struct unit_inst {
+	ipm_schema *s;		   /* the schema */
+	char dir[64];		   /* the test's temporary directory */
+	struct ipm_open_opts opts; /* both directories in dir */
+	ipm_map *m;		   /* the parent's manager handle */
+};
+
+/* Loads text, makes the directory (named after what) and opens structure
+ * strct there with mode (0: the library's default). 0, or -1. */
+static inline int unit_inst_open(struct unit_inst *u, const char *text, const char *strct,
+				 const char *what, mode_t mode)
+{
+	u->s = unit_schema(text, what);
+	if (!u->s || unit_mkdtemp(u->dir, sizeof(u->dir), what) < 0)
+		return -1;
+	u->opts.mmap_dir = u->dir;
+	u->opts.lock_dir = u->dir;
+	u->opts.mode = mode;
+	u->m = unit_open(u->s, strct, "", IPM_MANAGER, &u->opts);
+	return u->m ? 0 : -1;
+}
+
+static inline void unit_inst_close(struct unit_inst *u)
+{
+	ipm_map_free(u->m);
+	unit_rm_tree(u->dir);
+	ipm_schema_free(u->s);
+}
+
 #endif
