@@ -340,6 +340,12 @@ struct fs_held {
 };
 extern __thread struct fs_held *fs_held;
 
+/* Starts a helper thread of the mount (the park waiter, the poll watcher)
+ * with every signal blocked that the session's threads handle (libfuse's
+ * workers block them too), except ipm_lock_signal(), which bounds and
+ * interrupts its lock waits, and the faults. 0 or a negative errno. */
+int fs_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
+
 void fs_park_init(struct fs_park *pk);
 void fs_park_destroy(struct fs_park *pk);
 

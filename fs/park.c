@@ -175,19 +175,12 @@ static void *park_main(void *arg)
 	}
 }
 
-/* Starts the waiter; pk->mu held. Signals stay with the session's threads,
- * except ipm_lock_signal() (it bounds the timed lock waits) and faults. */
-static int park_start(struct fs_inst *in)
+/* See fs.h. */
+int fs_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
 {
-	struct fs_park *pk = &in->park;
 	sigset_t all, old;
 	int rc;
 
-	if (pk->started) {
-		/* The previous waiter set running to 0 and is returning. */
-		pthread_join(pk->thread, NULL);
-		pk->started = 0;
-	}
 	sigfillset(&all);
 	sigdelset(&all, ipm_lock_signal());
 	sigdelset(&all, SIGBUS);
@@ -195,10 +188,25 @@ static int park_start(struct fs_inst *in)
 	sigdelset(&all, SIGFPE);
 	sigdelset(&all, SIGILL);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = pthread_create(&pk->thread, NULL, park_main, in);
+	rc = pthread_create(t, NULL, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return -rc;
+}
+
+/* Starts the waiter; pk->mu held. */
+static int park_start(struct fs_inst *in)
+{
+	struct fs_park *pk = &in->park;
+	int rc;
+
+	if (pk->started) {
+		/* The previous waiter set running to 0 and is returning. */
+		pthread_join(pk->thread, NULL);
+		pk->started = 0;
+	}
+	rc = fs_thread_start(&pk->thread, park_main, in);
 	if (rc)
-		return -rc;
+		return rc;
 	pk->started = 1;
 	pk->running = 1;
 	return 0;

@@ -321,26 +321,14 @@ static void *watch_main(void *arg)
 	return NULL;
 }
 
-/* Starts the watcher; w->mu held. Every signal the process handles stays
- * with the session's threads (libfuse's workers block them too), except
- * ipm_lock_signal(), which stops the watcher, and the faults. */
+/* Starts the watcher; w->mu held. */
 static int watch_start(struct fs_inst *in)
 {
 	struct fs_watch *w = &in->watch;
-	sigset_t all, old;
-	int rc;
+	int rc = fs_thread_start(&w->thread, watch_main, in);
 
-	sigfillset(&all);
-	sigdelset(&all, ipm_lock_signal());
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGILL);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = pthread_create(&w->thread, NULL, watch_main, in);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc)
-		return -rc;
+		return rc;
 	w->started = 1;
 	return 0;
 }
