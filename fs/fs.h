@@ -2,10 +2,13 @@
  * fs.h - declarations shared by the parts of ipmmapfs; private to fs/.
  *
  *   config.c  the INI configuration file -> struct fs_config
- *   tree.c    a structure type walked once -> a static table of nodes
- *   inst.c    the instances shown, their pools of map handles, rescans,
- *             files replaced or removed under the mount
- *   ops.c     the low-level FUSE operations
+ *   tree.c    a structure type walked once -> a static table of nodes;
+ *             the text a node reads as
+ *   inst.c    the instances shown, their pools of map handles and locks,
+ *             rescans, files replaced or removed under the mount, .status
+ *   ops.c     the low-level FUSE operations: a thin adapter
+ *   file.c    an open file: its buffer, its states, its requests (file.h)
+ *   store.c   text written to an open file, checked and stored
  *   poll.c    poll()/select()/epoll on a file: watcher threads, notifications
  *   park.c    requests that find a lock held: parked, served by a waiter
  *   values.c  the lines written to .values, parsed (no FUSE: fuzzed)
@@ -138,6 +141,11 @@ void fs_tree_free(struct fs_tree *t);
 /* Child of directory node dir called name, or UINT32_MAX. */
 uint32_t fs_tree_lookup(const struct fs_tree *t, uint32_t dir, const char *name);
 
+/* The text file node n of tree t reads as, rendered from the structure's
+ * bytes at data into buf (cap bytes): its length, or a negative errno. */
+int fs_node_text(const struct fs_tree *t, const struct fs_node *n, const void *data, char *buf,
+		 size_t cap);
+
 /* ------------------------------------------------------------------------ */
 /* Instances (inst.c)                                                        */
 /* ------------------------------------------------------------------------ */
@@ -166,7 +174,7 @@ struct fs_job {
 	struct fs_job *next;	    /* queue link */
 	fuse_req_t req;		    /* replied to exactly once, by whoever owns the job */
 	struct fs_handle *h;	    /* the open file */
-	int op;			    /* which operation (ops.c) */
+	int op;			    /* which request (file.c) */
 	int write;		    /* wait for the write lock, else the read lock */
 	size_t size;		    /* read/write size */
 	off_t off;		    /* read/write offset */
@@ -234,9 +242,10 @@ struct fs {
 	gid_t gid;			/* group shown for every file */
 	struct timespec start;		/* times shown for every file */
 	struct fuse_session *se;	/* for fuse_session_exited() */
-	pthread_mutex_t free_mu;	/* guards free_handles */
+	pthread_mutex_t free_mu;	/* guards free_handles, open_handles */
 	struct fs_handle *free_handles; /* released handles kept for reuse */
 	unsigned nfree;			/* entries in free_handles */
+	struct fs_handle *open_handles; /* handles open now */
 };
 
 /* Loads the schemas, registers (and with create = yes creates) the listed
@@ -275,18 +284,6 @@ int fs_inst_check(struct fs_inst *in);
 /* The instance's generation, read under its mutex. */
 unsigned fs_inst_gen(struct fs_inst *in);
 
-/* ------------------------------------------------------------------------ */
-/* Operations (ops.c)                                                        */
-/* ------------------------------------------------------------------------ */
-
-extern const struct fuse_lowlevel_ops fs_ops;
-
-/* Frees the handles kept for reuse. */
-void fs_handles_free(struct fs *fs);
-
-/* Frees a handle the kernel never released (open at unmount). */
-void fs_handle_orphan(struct fs *fs, struct fs_handle *h);
-
 /* A lock taken for one request: a pooled map handle holding it, or the
  * lock the instance's waiter holds for the parked request it runs. */
 struct fs_lk {
@@ -302,17 +299,44 @@ struct fs_lk {
 int fs_acquire(struct fs_inst *in, int write, struct fs_lk *lk);
 void fs_release(struct fs_inst *in, struct fs_lk *lk);
 
+/* The text of in's .status into buf (cap bytes, NUL-terminated): its
+ * length, FS_PARK, or a negative errno. */
+int fs_inst_status(struct fs_inst *in, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------------ */
+/* Operations (ops.c)                                                        */
+/* ------------------------------------------------------------------------ */
+
+extern const struct fuse_lowlevel_ops fs_ops;
+
+/* ------------------------------------------------------------------------ */
+/* Open files (file.c, store.c; their insides in file.h)                     */
+/* ------------------------------------------------------------------------ */
+
+/* A new open file of node n of in, opened with open(2) flags; NULL when out
+ * of memory. Freed by fs_file_free() (RELEASE) or fs_files_free(). */
+struct fs_handle *fs_file_new(struct fs *fs, struct fs_inst *in, const struct fs_node *n,
+			      int flags);
+void fs_file_free(struct fs *fs, struct fs_handle *h);
+
+/* The requests on the open file fi->fh; each replies exactly once, now or
+ * once parked (park.c). */
+void fs_file_read(fuse_req_t req, struct fuse_file_info *fi, size_t size, off_t off);
+void fs_file_write(fuse_req_t req, struct fuse_file_info *fi, const char *data, size_t size,
+		   off_t off);
+void fs_file_flush(fuse_req_t req, struct fuse_file_info *fi);
+void fs_file_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandle *ph);
+
+/* At the end: frees the open files the kernel never released (a lazy
+ * unmount, a signal) and those kept for reuse. */
+void fs_files_free(struct fs *fs);
+
 /* Runs a parked job with the lock held (park.c calls it): FS_PARK when it
  * needs the write lock, else 0 after replying and freeing the job. */
 int fs_job_run(struct fs_job *j);
 
 /* Answers a parked job with -err and frees it (interrupted, mount ending). */
 void fs_job_cancel(struct fs_job *j, int err);
-
-/* The text file node n of tree t reads as, rendered from the structure's
- * bytes at data into buf (cap bytes): its length, or a negative errno. */
-int fs_node_text(const struct fs_tree *t, const struct fs_node *n, const void *data, char *buf,
-		 size_t cap);
 
 /* ------------------------------------------------------------------------ */
 /* .values lines (values.c): no FUSE in it, for fuzz/fuzz_values.c          */
@@ -360,13 +384,13 @@ void fs_park_fini(struct fs *fs);
 /* poll() (poll.c)                                                           */
 /* ------------------------------------------------------------------------ */
 
-/* A poll request on open file h of node n (its mutex held): *pp is its
- * poll state (made on the first poll), text/len what the handle last
+/* A poll request on an open file of node n (its mutex held): *pp is its
+ * poll state (made on the first poll), text/len what the open file last
  * rendered (NULL: nothing yet). Stores in *revents what to reply; takes ph
  * (may be NULL), except on FS_PARK (the lock is busy: nothing changed).
  * Returns 0, FS_PARK or a negative errno. */
-int fs_poll(struct fs_handle *h, struct fs_inst *in, const struct fs_node *n, struct fs_poll **pp,
-	    const char *text, size_t len, struct fuse_pollhandle *ph, unsigned *revents);
+int fs_poll(struct fs_inst *in, const struct fs_node *n, struct fs_poll **pp, const char *text,
+	    size_t len, struct fuse_pollhandle *ph, unsigned *revents);
 
 /* After a render of a polled file, under the same read lock: what it read
  * is the new reference, and it is no longer changed. */
@@ -376,7 +400,8 @@ void fs_poll_rendered(struct fs_inst *in, struct fs_poll *p, const char *text, s
 void fs_poll_drop(struct fs_inst *in, struct fs_poll *p);
 
 /* After the session loop, before the session is destroyed: stops every
- * watcher and frees every poll state, with the handles still open. */
+ * watcher and frees every poll state (open files that point to one are
+ * only freed after, by fs_files_free()). */
 void fs_poll_fini(struct fs *fs);
 
 #endif /* IPMFS_FS_H */

@@ -20,6 +20,10 @@
  * their request and are closed when they come back. A missing file marks
  * the instance gone: in scan mode it then leaves the root listing and its
  * files answer ENOENT, listed instances answer EIO, until the file is back.
+ *
+ * A request takes its instance's lock through fs_acquire() on a pooled
+ * handle (or borrows the one the instance's waiter holds, park.c), and
+ * .status is rendered here: both are about the instance, not the file.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -366,7 +370,7 @@ void fs_fini(struct fs *fs)
 	}
 	free(fs->trees);
 	ipm_schema_free(fs->schema);
-	fs_handles_free(fs);
+	fs_files_free(fs);
 	pthread_mutex_destroy(&fs->scan_mu);
 	pthread_mutex_destroy(&fs->free_mu);
 }
@@ -622,4 +626,75 @@ void fs_map_put(struct fs_inst *in, ipm_map *m, unsigned gen)
 	}
 	pthread_mutex_unlock(&in->mu);
 	ipm_map_free(m);
+}
+
+/* See fs.h. */
+int fs_acquire(struct fs_inst *in, int write, struct fs_lk *lk)
+{
+	struct fs_held *held = fs_held;
+	int rc;
+
+	if (held && held->in == in) {
+		if (write && !held->write)
+			return FS_PARK;
+		lk->m = held->m;
+		lk->borrowed = 1;
+		return 0;
+	}
+	rc = fs_map_get(in, &lk->m, &lk->gen);
+	if (rc < 0)
+		return rc;
+	lk->borrowed = 0;
+	rc = write ? ipm_lock_write(lk->m, 0) : ipm_lock_read(lk->m, 0);
+	if (rc == 0)
+		return 0;
+	fs_map_put(in, lk->m, lk->gen);
+	return rc == -EAGAIN || rc == -ETIMEDOUT || rc == -EINTR ? FS_PARK : rc;
+}
+
+/* See fs.h. */
+void fs_release(struct fs_inst *in, struct fs_lk *lk)
+{
+	if (!lk->borrowed)
+		fs_map_put(in, lk->m, lk->gen); /* unlocks */
+}
+
+/*
+ * .status: sysfs-like "key = value" lines about the instance, the crash
+ * recoveries read under a read lock (pending is only known under one). A
+ * file that cannot be opened reads as state = damaged (why), not as EIO:
+ * .status is where one looks for the reason.
+ */
+int fs_inst_status(struct fs_inst *in, char *buf, size_t cap)
+{
+	struct ipm_recovery r;
+	char msg[IPM_ERRLEN + 16];
+	struct fs_lk lk;
+	struct stat st;
+	int rc, n;
+
+	memset(&r, 0, sizeof(r));
+	rc = fs_acquire(in, 0, &lk);
+	if (rc == FS_PARK)
+		return rc;
+	if (rc == 0) {
+		ipm_map_recovery(lk.m, &r);
+		fs_release(in, &lk);
+		snprintf(msg, sizeof(msg), "ok");
+	} else {
+		pthread_mutex_lock(&in->mu);
+		snprintf(msg, sizeof(msg), "damaged (%s)",
+			 in->errmsg[0] ? in->errmsg : strerror(-rc));
+		pthread_mutex_unlock(&in->mu);
+	}
+	if (stat(in->path, &st) < 0)
+		st.st_size = -1;
+	n = snprintf(buf, cap,
+		     "file = %s\nsize = %lld\nstate = %s\nrecoveries = %llu\n"
+		     "last_recovery_pid = %d\nlast_recovery_time = %.6f\npending = %d\n",
+		     in->path, (long long)st.st_size, msg, (unsigned long long)r.count,
+		     (int)r.last_pid, r.last_time, r.pending);
+	if (n < 0)
+		return -EIO;
+	return (size_t)n < cap ? n : (int)cap - 1;
 }

@@ -49,7 +49,7 @@
  * under the read lock it read with, and the watcher compares under a read
  * lock taken after it last saw the change token move, so any write is
  * either seen by the render or followed by a compare. A read when nobody
- * polls pays one pointer load (ops.c, fs_render()).
+ * polls pays one pointer load (file.c, file_render()).
  */
 #include <errno.h>
 #include <poll.h>
@@ -68,7 +68,6 @@
 struct fs_poll {
 	struct fs_poll *next;	    /* list of the instance */
 	struct fs_poll *prev;	    /* ... */
-	struct fs_handle *h;	    /* the open file */
 	const struct fs_node *node; /* its node */
 	struct fuse_pollhandle *ph; /* armed: notify at the next change */
 	char *seen;		    /* reference text: what the file last read */
@@ -112,8 +111,8 @@ static void poll_seen(struct fs_poll *p, const char *text, size_t len)
  * with what the file reads as now, and put in the list under that lock
  * (see "No change is missed").
  */
-static int poll_first(struct fs_handle *h, struct fs_inst *in, const struct fs_node *n,
-		      struct fs_poll **pp, const char *text, size_t len)
+static int poll_first(struct fs_inst *in, const struct fs_node *n, struct fs_poll **pp,
+		      const char *text, size_t len)
 {
 	struct fs_watch *w = &in->watch;
 	size_t size = ipm_type_size(in->tree->type);
@@ -125,7 +124,6 @@ static int poll_first(struct fs_handle *h, struct fs_inst *in, const struct fs_n
 
 	if (!p || !data)
 		goto out;
-	p->h = h;
 	p->node = n;
 	p->cap = n->textmax + 1 > len ? n->textmax + 1 : len;
 	p->seen = malloc(p->cap);
@@ -334,8 +332,8 @@ static int watch_start(struct fs_inst *in)
 }
 
 /* See fs.h. */
-int fs_poll(struct fs_handle *h, struct fs_inst *in, const struct fs_node *n, struct fs_poll **pp,
-	    const char *text, size_t len, struct fuse_pollhandle *ph, unsigned *revents)
+int fs_poll(struct fs_inst *in, const struct fs_node *n, struct fs_poll **pp, const char *text,
+	    size_t len, struct fuse_pollhandle *ph, unsigned *revents)
 {
 	struct fs_watch *w = &in->watch;
 	struct fuse_pollhandle *old = NULL;
@@ -343,7 +341,7 @@ int fs_poll(struct fs_handle *h, struct fs_inst *in, const struct fs_node *n, st
 	int rc = 0;
 
 	if (!p) {
-		rc = poll_first(h, in, n, pp, text, len);
+		rc = poll_first(in, n, pp, text, len);
 		if (rc == FS_PARK)
 			return rc; /* ph goes with the parked request */
 		if (rc < 0) {
@@ -432,13 +430,9 @@ void fs_poll_fini(struct fs *fs)
 			pthread_join(w->thread, NULL);
 		w->started = 0;
 		/* Files still open (a lazy unmount, a signal): nobody will
-		 * release them now. */
-		while (w->polls) {
-			struct fs_handle *h = w->polls->h;
-
+		 * release them now; fs_files_free() frees them after. */
+		while (w->polls)
 			poll_free(w, w->polls);
-			fs_handle_orphan(fs, h);
-		}
 		free(w->fire);
 		w->fire = NULL;
 		w->nfire = 0;
