@@ -9,9 +9,10 @@
  *   buffer; later offsets are served from that buffer, so one cat never
  *   splices two values. A read of an open file with written text not yet
  *   stored stores it first (or fails with its error).
- * - write, flush: see store.c. An error sticks to the open file: bash
- *   writes the rest after a refused chunk, and that must not store a
- *   fragment.
+ * - write: see store.c. An error sticks to the open file: bash writes the
+ *   rest after a refused chunk, and that must not store a fragment.
+ * - flush: pending text is stored at the opener's last close only; see
+ *   "Who writes, who closes".
  * - .values: read renders "path = value" for every field under ONE read
  *   lock.
  * poll(), select() and epoll: see poll.c.
@@ -120,6 +121,9 @@ static struct fs_handle *file_get(struct fs *fs, size_t need)
 	h->err = 0;
 	h->oflags = 0;
 	h->state = FS_F_FRESH;
+	h->opener = 0;
+	h->owner = 0;
+	h->nwriters = 0;
 	h->scratch = NULL;
 	h->set = NULL;
 	/* On the open list: freed at the end if the kernel never releases it
@@ -206,7 +210,7 @@ int fs_file_grow(struct fs_handle *h, size_t need)
 
 /* See fs.h. */
 struct fs_handle *fs_file_new(struct fs *fs, struct fs_inst *in, const struct fs_node *n,
-			      int flags)
+			      fuse_ino_t ino, int flags, pid_t pid)
 {
 	size_t textcap = fs_store_textcap(n), need = n->textmax + 1;
 	struct fs_handle *h;
@@ -220,6 +224,8 @@ struct fs_handle *fs_file_new(struct fs *fs, struct fs_inst *in, const struct fs
 	h->node = n;
 	h->textcap = textcap;
 	h->oflags = flags;
+	h->ino = ino;
+	h->opener = pid;
 	return h;
 }
 
@@ -360,6 +366,84 @@ static void file_unlock_send(struct fs_handle *h, fuse_req_t req, struct fs_repl
 }
 
 /* ------------------------------------------------------------------------ */
+/* Who writes, who closes                                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The kernel sends a FLUSH at every close() of every descriptor of an open
+ * file: a child's that inherited it, a dup's, the exit of a killed writer.
+ * Storing at each would store half an update. Written text is stored once,
+ * at the opener's last close: a FLUSH from the opener's files table
+ * (lock_owner) when that table holds no other descriptor of the file. A
+ * FLUSH from a task dying of a signal drops the pending text when that
+ * task opened the file or wrote to it: the update is cancelled (later
+ * writes and the opener's last close answer ECANCELED). Text written after
+ * the opener's last close is never stored. Facts in proc.c.
+ */
+enum { FS_CLOSE_KEEP, FS_CLOSE_STORE, FS_CLOSE_DROP };
+
+/* Whether (pid, owner) is the opener's files table; learns it from the
+ * first request of the opener's thread group. */
+static int file_opener(struct fs_handle *h, pid_t pid, uint64_t owner)
+{
+	pid_t g;
+
+	if (!owner)
+		return 0;
+	if (h->owner)
+		return owner == h->owner;
+	if (pid != h->opener) {
+		g = fs_proc_tgid(pid);
+		if (!g || g != fs_proc_tgid(h->opener))
+			return 0;
+	}
+	h->owner = owner;
+	return 1;
+}
+
+/* A write from files table owner. */
+static void file_writer(struct fs_handle *h, pid_t pid, uint64_t owner)
+{
+	if (!owner || file_opener(h, pid, owner))
+		return;
+	for (unsigned i = 0; i < h->nwriters && i < FS_WRITERS; i++)
+		if (h->writers[i] == owner)
+			return;
+	if (h->nwriters < FS_WRITERS)
+		h->writers[h->nwriters++] = owner;
+	else
+		h->nwriters = FS_WRITERS + 1; /* too many to tell: all wrote */
+}
+
+static int file_wrote(const struct fs_handle *h, uint64_t owner)
+{
+	if (h->nwriters > FS_WRITERS)
+		return 1;
+	for (unsigned i = 0; i < h->nwriters; i++)
+		if (h->writers[i] == owner)
+			return 1;
+	return 0;
+}
+
+/* What a FLUSH from (pid, owner) does: FS_CLOSE_*. Decided when it comes,
+ * while /proc still shows the closing task as it is. */
+static int file_close_kind(struct fs_handle *h, pid_t pid, uint64_t owner)
+{
+	int opener = file_opener(h, pid, owner);
+
+	/* With requests parked, text may be on its way: look closer. */
+	if ((!fs_file_pending(h) && !h->parked) || h->err)
+		return FS_CLOSE_KEEP;
+	if (!owner || pid <= 0)
+		return FS_CLOSE_STORE; /* who closes is not known: every close stores */
+	if ((opener || file_wrote(h, owner)) && fs_proc_killed(pid))
+		return FS_CLOSE_DROP;
+	if (!opener || fs_proc_holds(pid, h->ino, h->in->fs->mnt_id))
+		return FS_CLOSE_KEEP;
+	return FS_CLOSE_STORE;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Requests                                                                  */
 /* ------------------------------------------------------------------------ */
 
@@ -433,17 +517,23 @@ static int file_write(struct fs_reply *r, struct fs_handle *h, const char *data,
 	return 0;
 }
 
-/* The close of a writer: store what is pending. */
-static int file_flush(struct fs_reply *r, struct fs_handle *h)
+/* A close: store what is pending, keep it, or drop it (file_close_kind()). */
+static int file_flush(struct fs_reply *r, struct fs_handle *h, int how)
 {
 	int rc = 0;
 
-	if (fs_file_pending(h) && !h->err) {
+	if (how == FS_CLOSE_DROP) {
+		if (fs_file_pending(h))
+			fs_file_to(h, FS_F_WRITTEN);
+		h->err = -ECANCELED;
+	} else if (how == FS_CLOSE_STORE && fs_file_pending(h) && !h->err) {
 		rc = fs_store_commit(h);
 		if (rc == FS_PARK)
 			return rc;
 		if (rc < 0 && rc != -EINTR)
 			h->err = rc;
+	} else if (how == FS_CLOSE_STORE && h->err == -ECANCELED) {
+		rc = h->err; /* the opener learns its update was cancelled */
 	}
 	file_reply_err(r, -rc);
 	return 0;
@@ -478,7 +568,7 @@ static int file_poll(struct fs_reply *r, struct fs_handle *h, struct fuse_pollha
 /* One request on h, its mutex held: FS_PARK (nothing to reply, nothing
  * changed that running it again would repeat), or 0 with the reply in r. */
 static int file_do(int op, struct fs_reply *r, struct fs_handle *h, const char *data, size_t size,
-		   off_t off, struct fuse_pollhandle *ph)
+		   off_t off, struct fuse_pollhandle *ph, int how)
 {
 	switch (op) {
 	case FS_OP_READ:
@@ -486,7 +576,7 @@ static int file_do(int op, struct fs_reply *r, struct fs_handle *h, const char *
 	case FS_OP_WRITE:
 		return file_write(r, h, data, size, off);
 	case FS_OP_FLUSH:
-		return file_flush(r, h);
+		return file_flush(r, h, how);
 	default:
 		return file_poll(r, h, ph);
 	}
@@ -501,7 +591,7 @@ int fs_job_run(struct fs_job *j)
 	int rc;
 
 	pthread_mutex_lock(&h->mu);
-	rc = file_do(j->op, &r, h, j->data, j->size, j->off, j->ph);
+	rc = file_do(j->op, &r, h, j->data, j->size, j->off, j->ph, j->how);
 	if (rc == FS_PARK) {
 		pthread_mutex_unlock(&h->mu);
 		return rc;
@@ -539,12 +629,17 @@ static void file_enter(int op, fuse_req_t req, struct fuse_file_info *fi, const 
 	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
 	struct fs_reply r;
 	char copy[FS_REPLY_COPY];
+	pid_t pid = fuse_req_ctx(req)->pid;
 	struct fs_job *j;
-	int rc = FS_PARK;
+	int rc = FS_PARK, how = FS_CLOSE_KEEP;
 
 	pthread_mutex_lock(&h->mu);
+	if (op == FS_OP_WRITE)
+		file_writer(h, pid, fi->lock_owner);
+	else if (op == FS_OP_FLUSH)
+		how = file_close_kind(h, pid, fi->lock_owner);
 	if (!h->parked)
-		rc = file_do(op, &r, h, data, size, off, ph);
+		rc = file_do(op, &r, h, data, size, off, ph, how);
 	if (rc != FS_PARK) {
 		file_unlock_send(h, req, &r, copy);
 		return;
@@ -558,6 +653,7 @@ static void file_enter(int op, fuse_req_t req, struct fuse_file_info *fi, const 
 		j->op = op;
 		j->write = op == FS_OP_WRITE || op == FS_OP_FLUSH ||
 			   (op == FS_OP_READ && fs_file_pending(h) && !h->err);
+		j->how = how;
 		j->size = size;
 		j->off = off;
 		j->ph = ph;

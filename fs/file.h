@@ -19,7 +19,7 @@
  * - STORING: the store of the written text found the lock busy and its
  *   request was parked; run again, the request only stores.
  * - WRITTEN: buf holds written text and nothing is pending: it was stored,
- *   or refused (err), or dropped (its writer was killed).
+ *   or refused (err), or dropped (a writer was killed: err is -ECANCELED).
  * fs_file_to() asserts every move against this diagram. A read of a file
  * with pending text stores it first (O_RDWR), so SHOWN is never entered
  * with text pending.
@@ -28,6 +28,10 @@
 #define IPMFS_FILE_H
 
 #include "fs.h"
+
+/* Files tables (lock owners) other than the opener's remembered as
+ * writers of one open file. */
+#define FS_WRITERS 4
 
 enum fs_fstate {
 	FS_F_FRESH,
@@ -57,6 +61,11 @@ struct fs_handle {
 	int err;		    /* sticky negative errno of a refused write */
 	int oflags;		    /* open(2) flags: O_APPEND is looked at */
 	enum fs_fstate state;	    /* see the diagram above */
+	fuse_ino_t ino;		    /* its inode */
+	pid_t opener;		    /* the task that opened it */
+	uint64_t owner;		    /* the opener's files table; 0 until seen */
+	uint64_t writers[FS_WRITERS]; /* other files tables that wrote to it */
+	unsigned nwriters;	    /* entries in writers; FS_WRITERS + 1: more */
 	unsigned char *scratch;	    /* .values: parsed values, structure-sized */
 	struct ipm_field *set;	    /* .values: fields to store */
 	size_t nset;		    /* entries in set */

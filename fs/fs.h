@@ -9,6 +9,7 @@
  *   ops.c     the low-level FUSE operations: a thin adapter
  *   file.c    an open file: its buffer, its states, its requests (file.h)
  *   store.c   text written to an open file, checked and stored
+ *   proc.c    what /proc tells about the task that closes a file
  *   poll.c    poll()/select()/epoll on a file: watcher threads, notifications
  *   park.c    requests that find a lock held: parked, served by a waiter
  *   values.c  the lines written to .values, parsed (no FUSE: fuzzed)
@@ -176,6 +177,7 @@ struct fs_job {
 	struct fs_handle *h;	    /* the open file */
 	int op;			    /* which request (file.c) */
 	int write;		    /* wait for the write lock, else the read lock */
+	int how;		    /* flush: what this close does (file.c) */
 	size_t size;		    /* read/write size */
 	off_t off;		    /* read/write offset */
 	struct fuse_pollhandle *ph; /* poll: the kernel's handle, or NULL */
@@ -246,6 +248,7 @@ struct fs {
 	struct fs_handle *free_handles; /* released handles kept for reuse */
 	unsigned nfree;			/* entries in free_handles */
 	struct fs_handle *open_handles; /* handles open now */
+	int mnt_id;			/* the mount's id in /proc; 0: not known */
 };
 
 /* Loads the schemas, registers (and with create = yes creates) the listed
@@ -313,10 +316,11 @@ extern const struct fuse_lowlevel_ops fs_ops;
 /* Open files (file.c, store.c; their insides in file.h)                     */
 /* ------------------------------------------------------------------------ */
 
-/* A new open file of node n of in, opened with open(2) flags; NULL when out
- * of memory. Freed by fs_file_free() (RELEASE) or fs_files_free(). */
+/* A new open file of node n of in (inode ino), opened with open(2) flags
+ * by task pid; NULL when out of memory. Freed by fs_file_free() (RELEASE)
+ * or fs_files_free(). */
 struct fs_handle *fs_file_new(struct fs *fs, struct fs_inst *in, const struct fs_node *n,
-			      int flags);
+			      fuse_ino_t ino, int flags, pid_t pid);
 void fs_file_free(struct fs *fs, struct fs_handle *h);
 
 /* The requests on the open file fi->fh; each replies exactly once, now or
@@ -330,6 +334,14 @@ void fs_file_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhan
 /* At the end: frees the open files the kernel never released (a lazy
  * unmount, a signal) and those kept for reuse. */
 void fs_files_free(struct fs *fs);
+
+/* What /proc tells about task tid (proc.c): its thread group (0 if not
+ * known); whether it is dying of a signal; whether its files table holds a
+ * descriptor of inode ino of mount mnt_id (0: any mount). Each answers 0
+ * when /proc does not tell. */
+pid_t fs_proc_tgid(pid_t tid);
+int fs_proc_killed(pid_t tid);
+int fs_proc_holds(pid_t tid, uint64_t ino, int mnt_id);
 
 /* Runs a parked job with the lock held (park.c calls it): FS_PARK when it
  * needs the write lock, else 0 after replying and freeing the job. */

@@ -315,7 +315,7 @@ static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	h = fs_file_new(fs, in, n, fi->flags);
+	h = fs_file_new(fs, in, n, ino, fi->flags, fuse_req_ctx(req)->pid);
 	if (!h) {
 		fuse_reply_err(req, ENOMEM);
 		return;

@@ -6,17 +6,18 @@
  *   and the whole text is parsed strictly there, so that bad text fails
  *   write() itself with EINVAL or ERANGE (bash's builtin echo loses errors
  *   of close). The value is stored, with the header time stamp, under one
- *   write lock as soon as the text ends with a newline; text without one
- *   (printf 42, dd, Python) is stored at FLUSH (close), or when a new value
- *   starts at offset 0. So a value written in several chunks is stored
- *   once, whole. O_APPEND (>>) writes like > (sysfs does the same).
+ *   write lock: a number as soon as its text ends with a newline; a string,
+ *   and a number without one (printf 42, dd, Python), at the opener's last
+ *   close (file.c), or when a new value starts at offset 0. So a value
+ *   written in several chunks is stored once, whole. O_APPEND (>>) writes
+ *   like > (sysfs does the same).
  * - A second value on the same open file: once a number ending in a
  *   newline was stored, a write at the end of it starts a new value, as on
  *   sysfs: `{ echo 1; echo 2; } > f` stores 1, then 2 (a string's text may
  *   hold newlines: see store_field_done()).
  * - .values: written lines are checked as soon as they are complete (bash
- *   writes one line per write()), and applied all together at FLUSH under
- *   ONE write lock, only if every line was good.
+ *   writes one line per write()), and applied all together at the opener's
+ *   last close under ONE write lock, only if every line was good.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -174,7 +175,8 @@ static int store_field_write(struct fs_handle *h, const char *data, size_t size,
 	rc = store_field_parse(h);
 	if (rc < 0)
 		return rc;
-	if (!h->len || h->buf[h->len - 1] != '\n')
+	/* A string waits for the close: its text may hold newlines. */
+	if (h->node->field.kind == IPM_STRING || !h->len || h->buf[h->len - 1] != '\n')
 		return 0;
 	return store_field_commit(h);
 }
