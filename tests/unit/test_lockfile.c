@@ -320,7 +320,7 @@ static void lock_file_full_disk(void **state)
 static void small_cut_child(struct fix *f)
 {
 	ipm_map *w = open_as(f, IPM_EDITOR), *r = open_as(f, IPM_READER);
-	char buf[128], want[160];
+	char buf[SMALL_SIZE], want[160];
 	int64_t v = 0;
 	double t;
 

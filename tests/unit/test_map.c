@@ -694,8 +694,9 @@ static void modes_and_group(void **state)
 	m = open_ok(f, DEMO, "g", IPM_MANAGER, &o);
 	expect_mode(path, 0604, 4242);
 	ipm_map_free(m);
-	/* Made anew (wrong size): the new file gets the mode now asked. */
+	/* Made anew (wrong size, forced): the new file gets the mode now asked. */
 	assert_int_equal(truncate(path, 10), 0);
+	o.flags = IPM_FORCE;
 	ipm_map_free(open_ok(f, DEMO, "g", IPM_MANAGER, &o));
 	expect_mode(path, 0666, 0);
 
