@@ -96,9 +96,14 @@ cleanup() {
 		fi
 	done
 	for l in $LINKS; do rm -f "$l"; done
+	# at_exit's commands, last registered first (users, groups made).
+	[ -n "$AT_EXIT" ] && eval "$AT_EXIT"
 	# Never rm -rf a tree that still holds a live mount.
 	if ! grep -q " $T/" /proc/self/mountinfo; then rm -rf "$T"; fi
 }
+AT_EXIT=
+# at_exit COMMAND: run by the EXIT trap, also when a check failed.
+at_exit() { AT_EXIT="$1; $AT_EXIT"; }
 trap 'cleanup; [ "$nfail" -eq 0 ] || exit 1' EXIT
 trap 'exit 130' INT TERM HUP
 
