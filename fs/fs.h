@@ -212,6 +212,9 @@ struct fs_inst {
 	char errmsg[IPM_ERRLEN];    /* why the last open failed; "" after one worked */
 	dev_t dev;		    /* the file the handles of gen were opened on */
 	ino_t ino;		    /* ... its inode; 0: not known yet */
+	uid_t uid;		    /* its owner, group and permission bits at the */
+	gid_t gid;		    /* ... last look (0600 of the daemon's before: */
+	mode_t mode;		    /* ... see fs_inst_attr()) */
 	unsigned gen;		    /* bumped when the file is replaced or removed */
 	_Atomic int64_t next_check; /* CLOCK_MONOTONIC_COARSE ns of the next stat */
 	_Atomic int gone;	    /* the file was missing at the last look */
@@ -240,8 +243,8 @@ struct fs {
 	int64_t scan_at;		/* CLOCK_MONOTONIC_COARSE ns of the last rescan */
 	_Atomic unsigned npooled;	/* idle map handles of all instances */
 	unsigned pool_total;		/* most idle map handles kept in all */
-	uid_t uid;			/* owner shown for every file */
-	gid_t gid;			/* group shown for every file */
+	uid_t uid;			/* owner shown for the root */
+	gid_t gid;			/* group shown for the root */
 	struct timespec start;		/* times shown for every file */
 	struct fuse_session *se;	/* for fuse_session_exited() */
 	pthread_mutex_t free_mu;	/* guards free_handles, open_handles */
@@ -286,6 +289,10 @@ int fs_inst_check(struct fs_inst *in);
 
 /* The instance's generation, read under its mutex. */
 unsigned fs_inst_gen(struct fs_inst *in);
+
+/* Owner, group and permission bits of the entries of in: its .mmap's, as
+ * seen at most FS_CHECK_NS ago. */
+void fs_inst_attr(struct fs_inst *in, uid_t *uid, gid_t *gid, mode_t *mode);
 
 /* A lock taken for one request: a pooled map handle holding it, or the
  * lock the instance's waiter holds for the parked request it runs. */

@@ -104,6 +104,9 @@ static int inst_add(struct fs *fs, const char *sname, const char *tag, int ro)
 	atomic_init(&in->next_check, 0);
 	atomic_init(&in->gone, 0);
 	in->scan_seen = fs->scan_serial; /* added by a rescan: seen by it */
+	in->uid = fs->uid; /* until its file is looked at */
+	in->gid = fs->gid;
+	in->mode = 0600;
 	fs->insts[n] = in;
 	atomic_store_explicit(&fs->ninsts, n + 1, memory_order_release);
 	return 0;
@@ -220,6 +223,11 @@ static int inst_ident(struct fs_inst *in)
 		in->ino = st.st_ino;
 		in->dev = st.st_dev;
 	}
+	if (!gone) {
+		in->uid = st.st_uid;
+		in->gid = st.st_gid;
+		in->mode = st.st_mode & 0777;
+	}
 	atomic_store(&in->gone, gone);
 	pthread_mutex_unlock(&in->mu);
 	inst_free_maps(drop, n);
@@ -243,6 +251,17 @@ int fs_inst_check(struct fs_inst *in)
 	if (now < due || !atomic_compare_exchange_strong(&in->next_check, &due, now + FS_CHECK_NS))
 		return atomic_load_explicit(&in->gone, memory_order_relaxed);
 	return inst_ident(in);
+}
+
+/* See fs.h. */
+void fs_inst_attr(struct fs_inst *in, uid_t *uid, gid_t *gid, mode_t *mode)
+{
+	fs_inst_check(in);
+	pthread_mutex_lock(&in->mu);
+	*uid = in->uid;
+	*gid = in->gid;
+	*mode = in->mode;
+	pthread_mutex_unlock(&in->mu);
 }
 
 /* See fs.h. */
