@@ -647,8 +647,9 @@ void fs_map_put(struct fs_inst *in, ipm_map *m, unsigned gen)
 	ipm_map_free(m);
 }
 
-/* See fs.h. */
-int fs_acquire(struct fs_inst *in, int write, struct fs_lk *lk)
+/* fs_acquire(), and on failure the handle's message in why (whylen bytes)
+ * when why is not NULL: "" when the lock is only busy. */
+static int inst_acquire(struct fs_inst *in, int write, struct fs_lk *lk, char *why, size_t whylen)
 {
 	struct fs_held *held = fs_held;
 	int rc;
@@ -661,14 +662,28 @@ int fs_acquire(struct fs_inst *in, int write, struct fs_lk *lk)
 		return 0;
 	}
 	rc = fs_map_get(in, &lk->m, &lk->gen);
-	if (rc < 0)
+	if (rc < 0) {
+		if (why) {
+			pthread_mutex_lock(&in->mu);
+			snprintf(why, whylen, "%s", in->errmsg[0] ? in->errmsg : strerror(-rc));
+			pthread_mutex_unlock(&in->mu);
+		}
 		return rc;
+	}
 	lk->borrowed = 0;
 	rc = write ? ipm_lock_write(lk->m, 0) : ipm_lock_read(lk->m, 0);
 	if (rc == 0)
 		return 0;
+	if (why)
+		snprintf(why, whylen, "%s", ipm_map_errmsg(lk->m));
 	fs_map_put(in, lk->m, lk->gen);
 	return rc == -EAGAIN || rc == -ETIMEDOUT || rc == -EINTR ? FS_PARK : rc;
+}
+
+/* See fs.h. */
+int fs_acquire(struct fs_inst *in, int write, struct fs_lk *lk)
+{
+	return inst_acquire(in, write, lk, NULL, 0);
 }
 
 /* See fs.h. */
@@ -679,33 +694,66 @@ void fs_release(struct fs_inst *in, struct fs_lk *lk)
 }
 
 /*
- * .status: sysfs-like "key = value" lines about the instance, the crash
- * recoveries read under a read lock (pending is only known under one). A
- * file that cannot be opened reads as state = damaged (why), not as EIO:
- * .status is where one looks for the reason.
+ * Whether the instance serves, found by trying what a client does: a new
+ * handle opened on its files (the .mmap's size and header, the lock file
+ * made, allocated and sound), then the lock taken and every byte read
+ * through a handle of the pool, which a file changed in place under it
+ * fails. 0, FS_PARK (the lock is busy) or a negative errno with why; the
+ * recoveries in *r.
+ */
+static int inst_probe(struct fs_inst *in, struct ipm_recovery *r, char *why, size_t whylen)
+{
+	size_t size = ipm_type_size(in->tree->type);
+	ipm_map *m = ipm_map_new(in->fs->schema);
+	void *data = malloc(size);
+	struct fs_lk lk;
+	int rc = -ENOMEM;
+
+	if (!m || !data) {
+		snprintf(why, whylen, "%s", strerror(ENOMEM));
+		goto out;
+	}
+	rc = ipm_map_open(m, in->sname, in->tag, in->role, &in->fs->oopts);
+	if (rc < 0) {
+		snprintf(why, whylen, "%s", ipm_map_errmsg(m));
+		goto out;
+	}
+	rc = inst_acquire(in, 0, &lk, why, whylen);
+	if (rc < 0)
+		goto out;
+	rc = ipm_map_copy(lk.m, data, size);
+	if (rc < 0)
+		snprintf(why, whylen, "%s", ipm_map_errmsg(lk.m));
+	else
+		ipm_map_recovery(lk.m, r);
+	fs_release(in, &lk);
+out:
+	ipm_map_free(m);
+	free(data);
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * .status: sysfs-like "key = value" lines about the instance, from a real
+ * attempt made now (inst_probe()), never from what an earlier request
+ * found. A file that cannot be served reads as state = damaged (why), not
+ * as EIO: .status is where one looks for the reason.
  */
 int fs_inst_status(struct fs_inst *in, char *buf, size_t cap)
 {
 	struct ipm_recovery r;
-	char msg[IPM_ERRLEN + 16];
-	struct fs_lk lk;
+	char why[IPM_ERRLEN], msg[IPM_ERRLEN + 16];
 	struct stat st;
 	int rc, n;
 
 	memset(&r, 0, sizeof(r));
-	rc = fs_acquire(in, 0, &lk);
+	rc = inst_probe(in, &r, why, sizeof(why));
 	if (rc == FS_PARK)
 		return rc;
-	if (rc == 0) {
-		ipm_map_recovery(lk.m, &r);
-		fs_release(in, &lk);
+	if (rc == 0)
 		snprintf(msg, sizeof(msg), "ok");
-	} else {
-		pthread_mutex_lock(&in->mu);
-		snprintf(msg, sizeof(msg), "damaged (%s)",
-			 in->errmsg[0] ? in->errmsg : strerror(-rc));
-		pthread_mutex_unlock(&in->mu);
-	}
+	else
+		snprintf(msg, sizeof(msg), "damaged (%s)", why[0] ? why : strerror(-rc));
 	if (stat(in->path, &st) < 0)
 		st.st_size = -1;
 	n = snprintf(buf, cap,
