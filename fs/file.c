@@ -265,6 +265,9 @@ static int file_render(struct fs_handle *h)
 	ipm_map *m;
 	int rc;
 
+	/* A removed file: as an open of it would answer (ops.c). */
+	if (n->kind != FS_STATUS && fs_inst_check(h->in))
+		return h->in->fs->scan ? -ENOENT : -EIO;
 	if (n->kind == FS_STATUS) {
 		rc = fs_inst_status(h->in, h->buf, h->cap);
 		if (rc < 0)

@@ -29,6 +29,10 @@
  *   time_stamp within IPM_WAIT_POLL_MS (20 ms) plus scheduling delay, and
  *   not at all if it leaves time_stamp alone. A file replaced under a new
  *   inode is seen within about FS_CHECK_NS (1 s) plus FS_WATCH_SLICE_MS.
+ * - A removed file (the instance is gone) wakes every poller of the
+ *   instance within the same time, with POLLERR|POLLPRI, as sysfs does when
+ *   a device goes away; the read that follows answers EIO (ENOENT in scan
+ *   mode, where the instance leaves the mount).
  *
  * How
  * ---
@@ -270,6 +274,36 @@ static int watch_pass(struct fs_inst *in, ipm_map *m, void *data, char *text, si
 	return rc;
 }
 
+/* The instance's file is gone: every armed poller is told at once (POLLERR
+ * and POLLPRI at its next poll, see fs_poll()), as sysfs tells the pollers
+ * of a device that went away. */
+static void watch_gone(struct fs_inst *in)
+{
+	struct fs_watch *w = &in->watch;
+	struct fuse_pollhandle **fire;
+	size_t nf = 0;
+
+	pthread_mutex_lock(&w->mu);
+	if (watch_room(w, w->narmed) < 0) {
+		pthread_mutex_unlock(&w->mu);
+		return; /* told at the next look */
+	}
+	fire = w->fire;
+	for (struct fs_poll *p = w->polls; p; p = p->next) {
+		p->changed = 1;
+		if (p->ph) {
+			fire[nf++] = p->ph;
+			p->ph = NULL;
+			w->narmed--;
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	for (size_t i = 0; i < nf; i++) {
+		fuse_lowlevel_notify_poll(fire[i]);
+		fuse_pollhandle_destroy(fire[i]);
+	}
+}
+
 static void *watch_main(void *arg)
 {
 	struct fs_inst *in = arg;
@@ -290,7 +324,8 @@ static void *watch_main(void *arg)
 		}
 		pthread_mutex_unlock(&w->mu);
 		/* A file replaced or removed: look with a new handle. */
-		fs_inst_check(in);
+		if (fs_inst_check(in))
+			watch_gone(in);
 		if (m && gen != fs_inst_gen(in)) {
 			fs_map_put(in, m, gen);
 			m = NULL;
@@ -340,6 +375,12 @@ int fs_poll(struct fs_inst *in, const struct fs_node *n, struct fs_poll **pp, co
 	struct fs_poll *p = *pp;
 	int rc = 0;
 
+	if (fs_inst_check(in)) { /* its file was removed: nothing to wait for */
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		*revents = FS_POLL_DEFAULT | POLLERR | POLLPRI;
+		return 0;
+	}
 	if (!p) {
 		rc = poll_first(in, n, pp, text, len);
 		if (rc == FS_PARK)
