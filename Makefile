@@ -12,7 +12,8 @@ PKG_CONFIG ?= pkg-config
 PYTHON  ?= /usr/bin/python3
 
 # Debian packages the build and the tests need; `make deps` installs the missing ones.
-PKGS = build-essential pkg-config libfuse3-dev fuse3 libinih-dev libcmocka-dev python3 python3-fasteners
+PKGS = build-essential pkg-config libfuse3-dev fuse3 libinih-dev libcmocka-dev python3 python3-fasteners \
+       procps passwd tar rsync
 
 VERSION = 0.1.0
 SOMAJOR = 0
