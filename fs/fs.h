@@ -7,6 +7,7 @@
  *   inst.c    the instances shown, their pools of map handles and locks,
  *             rescans, files replaced or removed under the mount, .status
  *   ops.c     the low-level FUSE operations: a thin adapter
+ *   attr.c    what stat shows: owner and mode, exact size, times
  *   file.c    an open file: its buffer, its states, its requests (file.h)
  *   store.c   text written to an open file, checked and stored
  *   proc.c    what /proc tells about the task that closes a file
@@ -33,6 +34,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "ipmmap.h"
@@ -218,6 +220,7 @@ struct fs_inst {
 	unsigned gen;		    /* bumped when the file is replaced or removed */
 	_Atomic int64_t next_check; /* CLOCK_MONOTONIC_COARSE ns of the next stat */
 	_Atomic int gone;	    /* the file was missing at the last look */
+	_Atomic double stamp;	    /* its time_stamp at the last stat (attr.c) */
 	unsigned scan_seen;	    /* serial of the last rescan that saw the file */
 	int clashed;		    /* scan mode: another file of its name was logged */
 	struct fs_watch watch;	    /* poll(): its watcher and pollers */
@@ -314,10 +317,19 @@ void fs_release(struct fs_inst *in, struct fs_lk *lk);
 int fs_inst_status(struct fs_inst *in, char *buf, size_t cap);
 
 /* ------------------------------------------------------------------------ */
-/* Operations (ops.c)                                                        */
+/* Operations (ops.c) and attributes (attr.c)                                */
 /* ------------------------------------------------------------------------ */
 
 extern const struct fuse_lowlevel_ops fs_ops;
+
+static inline fuse_ino_t fs_ino(size_t inst, uint32_t node)
+{
+	return ((fuse_ino_t)(inst + 1) << 32) | node;
+}
+
+/* The attributes of node of instance in (slot idx), or of the root when in
+ * is NULL, into st. Returns how long the kernel may keep them (seconds). */
+double fs_attr(struct fs *fs, struct fs_inst *in, size_t idx, uint32_t node, struct stat *st);
 
 /* ------------------------------------------------------------------------ */
 /* Open files (file.c, store.c; their insides in file.h)                     */

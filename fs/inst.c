@@ -103,6 +103,7 @@ static int inst_add(struct fs *fs, const char *sname, const char *tag, int ro)
 	fs_park_init(&in->park);
 	atomic_init(&in->next_check, 0);
 	atomic_init(&in->gone, 0);
+	atomic_init(&in->stamp, 0.0);
 	in->scan_seen = fs->scan_serial; /* added by a rescan: seen by it */
 	in->uid = fs->uid; /* until its file is looked at */
 	in->gid = fs->gid;

@@ -21,17 +21,11 @@
 #include "fs.h"
 
 #define FS_TIMEOUT 86400.0  /* the tree never changes while mounted */
-#define FS_ATTR_TIMEOUT 1.0 /* an instance's modes follow its .mmap's */
 #define FS_SCAN_TIMEOUT 1.0 /* scan mode: an instance's file may go away */
 
 static struct fs *fs_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
-}
-
-static fuse_ino_t fs_ino(size_t inst, uint32_t node)
-{
-	return ((fuse_ino_t)(inst + 1) << 32) | node;
 }
 
 /* Instance and node of ino; 0, or -ENOENT for the root (in is NULL then)
@@ -50,45 +44,6 @@ static int fs_node_of(struct fs *fs, fuse_ino_t ino, struct fs_inst **in, uint32
 		return -ENOENT;
 	}
 	return 0;
-}
-
-/* The attributes of node of in (the root when in is NULL). An instance's
- * entries show its .mmap's owner, group and permission bits, so that with
- * allow_other (and default_permissions, always on) the kernel lets in
- * exactly whom the file lets in: read-only entries without w, directories
- * with x wherever they give r. Returns how long the kernel may keep them. */
-static double fs_stat(struct fs *fs, struct fs_inst *in, size_t idx, uint32_t node,
-		      struct stat *st)
-{
-	const struct fs_node *n;
-	mode_t m;
-
-	memset(st, 0, sizeof(*st));
-	st->st_uid = fs->uid;
-	st->st_gid = fs->gid;
-	st->st_atim = st->st_mtim = st->st_ctim = fs->start;
-	st->st_blksize = 4096;
-	if (!in) {
-		st->st_ino = FUSE_ROOT_ID;
-		st->st_mode = S_IFDIR | (fs->read_only ? 0555 : 0755);
-		st->st_nlink = 2;
-		return FS_TIMEOUT;
-	}
-	n = &in->tree->nodes[node];
-	fs_inst_attr(in, &st->st_uid, &st->st_gid, &m);
-	if (in->ro)
-		m &= ~0222;
-	st->st_ino = fs_ino(idx, node);
-	if (n->kind == FS_DIR) {
-		st->st_mode = S_IFDIR | m | (m & 0444) >> 2;
-		st->st_nlink = 2;
-		return FS_ATTR_TIMEOUT;
-	}
-	st->st_mode = S_IFREG | (n->ro ? m & ~0222 : m);
-	st->st_nlink = 1;
-	st->st_size = n->size;
-	st->st_blocks = (n->size + 511) / 512;
-	return FS_ATTR_TIMEOUT;
 }
 
 static int fs_writable(const struct fs_inst *in, const struct fs_node *n)
@@ -118,7 +73,7 @@ static void fs_entry(struct fs *fs, struct fs_inst *in, size_t idx, uint32_t nod
 		     struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
-	e->attr_timeout = fs_stat(fs, in, idx, node, &e->attr);
+	e->attr_timeout = fs_attr(fs, in, idx, node, &e->attr);
 	e->ino = e->attr.st_ino;
 	e->entry_timeout = FS_TIMEOUT;
 }
@@ -181,7 +136,7 @@ static void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	fuse_reply_attr(req, &st, fs_stat(fs, in, (size_t)(ino >> 32) - 1, node, &st));
+	fuse_reply_attr(req, &st, fs_attr(fs, in, (size_t)(ino >> 32) - 1, node, &st));
 }
 
 /* truncate -s0, vim's chmod, touch: accepted, and nothing changes. */
@@ -211,7 +166,7 @@ static void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 			return;
 		}
 	}
-	fuse_reply_attr(req, &st, fs_stat(fs, in, (size_t)(ino >> 32) - 1, node, &st));
+	fuse_reply_attr(req, &st, fs_attr(fs, in, (size_t)(ino >> 32) - 1, node, &st));
 }
 
 static void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -20,14 +20,11 @@
 #define TREE_PAGE 4096
 
 /*
- * st_size: 4096, as sysfs does, for every field file. With direct_io the
- * kernel ignores st_size when reading, so cat, head, tail, less, grep and
- * Python's read() read up to EOF; but a size of 0 makes `test -s` false,
- * shutil.copyfile() and cp (which use sendfile/copy_file_range, stopping at
- * st_size) copy nothing, and tools that size a buffer from st_size read
- * short. So the size must be at least the longest text: 4096 covers every
- * scalar and char[N] up to N = 4094; a longer string gets its longest text
- * rounded up to a page. .raw has exactly the structure's size.
+ * The longest size a file can have: its longest text rounded up to a page
+ * (4096 for every scalar and char[N] up to N = 4094, as sysfs shows). stat
+ * shows the exact size of the text (attr.c); this is what it shows while
+ * the text cannot be rendered (the lock busy at that instant, a damaged
+ * file). .raw has exactly the structure's size.
  */
 static off_t tree_size(size_t textmax)
 {

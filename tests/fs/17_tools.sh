@@ -22,7 +22,8 @@ expect "... .status' exact size" "$(t cat "$D/.status" | wc -c)" "$(stat -c %s "
 ts=$(t cat "$D/header/time_stamp")
 expect "mtime is the header's time_stamp" "${ts%%.*}" "$(stat -c %Y "$D/data_int")"
 expect "... ctime too" "$(stat -c %Y "$D/data_int")" "$(stat -c %Z "$D/data_int")"
-expect "... and the directories'" "${ts%%.*}" "$(stat -c %Y "$D/data_xy")"
+[ "$(stat -c %Y "$D/data_xy")" -le "${ts%%.*}" ] && ok "... directories never change: the mount's start" ||
+	nok "directory mtime $(stat -c %Y "$D/data_xy") after the last change ${ts%%.*}"
 
 out=$(t tar -cf "$T/i.tar" -C "$T/mnt" DemoMmapStructure 2>&1)
 expect "tar -c of an instance: exit 0" "0" "$?"
