@@ -98,7 +98,9 @@ contains "the reader mount sees the recovery too" "recoveries = 1" "$(t cat "$D2
 
 # A damaged file put in its place: .status says why, fields fail with EIO.
 head -c 100 "$F" >"$MMAP/short" && mv "$MMAP/short" "$F"
-sleep 1.1 # the mount looks at a file at most once a second (FS_CHECK_NS)
+# The mount looks at a file at most once a second (FS_CHECK_NS): poll.
+i=0
+while t cat "$D2/data_int" >/dev/null 2>&1 && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 refuse "a field of a damaged file" t cat "$D2/data_int"
 contains ".status of a damaged file" "state = damaged (" "$(t cat "$D2/.status")"
 

@@ -65,7 +65,7 @@ refuse "... nobody writes, not even G" as_u sh -c "echo 5 > '$R/data_int'"
 
 chmod 0640 "$MMAP/DemoMmapStructure_grp.mmap"
 i=0
-while [ $i -lt 100 ] && [ "$(stat -c %A "$Q/data_int")" != "-rw-r-----" ]; do
+while [ $i -lt 300 ] && [ "$(stat -c %A "$Q/data_int")" != "-rw-r-----" ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
