@@ -52,37 +52,25 @@ struct fix {
 
 static int setup(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
+	struct fix *f;
 
-	if (!f || unit_inst_open(&f->u, schema_text, "Small", "lockfile", 0644) < 0)
+	if (unit_inst_setup(state, sizeof(*f), schema_text, "Small", "lockfile", 0644) < 0)
 		return -1;
+	f = *state;
 	snprintf(f->path, sizeof(f->path), "%s/Small_.mmap", f->u.dir);
 	snprintf(f->lock, sizeof(f->lock), "%s/Small_.lockfile", f->u.dir);
 	if (ipm_map_resolve(f->u.m, "x", &f->x) < 0 || ipm_map_resolve(f->u.m, "s", &f->str) < 0 ||
 	    ipm_set_i64(f->u.m, &f->x, 4242) < 0)
 		return -1;
-	*state = f;
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fix *f = *state;
+#define teardown unit_inst_teardown
 
-	unit_inst_close(&f->u);
-	free(f);
-	return 0;
-}
-
+/* Handles are opened in children: a failure exits 91. */
 static ipm_map *open_as(struct fix *f, enum ipm_role role)
 {
-	ipm_map *m = ipm_map_new(f->u.s);
-
-	if (!m || ipm_map_open(m, "Small", "", role, &f->u.opts) < 0) {
-		fprintf(stderr, "cannot open a handle: %s\n", m ? ipm_map_errmsg(m) : "no memory");
-		_exit(80);
-	}
-	return m;
+	return unit_inst_handle(&f->u, role, 1);
 }
 
 static off_t size_of(const char *path)
