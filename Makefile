@@ -71,8 +71,10 @@ $(LIBSO): $(LIB_OBJ)
 $(FSBIN): $(FS_OBJ) $(LIBA)
 	$(CC) $(LDFLAGS) -o $@ $(FS_OBJ) $(LIBA) $(INIH_LIBS) $(FUSE_LIBS) -lpthread
 
-$(CLIBIN): cli/ipmmap.c lib/ipmmap.h $(LIBA)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBA) $(INIH_LIBS) $(LDFLAGS)
+CLI_SRC = $(wildcard cli/*.c)
+
+$(CLIBIN): $(CLI_SRC) cli/cli.h lib/ipmmap.h $(LIBA)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(CLI_SRC) $(LIBA) $(INIH_LIBS) $(LDFLAGS)
 
 # The demos are built on the C header generated from the schema: a changed
 # schema regenerates it, and its static asserts and fingerprint follow.
@@ -82,11 +84,10 @@ $(B)/demo.h: conf/demo.ini $(CLIBIN)
 $(B)/demo_%: demo/demo_%.c $(B)/demo.h lib/ipmmap.h $(LIBA)
 	$(CC) $(CPPFLAGS) -I$(B) $(CFLAGS) -o $@ $< $(LIBA) $(INIH_LIBS) $(LDFLAGS)
 
-# The corpus replay includes the fuzz targets; the .values one brings
-# fs/values.c, which needs FUSE's headers (not its library).
-$(B)/tests/test_fuzz: tests/unit/test_fuzz.c tests/unit/unit.h $(wildcard fuzz/*.c) fs/values.c fs/fs.h $(LIBA)
+# The corpus replay includes the fuzz targets.
+$(B)/tests/test_fuzz: tests/unit/test_fuzz.c tests/unit/unit.h $(wildcard fuzz/*.c) $(LIBA)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Ifs $(CFLAGS) $(CMOCKA_CFLAGS) $(FUSE_CFLAGS) -Itests/unit -o $@ $< fs/values.c $(LIBA) $(INIH_LIBS) $(CMOCKA_LIBS) $(LDFLAGS) -lpthread
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -o $@ $< $(LIBA) $(INIH_LIBS) $(CMOCKA_LIBS) $(LDFLAGS) -lpthread
 
 $(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBA)
 	@mkdir -p $(@D)
@@ -184,13 +185,6 @@ build-fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC) lib/ipmmap.h lib/ipmmap_i.h
 	$(FUZZ_CC) -g -O1 -std=gnu11 $(CPPFLAGS) -Wall -Wextra -Werror \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(INIH_CFLAGS) \
 	  -o $@ $< $(LIB_SRC) $(INIH_LIBS) -lpthread
-
-# fs/values.c needs FUSE's headers (fs/fs.h), not its library.
-build-fuzz/fuzz_values: fuzz/fuzz_values.c fs/values.c fs/fs.h $(LIB_SRC) lib/ipmmap.h lib/ipmmap_i.h
-	@mkdir -p $(@D)
-	$(FUZZ_CC) -g -O1 -std=gnu11 $(CPPFLAGS) -Ifs -Wall -Wextra -Werror \
-	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(INIH_CFLAGS) \
-	  $(FUSE_CFLAGS) -o $@ $< fs/values.c $(LIB_SRC) $(INIH_LIBS) -lpthread
 
 fuzz: $(FUZZ_BIN)
 	@for t in $(FUZZ_TARGETS); do \
