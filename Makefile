@@ -127,9 +127,10 @@ INCDIR = $(DESTDIR)$(PREFIX)/include
 PCDIR  = $(LIBDIR)/pkgconfig
 MANDIR = $(DESTDIR)$(PREFIX)/share/man
 ETCDIR = $(DESTDIR)$(PREFIX)/share/ipmmap
+COMPDIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 
 install: all $(B)/ipmmap.pc
-	install -d $(BINDIR) $(LIBDIR) $(INCDIR) $(PCDIR) $(MANDIR)/man1 $(MANDIR)/man3 $(MANDIR)/man8 $(ETCDIR)
+	install -d $(BINDIR) $(LIBDIR) $(INCDIR) $(PCDIR) $(MANDIR)/man1 $(MANDIR)/man3 $(MANDIR)/man8 $(ETCDIR) $(COMPDIR)
 	install -m 755 $(FSBIN) $(CLIBIN) $(BINDIR)
 	install -m 644 $(LIBA) $(LIBDIR)
 	install -m 755 $(LIBSO) $(LIBDIR)
@@ -141,12 +142,13 @@ install: all $(B)/ipmmap.pc
 	install -m 644 man/ipmmap.3 $(MANDIR)/man3
 	install -m 644 man/ipmmapfs.8 $(MANDIR)/man8
 	install -m 644 conf/demo.ini conf/ipmmapfs.ini $(ETCDIR)
+	install -m 644 cli/ipmmap.bash $(COMPDIR)/ipmmap
 
 uninstall:
 	rm -f $(BINDIR)/ipmmapfs $(BINDIR)/ipmmap $(LIBDIR)/libipmmap.a \
 	  $(LIBDIR)/libipmmap.so $(LIBDIR)/libipmmap.so.$(SOMAJOR) $(LIBDIR)/libipmmap.so.$(VERSION) \
 	  $(INCDIR)/ipmmap.h $(PCDIR)/ipmmap.pc $(MANDIR)/man1/ipmmap.1 $(MANDIR)/man3/ipmmap.3 \
-	  $(MANDIR)/man8/ipmmapfs.8 $(ETCDIR)/demo.ini $(ETCDIR)/ipmmapfs.ini
+	  $(MANDIR)/man8/ipmmapfs.8 $(ETCDIR)/demo.ini $(ETCDIR)/ipmmapfs.ini $(COMPDIR)/ipmmap
 	-rmdir $(ETCDIR) 2>/dev/null
 
 clean:

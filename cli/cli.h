@@ -1,7 +1,7 @@
 /*
  * cli.h - what the files of the ipmmap tool share: the parsed command line
  * and the commands (ipmmap.c parses and dispatches, instance.c reads and
- * writes instances, watch.c watches them).
+ * writes instances, watch.c watches them, list.c lists the mmap directory).
  */
 #ifndef CLI_H
 #define CLI_H
@@ -35,5 +35,6 @@ int cli_dump(struct cli *c, int argc, char **argv);
 int cli_clear(struct cli *c, int argc, char **argv);
 int cli_touch(struct cli *c, int argc, char **argv);
 int cli_watch(struct cli *c, int argc, char **argv);
+int cli_list(struct cli *c, int argc, char **argv);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * ipmmap.c - the command-line tool, for machines without FUSE and for
- * scripts: the command line, the schema commands (header, check), and the
- * dispatch to the commands of instance.c and watch.c.
+ * scripts: the command line (options before or after the command, as git
+ * and systemctl take them), the schema commands (header, check), and the
+ * dispatch to the commands of instance.c, watch.c and list.c.
  *
  *   $ ipmmap -s conf/demo.ini create DemoMmapStructure
  *   $ ipmmap -s conf/demo.ini set DemoMmapStructure data_int 42 data_xy.x 0.5
@@ -9,8 +10,9 @@
  *   42
  *   $ ipmmap -s conf/demo.ini dump DemoMmapStructure > saved
  *   $ ipmmap -s conf/demo.ini set DemoMmapStructure saved    (all of it, or nothing)
- *   $ ipmmap -s conf/demo.ini check
- *   $ ipmmap -s conf/demo.ini -n 1 watch DemoMmapStructure data_int data_xy
+ *   $ ipmmap check conf/demo.ini
+ *   $ ipmmap -s conf/demo.ini list
+ *   $ ipmmap -s conf/demo.ini watch -n 1 DemoMmapStructure data_int data_xy
  *   data_int = 42
  *   data_xy.x = 0.5
  *   data_xy.y = 0.0
@@ -28,7 +30,7 @@
 #include <strings.h>
 
 static const char usage[] =
-	"usage: ipmmap [OPTIONS] COMMAND [ARGS]\n"
+	"usage: ipmmap [OPTIONS] COMMAND [OPTIONS] [ARGS]\n"
 	"\n"
 	"Commands:\n"
 	"  create STRUCT            create the instance (manager); -f re-creates it\n"
@@ -42,10 +44,12 @@ static const char usage[] =
 	"  watch STRUCT PATH...     print 'path = value' for every field under the\n"
 	"                           paths, then again for each one that changes,\n"
 	"                           until SIGINT/SIGTERM or -n changes\n"
-	"  header                   print a C header for every structure of the schema\n"
-	"  check                    validate the schema and print every structure's layout\n"
+	"  list                     list the instances of the mmap directory\n"
+	"  header [SCHEMA...]       print a C header for every structure of the schema\n"
+	"  check [SCHEMA...]        validate the schema and print every structure's layout\n"
 	"\n"
-	"Options:\n"
+	"Options (before or after the command; '--' ends them, so that a value may\n"
+	"start with '-'; a negative number needs no '--'):\n"
 	"  -s, --schema FILE        schema file (repeatable; default $IPMMAP_SCHEMA)\n"
 	"  -t, --tag TAG            instance tag (default: empty, file STRUCT_.mmap)\n"
 	"  -m, --mmap-dir DIR       directory of .mmap files (default ./.mmap)\n"
@@ -212,6 +216,7 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 /* The command line                                                          */
 /* ------------------------------------------------------------------------ */
 
+static const char shortopts[] = "s:t:m:l:fw:n:hV";
 static const struct option longopts[] = {
 	{"schema", required_argument, NULL, 's'},  {"tag", required_argument, NULL, 't'},
 	{"mmap-dir", required_argument, NULL, 'm'}, {"lock-dir", required_argument, NULL, 'l'},
@@ -219,6 +224,69 @@ static const struct option longopts[] = {
 	{"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, 'V'},
 	{"count", required_argument, NULL, 'n'},    {NULL, 0, NULL, 0},
 };
+
+/* Whether the option word w takes the next word as its argument. */
+static int takes_next(const char *w)
+{
+	if (w[1] == '-') { /* --name, --name=value, or an abbreviation */
+		size_t l = strlen(w + 2);
+
+		if (strchr(w + 2, '='))
+			return 0;
+		for (const struct option *o = longopts; o->name; o++)
+			if (!strncmp(o->name, w + 2, l) && o->has_arg == required_argument)
+				return 1;
+		return 0;
+	}
+	for (const char *p = w + 1; *p; p++) {
+		const char *o = strchr(shortopts, *p);
+
+		if (o && o[1] == ':')
+			return p[1] == '\0'; /* otherwise the rest of w is its argument */
+	}
+	return 0;
+}
+
+/*
+ * argv with the options moved before the other words, then "--", then the
+ * other words, each group in its order: options may follow the command, as
+ * git and systemctl take them. A "--" ends the options. The VALUE words of
+ * `set STRUCT PATH VALUE...` are never options, so that `set S data_int -7`
+ * and `set S data_string -x` mean what they say. NULL if out of memory.
+ */
+static char **reorder(int argc, char **argv, int *nargc)
+{
+	char **v = malloc(((size_t)argc + 2) * sizeof(*v)), **rest = malloc((size_t)argc * sizeof(*v));
+	int n = 1, nrest = 0, ends = 0;
+
+	if (!v || !rest) {
+		free(v);
+		free(rest);
+		return NULL;
+	}
+	v[0] = argv[0];
+	for (int i = 1; i < argc; i++) {
+		const char *w = argv[i];
+		int value = nrest >= 3 && nrest % 2 == 1 && !strcmp(rest[0], "set");
+
+		if (!ends && !value && !strcmp(w, "--")) {
+			ends = 1;
+		} else if (!ends && !value && w[0] == '-' && w[1]) {
+			v[n++] = argv[i];
+			if (takes_next(w) && i + 1 < argc)
+				v[n++] = argv[++i];
+		} else {
+			rest[nrest++] = argv[i];
+		}
+	}
+	v[n++] = "--";
+	memcpy(v + n, rest, (size_t)nrest * sizeof(*v));
+	free(rest);
+	n += nrest;
+	v[n] = NULL;
+	*nargc = n;
+	return v;
+}
 
 /* One option: 0, or the exit status to end with. */
 static int option(struct cli *c, int opt, int *nschema)
@@ -267,8 +335,8 @@ static const struct command {
 } commands[] = {
 	{"create", cli_create, 0}, {"get", cli_get, 0},     {"set", cli_set, 0},
 	{"dump", cli_dump, 0},     {"clear", cli_clear, 0}, {"touch", cli_touch, 0},
-	{"watch", cli_watch, 0},   {"header", cmd_header, 0},
-	{"check", cmd_check, 0},   {NULL, NULL, 0},
+	{"watch", cli_watch, 0},   {"list", cli_list, 0},   {"header", cmd_header, 1},
+	{"check", cmd_check, 1},   {NULL, NULL, 0},
 };
 
 /* Runs the command of args[0]: its exit status. */
@@ -305,9 +373,7 @@ int main(int argc, char **argv)
 {
 	struct cli c = {.tag = "", .timeout_ms = -1};
 	int nschema = 0, opt, rc = 0, nargc;
-	char **v = argv;
-
-	nargc = argc;
+	char **v = reorder(argc, argv, &nargc);
 
 	c.schema = ipm_schema_new();
 	if (!c.schema || !v) {
@@ -329,6 +395,7 @@ int main(int argc, char **argv)
 	if (rc == 2)
 		fprintf(stderr, "ipmmap: usage error; see 'ipmmap --help'\n");
 out:
+	free(v);
 	ipm_schema_free(c.schema);
 	return rc;
 }

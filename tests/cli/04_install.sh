@@ -21,7 +21,7 @@ p="$t/stage/usr/local"
 for f in bin/ipmmapfs bin/ipmmap lib/libipmmap.a lib/libipmmap.so lib/libipmmap.so.0 \
 	lib/libipmmap.so.0.1.0 include/ipmmap.h lib/pkgconfig/ipmmap.pc \
 	share/man/man1/ipmmap.1 share/man/man3/ipmmap.3 share/man/man8/ipmmapfs.8 \
-	share/ipmmap/demo.ini share/ipmmap/ipmmapfs.ini; do
+	share/ipmmap/demo.ini share/ipmmap/ipmmapfs.ini share/bash-completion/completions/ipmmap; do
 	[ -e "$p/$f" ] || no "installed $f"
 done
 [ "$fails" -eq 0 ] && ok "every file installed"
