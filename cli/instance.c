@@ -98,6 +98,23 @@ int cli_get(struct cli *c, int argc, char **argv)
 	return rc;
 }
 
+/*
+ * The header is the library's, as in the mount (where its files are
+ * read-only) and in .values (where its lines are ignored): every open
+ * checks header_code, so writing it breaks every later open; every write
+ * sets time_stamp to now, so a value written there would be overwritten at
+ * once. Refused, not honoured: `ipmmap touch` is the way to set the clock,
+ * and a clock set by hand to the past would tell Python peers, which take
+ * time_stamp as the time of the last update, something false.
+ */
+static int in_header(ipm_map *m, const struct ipm_field *f)
+{
+	const ipm_type *t = ipm_map_type(m);
+	size_t hoff = ipm_type_field_offset(t, 0);
+
+	return f->offset >= hoff && f->offset < hoff + ipm_type_size(ipm_type_field_type(t, 0));
+}
+
 /* Writes what v holds under one write lock (within -w): 0 or 1. */
 static int set_apply(struct cli *c, ipm_map *m, struct ipm_values *v)
 {
@@ -126,6 +143,13 @@ static int set_pairs(struct cli *c, ipm_map *m, int npairs, char **pairs, struct
 
 		if (ipm_map_resolve(m, path, f) < 0)
 			return cli_fail(ipm_map_errmsg(m));
+		if (in_header(m, f)) {
+			fprintf(stderr,
+				"ipmmap: %s: read-only: the header is the library's (every open "
+				"checks header_code, every write sets time_stamp; see 'ipmmap touch')\n",
+				path);
+			return 1;
+		}
 		if (ipm_text_parse(f, text, strlen(text), (char *)v->bytes + f->offset, err) < 0) {
 			fprintf(stderr, "ipmmap: %s: %s\n", path, err);
 			return 1;
