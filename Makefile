@@ -12,7 +12,10 @@ PKG_CONFIG ?= pkg-config
 PYTHON  ?= /usr/bin/python3
 
 # Debian packages the build and the tests need; `make deps` installs the missing ones.
-PKGS = build-essential pkg-config libfuse3-dev fuse3 libinih-dev libcmocka-dev python3 python3-fasteners
+# Besides the Essential ones (coreutils, diffutils, findutils, grep, sed, bash), the
+# tests call: awk (mawk), objdump (binutils), groff (groff-base, man page checks).
+PKGS = build-essential pkg-config libfuse3-dev fuse3 libinih-dev libcmocka-dev python3 python3-fasteners \
+	mawk binutils groff-base
 
 VERSION = 0.1.0
 SOMAJOR = 0
