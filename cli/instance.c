@@ -144,10 +144,11 @@ static int set_pairs(struct cli *c, ipm_map *m, int npairs, char **pairs, struct
 		if (ipm_map_resolve(m, path, f) < 0)
 			return cli_fail(ipm_map_errmsg(m));
 		if (in_header(m, f)) {
-			fprintf(stderr,
-				"ipmmap: %s: read-only: the header is the library's (every open "
-				"checks header_code, every write sets time_stamp; see 'ipmmap touch')\n",
-				path);
+			fprintf(stderr, "ipmmap: %s: read-only: %s\n", path,
+				f->kind == IPM_INT16 ? "the library's magic number, checked by every open"
+				: f->kind == IPM_DOUBLE ? "every write sets it to now ('ipmmap touch' "
+							  "does only that)"
+							: "the header is the library's");
 			return 1;
 		}
 		if (ipm_text_parse(f, text, strlen(text), (char *)v->bytes + f->offset, err) < 0) {
