@@ -477,6 +477,41 @@ static PyObject *acc_recovery(AccessorObject *a, PyObject *unused)
 			     "reading_saved", r.reading_saved ? Py_True : Py_False);
 }
 
+/* The same operation as `with accessor: accessor.readData(key)` done n times
+ * by the C library alone (resolved field, ipm_get_i64 under the lock):
+ * what bench/py_bench.py compares the binding's own overhead with. Returns
+ * nanoseconds per operation. */
+static PyObject *acc_c_loop(AccessorObject *a, PyObject *args)
+{
+	PyObject *key;
+	Py_ssize_t n, i;
+	FieldObject *f;
+	struct timespec t0, t1;
+	int64_t v;
+	int rc = 0;
+
+	if (!PyArg_ParseTuple(args, "On:_c_loop", &key, &n))
+		return NULL;
+	if (ready(a) < 0 || a->held)
+		return a->held ? pyipm_raise(PX_CLOSED, "_c_loop() inside a block") : NULL;
+	f = pyipm_entry_field(a->entry, key);
+	if (!f)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < n && rc == 0; i++) {
+		rc = a->entry->write ? ipm_lock_write(a->h->m, -1) : ipm_lock_read(a->h->m, -1);
+		if (rc == 0)
+			rc = ipm_get_i64(a->h->m, &f->f, &v);
+		ipm_unlock(a->h->m);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc < 0)
+		return pyipm_raise_rc(rc, ipm_map_errmsg(a->h->m), ipm_map_path(a->h->m));
+	return PyFloat_FromDouble(((double)(t1.tv_sec - t0.tv_sec) * 1e9 +
+				   (double)(t1.tv_nsec - t0.tv_nsec)) /
+				  (double)(n ? n : 1));
+}
+
 /* ------------------------------------------------------------------------ */
 /* The type                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -555,6 +590,8 @@ static PyMethodDef acc_methods[] = {
 	 "changes after this accessor's last block; False on timeout (seconds)"},
 	{"recovery", (PyCFunction)acc_recovery, METH_NOARGS,
 	 "crash recovery status: count, undone, last_time, last_pid, pending, reading_saved"},
+	{"_c_loop", (PyCFunction)acc_c_loop, METH_VARARGS,
+	 "_c_loop(key, n) -> ns: the library alone doing a block + readData(key), n times"},
 	{NULL, NULL, 0, NULL},
 };
 
