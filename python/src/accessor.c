@@ -402,6 +402,10 @@ static PyObject *acc_wait(AccessorObject *a, PyObject *args, PyObject *kw)
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:wait_change", kwlist, &to))
 		return NULL;
 	if (to != Py_None) {
+		if (!PyFloat_Check(to) && !PyLong_Check(to))
+			return pyipm_raise(PX_TYPE, "wait_change(): timeout must be None or a "
+						    "number of seconds, not %.100s",
+					   Py_TYPE(to)->tp_name);
 		timeout = PyFloat_AsDouble(to);
 		if (timeout == -1 && PyErr_Occurred())
 			return NULL;
