@@ -13,7 +13,7 @@ PYTHON  ?= /usr/bin/python3
 
 # Debian packages the build and the tests need; `make deps` installs the missing ones.
 PKGS = build-essential pkg-config libfuse3-dev fuse3 libinih-dev libcmocka-dev python3 python3-fasteners \
-       python3-dev python3-pytest
+       python3-dev python3-pytest python3-pip python3-setuptools python3-wheel
 
 VERSION = 0.1.0
 SOMAJOR = 0
