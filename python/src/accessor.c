@@ -119,9 +119,10 @@ static int acquire(AccessorObject *a, int lock, int blocking)
 		}
 		a->busy = 1;
 		do {
-			Py_BEGIN_ALLOW_THREADS
+			PyThreadState *ts = PyEval_SaveThread();
+
 			rc = mode == 2 ? ipm_lock_write(m, -1) : ipm_lock_read(m, -1);
-			Py_END_ALLOW_THREADS
+			PyEval_RestoreThread(ts);
 		} while (rc == -EINTR && PyErr_CheckSignals() == 0);
 		a->busy = 0;
 		if (rc == -EINTR)
@@ -138,22 +139,30 @@ static int acquire(AccessorObject *a, int lock, int blocking)
 	return 1;
 }
 
-static void release(AccessorObject *a, int lock)
+/* 0, or -1 with an exception when the lock was released but the file was
+ * damaged during a write section (what it wrote may be lost). */
+static int release(AccessorObject *a, int lock)
 {
 	HandleObject *h = a->h;
+	int rc = 0;
 
 	if (lock && a->held && h && pyipm_handle_usable(h)) {
 		/* the token for wait_change(): a reader's under its lock (what it
 		 * read), a writer's after its own change is counted */
 		if (a->held == 1 && ipm_map_changes(h->m, &a->seen) == 0)
 			a->have_seen = 1;
-		ipm_unlock(h->m);
+		rc = ipm_unlock(h->m);
 		if (a->held == 2 && ipm_map_changes(h->m, &a->seen) == 0)
 			a->have_seen = 1;
 		pyipm_rec_del(a->entry->rec, h);
 		a->held = 0;
 	}
 	a->mapped = 0;
+	if (rc < 0) {
+		pyipm_raise_rc(rc, ipm_map_errmsg(h->m), ipm_map_path(h->m));
+		return -1;
+	}
+	return 0;
 }
 
 /* The accessor may touch the mapping now (inside a block). */
@@ -217,10 +226,11 @@ static PyObject *acc_enter(AccessorObject *a, PyObject *unused)
 
 static PyObject *acc_exit(AccessorObject *a, PyObject *const *args, Py_ssize_t n)
 {
-	(void)args;
-	(void)n;
-	if (a->entry && !a->busy)
-		release(a, 1);
+	/* a failure is reported unless the block already ends with one */
+	if (a->entry && !a->busy && release(a, 1) < 0 && n >= 1 && args[0] != Py_None)
+		PyErr_Clear();
+	else if (PyErr_Occurred())
+		return NULL;
 	Py_RETURN_FALSE;
 }
 
@@ -245,9 +255,8 @@ static PyObject *acc_release(AccessorObject *a, PyObject *args, PyObject *kw)
 
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "|p:_releaseMmapResource", kwlist, &lock))
 		return NULL;
-	if (check_bound(a) < 0)
+	if (check_bound(a) < 0 || release(a, lock) < 0)
 		return NULL;
-	release(a, lock);
 	Py_RETURN_NONE;
 }
 
@@ -311,8 +320,7 @@ static int inside_writing(AccessorObject *a, const char *what)
 	if (inside(a, what) < 0)
 		return -1;
 	if (!a->entry->write || ipm_map_role(a->h->m) == IPM_READER) {
-		pyipm_raise(PX_CLOSED,
-			    "%s(): this accessor only reads", what);
+		pyipm_raise(PX_CLOSED, "%s(): this accessor only reads", what);
 		return -1;
 	}
 	return 0;
@@ -374,16 +382,15 @@ static PyObject *acc_touch(AccessorObject *a, PyObject *unused)
 }
 
 PyMethodDef pyipm_write_methods[] = {
-	{"writeData", (PyCFunction)(void (*)(void))acc_write, METH_FASTCALL,
-	 "writeData(key, value): store value in the field at key (\"a.b[3].c\"); a value "
-	 "that does not fit raises (TypeIpMmapError, ValueIpMmapError)"},
-	{"referMappedBuffer", (PyCFunction)acc_refer, METH_NOARGS,
-	 "a ctypes structure over the mapping itself, to edit in place within the block"},
-	{"clearMappedBuffer", (PyCFunction)acc_clear, METH_NOARGS,
-	 "zero fill the structure, keeping header_code"},
-	{"updateLastUpdate", (PyCFunction)acc_touch, METH_NOARGS,
-	 "set the header's time_stamp to now"},
-	{NULL, NULL, 0, NULL},
+    {"writeData", (PyCFunction)(void (*)(void))acc_write, METH_FASTCALL,
+     "writeData(key, value): store value in the field at key (\"a.b[3].c\"); a value "
+     "that does not fit raises (TypeIpMmapError, ValueIpMmapError)"},
+    {"referMappedBuffer", (PyCFunction)acc_refer, METH_NOARGS,
+     "a ctypes structure over the mapping itself, to edit in place within the block"},
+    {"clearMappedBuffer", (PyCFunction)acc_clear, METH_NOARGS,
+     "zero fill the structure, keeping header_code"},
+    {"updateLastUpdate", (PyCFunction)acc_touch, METH_NOARGS, "set the header's time_stamp to now"},
+    {NULL, NULL, 0, NULL},
 };
 
 /* ------------------------------------------------------------------------ */
@@ -397,21 +404,24 @@ static PyObject *acc_wait(AccessorObject *a, PyObject *args, PyObject *kw)
 	double timeout = -1, left;
 	struct timespec t0, t1;
 	uint64_t seen, now;
+	PyThreadState *ts;
 	int rc;
 
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:wait_change", kwlist, &to))
 		return NULL;
 	if (to != Py_None) {
 		if (!PyFloat_Check(to) && !PyLong_Check(to))
-			return pyipm_raise(PX_TYPE, "wait_change(): timeout must be None or a "
-						    "number of seconds, not %.100s",
+			return pyipm_raise(PX_TYPE,
+					   "wait_change(): timeout must be None or a "
+					   "number of seconds, not %.100s",
 					   Py_TYPE(to)->tp_name);
 		timeout = PyFloat_AsDouble(to);
 		if (timeout == -1 && PyErr_Occurred())
 			return NULL;
 		if (!(timeout >= 0) || isinf(timeout))
-			return pyipm_raise(PX_VALUE, "wait_change(): timeout must be None or a "
-						     "finite number >= 0, not %R",
+			return pyipm_raise(PX_VALUE,
+					   "wait_change(): timeout must be None or a "
+					   "finite number >= 0, not %R",
 					   to);
 	}
 	if (ready(a) < 0)
@@ -441,9 +451,9 @@ static PyObject *acc_wait(AccessorObject *a, PyObject *args, PyObject *kw)
 			if (left * 1000 < slice)
 				slice = (int)ceil(left * 1000);
 		}
-		Py_BEGIN_ALLOW_THREADS
+		ts = PyEval_SaveThread();
 		rc = ipm_map_wait(a->h->m, seen, slice);
-		Py_END_ALLOW_THREADS
+		PyEval_RestoreThread(ts);
 		if (rc == 0 || (rc != -ETIMEDOUT && rc != -EINTR))
 			break;
 		if (PyErr_CheckSignals() < 0) {
@@ -511,9 +521,9 @@ static PyObject *acc_c_loop(AccessorObject *a, PyObject *args)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (rc < 0)
 		return pyipm_raise_rc(rc, ipm_map_errmsg(a->h->m), ipm_map_path(a->h->m));
-	return PyFloat_FromDouble(((double)(t1.tv_sec - t0.tv_sec) * 1e9 +
-				   (double)(t1.tv_nsec - t0.tv_nsec)) /
-				  (double)(n ? n : 1));
+	return PyFloat_FromDouble(
+	    ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) /
+	    (double)(n ? n : 1));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -562,50 +572,49 @@ static PyObject *get_locked(AccessorObject *a, void *unused)
 }
 
 static PyGetSetDef acc_getset[] = {
-	{"mmapFilePath", (getter)get_mmap_path, NULL, "the mmap file (pathlib.Path)", NULL},
-	{"fastenerFilePath", (getter)get_lock_path, NULL, "the lock file (pathlib.Path)", NULL},
-	{"structType", (getter)get_cls, NULL, "the ctypes structure class", NULL},
-	{"fingerprint", (getter)get_fingerprint, NULL,
-	 "64-bit layout fingerprint (libipmmap's, as the C headers carry)", NULL},
-	{"locked", (getter)get_locked, NULL, "'read', 'write' or None: the lock held", NULL},
-	{NULL, NULL, NULL, NULL, NULL},
+    {"mmapFilePath", (getter)get_mmap_path, NULL, "the mmap file (pathlib.Path)", NULL},
+    {"fastenerFilePath", (getter)get_lock_path, NULL, "the lock file (pathlib.Path)", NULL},
+    {"structType", (getter)get_cls, NULL, "the ctypes structure class", NULL},
+    {"fingerprint", (getter)get_fingerprint, NULL,
+     "64-bit layout fingerprint (libipmmap's, as the C headers carry)", NULL},
+    {"locked", (getter)get_locked, NULL, "'read', 'write' or None: the lock held", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyMethodDef acc_methods[] = {
-	{"_bind", (PyCFunction)acc_bind, METH_O, "_bind(entry): take a handle of entry"},
-	{"close", (PyCFunction)acc_close, METH_NOARGS,
-	 "leave any block and give the handle back; the accessor cannot be used after"},
-	{"__enter__", (PyCFunction)acc_enter, METH_NOARGS, "take the lock (blocking)"},
-	{"__exit__", (PyCFunction)(void (*)(void))acc_exit, METH_FASTCALL, "release the lock"},
-	{"_acquireMmapResource", (PyCFunction)(void (*)(void))acc_acquire,
-	 METH_VARARGS | METH_KEYWORDS,
-	 "_acquireMmapResource(lock=True, blocking=True) -> bool: take the lock "
-	 "(lock=False: unlocked access)"},
-	{"_releaseMmapResource", (PyCFunction)(void (*)(void))acc_release,
-	 METH_VARARGS | METH_KEYWORDS, "_releaseMmapResource(lock=True)"},
-	{"readData", (PyCFunction)acc_read, METH_O,
-	 "readData(key): the value of the field at key (\"a.b\", \"a.b[3].c\")"},
-	{"readMappedBuffer", (PyCFunction)acc_read_buffer, METH_NOARGS,
-	 "a copy of the whole structure (an instance of its ctypes class)"},
-	{"getLastUpdate", (PyCFunction)acc_last_update, METH_NOARGS,
-	 "the header's time_stamp; -1 outside a block"},
-	{"wait_change", (PyCFunction)(void (*)(void))acc_wait, METH_VARARGS | METH_KEYWORDS,
-	 "wait_change(timeout=None) -> bool: wait (outside any block) until the instance "
-	 "changes after this accessor's last block; False on timeout (seconds)"},
-	{"recovery", (PyCFunction)acc_recovery, METH_NOARGS,
-	 "crash recovery status: count, undone, last_time, last_pid, pending, reading_saved"},
-	{"_c_loop", (PyCFunction)acc_c_loop, METH_VARARGS,
-	 "_c_loop(key, n) -> ns: the library alone doing a block + readData(key), n times"},
-	{NULL, NULL, 0, NULL},
+    {"_bind", (PyCFunction)acc_bind, METH_O, "_bind(entry): take a handle of entry"},
+    {"close", (PyCFunction)acc_close, METH_NOARGS,
+     "leave any block and give the handle back; the accessor cannot be used after"},
+    {"__enter__", (PyCFunction)acc_enter, METH_NOARGS, "take the lock (blocking)"},
+    {"__exit__", (PyCFunction)(void (*)(void))acc_exit, METH_FASTCALL, "release the lock"},
+    {"_acquireMmapResource", (PyCFunction)(void (*)(void))acc_acquire, METH_VARARGS | METH_KEYWORDS,
+     "_acquireMmapResource(lock=True, blocking=True) -> bool: take the lock "
+     "(lock=False: unlocked access)"},
+    {"_releaseMmapResource", (PyCFunction)(void (*)(void))acc_release, METH_VARARGS | METH_KEYWORDS,
+     "_releaseMmapResource(lock=True)"},
+    {"readData", (PyCFunction)acc_read, METH_O,
+     "readData(key): the value of the field at key (\"a.b\", \"a.b[3].c\")"},
+    {"readMappedBuffer", (PyCFunction)acc_read_buffer, METH_NOARGS,
+     "a copy of the whole structure (an instance of its ctypes class)"},
+    {"getLastUpdate", (PyCFunction)acc_last_update, METH_NOARGS,
+     "the header's time_stamp; -1 outside a block"},
+    {"wait_change", (PyCFunction)(void (*)(void))acc_wait, METH_VARARGS | METH_KEYWORDS,
+     "wait_change(timeout=None) -> bool: wait (outside any block) until the instance "
+     "changes after this accessor's last block; False on timeout (seconds)"},
+    {"recovery", (PyCFunction)acc_recovery, METH_NOARGS,
+     "crash recovery status: count, undone, last_time, last_pid, pending, reading_saved"},
+    {"_c_loop", (PyCFunction)acc_c_loop, METH_VARARGS,
+     "_c_loop(key, n) -> ns: the library alone doing a block + readData(key), n times"},
+    {NULL, NULL, 0, NULL},
 };
 
 PyTypeObject AccessorType = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ipmmap._ipmmap.Accessor",
-	.tp_basicsize = sizeof(AccessorObject),
-	.tp_dealloc = (destructor)acc_dealloc,
-	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
-	.tp_doc = "base of the accessor classes of ipmmap.struct_mmap_manager",
-	.tp_methods = acc_methods,
-	.tp_getset = acc_getset,
-	.tp_new = PyType_GenericNew,
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ipmmap._ipmmap.Accessor",
+    .tp_basicsize = sizeof(AccessorObject),
+    .tp_dealloc = (destructor)acc_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "base of the accessor classes of ipmmap.struct_mmap_manager",
+    .tp_methods = acc_methods,
+    .tp_getset = acc_getset,
+    .tp_new = PyType_GenericNew,
 };

@@ -31,11 +31,11 @@ static void field_dealloc(FieldObject *self)
 }
 
 PyTypeObject FieldType = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ipmmap._ipmmap.Field",
-	.tp_basicsize = sizeof(FieldObject),
-	.tp_dealloc = (destructor)field_dealloc,
-	.tp_flags = Py_TPFLAGS_DEFAULT,
-	.tp_doc = "a resolved key",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ipmmap._ipmmap.Field",
+    .tp_basicsize = sizeof(FieldObject),
+    .tp_dealloc = (destructor)field_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "a resolved key",
 };
 
 FieldObject *pyipm_entry_field(EntryObject *e, PyObject *key)
@@ -116,12 +116,12 @@ static void rec_dealloc(LockRecObject *self)
 }
 
 PyTypeObject LockRecType = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ipmmap._ipmmap.LockRec",
-	.tp_basicsize = sizeof(LockRecObject),
-	.tp_dealloc = (destructor)rec_dealloc,
-	.tp_flags = Py_TPFLAGS_DEFAULT,
-	.tp_doc = "LockRec(): who in this process holds one lock file",
-	.tp_new = rec_new,
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ipmmap._ipmmap.LockRec",
+    .tp_basicsize = sizeof(LockRecObject),
+    .tp_dealloc = (destructor)rec_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "LockRec(): who in this process holds one lock file",
+    .tp_new = rec_new,
 };
 
 /* Holders recorded before a fork are the parent's. */
@@ -249,9 +249,10 @@ int pyipm_handle_open(HandleObject *h, EntryObject *e, enum ipm_role role, unsig
 	for (;;) {
 		/* a manager waits for the write lock, an editor or reader for a
 		 * file being made: let other threads run meanwhile */
-		Py_BEGIN_ALLOW_THREADS
+		PyThreadState *ts = PyEval_SaveThread();
+
 		rc = ipm_map_open(h->m, name, tag, role, &o);
-		Py_END_ALLOW_THREADS
+		PyEval_RestoreThread(ts);
 		if (rc != -EINTR)
 			break;
 		if (PyErr_CheckSignals() < 0)
@@ -313,17 +314,17 @@ static void handle_releasebuffer(HandleObject *self, Py_buffer *view)
 }
 
 static PyBufferProcs handle_as_buffer = {
-	.bf_getbuffer = (getbufferproc)handle_getbuffer,
-	.bf_releasebuffer = (releasebufferproc)handle_releasebuffer,
+    .bf_getbuffer = (getbufferproc)handle_getbuffer,
+    .bf_releasebuffer = (releasebufferproc)handle_releasebuffer,
 };
 
 PyTypeObject HandleType = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ipmmap._ipmmap.Handle",
-	.tp_basicsize = sizeof(HandleObject),
-	.tp_dealloc = (destructor)handle_dealloc,
-	.tp_as_buffer = &handle_as_buffer,
-	.tp_flags = Py_TPFLAGS_DEFAULT,
-	.tp_doc = "one open ipm_map; a buffer over its mapping",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ipmmap._ipmmap.Handle",
+    .tp_basicsize = sizeof(HandleObject),
+    .tp_dealloc = (destructor)handle_dealloc,
+    .tp_as_buffer = &handle_as_buffer,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "one open ipm_map; a buffer over its mapping",
 };
 
 /* ------------------------------------------------------------------------ */
@@ -347,9 +348,9 @@ static PyObject *fs_bytes_or_none(PyObject *o)
 
 static PyObject *entry_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
-	static char *kwlist[] = {"schema",   "name",      "cls",       "tag",  "mmap_dir",
-				 "lock_dir", "write",     "mode",      "fingerprint",
-				 "mmap_path", "lock_path", "rec",      NULL};
+	static char *kwlist[] = {"schema",    "name",  "cls",  "tag",	      "mmap_dir",
+				 "lock_dir",  "write", "mode", "fingerprint", "mmap_path",
+				 "lock_path", "rec",   NULL};
 	SchemaObject *schema;
 	PyObject *name, *cls, *tag, *mdir, *ldir, *mpath, *lpath;
 	LockRecObject *rec;
@@ -469,8 +470,8 @@ static PyObject *entry_fingerprint(EntryObject *e, void *unused)
 }
 
 static PyMethodDef entry_methods[] = {
-	{"create", (PyCFunction)entry_create, METH_O, "create(force): make the mmap file"},
-	{NULL, NULL, 0, NULL},
+    {"create", (PyCFunction)entry_create, METH_O, "create(force): make the mmap file"},
+    {NULL, NULL, 0, NULL},
 };
 
 static PyObject *entry_mmap_path(EntryObject *e, void *unused)
@@ -480,18 +481,18 @@ static PyObject *entry_mmap_path(EntryObject *e, void *unused)
 }
 
 static PyGetSetDef entry_getset[] = {
-	{"fingerprint", (getter)entry_fingerprint, NULL, "layout fingerprint", NULL},
-	{"mmap_path", (getter)entry_mmap_path, NULL, "the mmap file (pathlib.Path)", NULL},
-	{NULL, NULL, NULL, NULL, NULL},
+    {"fingerprint", (getter)entry_fingerprint, NULL, "layout fingerprint", NULL},
+    {"mmap_path", (getter)entry_mmap_path, NULL, "the mmap file (pathlib.Path)", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
 };
 
 PyTypeObject EntryType = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ipmmap._ipmmap.Entry",
-	.tp_basicsize = sizeof(EntryObject),
-	.tp_dealloc = (destructor)entry_dealloc,
-	.tp_flags = Py_TPFLAGS_DEFAULT,
-	.tp_doc = "what an accessor's arguments resolve to (made by struct_mmap_manager)",
-	.tp_methods = entry_methods,
-	.tp_getset = entry_getset,
-	.tp_new = entry_new,
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ipmmap._ipmmap.Entry",
+    .tp_basicsize = sizeof(EntryObject),
+    .tp_dealloc = (destructor)entry_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "what an accessor's arguments resolve to (made by struct_mmap_manager)",
+    .tp_methods = entry_methods,
+    .tp_getset = entry_getset,
+    .tp_new = entry_new,
 };

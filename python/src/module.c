@@ -80,7 +80,8 @@ static PyObject *schema_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 		Py_DECREF(self);
 		return PyErr_NoMemory();
 	}
-	rc = text ? ipm_schema_load_string(self->s, text, name) : ipm_schema_load_file(self->s, path);
+	rc = text ? ipm_schema_load_string(self->s, text, name)
+		  : ipm_schema_load_file(self->s, path);
 	if (rc < 0) {
 		if (rc == -EINVAL)
 			PyErr_SetString(PyExc_ValueError, ipm_schema_errmsg(self->s));
@@ -117,8 +118,7 @@ static PyObject *type_desc(const ipm_type *t)
 	case IPM_ARRAY: {
 		PyObject *e = type_desc(ipm_type_elem(t));
 
-		return e ? Py_BuildValue("(snN)", "array", (Py_ssize_t)ipm_type_count(t), e)
-			 : NULL;
+		return e ? Py_BuildValue("(snN)", "array", (Py_ssize_t)ipm_type_count(t), e) : NULL;
 	}
 	case IPM_STRUCT:
 		return Py_BuildValue("(ss)", "struct", ipm_type_name(t));
@@ -178,21 +178,21 @@ static PyObject *schema_names(SchemaObject *self, PyObject *unused)
 }
 
 static PyMethodDef schema_methods[] = {
-	{"describe", (PyCFunction)schema_describe, METH_O,
-	 "describe(name) -> (size, align, [(field, offset, size, type)], base, mappable, "
-	 "fingerprint)"},
-	{"names", (PyCFunction)schema_names, METH_NOARGS, "the structures, in order"},
-	{NULL, NULL, 0, NULL},
+    {"describe", (PyCFunction)schema_describe, METH_O,
+     "describe(name) -> (size, align, [(field, offset, size, type)], base, mappable, "
+     "fingerprint)"},
+    {"names", (PyCFunction)schema_names, METH_NOARGS, "the structures, in order"},
+    {NULL, NULL, 0, NULL},
 };
 
 PyTypeObject SchemaType = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ipmmap._ipmmap.Schema",
-	.tp_basicsize = sizeof(SchemaObject),
-	.tp_dealloc = (destructor)schema_dealloc,
-	.tp_flags = Py_TPFLAGS_DEFAULT,
-	.tp_doc = "Schema(text=None, name=None, path=None): a libipmmap schema",
-	.tp_methods = schema_methods,
-	.tp_new = schema_new,
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ipmmap._ipmmap.Schema",
+    .tp_basicsize = sizeof(SchemaObject),
+    .tp_dealloc = (destructor)schema_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Schema(text=None, name=None, path=None): a libipmmap schema",
+    .tp_methods = schema_methods,
+    .tp_new = schema_new,
 };
 
 /* ------------------------------------------------------------------------ */
@@ -207,24 +207,26 @@ static PyObject *mod_generation(PyObject *m, PyObject *unused)
 }
 
 static PyMethodDef module_methods[] = {
-	{"generation", mod_generation, METH_NOARGS, "fork generation (changes in a child)"},
-	{NULL, NULL, 0, NULL},
+    {"generation", mod_generation, METH_NOARGS, "fork generation (changes in a child)"},
+    {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef moduledef = {
-	PyModuleDef_HEAD_INIT, .m_name = "ipmmap._ipmmap",
-	.m_doc = "libipmmap for Python IPMMAP's API (see ipmmap.struct_mmap_manager)",
-	.m_size = -1, .m_methods = module_methods,
+    PyModuleDef_HEAD_INIT,
+    .m_name = "ipmmap._ipmmap",
+    .m_doc = "libipmmap for Python IPMMAP's API (see ipmmap.struct_mmap_manager)",
+    .m_size = -1,
+    .m_methods = module_methods,
 };
 
 static int load_exceptions(void)
 {
 	static const char *names[PX_COUNT] = {
-		[PX_KEY] = "KeyIpMmapError",       [PX_TYPE] = "TypeIpMmapError",
-		[PX_VALUE] = "ValueIpMmapError",   [PX_CLOSED] = "ClosedIpMmapError",
-		[PX_LAYOUT] = "LayoutIpMmapError", [PX_DEADLOCK] = "DeadlockIpMmapError",
-		[PX_MAP] = "MapIpMmapError",       [PX_NOTFOUND] = "MmapFileNotFoundIpMmapError",
-		[PX_PERM] = "PermissionIpMmapError",
+	    [PX_KEY] = "KeyIpMmapError",	 [PX_TYPE] = "TypeIpMmapError",
+	    [PX_VALUE] = "ValueIpMmapError",	 [PX_CLOSED] = "ClosedIpMmapError",
+	    [PX_LAYOUT] = "LayoutIpMmapError",	 [PX_DEADLOCK] = "DeadlockIpMmapError",
+	    [PX_MAP] = "MapIpMmapError",	 [PX_NOTFOUND] = "MmapFileNotFoundIpMmapError",
+	    [PX_PERM] = "PermissionIpMmapError",
 	};
 	PyObject *mod = PyImport_ImportModule("ipmmap.exception.ipmmap_error");
 	PyObject *lay, *ct;
@@ -255,7 +257,7 @@ static int load_exceptions(void)
 
 PyMODINIT_FUNC PyInit__ipmmap(void)
 {
-	PyTypeObject *types[] = {&SchemaType, &FieldType,  &LockRecType,
+	PyTypeObject *types[] = {&SchemaType, &FieldType, &LockRecType,
 				 &HandleType, &EntryType, &AccessorType};
 	PyObject *m, *w;
 	size_t i;

@@ -58,56 +58,51 @@ PyObject *pyipm_raise(enum pyipm_exc which, const char *fmt, ...);
 PyObject *pyipm_raise_rc(int rc, const char *msg, const char *path);
 
 typedef struct {
-	PyObject_HEAD
-	ipm_schema *s;
+	PyObject_HEAD ipm_schema *s;
 } SchemaObject;
 
 typedef struct {
-	PyObject_HEAD
-	struct ipm_field f; /* resolved in the entry's structure */
-	PyObject *ctype;    /* the ctypes type at the key (aggregates), or NULL */
-	int single_char;    /* a c_char field: reads as 1 byte, takes an int too */
+	PyObject_HEAD struct ipm_field f; /* resolved in the entry's structure */
+	PyObject *ctype;		  /* the ctypes type at the key (aggregates), or NULL */
+	int single_char;		  /* a c_char field: reads as 1 byte, takes an int too */
 } FieldObject;
 
 struct lock_holder {
 	unsigned long tid; /* thread that holds it */
-	const void *h;     /* through which handle */
-	int mode;          /* 1 read, 2 write */
+	const void *h;	   /* through which handle */
+	int mode;	   /* 1 read, 2 write */
 };
 
 typedef struct {
-	PyObject_HEAD
-	struct lock_holder *v;
+	PyObject_HEAD struct lock_holder *v;
 	size_t n, cap;
 	unsigned long gen; /* fork generation the holders belong to */
 } LockRecObject;
 
 typedef struct {
-	PyObject_HEAD
-	ipm_map *m;         /* never NULL */
-	unsigned long gen;  /* fork generation it was made in */
-	int open;           /* ipm_map_open() succeeded */
-	Py_ssize_t exports; /* buffers over the mapping handed out */
-	dev_t dev;          /* the mmap file it maps, to notice a new one */
+	PyObject_HEAD ipm_map *m; /* never NULL */
+	unsigned long gen;	  /* fork generation it was made in */
+	int open;		  /* ipm_map_open() succeeded */
+	Py_ssize_t exports;	  /* buffers over the mapping handed out */
+	dev_t dev;		  /* the mmap file it maps, to notice a new one */
 	ino_t ino;
 	double checked; /* monotonic time of the last look at the file */
 } HandleObject;
 
 typedef struct {
-	PyObject_HEAD
-	SchemaObject *schema;
+	PyObject_HEAD SchemaObject *schema;
 	const ipm_type *type; /* the structure, in schema */
-	PyObject *cls;        /* its ctypes class */
-	PyObject *name;       /* bytes: structure name, tag, directories */
+	PyObject *cls;	      /* its ctypes class */
+	PyObject *name;	      /* bytes: structure name, tag, directories */
 	PyObject *tag;
 	PyObject *mmap_dir;
 	PyObject *lock_dir;
 	PyObject *mmap_path; /* pathlib.Path objects for the attributes */
 	PyObject *lock_path;
-	PyObject *keys;      /* dict: key -> FieldObject */
+	PyObject *keys; /* dict: key -> FieldObject */
 	LockRecObject *rec;
-	int write;          /* editor or manager: write locks */
-	unsigned flags;     /* ipm_open_opts */
+	int write;	/* editor or manager: write locks */
+	unsigned flags; /* ipm_open_opts */
 	mode_t mode;
 	uint64_t fingerprint;
 	HandleObject **pool; /* free handles, opened or not */
@@ -115,13 +110,12 @@ typedef struct {
 } EntryObject;
 
 typedef struct {
-	PyObject_HEAD
-	EntryObject *entry; /* NULL until bound, and after close() */
+	PyObject_HEAD EntryObject *entry; /* NULL until bound, and after close() */
 	HandleObject *h;
-	int held;   /* lock this accessor holds: 0, 1 read, 2 write */
-	int mapped; /* _acquireMmapResource(lock=False): unlocked access */
-	int busy;   /* a call waits with the GIL released */
-	uint64_t seen;  /* change token of the last block, for wait_change() */
+	int held;      /* lock this accessor holds: 0, 1 read, 2 write */
+	int mapped;    /* _acquireMmapResource(lock=False): unlocked access */
+	int busy;      /* a call waits with the GIL released */
+	uint64_t seen; /* change token of the last block, for wait_change() */
 	int have_seen;
 } AccessorObject;
 
@@ -138,8 +132,8 @@ void pyipm_rec_add(LockRecObject *r, const void *h, int mode);
 void pyipm_rec_del(LockRecObject *r, const void *h);
 int pyipm_rec_conflict(LockRecObject *r, const void *h, int mode);
 FieldObject *pyipm_entry_field(EntryObject *e, PyObject *key);
-extern PyObject *pyipm_ctype_at;  /* ipmmap._layout.ctype_at */
-extern PyObject *pyipm_c_char;    /* ctypes.c_char */
+extern PyObject *pyipm_ctype_at; /* ipmmap._layout.ctype_at */
+extern PyObject *pyipm_c_char;	 /* ctypes.c_char */
 
 /* value.c */
 PyObject *pyipm_read_field(HandleObject *h, const FieldObject *f, PyObject *key);

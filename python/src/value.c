@@ -13,9 +13,9 @@
 
 struct copy {
 	size_t off;
-	void *dst;       /* copy out to here, or */
+	void *dst;	 /* copy out to here, or */
 	const void *src; /* copy in from here, or */
-	int fill;        /* fill with this byte (when both are NULL) */
+	int fill;	 /* fill with this byte (when both are NULL) */
 	size_t len;
 };
 
@@ -170,15 +170,15 @@ static const struct {
 	long long lo;
 	unsigned long long hi;
 } int_range[] = {
-	[IPM_INT8] = {"int8", INT8_MIN, INT8_MAX},
-	[IPM_INT16] = {"int16", INT16_MIN, INT16_MAX},
-	[IPM_INT32] = {"int32", INT32_MIN, INT32_MAX},
-	[IPM_INT64] = {"int64", INT64_MIN, INT64_MAX},
-	[IPM_UINT8] = {"uint8", 0, UINT8_MAX},
-	[IPM_UINT16] = {"uint16", 0, UINT16_MAX},
-	[IPM_UINT32] = {"uint32", 0, UINT32_MAX},
-	[IPM_UINT64] = {"uint64", 0, UINT64_MAX},
-	[IPM_BOOL] = {"bool", 0, 1},
+    [IPM_INT8] = {"int8", INT8_MIN, INT8_MAX},
+    [IPM_INT16] = {"int16", INT16_MIN, INT16_MAX},
+    [IPM_INT32] = {"int32", INT32_MIN, INT32_MAX},
+    [IPM_INT64] = {"int64", INT64_MIN, INT64_MAX},
+    [IPM_UINT8] = {"uint8", 0, UINT8_MAX},
+    [IPM_UINT16] = {"uint16", 0, UINT16_MAX},
+    [IPM_UINT32] = {"uint32", 0, UINT32_MAX},
+    [IPM_UINT64] = {"uint64", 0, UINT64_MAX},
+    [IPM_BOOL] = {"bool", 0, 1},
 };
 
 static int type_error(PyObject *key, const char *want, PyObject *v)
@@ -285,8 +285,8 @@ static int float_bytes(PyObject *key, PyObject *v, enum ipm_kind k, unsigned cha
 
 		if (isinf(f) && !isinf(d)) {
 			pyipm_raise(PX_VALUE,
-				    "writeData('%U'): %R is out of range for float (|x| <= %g)", key,
-				    v, (double)FLT_MAX);
+				    "writeData('%U'): %R is out of range for float (|x| <= %g)",
+				    key, v, (double)FLT_MAX);
 			return -1;
 		}
 		memcpy(out, &f, sizeof(f));
@@ -336,12 +336,14 @@ int pyipm_write_field(HandleObject *h, const FieldObject *f, PyObject *key, PyOb
 			p = PyByteArray_AS_STRING(v);
 			n = PyByteArray_GET_SIZE(v);
 		} else {
-			return type_error(key, f->single_char ? "bytes of length 1 or int"
-							      : "bytes (encode a str first)", v);
+			return type_error(key,
+					  f->single_char ? "bytes of length 1 or int"
+							 : "bytes (encode a str first)",
+					  v);
 		}
 		if (f->single_char && n != 1) {
-			pyipm_raise(PX_VALUE, "writeData('%U'): c_char takes one byte, not %zd", key,
-				    n);
+			pyipm_raise(PX_VALUE, "writeData('%U'): c_char takes one byte, not %zd",
+				    key, n);
 			return -1;
 		}
 		if ((size_t)n > f->f.size) {
