@@ -57,6 +57,7 @@ static int check_bound(AccessorObject *a)
 static int ready(AccessorObject *a)
 {
 	HandleObject *h;
+	int rc;
 
 	if (check_bound(a) < 0)
 		return -1;
@@ -85,7 +86,11 @@ static int ready(AccessorObject *a)
 			Py_DECREF(h);
 			a->h = h = n;
 		}
-		if (pyipm_handle_open(h, a->entry, role, 0) < 0)
+		/* the open lets other threads run: they must not use h meanwhile */
+		a->busy = 1;
+		rc = pyipm_handle_open(h, a->entry, role, 0);
+		a->busy = 0;
+		if (rc < 0)
 			return -1;
 	}
 	return 0;
