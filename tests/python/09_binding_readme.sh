@@ -1,12 +1,13 @@
 #!/bin/sh
-# 09_binding_readme.sh - the ```python examples of the README's "From Python"
+# 09_binding_readme.sh - the ```py examples of the README's "From Python"
 # section run on the binding, in a scratch directory, and print what their
-# "# ..." comments on print() lines say (up to a "(...)").
+# "# ..." comments on print() lines say (up to a "(...)"). (```py, not
+# ```python: tests/fs/12_readme_poll.sh runs the ```python blocks at a mount.)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . tests/python/lib.sh
 . tests/python/binding.sh
 need_binding
-awk -v dir="$T" '/^## / { on = ($0 ~ /^## From Python/) } on && /^```python$/ { n++; f = dir "/ex" n ".py"; inb = 1; next }
+awk -v dir="$T" '/^## / { on = ($0 ~ /^## From Python/) } on && /^```py$/ { n++; f = dir "/ex" n ".py"; inb = 1; next }
 	inb && /^```/ { inb = 0; next } inb { print > f }' README.md
 n=0
 for ex in "$T"/ex*.py; do
