@@ -13,8 +13,7 @@
  * or when the page is written back). A canary in place means the size has
  * not changed since it was set; a missing one sends the handle to fstat(),
  * which decides, and a writable handle that finds the size right sets the
- * canary again first (so a cut that lands after the fstat() still clears
- * it). Every IPM_SIZE_RECHECK checks fstat() runs anyway, for filesystems
+ * canary again and looks once more (ipm_data_verify_slow()). Every IPM_SIZE_RECHECK checks fstat() runs anyway, for filesystems
  * (tmpfs) that keep the tail when a file grows. A structure whose size is a
  * whole number of pages has no tail: its handles ask fstat() each time.
  *
@@ -107,20 +106,39 @@ volatile unsigned char *ipm_data_canary(const ipm_map *m)
 	return m->size % page_size() ? (volatile unsigned char *)m->mapped + m->size : NULL;
 }
 
+/* Whether the file on fd has size bytes now. */
+static bool size_is(const ipm_map *m, int *err)
+{
+	struct stat st;
+
+	if (fstat(m->data_fd, &st) < 0) {
+		*err = errno;
+		return false;
+	}
+	return (uint64_t)st.st_size == m->size;
+}
+
 int ipm_data_verify_slow(ipm_map *m)
 {
 	volatile unsigned char *c = m->canary;
-	struct stat st;
+	int err = 0;
 
-	/* Set first, then ask: a cut after this clears it again. */
-	if (c && m->role != IPM_READER)
-		*c = IPM_CANARY;
-	if (fstat(m->data_fd, &st) < 0)
-		return ipm_errf(m->err, -EIO, "cannot stat %s: %s", m->path, strerror(errno));
-	if ((uint64_t)st.st_size == m->size)
+	if (!size_is(m, &err))
+		return err ? ipm_errf(m->err, -EIO, "cannot stat %s: %s", m->path, strerror(err))
+			   : ipm_data_damaged(m);
+	if (!c || m->role == IPM_READER)
 		return 0;
-	if (c && m->role != IPM_READER)
-		*c = 0;
+	/*
+	 * Right size: set the canary, then ask again. Never set it on a file
+	 * known to be cut, or readers would trust it meanwhile. A cut after the
+	 * second look clears it; one between the two looks is caught by the
+	 * second, and only readers in those few hundred nanoseconds may have
+	 * trusted the canary.
+	 */
+	*c = IPM_CANARY;
+	if (size_is(m, &err))
+		return 0;
+	*c = 0;
 	return ipm_data_damaged(m);
 }
 

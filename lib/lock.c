@@ -91,14 +91,18 @@ static int dead_get(ipm_map *m, void *ctx)
 	return 0;
 }
 
-/* The saved bytes back into the file, counted and announced: 1 if it did. */
+/* The saved bytes back into the file, counted and announced: 1 if it did.
+ * Not into a damaged file: the record waits for it to be whole. */
 static int restore(ipm_map *m, void *ctx)
 {
-	int undone;
+	int undone, rc;
 
 	(void)ctx;
 	if (!m->lf.undo || !m->lf.rw)
 		return 0;
+	rc = ipm_data_verify(m);
+	if (rc < 0)
+		return rc;
 	undone = ipm_undo_restore(m->lf.undo, m->mapped, m->size);
 	if (undone) {
 		m->undone++;
@@ -107,13 +111,25 @@ static int restore(ipm_map *m, void *ctx)
 	return undone;
 }
 
-/* Undo a dead writer's section if needed, then save and open this one. */
+/*
+ * Undo a dead writer's section if needed, then save and open this one. Only
+ * a whole file is saved, and a section whose file was cut while it saved is
+ * closed again at once: an open section over a cut file's zeros would be
+ * restored later as if it were the last whole update.
+ */
 static int section_begin(ipm_map *m, void *ctx)
 {
+	int rc = ipm_data_verify(m);
+
 	(void)ctx;
-	if (m->lf.undo && m->lf.rw && ipm_undo_save(m->lf.undo, m->mapped, m->size))
+	if (rc < 0 || !m->lf.undo || !m->lf.rw)
+		return rc;
+	if (ipm_undo_save(m->lf.undo, m->mapped, m->size))
 		m->undone++;
-	return 0;
+	rc = ipm_data_verify(m);
+	if (rc < 0)
+		ipm_undo_close(m->lf.undo);
+	return rc;
 }
 
 /* Close the section and announce it, while the write lock is still held:
@@ -255,7 +271,7 @@ static int write_begin(ipm_map *m, enum ipm_held was)
 	/* A reader of a dead writer's saved copy goes back to the file, which
 	 * the section restores first. */
 	m->data = m->mapped;
-	rc = ipm_guarded(m, section_begin, NULL, IPM_VERIFY);
+	rc = ipm_guarded(m, section_begin, NULL, 0);
 	if (rc == 0) {
 		m->held = IPM_HELD_WRITE;
 		return 0;

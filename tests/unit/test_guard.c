@@ -58,34 +58,23 @@ struct fix {
 
 static int setup(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
+	struct fix *f;
 
-	if (!f || unit_inst_open(&f->u, schema_text, "Big", "guard", 0) < 0)
+	if (unit_inst_setup(state, sizeof(*f), schema_text, "Big", "guard", 0) < 0)
 		return -1;
+	f = *state;
 	snprintf(f->path, sizeof(f->path), "%s/Big_.mmap", f->u.dir);
 	if (ipm_map_resolve(f->u.m, "x", &f->x) < 0 || ipm_map_resolve(f->u.m, "s", &f->str) < 0 ||
 	    ipm_set_i64(f->u.m, &f->x, 42) < 0)
 		return -1;
-	*state = f;
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-
-	unit_inst_close(&f->u);
-	free(f);
-	return 0;
-}
+#define teardown unit_inst_teardown
 
 static ipm_map *open_as(struct fix *f, enum ipm_role role)
 {
-	ipm_map *m = ipm_map_new(f->u.s);
-
-	if (!m || ipm_map_open(m, "Big", "", role, &f->u.opts) < 0)
-		fail_msg("cannot open a handle: %s", m ? ipm_map_errmsg(m) : "no memory");
-	return m;
+	return unit_inst_handle(&f->u, role, 0);
 }
 
 /* rc is -EIO and the handle says the file was cut to n bytes. */

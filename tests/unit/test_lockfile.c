@@ -52,37 +52,25 @@ struct fix {
 
 static int setup(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
+	struct fix *f;
 
-	if (!f || unit_inst_open(&f->u, schema_text, "Small", "lockfile", 0644) < 0)
+	if (unit_inst_setup(state, sizeof(*f), schema_text, "Small", "lockfile", 0644) < 0)
 		return -1;
+	f = *state;
 	snprintf(f->path, sizeof(f->path), "%s/Small_.mmap", f->u.dir);
 	snprintf(f->lock, sizeof(f->lock), "%s/Small_.lockfile", f->u.dir);
 	if (ipm_map_resolve(f->u.m, "x", &f->x) < 0 || ipm_map_resolve(f->u.m, "s", &f->str) < 0 ||
 	    ipm_set_i64(f->u.m, &f->x, 4242) < 0)
 		return -1;
-	*state = f;
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fix *f = *state;
+#define teardown unit_inst_teardown
 
-	unit_inst_close(&f->u);
-	free(f);
-	return 0;
-}
-
+/* Handles are opened in children: a failure exits 91. */
 static ipm_map *open_as(struct fix *f, enum ipm_role role)
 {
-	ipm_map *m = ipm_map_new(f->u.s);
-
-	if (!m || ipm_map_open(m, "Small", "", role, &f->u.opts) < 0) {
-		fprintf(stderr, "cannot open a handle: %s\n", m ? ipm_map_errmsg(m) : "no memory");
-		_exit(80);
-	}
-	return m;
+	return unit_inst_handle(&f->u, role, 1);
 }
 
 static off_t size_of(const char *path)
@@ -368,6 +356,35 @@ static void small_file_cut_in_section(void **state)
 	in_child(*state, cut_during_section_child);
 }
 
+/* A write lock refused because the file is cut must leave no open section
+ * behind: its saved copy would hold the cut file's zeros, and the next
+ * writer would "undo" a death that never happened with them (found by
+ * make soak's fault injection). */
+static void refused_section_child(struct fix *f)
+{
+	ipm_map *w = open_as(f, IPM_EDITOR), *w2 = open_as(f, IPM_EDITOR);
+	struct ipm_recovery rec;
+	int64_t v = 0;
+
+	CHECK(truncate(f->path, 208) == 0); /* x (200..208) stays, s goes */
+	CHECK(ipm_lock_write(w, -1) == -EIO);
+	CHECK(ipm_lock_held(w) == 0);
+	CHECK(truncate(f->path, SMALL_SIZE) == 0);
+	CHECK(ipm_lock_write(w2, -1) == 0);
+	CHECK(ipm_map_recovery(w2, &rec) == 0 && rec.count == 0 && rec.undone == 0);
+	CHECK(ipm_set_i64(w2, &f->x, 77) == 0);
+	CHECK(ipm_unlock(w2) == 0);
+	CHECK(ipm_get_i64(w, &f->x, &v) == 0 && v == 77);
+	CHECK(ipm_map_recovery(w, &rec) == 0 && rec.count == 0);
+	ipm_map_free(w2);
+	ipm_map_free(w);
+}
+
+static void refused_section_left_closed(void **state)
+{
+	in_child(*state, refused_section_child);
+}
+
 /* Grown past its size: noticed (at once where the filesystem clears the
  * tail of the last page on growth, within IPM_SIZE_RECHECK accesses
  * elsewhere), and the other handles are not fooled either. */
@@ -403,6 +420,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(small_file_cut_noticed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(small_file_cut_in_section, setup, teardown),
 	    cmocka_unit_test_setup_teardown(small_file_grown_noticed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(refused_section_left_closed, setup, teardown),
 	};
 
 	/* The first guarded call installs the handler, even on no handle. */
