@@ -1,5 +1,5 @@
 # ipmmap - read it in a minute:
-#   make            build lib/libipmmap.{a,so}, fs/ipmmapfs
+#   make            build lib/libipmmap.{a,so}, fs/ipmmapfs, the Python binding in $(B)/python
 #   make check      install missing Debian packages, build, run every test
 #   make demo       install missing packages, build, run the seed's demo with the mount
 #   make install    PREFIX=/usr/local DESTDIR= ; make uninstall ; make clean
@@ -13,9 +13,11 @@ PYTHON  ?= /usr/bin/python3
 
 # Debian packages the build and the tests need; `make deps` installs the missing ones.
 # Besides the Essential ones (coreutils, diffutils, findutils, grep, sed, bash), the
-# tests call: awk (mawk), objdump (binutils), groff (groff-base, man page checks).
+# tests call: awk (mawk), objdump (binutils), groff (groff-base, man page checks);
+# the Python binding needs python3-dev, its tests pytest, pip and setuptools.
 PKGS = build-essential pkg-config libfuse3-dev fuse3 libinih-dev libcmocka-dev python3 python3-fasteners \
-	mawk binutils groff-base
+	mawk binutils groff-base \
+	python3-dev python3-pytest python3-pip python3-setuptools python3-wheel
 
 VERSION = 0.1.0
 SOMAJOR = 0
@@ -53,7 +55,7 @@ FSBIN = $(B)/ipmmapfs
 CLIBIN = $(B)/ipmmap
 DEMO_BIN = $(B)/demo_editor $(B)/demo_reader
 
-all: $(LIBA) $(LIBSO) $(FSBIN) $(CLIBIN) $(DEMO_BIN)
+all: $(LIBA) $(LIBSO) $(FSBIN) $(CLIBIN) $(DEMO_BIN) python
 
 $(B)/lib/%.o: lib/%.c lib/ipmmap.h lib/ipmmap_i.h
 	@mkdir -p $(@D)
@@ -98,6 +100,43 @@ $(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBA)
 
 tests: $(UNIT_BIN)
 
+# The Python binding (python/): the package ipmmap with its C extension on
+# libipmmap (linked in statically), laid out in $(B)/python so that
+# PYTHONPATH=$(B)/python imports it from a checkout. Flags come from the
+# PYTHON the tests use (Debian's python3 and python3-dev).
+PY_SRC  = $(wildcard python/src/*.c)
+PY_MODS = $(shell find python/ipmmap -name '*.py')
+PY_EXT  = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))' 2>/dev/null)
+PY_INC  = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null)
+PY_SO   = $(B)/python/ipmmap/_ipmmap$(PY_EXT)
+PY_OUT  = $(PY_MODS:python/%=$(B)/python/%)
+
+python: $(PY_SO) $(PY_OUT)
+
+$(PY_SO): $(PY_SRC) python/src/pyipm.h lib/ipmmap.h $(LIBA)
+	@mkdir -p $(@D)
+	@test -f "$(PY_INC)/Python.h" || { echo "no Python.h for $(PYTHON): make deps installs python3-dev"; exit 1; }
+	$(CC) $(CPPFLAGS) -isystem $(PY_INC) $(CFLAGS) -fPIC -fvisibility=hidden -shared -o $@ \
+	  $(PY_SRC) $(LIBA) $(INIH_LIBS) $(LDFLAGS) -lpthread
+
+$(B)/python/%.py: python/%.py
+	@mkdir -p $(@D)
+	cp $< $@
+
+# Where Debian's python3 looks: /usr/lib/python3/dist-packages for PREFIX=/usr,
+# <PREFIX>/lib/python3.X/dist-packages otherwise (/usr/local by default).
+PY_VER  = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PYDIR  ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/python3/dist-packages,$(PREFIX)/lib/python$(PY_VER)/dist-packages)
+
+install-python: python
+	cd $(B)/python && find ipmmap -name '*.py' -o -name '*.so' | while read f; do \
+	  install -D -m 644 "$$f" "$(DESTDIR)$(PYDIR)/$$f" || exit 1; done
+
+uninstall-python:
+	rm -rf $(DESTDIR)$(PYDIR)/ipmmap
+
+.PHONY: python install-python uninstall-python
+
 # The test command of the README: packages first, then a fresh make that sees them.
 check: deps
 	$(MAKE) --no-print-directory run-tests
@@ -132,7 +171,7 @@ MANDIR = $(DESTDIR)$(PREFIX)/share/man
 ETCDIR = $(DESTDIR)$(PREFIX)/share/ipmmap
 COMPDIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 
-install: all $(B)/ipmmap.pc
+install: all $(B)/ipmmap.pc install-python
 	install -d $(BINDIR) $(LIBDIR) $(INCDIR) $(PCDIR) $(MANDIR)/man1 $(MANDIR)/man3 $(MANDIR)/man8 $(ETCDIR) $(COMPDIR)
 	install -m 755 $(FSBIN) $(CLIBIN) $(BINDIR)
 	install -m 644 $(LIBA) $(LIBDIR)
@@ -147,7 +186,7 @@ install: all $(B)/ipmmap.pc
 	install -m 644 conf/demo.ini conf/ipmmapfs.ini $(ETCDIR)
 	install -m 644 cli/ipmmap.bash $(COMPDIR)/ipmmap
 
-uninstall:
+uninstall: uninstall-python
 	rm -f $(BINDIR)/ipmmapfs $(BINDIR)/ipmmap $(LIBDIR)/libipmmap.a \
 	  $(LIBDIR)/libipmmap.so $(LIBDIR)/libipmmap.so.$(SOMAJOR) $(LIBDIR)/libipmmap.so.$(VERSION) \
 	  $(INCDIR)/ipmmap.h $(PCDIR)/ipmmap.pc $(MANDIR)/man1/ipmmap.1 $(MANDIR)/man3/ipmmap.3 \
