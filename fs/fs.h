@@ -13,7 +13,7 @@
  *   proc.c    what /proc tells about the task that closes a file
  *   poll.c    poll()/select()/epoll on a file: watcher threads, notifications
  *   park.c    requests that find a lock held: parked, served by a waiter
- *   values.c  the lines written to .values, parsed (no FUSE: fuzzed)
+ *   values.c  the lines written to .values, checked by lib/lines.c
  *   main.c    command line, mount, signals, tear-down
  *
  * Inode numbers: 1 is the root; an instance's node n is
@@ -370,7 +370,7 @@ int fs_job_run(struct fs_job *j);
 void fs_job_cancel(struct fs_job *j, int err);
 
 /* ------------------------------------------------------------------------ */
-/* .values lines (values.c): no FUSE in it, for fuzz/fuzz_values.c          */
+/* .values lines (values.c), through the library's one parser (lib/lines.c)  */
 /* ------------------------------------------------------------------------ */
 
 /* Parses the "path = value" lines of text[0, len) of structure type: each

@@ -7,9 +7,9 @@
  * directory is a range of the table and readdir is a loop. Every instance of
  * a type shares one table; lookups never allocate.
  *
- * The text a node reads as (fs_node_text()) is here too, beside the table
- * it walks: one value and a newline, or .values' "path = value" lines, or
- * .raw's bytes.
+ * The text a node reads as (fs_node_text()) is here too, beside the table:
+ * one value and a newline, .values' "path = value" lines (the library's one
+ * line format, ipm_values_format()), or .raw's bytes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -173,17 +173,8 @@ int fs_tree_build(struct fs_tree *t, const ipm_type *type)
 	t->nodes[FS_NODE_STATUS].kind = FS_STATUS;
 	t->nodes[FS_NODE_STATUS].textmax = FS_STATUS_MAX;
 	t->nodes[FS_NODE_STATUS].size = tree_size(FS_STATUS_MAX);
-	/* .values: "path = value\n" per leaf; a string may double when its
-	 * backslashes and newlines are escaped. */
-	for (uint32_t i = 0; i < t->count; i++) {
-		const struct fs_node *n = &t->nodes[i];
-
-		if (n->kind != FS_FIELD)
-			continue;
-		vmax += strlen(n->path) + 3 + n->textmax;
-		if (n->field.kind == IPM_STRING)
-			vmax += n->textmax;
-	}
+	/* .values: the library's line format, NUL not counted. */
+	vmax = ipm_values_textlen(type, NULL) - 1;
 	t->nodes[FS_NODE_VALUES].textmax = vmax;
 	t->nodes[FS_NODE_VALUES].size = tree_size(vmax ? vmax : 1);
 	return 0;
@@ -225,69 +216,11 @@ uint32_t fs_tree_lookup(const struct fs_tree *t, uint32_t dir, const char *name)
 	return UINT32_MAX;
 }
 
-/* Appends s (n bytes) to .values text with \\, newline and CR escaped, so
- * that every field stays on one line. */
-static size_t tree_escape(char *dst, const char *s, size_t n)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '\\' || c == '\n' || c == '\r') {
-			dst[o++] = '\\';
-			c = c == '\n' ? 'n' : c == '\r' ? 'r' : '\\';
-		}
-		dst[o++] = c;
-	}
-	return o;
-}
-
-/* Appends the lines of the fields under directory node d, in layout order
- * (the table groups siblings, so walk it depth first). */
-static int tree_render_dir(const struct fs_tree *t, char *buf, size_t cap, const char *data,
-			   uint32_t d, size_t *o)
-{
-	const struct fs_node *dn = &t->nodes[d];
-	int rc;
-
-	for (uint32_t i = dn->first; i < dn->first + dn->count; i++) {
-		const struct fs_node *n = &t->nodes[i];
-		size_t pl;
-
-		if (n->kind == FS_DIR) {
-			rc = tree_render_dir(t, buf, cap, data, i, o);
-			if (rc < 0)
-				return rc;
-			continue;
-		}
-		if (n->kind != FS_FIELD)
-			continue;
-		pl = strlen(n->path);
-		memcpy(buf + *o, n->path, pl);
-		memcpy(buf + *o + pl, " = ", 3);
-		*o += pl + 3;
-		if (n->field.kind == IPM_STRING) {
-			const char *s = data + n->field.offset;
-
-			*o += tree_escape(buf + *o, s, strnlen(s, n->field.size));
-		} else {
-			rc = ipm_text_format(&n->field, data + n->field.offset, buf + *o, cap - *o);
-			if (rc < 0)
-				return rc;
-			*o += (size_t)rc;
-		}
-		buf[(*o)++] = '\n';
-	}
-	return 0;
-}
-
 /* See fs.h. */
 int fs_node_text(const struct fs_tree *t, const struct fs_node *n, const void *data, char *buf,
 		 size_t cap)
 {
 	const char *d = data;
-	size_t o = 0;
 	int rc;
 
 	switch (n->kind) {
@@ -297,9 +230,8 @@ int fs_node_text(const struct fs_tree *t, const struct fs_node *n, const void *d
 			return rc;
 		buf[rc] = '\n';
 		return rc + 1;
-	case FS_VALUES:
-		rc = tree_render_dir(t, buf, cap, d, FS_NODE_ROOT, &o);
-		return rc < 0 ? rc : (int)o;
+	case FS_VALUES: /* the library's one line format */
+		return (int)ipm_values_format(t->type, NULL, d, buf, cap);
 	case FS_RAW:
 		if (cap < n->textmax)
 			return -ENOSPC;
