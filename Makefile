@@ -216,12 +216,13 @@ bench: all $(BENCH_BIN)
 
 .PHONY: all tests check run-tests demo deps install uninstall clean
 
-# `make fuzz`: libFuzzer targets (clang) for the schema loader, text values
-# and dotted paths, each run for FUZZ_SECONDS from its seed corpus in
-# fuzz/corpus/ (which tests/unit/test_fuzz.c replays in `make check`); what
+# `make fuzz`: libFuzzer targets (clang) for the schema loader, text values,
+# dotted paths, value lines and stored definitions, each run for FUZZ_SECONDS
+# from its seed corpus in fuzz/corpus/ (which tests/unit/test_fuzz.c replays
+# in `make check`); what
 # they learn goes to build-fuzz/corpus/, what they find to build-fuzz/.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = schema text path values
+FUZZ_TARGETS = schema text path values describe
 FUZZ_CC ?= clang
 FUZZ_BIN = $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 

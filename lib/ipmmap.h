@@ -497,15 +497,39 @@ void ipm_map_free(ipm_map *m);
  * The lock file is allocated in full when a handle that may write it opens
  * it, so a full disk shows here (-ENOSPC, "cannot allocate lock file P: No
  * space left on device") and never as a bus error later.
+ * The instance's stored definition (see "Stored definitions" below): a
+ * manager that makes the file anew (or keeps one that has none) stores the
+ * structure's definition before the file appears under its name; every role
+ * that finds one compares its own structure with it and refuses a different
+ * layout with -EINVAL, naming the first field that differs ("structure
+ * 'Demo' differs from its stored definition .fasteners/Demo_.schema:
+ * data_xy.x is float here, double there"). A manager that forces the file
+ * anew replaces the definition instead.
  * Returns 0 or a negative errno: -ENOENT (no such file or structure), -EINVAL
  * (bad name or tag, structure not mappable, size or magic mismatch, layout
- * fingerprint mismatch, lock or data file not a regular file), -ELOOP (lock
- * or data file is a symbolic link), -EINTR (see above), -EBUSY (handle
- * already open), others from the system. On success ipm_map_errmsg() is ""
- * unless the lock file held bytes not ours (see Invariants).
+ * fingerprint mismatch, a different stored definition, lock or data file not
+ * a regular file), -ELOOP (lock or data file is a symbolic link), -EINTR (see
+ * above), -EBUSY (handle already open), others from the system. On success
+ * ipm_map_errmsg() is "" unless the lock file held bytes not ours (see
+ * Invariants) or the stored definition could not be read, compared or
+ * written (it then says why; the open stands on the handle's own schema).
  */
 int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role role,
 		 const struct ipm_open_opts *opts);
+
+/*
+ * As ipm_map_open(), but when the handle's schema has no structure name (or
+ * the handle was made with ipm_map_new(NULL)), with the instance's stored
+ * definition: read with ipm_definition_read() into a schema the handle owns
+ * until it is freed or opened again this way (types and fields resolved from
+ * it stay valid that long). With a structure of its own the call is exactly
+ * ipm_map_open(). Returns what ipm_map_open() and ipm_definition_read()
+ * return: -ENOENT (no file, or no stored definition: an instance made by
+ * Python IPMMAP or an older libipmmap; give a schema), -EIO (a stored
+ * definition that cannot be trusted, with the reason), ...
+ */
+int ipm_map_open_described(ipm_map *m, const char *name, const char *tag, enum ipm_role role,
+			   const struct ipm_open_opts *opts);
 
 /* Unlocks, unmaps and closes; the handle can be opened again. Harmless twice. */
 void ipm_map_close(ipm_map *m);
@@ -550,6 +574,85 @@ int ipm_map_resolve(ipm_map *m, const char *path, struct ipm_field *out);
  * guarded call gets the default action. -EBADF if m is not open.
  */
 int ipm_map_guarded(ipm_map *m, int (*fn)(ipm_map *m, void *ctx), void *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* Stored definitions: instances that describe themselves                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A manager stores the definition of the instance's structure next to its
+ * lock file, in <lock_dir>/<name>_<tag>.schema: the schema text of the
+ * structure and of every structure it uses, which ipm_schema_load_string()
+ * reads, after four comment lines that say what it describes:
+ *
+ *   ; ipmmap definition 1
+ *   ; structure = DemoMmapStructure
+ *   ; size = 688
+ *   ; fingerprint = 0x6c1e0f0b5a3d2e71
+ *
+ *   [Point2D]
+ *   x = double
+ *   ...
+ *
+ * So every program opens the instance without a schema of its own
+ * (ipm_map_open_described(), `ipmmap get` without -s, `ipmmapfs` without a
+ * configuration), and one that has its own is told when the two differ
+ * (ipm_map_open()). The file is written under a temporary name and renamed
+ * into place, with the mode and group of the instance's files; Python
+ * IPMMAP never looks at it. Instances made by Python IPMMAP or an older
+ * libipmmap have none; they work as before through a schema.
+ *
+ * A stored definition is input from whoever may write the lock directory:
+ * it is read with limits (IPM_DEFINITION_MAX bytes, the loader's rules),
+ * must describe a mappable structure whose layout has the stored size and
+ * fingerprint, and that size must be the .mmap file's. Anything else is
+ * refused with the reason; it is never trusted over the file's size.
+ */
+
+/* Longest stored definition read or written: 256 KiB, thousands of fields. */
+#define IPM_DEFINITION_MAX (256 * 1024)
+
+/*
+ * The definition of structure t as ipm_definition_parse() reads it (the
+ * text above), in *text: NUL-terminated, malloc()ed, the caller frees it.
+ * Structures come after those they use; inheritance is kept. The text is
+ * checked by reading it back: it lays out to t's size and fingerprint.
+ * Returns its length, or -EINVAL (t is not a structure, or has something the
+ * text cannot say), -EFBIG (longer than IPM_DEFINITION_MAX), -ENOMEM, with
+ * a message in err (if not NULL).
+ */
+int ipm_type_describe(const ipm_type *t, char **text, char err[IPM_ERRLEN]);
+
+/*
+ * Reads a definition (len bytes at text, need not be NUL-terminated) into a
+ * new schema, stored in *schema (the caller frees it with ipm_schema_free()),
+ * and its structure in *type. name names the text in messages ("<string>"
+ * if NULL). structure: the structure it must describe (NULL: any); size:
+ * the size it must lay out to (0: any). Returns 0, or -EFBIG (more than
+ * IPM_DEFINITION_MAX bytes), -EINVAL (not a definition, a bad schema, a
+ * structure that is missing, not mappable, of another size or fingerprint
+ * than its header says or than asked), -ENOMEM, with "name: why" or
+ * "name:line: why" in err (if not NULL); *schema is then NULL.
+ */
+int ipm_definition_parse(const char *text, size_t len, const char *name, const char *structure,
+			 size_t size, ipm_schema **schema, const ipm_type **type,
+			 char err[IPM_ERRLEN]);
+
+/*
+ * Reads the stored definition of instance <name>_<tag> (directories of
+ * opts, as ipm_map_open() takes them; it makes nothing) into a new schema
+ * as ipm_definition_parse() does, requiring it to describe structure name
+ * and to lay out to the size of the .mmap file. With tag NULL, name is the
+ * whole "<Struct>_<tag>" of the files, as found in a listing, and the
+ * structure is the one the definition names; the file name must start with
+ * it and '_'. Returns 0, -ENOENT (no .mmap file, or no stored definition:
+ * the message says which), -EIO (a definition that cannot be trusted:
+ * damaged, truncated, too large, of another structure or size; the message
+ * says why), or another error of the system (-EACCES, -ELOOP for a
+ * symbolic link), with the message in err (if not NULL).
+ */
+int ipm_definition_read(const char *name, const char *tag, const struct ipm_open_opts *opts,
+			ipm_schema **schema, const ipm_type **type, char err[IPM_ERRLEN]);
 
 /* ------------------------------------------------------------------------ */
 /* Locks                                                                     */

@@ -226,6 +226,7 @@ struct ipm_map {
 	volatile unsigned char *canary; /* the size canary past the structure, or NULL */
 	unsigned size_checks;      /* canary checks, for the fstat() every IPM_SIZE_RECHECK */
 	uint64_t undone;           /* dead sections this handle undid */
+	ipm_schema *own;           /* stored definition it was opened with, owned (stored.c) */
 	char err[IPM_ERRLEN];      /* last failure */
 };
 
@@ -399,5 +400,37 @@ void ipm_lock_discard(ipm_map *m);
 
 /* Bumps the change counter: the instance changed outside a section. */
 void ipm_lock_announce(ipm_map *m);
+
+/* ---- describe.c and stored.c: stored definitions ---- */
+
+/* The four header lines of a stored definition. */
+struct ipm_defhead {
+	char structure[64];        /* the structure it describes */
+	uint64_t size;             /* its size */
+	uint64_t fingerprint;      /* its layout fingerprint */
+};
+
+/* Reads the header of the len bytes at text (named name in messages): 0, or
+ * -EINVAL with "name:line: why" in err. */
+int ipm_defhead_parse(const char *text, size_t len, const char *name, struct ipm_defhead *h,
+		      char *err);
+
+/* Where structure mine and stored part: 1 with "path is X here, Y there"
+ * in why (wlen bytes), or 0 when they lay out alike. */
+int ipm_type_differ(const ipm_type *mine, const ipm_type *stored, char *why, size_t wlen);
+
+/* A manager holding the write lock, before it makes or keeps the file at
+ * path: stores t's definition in lock_dir when the file will be made anew,
+ * or is kept and has none (or a damaged one); refuses a kept file whose
+ * definition differs (-EINVAL, m->err naming the field). What cannot be
+ * stored is a note in m->err, not a failure. */
+int ipm_stored_put(ipm_map *m, const struct ipm_type *t, const char *name, const char *tag,
+		   const char *path, const char *lock_dir, const struct ipm_open_opts *o);
+
+/* An editor or reader: -EINVAL (m->err naming the field) if the stored
+ * definition of the instance differs from t, else 0 (a note in m->err if it
+ * could not be read). */
+int ipm_stored_check(ipm_map *m, const struct ipm_type *t, const char *name, const char *tag,
+		     const char *lock_dir);
 
 #endif /* IPMMAP_I_H */

@@ -63,6 +63,7 @@ void ipm_map_free(ipm_map *m)
 	if (!m)
 		return;
 	ipm_map_close(m);
+	ipm_schema_free(m->own);
 	free(m);
 }
 
@@ -520,10 +521,14 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 			rc = wait_failed(m, rc, lock_path);
 			goto fail;
 		}
-		fd = manager_prepare(m, mmap_dir, name, tag, path, size, opts, &wrote);
+		/* Before the file appears: see stored.c. */
+		rc = ipm_stored_put(m, t, name, tag, path, lock_dir, opts);
+		fd = rc < 0 ? rc : manager_prepare(m, mmap_dir, name, tag, path, size, opts, &wrote);
 		rc = fd < 0 ? fd : ipm_data_check(m->err, fd, path, size);
 	} else {
 		rc = open_existing(m, lock_fd, lock_path, path, size, role, &fd);
+		if (rc == 0)
+			rc = ipm_stored_check(m, t, name, tag, lock_dir);
 	}
 	if (rc < 0)
 		goto fail;

@@ -5,7 +5,7 @@
  * A check that fails aborts the program with the check's text.
  *
  * The targets are included here with their entry point renamed, so that
- * all four live in one program without libFuzzer.
+ * all five live in one program without libFuzzer.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -26,6 +26,9 @@
 #undef LLVMFuzzerTestOneInput
 #define LLVMFuzzerTestOneInput fuzz_values_one
 #include "../../fuzz/fuzz_values.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_describe_one
+#include "../../fuzz/fuzz_describe.c"
 #undef LLVMFuzzerTestOneInput
 
 /* Runs every file of fuzz/corpus/<target> through one; returns how many. */
@@ -89,6 +92,12 @@ static void values_corpus(void **state)
 	assert_true(replay("values", fuzz_values_one) >= 6);
 }
 
+static void describe_corpus(void **state)
+{
+	(void)state;
+	assert_true(replay("describe", fuzz_describe_one) >= 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -96,6 +105,7 @@ int main(void)
 	    cmocka_unit_test(text_corpus),
 	    cmocka_unit_test(path_corpus),
 	    cmocka_unit_test(values_corpus),
+	    cmocka_unit_test(describe_corpus),
 	};
 
 	return cmocka_run_group_tests_name("fuzz", tests, NULL, NULL);
