@@ -28,7 +28,8 @@ int cli_open(struct cli *c, ipm_map **out, const char *name, enum ipm_role role)
 
 	if (!m)
 		return cli_fail("out of memory");
-	if (ipm_map_open(m, name, c->tag, role, &c->opts) < 0) {
+	/* Without the structure in -s, the instance's stored definition. */
+	if (ipm_map_open_described(m, name, c->tag, role, &c->opts) < 0) {
 		cli_fail(ipm_map_errmsg(m));
 		ipm_map_free(m);
 		return 1;
@@ -54,6 +55,13 @@ int cli_create(struct cli *c, int argc, char **argv)
 
 	if (argc != 1)
 		return 2;
+	/* Making a file takes a schema: a stored definition describes a file
+	 * that is there already. */
+	if (!ipm_schema_find(c->schema, argv[0])) {
+		fprintf(stderr, "ipmmap: no structure '%s' in the schema: give -s FILE or set "
+				"IPMMAP_SCHEMA\n", argv[0]);
+		return 1;
+	}
 	if (cli_open(c, &m, argv[0], IPM_MANAGER))
 		return 1;
 	printf("%s\n", ipm_map_path(m));

@@ -50,7 +50,9 @@ static const char usage[] =
 	"\n"
 	"Options (before or after the command; '--' ends them, so that a value may\n"
 	"start with '-'; a negative number needs no '--'):\n"
-	"  -s, --schema FILE        schema file (repeatable; default $IPMMAP_SCHEMA)\n"
+	"  -s, --schema FILE        schema file (repeatable; default $IPMMAP_SCHEMA);\n"
+	"                           without one, instances are read with the definition\n"
+	"                           their manager stored beside the lock file\n"
 	"  -t, --tag TAG            instance tag (default: empty, file STRUCT_.mmap)\n"
 	"  -m, --mmap-dir DIR       directory of .mmap files (default ./.mmap)\n"
 	"  -l, --lock-dir DIR       directory of .lockfile files (default ./.fasteners)\n"
@@ -363,9 +365,10 @@ static int dispatch(struct cli *c, int nschema, int n, char **args)
 			return fail(ipm_schema_errmsg(c->schema));
 		nschema++;
 	}
-	if (!nschema)
-		return fail(cmd->schema_args ? "no schema: give FILE, -s FILE or set IPMMAP_SCHEMA"
-					     : "no schema: give -s FILE or set IPMMAP_SCHEMA");
+	/* The other commands read an instance's stored definition when they
+	 * have no schema of their own for it. */
+	if (!nschema && cmd->schema_args)
+		return fail("no schema: give FILE, -s FILE or set IPMMAP_SCHEMA");
 	return cmd->run(c, n - 1, args + 1);
 }
 

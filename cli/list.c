@@ -10,6 +10,8 @@
  * Only looks: it opens no lock file and makes no directory (opening a
  * handle would), so it is safe on a directory others use. The state is what
  * an open would find of the size and header code, without taking a lock.
+ * A file whose structure is not in the schema is shown with the definition
+ * its manager stored, if there is one (ipm_definition_read()).
  */
 #include "cli.h"
 
@@ -113,7 +115,8 @@ int cli_list(struct cli *c, int argc, char **argv)
 	printf("%-24s %-12s %8s  %-5s %s\n", "STRUCTURE", "TAG", "SIZE", "MODE", "STATE");
 	for (int i = 0; i < n; i++) {
 		const char *name = ents[i]->d_name;
-		char base[NAME_MAX + 1], why[IPM_ERRLEN];
+		char base[NAME_MAX + 1], why[IPM_ERRLEN] = "";
+		ipm_schema *own = NULL;
 		const ipm_type *t;
 		struct stat st;
 		size_t l;
@@ -124,7 +127,18 @@ int cli_list(struct cli *c, int argc, char **argv)
 			free(ents[i]);
 			continue; /* gone since the directory was read */
 		}
-		state(dirfd, name, t, &st, why, sizeof(why));
+		/* Not in the schema: what its manager stored, if anything. */
+		if (!t && S_ISREG(st.st_mode)) {
+			int rc = ipm_definition_read(base, NULL, &c->opts, &own, &t, why);
+
+			if (rc == -ENOENT)
+				why[0] = '\0'; /* state() says: no structure of the schema */
+			l = t ? strlen(ipm_type_name(t)) : 0;
+		}
+		if (t || !why[0])
+			state(dirfd, name, t, &st, why, sizeof(why));
+		ipm_schema_free(own);
+		own = NULL;
 		/* An empty tag shows as "-", so that every line has its five
 		 * columns for awk and cut. */
 		printf("%-24.*s %-12s %8lld  %04o  %s\n", t ? (int)l : 1, t ? base : "?",
