@@ -14,6 +14,10 @@
  * Relative paths are relative to the directory of the configuration file
  * (not to the working directory, which fuse_daemonize() changes to /).
  * Without instance lines every <Struct>_<tag>.mmap of mmap_dir is shown.
+ * Every key is optional, schema too: instances are then shown with the
+ * definitions their managers stored (define.c). Without any configuration
+ * file, fs_config_default() gives what the library's defaults give, from
+ * the working directory.
  * Every error is "file:line: what is wrong"; the first one wins.
  *
  * Lines are counted by our own reader for ini_parse_stream(): Debian's inih
@@ -27,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -315,8 +320,11 @@ int fs_config_load(struct fs_config *c, const char *path, char *err, size_t errl
 		rc = -ENOMEM;
 		goto fail;
 	}
-	if (!c->nschemas) {
-		snprintf(err, errlen, "%s:%d: no schema given (schema = FILE)", c->path, p.line);
+	/* Without a schema, instances are shown by their stored definitions;
+	 * making one takes a schema. */
+	if (c->create && !c->nschemas) {
+		snprintf(err, errlen, "%s:%d: create = yes needs a schema (schema = FILE)", c->path,
+			 c->create_line);
 		rc = -EINVAL;
 		goto fail;
 	}
@@ -345,6 +353,69 @@ int fs_config_load(struct fs_config *c, const char *path, char *err, size_t errl
 	return 0;
 fail:
 	fs_config_free(c);
+	return rc;
+}
+
+/* dir made absolute from the working directory: fuse_daemonize() changes
+ * it to /. NULL if out of memory. */
+static char *cfg_abs(const char *dir)
+{
+	char cwd[PATH_MAX], *s;
+
+	if (dir[0] == '/')
+		return strdup(dir);
+	if (!getcwd(cwd, sizeof(cwd)))
+		return NULL;
+	if (asprintf(&s, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "",
+		     strncmp(dir, "./", 2) ? dir : dir + 2) < 0)
+		return NULL;
+	return s;
+}
+
+/* See fs.h. */
+int fs_config_dirs(struct fs_config *c, const char *mmap_dir, const char *lock_dir, char *err,
+		   size_t errlen)
+{
+	const char *v[2] = {mmap_dir, lock_dir};
+	char **dst[2] = {&c->mmap_dir, &c->lock_dir};
+
+	for (int i = 0; i < 2; i++) {
+		char *d;
+
+		if (!v[i])
+			continue;
+		if (!*v[i]) {
+			snprintf(err, errlen, "-o %s= is empty", i ? "lock_dir" : "mmap_dir");
+			return -EINVAL;
+		}
+		errno = 0;
+		d = cfg_abs(v[i]);
+		if (!d) {
+			int e = errno ? errno : ENOMEM;
+
+			snprintf(err, errlen, "cannot make %s absolute: %s", v[i], strerror(e));
+			return -e;
+		}
+		free(*dst[i]);
+		*dst[i] = d;
+	}
+	return 0;
+}
+
+/* See fs.h. */
+int fs_config_default(struct fs_config *c, char *err, size_t errlen)
+{
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	rc = fs_config_dirs(c, IPM_DEFAULT_MMAP_DIR, IPM_DEFAULT_LOCK_DIR, err, errlen);
+	if (rc == 0) {
+		c->dir = cfg_abs(".");
+		if (!c->dir)
+			rc = -ENOMEM;
+	}
+	if (rc < 0)
+		fs_config_free(c);
 	return rc;
 }
 

@@ -2,6 +2,8 @@
  * fs.h - declarations shared by the parts of ipmmapfs; private to fs/.
  *
  *   config.c  the INI configuration file -> struct fs_config
+ *   define.c  what layout an instance is shown with: the schema's, its
+ *             stored definition, or its bytes alone
  *   tree.c    a structure type walked once -> a static table of nodes;
  *             the text a node reads as
  *   inst.c    the instances shown, their pools of map handles and locks,
@@ -74,7 +76,7 @@ struct fs_inst_conf {
 };
 
 struct fs_config {
-	char *path;		    /* the configuration file, absolute */
+	char *path;		    /* the configuration file, absolute; NULL: none */
 	char *dir;		    /* its directory: relative paths start here */
 	char **schemas;		    /* schema files, absolute, in order */
 	size_t nschemas;	    /* entries in schemas */
@@ -96,6 +98,16 @@ struct fs_config {
  * harmless). */
 int fs_config_load(struct fs_config *c, const char *path, char *err, size_t errlen);
 void fs_config_free(struct fs_config *c);
+
+/* No configuration file: mmap_dir ./.mmap and lock_dir ./.fasteners of the
+ * working directory, no schema, every file shown. 0 or a negative errno
+ * with err. */
+int fs_config_default(struct fs_config *c, char *err, size_t errlen);
+
+/* -o mmap_dir=, lock_dir= (NULL: not given), relative to the working
+ * directory, over what c says. 0 or a negative errno with err. */
+int fs_config_dirs(struct fs_config *c, const char *mmap_dir, const char *lock_dir, char *err,
+		   size_t errlen);
 
 /* ------------------------------------------------------------------------ */
 /* The node table of one structure type (tree.c)                             */
@@ -140,6 +152,8 @@ struct fs_tree {
 };
 
 int fs_tree_build(struct fs_tree *t, const ipm_type *type);
+/* The tree of an instance shown by its bytes alone: .raw and .status. */
+int fs_tree_build_raw(struct fs_tree *t, const ipm_type *type);
 void fs_tree_free(struct fs_tree *t);
 /* Child of directory node dir called name, or UINT32_MAX. */
 uint32_t fs_tree_lookup(const struct fs_tree *t, uint32_t dir, const char *name);
@@ -148,6 +162,41 @@ uint32_t fs_tree_lookup(const struct fs_tree *t, uint32_t dir, const char *name)
  * bytes at data into buf (cap bytes): its length, or a negative errno. */
 int fs_node_text(const struct fs_tree *t, const struct fs_node *n, const void *data, char *buf,
 		 size_t cap);
+
+/* ------------------------------------------------------------------------ */
+/* Where an instance's layout comes from (define.c)                          */
+/* ------------------------------------------------------------------------ */
+
+struct fs;
+
+enum fs_def {
+	FS_DEF_SCHEMA, /* a structure of the configured schema */
+	FS_DEF_STORED, /* the definition stored beside its lock file */
+	FS_DEF_RAW,    /* none stored: its bytes alone, .raw and .status */
+	FS_DEF_BAD,    /* a stored one that cannot be trusted: EIO */
+};
+
+struct fs_layout {
+	enum fs_def def;	/* where it comes from */
+	ipm_schema *schema;	/* the instance's own (stored, raw); NULL: the mount's */
+	const ipm_type *type;	/* its structure (FS_DEF_BAD: the header, for sizes) */
+	char *sname;		/* structure name */
+	char *tag;		/* tag, "" for none */
+	char why[IPM_ERRLEN];	/* the stored file (stored), or why not (raw, bad) */
+};
+
+/* The mappable structure of the schema whose name is the longest
+ * "<Struct>_" prefix of base, its length in *len; NULL if none. */
+const ipm_type *fs_define_match(struct fs *fs, const char *base, size_t *len);
+
+/* The layout of the file <base>.mmap of mmap_dir, found by a listing: 0,
+ * -ENOENT (not an instance's name), -ENOMEM. fs_define_free() it. */
+int fs_define_file(struct fs *fs, const char *base, struct fs_layout *l);
+
+/* The layout of a listed instance: the schema's, or its stored definition;
+ * 0, or a negative errno with why in l->why. */
+int fs_define_listed(struct fs *fs, const char *name, const char *tag, struct fs_layout *l);
+void fs_define_free(struct fs_layout *l);
 
 /* ------------------------------------------------------------------------ */
 /* Instances (inst.c)                                                        */
@@ -204,6 +253,9 @@ struct fs_inst {
 	char *sname;		    /* structure name */
 	char *tag;		    /* tag, "" for none */
 	const struct fs_tree *tree; /* its structure's nodes, shared */
+	ipm_schema *schema;	    /* its own (stored, raw), owned; NULL: fs->schema */
+	enum fs_def def;	    /* where its layout comes from */
+	char defmsg[IPM_ERRLEN];    /* the stored file, or why there is none */
 	enum ipm_role role;	    /* role of the pooled handles */
 	int ro;			    /* writes refused with EROFS */
 	char *path;		    /* the .mmap file */

@@ -38,7 +38,9 @@
 /* A directory mtime younger than this may be shared by a file made next. */
 #define FS_RESCAN_FRESH_NS 20000000LL
 
-static const struct fs_tree *inst_tree(struct fs *fs, const ipm_type *type)
+/* The tree of type, shared by its instances. A type is shown whole or raw,
+ * never both: raw ones are each instance's own, or the header's. */
+static const struct fs_tree *inst_tree(struct fs *fs, const ipm_type *type, int raw)
 {
 	struct fs_tree **trees, *t;
 
@@ -50,7 +52,7 @@ static const struct fs_tree *inst_tree(struct fs *fs, const ipm_type *type)
 		return NULL;
 	fs->trees = trees;
 	t = malloc(sizeof(*t));
-	if (!t || fs_tree_build(t, type) < 0) {
+	if (!t || (raw ? fs_tree_build_raw(t, type) : fs_tree_build(t, type)) < 0) {
 		free(t);
 		return NULL;
 	}
@@ -58,10 +60,11 @@ static const struct fs_tree *inst_tree(struct fs *fs, const ipm_type *type)
 	return t;
 }
 
-/* Registers an instance; the caller holds scan_mu or runs before the loop. */
-static int inst_add(struct fs *fs, const char *sname, const char *tag, int ro)
+/* Registers an instance of layout l (its own schema passes to the
+ * instance); the caller holds scan_mu or runs before the loop. */
+static int inst_add(struct fs *fs, struct fs_layout *l, int ro)
 {
-	const ipm_type *type = ipm_schema_find(fs->schema, sname);
+	const char *sname = l->sname, *tag = l->tag;
 	size_t n = fs_ninsts(fs);
 	struct fs_inst *in;
 
@@ -81,7 +84,7 @@ static int inst_add(struct fs *fs, const char *sname, const char *tag, int ro)
 	}
 	if (asprintf(&in->path, "%s/%s_%s.mmap", fs->conf->mmap_dir, sname, tag) < 0)
 		in->path = NULL;
-	in->tree = inst_tree(fs, type);
+	in->tree = inst_tree(fs, l->type, l->def == FS_DEF_RAW || l->def == FS_DEF_BAD);
 	in->ro = ro || fs->read_only;
 	in->role = in->ro ? IPM_READER : IPM_EDITOR;
 	if (!in->sname || !in->tag || !in->dirname || !in->path || !in->tree) {
@@ -92,6 +95,10 @@ static int inst_add(struct fs *fs, const char *sname, const char *tag, int ro)
 		free(in);
 		return -ENOMEM;
 	}
+	in->def = l->def;
+	in->schema = l->schema;
+	l->schema = NULL;
+	snprintf(in->defmsg, sizeof(in->defmsg), "%s", l->why);
 	pthread_mutex_init(&in->mu, NULL);
 	pthread_mutex_init(&in->watch.mu, NULL);
 	pthread_condattr_t ca;
@@ -125,6 +132,7 @@ static void inst_free(struct fs_inst *in)
 	free(in->sname);
 	free(in->tag);
 	free(in->dirname);
+	ipm_schema_free(in->schema);
 	free(in);
 }
 
@@ -157,12 +165,14 @@ static int inst_check(struct fs *fs, size_t k, char *err, size_t errlen)
 	const ipm_type *type = ipm_schema_find(fs->schema, ic->name);
 	char a[512], b[512];
 
-	if (!type) {
+	/* Not in the schema: its stored definition, read at inst_listed(). A
+	 * manager needs the schema's, to make the file. */
+	if (!type && c->create) {
 		snprintf(err, errlen, "%s:%d: no structure '%s' in the schema", c->path, ic->line,
 			 ic->name);
 		return -ENOENT;
 	}
-	if (!ipm_type_mappable(type)) {
+	if (type && !ipm_type_mappable(type)) {
 		snprintf(err, errlen,
 			 "%s:%d: structure '%s' does not start with %s: cannot be mapped", c->path,
 			 ic->line, ic->name, IPM_HEADER_STRUCT);
@@ -280,6 +290,7 @@ unsigned fs_inst_gen(struct fs_inst *in)
 static int inst_listed(struct fs *fs, const struct fs_inst_conf *ic, char *err, size_t errlen)
 {
 	const struct fs_config *c = fs->conf;
+	struct fs_layout l;
 	struct fs_inst *in;
 	ipm_map *m;
 	int rc;
@@ -293,13 +304,28 @@ static int inst_listed(struct fs *fs, const struct fs_inst_conf *ic, char *err, 
 			goto fail;
 		ipm_map_close(m);
 	}
-	rc = inst_add(fs, ic->name, ic->tag, ic->ro);
+	rc = fs_define_listed(fs, ic->name, ic->tag, &l);
+	if (rc < 0) {
+		ipm_map_free(m);
+		snprintf(err, errlen, "%s:%d: no structure '%s' in the schema, and %s", c->path,
+			 ic->line, ic->name, l.why);
+		fs_define_free(&l);
+		return rc;
+	}
+	rc = inst_add(fs, &l, ic->ro);
+	fs_define_free(&l);
 	if (rc < 0) {
 		ipm_map_free(m);
 		snprintf(err, errlen, "%s:%d: %s", c->path, ic->line, strerror(-rc));
 		return rc;
 	}
 	in = fs->insts[fs_ninsts(fs) - 1];
+	if (in->schema) {
+		ipm_map_free(m);
+		m = ipm_map_new(in->schema);
+		if (!m)
+			return -ENOMEM;
+	}
 	inst_ident(in); /* before the open: see fs_map_get() */
 	rc = ipm_map_open(m, ic->name, ic->tag, in->role, &fs->oopts);
 	if (rc < 0)
@@ -395,27 +421,6 @@ void fs_fini(struct fs *fs)
 	pthread_mutex_destroy(&fs->free_mu);
 }
 
-/* The mappable structure whose name is the longest "<Struct>_" prefix of
- * base: "A_B_c" is A_B with tag c when both A and A_B exist. */
-static const ipm_type *inst_match(struct fs *fs, const char *base, size_t *len)
-{
-	const ipm_type *best = NULL;
-	size_t n = ipm_schema_count(fs->schema), bl = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		const ipm_type *t = ipm_schema_at(fs->schema, i);
-		const char *name = ipm_type_name(t);
-		size_t l = strlen(name);
-
-		if (l > bl && !strncmp(base, name, l) && base[l] == '_' && ipm_type_mappable(t)) {
-			best = t;
-			bl = l;
-		}
-	}
-	*len = bl;
-	return best;
-}
-
 /* A rescan saw the file of in (inode ino) or not (ino 0): what it tells
  * is looked at by the next fs_inst_check(). */
 static void inst_scanned(struct fs_inst *in, unsigned serial, ino_t ino)
@@ -435,6 +440,22 @@ static void inst_scanned(struct fs_inst *in, unsigned serial, ino_t ino)
 		atomic_store(&in->gone, 1);
 		atomic_store(&in->next_check, 0);
 	}
+}
+
+/* The instance already shown for the file <base>.mmap, or NULL. */
+static struct fs_inst *inst_by_file(struct fs *fs, const char *base)
+{
+	size_t n = fs_ninsts(fs), bl = strlen(base);
+
+	for (size_t i = 0; i < n; i++) {
+		struct fs_inst *in = fs->insts[i];
+		size_t sl = strlen(in->sname);
+
+		if (sl < bl && !strncmp(base, in->sname, sl) && base[sl] == '_' &&
+		    !strcmp(base + sl + 1, in->tag))
+			return in;
+	}
+	return NULL;
 }
 
 /* What ipm_map_open() refuses in a name or tag: '/', "..", control
@@ -525,36 +546,40 @@ void fs_rescan(struct fs *fs)
 		fs->scan_mtim = st.st_mtim;
 	names = inst_list(fs->conf->mmap_dir, &n);
 	for (size_t k = 0; k < n; k++) {
-		char *base = names[k].name, *tag;
-		const ipm_type *t;
-		size_t sl;
+		char *base = names[k].name;
+		struct fs_layout l;
 
 		base[strlen(base) - 5] = '\0';
-		t = inst_match(fs, base, &sl);
-		if (!t || !inst_name_ok(base))
+		if (!inst_name_ok(base))
 			continue;
-		base[sl] = '\0';
-		tag = base + sl + 1;
+		in = inst_by_file(fs, base);
+		if (in) {
+			inst_scanned(in, serial, names[k].ino);
+			continue;
+		}
+		/* New: the schema's structure, its stored definition, or its
+		 * bytes (define.c), looked for once. */
+		if (fs_define_file(fs, base, &l) < 0)
+			continue;
 		/* The directory is the file's name without .mmap and without
 		 * the "_" of an empty tag. */
-		snprintf(dn, sizeof(dn), "%s%s%s", base, *tag ? "_" : "", tag);
+		snprintf(dn, sizeof(dn), "%s%s%s", l.sname, *l.tag ? "_" : "", l.tag);
 		in = fs_inst_find(fs, dn, NULL);
-		if (in && (strcmp(in->sname, base) || strcmp(in->tag, tag))) {
+		if (in) {
 			/* Struct A tag B and struct A_B without a tag both make
 			 * A_B: the one seen first is shown (of files there at
 			 * the same rescan, the name that sorts first). */
 			if (!in->clashed)
 				fprintf(stderr,
-					FS_NAME ": %s/%s_%s.mmap: not shown: directory %s already "
+					FS_NAME ": %s/%s.mmap: not shown: directory %s already "
 						"shows %s\n",
-					fs->conf->mmap_dir, base, tag, dn, in->path);
+					fs->conf->mmap_dir, base, dn, in->path);
 			in->clashed = 1;
-		} else if (in) {
-			inst_scanned(in, serial, names[k].ino);
-		} else if (inst_add(fs, base, tag, 0) < 0) {
-			fprintf(stderr, FS_NAME ": cannot show %s/%s_%s.mmap\n", fs->conf->mmap_dir,
-				base, tag);
+		} else if (inst_add(fs, &l, 0) < 0) {
+			fprintf(stderr, FS_NAME ": cannot show %s/%s.mmap\n", fs->conf->mmap_dir,
+				base);
 		}
+		fs_define_free(&l);
 	}
 	if (names) {
 		/* The files not seen are gone; only after a whole listing. */
@@ -601,7 +626,17 @@ int fs_map_get(struct fs_inst *in, ipm_map **out, unsigned *gen)
 		*out = m;
 		return 0;
 	}
-	m = ipm_map_new(in->fs->schema);
+	/* A stored definition that cannot be trusted: never opened. */
+	if (in->def == FS_DEF_BAD) {
+		pthread_mutex_lock(&in->mu);
+		if (!in->warned)
+			fprintf(stderr, FS_NAME ": %s: %s\n", in->dirname, in->defmsg);
+		in->warned = 1;
+		snprintf(in->errmsg, sizeof(in->errmsg), "%s", in->defmsg);
+		pthread_mutex_unlock(&in->mu);
+		return -EIO;
+	}
+	m = ipm_map_new(in->schema ? in->schema : in->fs->schema);
 	if (!m)
 		return -ENOMEM;
 	/* Opening costs a dozen system calls: one more tells which file. */
@@ -705,11 +740,16 @@ void fs_release(struct fs_inst *in, struct fs_lk *lk)
 static int inst_probe(struct fs_inst *in, struct ipm_recovery *r, char *why, size_t whylen)
 {
 	size_t size = ipm_type_size(in->tree->type);
-	ipm_map *m = ipm_map_new(in->fs->schema);
+	ipm_map *m = ipm_map_new(in->schema ? in->schema : in->fs->schema);
 	void *data = malloc(size);
 	struct fs_lk lk;
 	int rc = -ENOMEM;
 
+	if (in->def == FS_DEF_BAD) {
+		snprintf(why, whylen, "%s", in->defmsg);
+		rc = -EIO;
+		goto out;
+	}
 	if (!m || !data) {
 		snprintf(why, whylen, "%s", strerror(ENOMEM));
 		goto out;
@@ -762,6 +802,13 @@ int fs_inst_status(struct fs_inst *in, char *buf, size_t cap)
 		     "last_recovery_pid = %d\nlast_recovery_time = %.6f\npending = %d\n",
 		     in->path, (long long)st.st_size, msg, (unsigned long long)r.count,
 		     (int)r.last_pid, r.last_time, r.pending);
+	/* Where the layout comes from, when it is not the configuration. */
+	if (n >= 0 && (size_t)n < cap && in->def != FS_DEF_SCHEMA)
+		n += snprintf(buf + n, cap - (size_t)n, "definition = %s (%s)\n",
+			      in->def == FS_DEF_STORED ? "stored"
+			      : in->def == FS_DEF_RAW  ? "none: .raw and .status only"
+						       : "damaged",
+			      in->defmsg);
 	if (n < 0)
 		return -EIO;
 	return (size_t)n < cap ? n : (int)cap - 1;

@@ -1,6 +1,11 @@
 /*
  * ipmmapfs - every field of the shared structures as a file.
  *
+ *   $ cd /srv/app && ipmmapfs /mnt/shared    (every instance of ./.mmap, as
+ *                                            their managers stored them)
+ *   $ ipmmapfs -o mmap_dir=/srv/app/.mmap,lock_dir=/srv/app/.fasteners /mnt/shared
+ *
+ * or with a configuration (schemas, listed instances, create, modes):
  *   $ cat conf/ipmmapfs.ini
  *   [ipmmapfs]
  *   schema   = demo.ini
@@ -52,6 +57,8 @@ const char *__asan_default_options(void)
 
 struct main_opts {
 	char *config;	 /* -o config=FILE */
+	char *mmap_dir;	 /* -o mmap_dir=DIR */
+	char *lock_dir;	 /* -o lock_dir=DIR */
 	char *nonopt[2]; /* [CONFIG] MOUNTPOINT */
 	int nnonopt;	 /* entries in nonopt */
 	int ro;		 /* -o ro */
@@ -62,6 +69,8 @@ enum { KEY_RO, KEY_NAMED };
 
 static const struct fuse_opt main_spec[] = {
     {"config=%s", offsetof(struct main_opts, config), 0},
+    {"mmap_dir=%s", offsetof(struct main_opts, mmap_dir), 0},
+    {"lock_dir=%s", offsetof(struct main_opts, lock_dir), 0},
     FUSE_OPT_KEY("ro", KEY_RO),
     FUSE_OPT_KEY("fsname=", KEY_NAMED),
     FUSE_OPT_KEY("subtype=", KEY_NAMED),
@@ -102,6 +111,8 @@ static void main_help(const char *prog)
 	    "every field as a file to cat and echo to.\n\n" FS_NAME " options:\n"
 	    "    -o config=FILE         the configuration (INI); a first argument\n"
 	    "                           CONFIG does the same (mount -t fuse.ipmmapfs, fstab)\n"
+	    "    -o mmap_dir=DIR        where the .mmap files are (default ./.mmap)\n"
+	    "    -o lock_dir=DIR        where the lock files are (default ./.fasteners)\n"
 	    "    -o ro                  read-only mount: every file 0444, read locks only\n"
 	    "    -o auto_unmount        unmount by itself when ipmmapfs dies (recommended;\n"
 	    "                           otherwise run fusermount3 -u -z MOUNTPOINT)\n"
@@ -109,9 +120,13 @@ static void main_help(const char *prog)
 	    "    -s                     one session thread: fine, requests that wait for a\n"
 	    "                           lock are parked and never block the mount\n\n"
 	    "Without a configuration given, the first that exists of:\n"
-	    "    $IPMMAPFS_CONFIG, ./ipmmapfs.ini, /etc/ipmmapfs.ini\n\n"
+	    "    $IPMMAPFS_CONFIG, ./ipmmapfs.ini, /etc/ipmmapfs.ini\n"
+	    "and without any, every <Struct>_<tag>.mmap of ./.mmap (or mmap_dir=),\n"
+	    "each with the definition its manager stored beside its lock file; an\n"
+	    "instance made without one (Python IPMMAP) shows .raw and .status only.\n\n"
 	    "Configuration ([ipmmapfs] section; paths relative to the file):\n"
-	    "    schema = FILE          schema INI, repeatable\n"
+	    "    schema = FILE          schema INI, repeatable (optional: stored\n"
+	    "                           definitions serve what it lacks)\n"
 	    "    mmap_dir = DIR         default .mmap      lock_dir = DIR  default .fasteners\n"
 	    "    create = yes|no        manager: create the listed instances at mount\n"
 	    "    read_only = yes|no     as -o ro\n"
@@ -295,15 +310,15 @@ int main(int argc, char *argv[])
 			argv[0]);
 		goto out_opts;
 	}
+	/* No configuration is fine: the working directory's instances. */
 	cpath = main_find_config(mo.config);
-	if (!cpath) {
-		fprintf(stderr,
-			FS_NAME ": no configuration: give -o config=FILE, or set "
-				"IPMMAPFS_CONFIG, or make ./ipmmapfs.ini or /etc/ipmmapfs.ini\n");
-		goto out_opts;
-	}
-	if (fs_config_load(&conf, cpath, err, sizeof(err)) < 0) {
+	rc = cpath ? fs_config_load(&conf, cpath, err, sizeof(err))
+		   : fs_config_default(&conf, err, sizeof(err));
+	if (rc == 0)
+		rc = fs_config_dirs(&conf, mo.mmap_dir, mo.lock_dir, err, sizeof(err));
+	if (rc < 0) {
 		fprintf(stderr, "%s\n", err);
+		fs_config_free(&conf);
 		goto out_opts;
 	}
 	main_nofile(&fs);
@@ -314,10 +329,13 @@ int main(int argc, char *argv[])
 	}
 	fs.verbose = opts.foreground || opts.debug;
 	if (!mo.named) {
-		/* The mount table names the configuration; a comma would split
-		 * the option, so such a path is not shown. */
+		/* The mount table names the configuration, or the directory
+		 * shown; a comma would split the option, so such a path is not
+		 * shown. */
+		const char *src = conf.path ? conf.path : conf.mmap_dir;
+
 		if (asprintf(&named, "-osubtype=" FS_NAME ",fsname=%s",
-			     strchr(conf.path, ',') ? FS_NAME : conf.path) < 0 ||
+			     strchr(src, ',') ? FS_NAME : src) < 0 ||
 		    fuse_opt_add_arg(&args, named) < 0)
 			goto out_fs;
 	}
@@ -374,6 +392,8 @@ out_opts:
 out_args:
 	free(named);
 	free(mo.config);
+	free(mo.mmap_dir);
+	free(mo.lock_dir);
 	free(mo.nonopt[0]);
 	free(mo.nonopt[1]);
 	fuse_opt_free_args(&args);

@@ -145,8 +145,8 @@ static int tree_expand(struct fs_tree *t, size_t *cap, uint32_t d)
 	return rc;
 }
 
-/* See fs.h. */
-int fs_tree_build(struct fs_tree *t, const ipm_type *type)
+/* The tree of type: every field (raw 0), or .raw and .status only. */
+static int tree_build(struct fs_tree *t, const ipm_type *type, int raw)
 {
 	size_t cap = 0, vmax = 0;
 	int rc;
@@ -160,7 +160,7 @@ int fs_tree_build(struct fs_tree *t, const ipm_type *type)
 		rc = tree_add(t, &cap, 0, strdup(".raw"), strdup(""), 0, type, 1);
 	if (!rc)
 		rc = tree_add(t, &cap, 0, strdup(".status"), strdup(""), 0, type, 1);
-	if (!rc)
+	if (!rc && !raw)
 		rc = tree_expand(t, &cap, FS_NODE_ROOT);
 	if (rc) {
 		fs_tree_free(t);
@@ -173,11 +173,31 @@ int fs_tree_build(struct fs_tree *t, const ipm_type *type)
 	t->nodes[FS_NODE_STATUS].kind = FS_STATUS;
 	t->nodes[FS_NODE_STATUS].textmax = FS_STATUS_MAX;
 	t->nodes[FS_NODE_STATUS].size = tree_size(FS_STATUS_MAX);
+	if (raw) {
+		/* Nothing but the bytes to show: .values stays out of the
+		 * directory's range, so no lookup ever finds it. */
+		t->nodes[FS_NODE_ROOT].kind = FS_DIR;
+		t->nodes[FS_NODE_ROOT].first = FS_NODE_RAW;
+		t->nodes[FS_NODE_ROOT].count = 2;
+		return 0;
+	}
 	/* .values: the library's line format, NUL not counted. */
 	vmax = ipm_values_textlen(type, NULL) - 1;
 	t->nodes[FS_NODE_VALUES].textmax = vmax;
 	t->nodes[FS_NODE_VALUES].size = tree_size(vmax ? vmax : 1);
 	return 0;
+}
+
+/* See fs.h. */
+int fs_tree_build(struct fs_tree *t, const ipm_type *type)
+{
+	return tree_build(t, type, 0);
+}
+
+/* See fs.h. */
+int fs_tree_build_raw(struct fs_tree *t, const ipm_type *type)
+{
+	return tree_build(t, type, 1);
 }
 
 /* See fs.h. */
