@@ -82,6 +82,28 @@ check "... and the mount is alive" kill -0 "$FSPID"
 stop "$M"
 expect "clean unmount" 0 $?
 
+# The usage line, literally, with the installed program: no configuration
+# file anywhere needed (unless /etc/ipmmapfs.ini exists on this machine).
+if make -s --no-print-directory install B="$B" DESTDIR="$T/stage" PREFIX=/usr/local \
+	>"$T/install.log" 2>&1; then
+	ok "make install"
+	if [ -e /etc/ipmmapfs.ini ]; then
+		ok "SKIPPED: /etc/ipmmapfs.ini exists here"
+	else
+		cd "$APP" || exit 1
+		FS_SAVED=$FS
+		FS=$T/stage/usr/local/bin/ipmmapfs
+		IPMMAPFS_CONFIG='' start "$T/mnt_shared" || nok "installed ipmmapfs MOUNTPOINT"
+		FS=$FS_SAVED
+		cd "$ROOT" || exit 1
+		expect "installed: ipmmapfs /mnt/shared shows the fields" 77 \
+			"$(t cat "$T/mnt_shared/$D/data_int")"
+		stop "$T/mnt_shared"
+	fi
+else
+	nok "make install: $(cat "$T/install.log")"
+fi
+
 # -o mmap_dir=,lock_dir= from anywhere, over the same files.
 start "$M" -o "mmap_dir=$APP/.mmap,lock_dir=$APP/.fasteners" || nok "mount with -o mmap_dir, lock_dir"
 expect "-o mmap_dir,lock_dir: reads" 77 "$(t cat "$M/$D/data_int")"
