@@ -2,8 +2,8 @@
 # run.sh - `make demo`: the seed's demo with the mount, in one step.
 #
 # Starts demo_editor (creates .mmap/DemoMmapStructure_.mmap as manager and
-# rewrites its values once a second), mounts ipmmapfs on ./mnt with
-# conf/ipmmapfs.ini, and waits. Ctrl-C unmounts and stops everything.
+# rewrites its values once a second), mounts ipmmapfs on ./mnt with no
+# configuration (every instance of ./.mmap), and waits. Ctrl-C unmounts and stops everything.
 # DEMO_SECONDS=N stops by itself after N seconds (used by the tests).
 set -u
 B=${B:-build}
@@ -32,7 +32,9 @@ for _ in $(seq 100); do
 	sleep 0.05
 done
 
-"$B"/ipmmapfs -f -o config=conf/ipmmapfs.ini "$mnt" &
+# The usage line: no configuration, the editor stored its structure's
+# definition beside the lock file.
+"$B"/ipmmapfs -f "$mnt" &
 fs=$!
 for _ in $(seq 100); do
 	grep -qs " $(realpath "$mnt") " /proc/self/mountinfo && break

@@ -1,10 +1,13 @@
 #!/bin/sh
 # 12_readme_poll.sh - the README's Python poll() example, run as it stands
-# against a mount at ./mnt: it prints the value, sleeps in poll(), and wakes
-# for each new value written through the mount (and not for another field).
+# against a mount ($T/mnt for the README's /mnt/shared): it prints the value,
+# sleeps in poll(), and wakes for each new value written through the mount
+# (and not for another field).
 . "$(dirname "$0")/lib.sh"
 
-awk '/^```python$/ { on = 1; next } /^```$/ { on = 0 } on' "$ROOT/README.md" >"$T/example.py"
+# The README's mount point is /mnt/shared; here it is $T/mnt.
+awk '/^```python$/ { on = 1; next } /^```$/ { on = 0 } on' "$ROOT/README.md" |
+	sed "s|/mnt/shared/|$T/mnt/|g" >"$T/example.py"
 grep -q 'select.POLLPRI' "$T/example.py" || { nok "README has no Python poll example"; finish; }
 conf "$T/fs.ini" "create = yes" "instance = DemoMmapStructure"
 start "$T/mnt" -o config="$T/fs.ini" || { nok "mount"; finish; }
