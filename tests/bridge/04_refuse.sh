@@ -1,8 +1,9 @@
 #!/bin/sh
 # 04_refuse.sh - what a bridge refuses: a schema that lays the structure out
 # differently (refused, counted, said once per sender and instance), a
-# subscribe-only host cannot change the publisher, and a publish-only host
-# ignores remote states.
+# subscribe-only host cannot change the publisher (and its own writes give
+# way to the publisher's state), and a publish-only host ignores remote
+# states.
 . tests/bridge/lib.sh
 
 host A
@@ -20,6 +21,12 @@ settled B
 expect "... its own write never reached the publisher" 7 "$(get A data_int)"
 expect "... it published nothing" 0 "$(status B sent)"
 expect "... the publisher applied nothing" 0 "$(status A applied)"
+# A one-way mirror follows the publisher: a local write, even a newer one
+# made while its bridge was down, gives way to the publisher's state.
+stop B
+ipm B set "$S" data_int 555 >/dev/null
+start B || nok "bridge B (subscribe) restarts"
+shows "a subscribe-only host's own newer write gives way to the publisher's state" B data_int 7
 
 # A host whose schema lays DemoMmapStructure out differently (data_int is an
 # int64 there): its samples are refused by A and B, and it refuses theirs.
