@@ -19,6 +19,9 @@
  * greater seq. The local state's version is that of the last state the
  * bridge published or applied if the bytes are still those (inst->known),
  * else (its ts, this bridge, infinity): a local write not published yet.
+ * A subscribe-only instance is a one-way mirror: its local version is that
+ * of the last remote state applied, whatever was written here since, so the
+ * next remote state always replaces local writes.
  *
  * Locking order: inst->mu, then the instance's ipmmap lock. The publisher
  * thread copies the structure and compares it with inst->known under both,
@@ -132,6 +135,7 @@ struct br_inst {
 	pthread_cond_t appeared;    /* the applier created the instance */
 	ipm_map *apply;		    /* the applier's handle (receiving thread) */
 	int apply_open;		    /* apply is open */
+	int apply_failed;	    /* opening it failed, and was said */
 	unsigned char *cur;	    /* the applier's copy of the local state */
 	unsigned char *known;	    /* last state published or applied here */
 	int have_known;		    /* known holds a state */

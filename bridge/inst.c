@@ -285,10 +285,14 @@ static int apply_open(struct br_inst *in)
 		made = 1;
 	}
 	if (rc < 0) {
-		br_error(in->br, "%s", ipm_map_errmsg(in->apply));
+		/* Said once until it works: samples may come by thousands. */
+		if (!in->apply_failed)
+			br_error(in->br, "%s", ipm_map_errmsg(in->apply));
+		in->apply_failed = 1;
 		return rc;
 	}
 	in->apply_open = 1;
+	in->apply_failed = 0;
 	/* The publisher may open it now, but copies only once we release mu:
 	 * it never sees (nor publishes) the zeros the manager wrote. */
 	pthread_cond_broadcast(&in->appeared);
@@ -353,11 +357,15 @@ void br_inst_apply(struct br_inst *in, const struct ipmmap_Instance *s)
 	}
 	rc = ipm_map_copy(in->apply, in->cur, in->size);
 	if (rc == 0) {
-		if (made) {
-			/* Zeros stamped "now" by the manager: no state at all. */
+		if (made || (in->conf->dir == BR_SUBSCRIBE && !in->have_known)) {
+			/* Zeros stamped "now" by the manager, or a one-way
+			 * mirror's state before the first remote one: none. */
 			memset(&local, 0, sizeof(local));
 			local.ts = -1;
-		} else if (in->have_known && !memcmp(in->cur, in->known, in->size)) {
+		} else if (in->conf->dir == BR_SUBSCRIBE ||
+			   (in->have_known && !memcmp(in->cur, in->known, in->size))) {
+			/* A one-way mirror follows the remote states: local
+			 * writes never leave this host, so they do not count. */
 			local = in->known_v;
 		} else {
 			local.ts = br_ts_ns(ts_of(in, in->cur));
