@@ -2,10 +2,10 @@
 # bridge.sh - the ipmmap-bridge rows of `make bench`, called by bench/run.sh:
 #   sh bench/bridge.sh TMPDIR
 # prints rows of the markdown table. Two bridges A and B run on loopback
-# only (Cyclone configured through CYCLONEDDS_URI: the lo interface, unicast
-# discovery with the one peer 127.0.0.1, no multicast, a random domain and a
-# discovery tag of this run, so nothing leaves the machine and concurrent
-# runs never meet). In the same run, ddsperf's ping/pong round trip on the
+# only (CYCLONEDDS_URI: bridge/loopback.xml, the lo interface, unicast
+# discovery with the one peer 127.0.0.1, no multicast; with a random domain
+# and a discovery tag of this run, so nothing leaves the machine and
+# concurrent runs never meet). In the same run, ddsperf's ping/pong round trip on the
 # same configuration gives the floor: what Cyclone alone costs. Every process
 # started here is stopped in the EXIT trap. A measurement: never fails.
 
@@ -47,14 +47,8 @@ trap 'exit 130' INT TERM HUP
 
 mkdir -p "$W/A" "$W/B"
 DOMAIN=$(($(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 230 + 1))
-cat >"$W/cyclone.xml" <<EOF
-<CycloneDDS><Domain Id="any">
- <General><Interfaces><NetworkInterface name="lo"/></Interfaces>
-  <AllowMulticast>false</AllowMulticast></General>
- <Discovery><ParticipantIndex>auto</ParticipantIndex>
-  <Peers><Peer Address="127.0.0.1"/></Peers><Tag>ipmmap-bench-$(basename "$1")</Tag></Discovery>
-</Domain></CycloneDDS>
-EOF
+sed "s|<Tag>[^<]*</Tag>|<Tag>ipmmap-bench-$(basename "$1")</Tag>|" "$ROOT/bridge/loopback.xml" \
+	>"$W/cyclone.xml"
 CYCLONEDDS_URI=file://$W/cyclone.xml
 export CYCLONEDDS_URI
 

@@ -90,22 +90,19 @@ cleanup() {
 trap 'cleanup; [ "$nfail" -eq 0 ] || exit 1' EXIT
 trap 'exit 130' INT TERM HUP
 
-# The Cyclone configuration every bridge of the scenario reads. With TRACE
-# set, each process also writes its configuration and discovery to
-# $T/dds-PID.log, to check which addresses it uses.
+# The Cyclone configuration every bridge of the scenario reads: the
+# repository's bridge/loopback.xml (the README shows it) with the scenario's
+# own discovery tag. With TRACE set, each process also writes its
+# configuration and discovery to $T/dds-PID.log, to check which addresses
+# it uses.
 cyclone() {
-	{
-		echo '<CycloneDDS><Domain Id="any">'
-		echo ' <General><Interfaces><NetworkInterface name="lo"/></Interfaces>'
-		echo '  <AllowMulticast>false</AllowMulticast></General>'
-		echo ' <Discovery><ParticipantIndex>auto</ParticipantIndex>'
-		echo "  <Peers><Peer Address=\"127.0.0.1\"/></Peers><Tag>$DTAG</Tag></Discovery>"
-		if [ -n "${TRACE:-}" ]; then
-			echo " <Tracing><Category>config,discovery</Category>"
-			echo "  <OutputFile>$T/dds-\${CYCLONEDDS_PID}.log</OutputFile></Tracing>"
-		fi
-		echo '</Domain></CycloneDDS>'
-	} >"$T/cyclone.xml"
+	trace=
+	if [ -n "${TRACE:-}" ]; then
+		trace="<Tracing><Category>config,discovery</Category>"
+		trace="$trace<OutputFile>$T/dds-\${CYCLONEDDS_PID}.log</OutputFile></Tracing>"
+	fi
+	sed -e "s|<Tag>[^<]*</Tag>|<Tag>$DTAG</Tag>|" -e "s|</Domain>|$trace</Domain>|" \
+		"$ROOT/bridge/loopback.xml" >"$T/cyclone.xml"
 	CYCLONEDDS_URI=file://$T/cyclone.xml
 	export CYCLONEDDS_URI
 }
