@@ -8,7 +8,7 @@
  *   ops.c     the low-level FUSE operations
  *   poll.c    poll()/select()/epoll on a file: watcher threads, notifications
  *   park.c    requests that find a lock held: parked, served by a waiter
- *   values.c  the lines written to .values, parsed (no FUSE: fuzzed)
+ *   values.c  the lines written to .values, checked by lib/lines.c
  *   main.c    command line, mount, signals, tear-down
  *
  * Inode numbers: 1 is the root; an instance's node n is
@@ -315,7 +315,7 @@ int fs_node_text(const struct fs_tree *t, const struct fs_node *n, const void *d
 		 size_t cap);
 
 /* ------------------------------------------------------------------------ */
-/* .values lines (values.c): no FUSE in it, for fuzz/fuzz_values.c          */
+/* .values lines (values.c), through the library's one parser (lib/lines.c)  */
 /* ------------------------------------------------------------------------ */
 
 /* Parses the "path = value" lines of text[0, len) of structure type: each

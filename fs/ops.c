@@ -310,69 +310,11 @@ void fs_release(struct fs_inst *in, struct fs_lk *lk)
 		fs_map_put(in, lk->m, lk->gen); /* unlocks */
 }
 
-/* Appends s (n bytes) to .values text with \, newline and CR escaped, so
- * that every field stays on one line. */
-static size_t fs_escape(char *dst, const char *s, size_t n)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '\\' || c == '\n' || c == '\r') {
-			dst[o++] = '\\';
-			c = c == '\n' ? 'n' : c == '\r' ? 'r' : '\\';
-		}
-		dst[o++] = c;
-	}
-	return o;
-}
-
-/* Appends the lines of the fields under directory node d, in layout order
- * (the table groups siblings, so walk it depth first). */
-static int fs_render_dir(const struct fs_tree *t, char *buf, size_t cap, const char *data,
-			 uint32_t d, size_t *o)
-{
-	const struct fs_node *dn = &t->nodes[d];
-	int rc;
-
-	for (uint32_t i = dn->first; i < dn->first + dn->count; i++) {
-		const struct fs_node *n = &t->nodes[i];
-		size_t pl;
-
-		if (n->kind == FS_DIR) {
-			rc = fs_render_dir(t, buf, cap, data, i, o);
-			if (rc < 0)
-				return rc;
-			continue;
-		}
-		if (n->kind != FS_FIELD)
-			continue;
-		pl = strlen(n->path);
-		memcpy(buf + *o, n->path, pl);
-		memcpy(buf + *o + pl, " = ", 3);
-		*o += pl + 3;
-		if (n->field.kind == IPM_STRING) {
-			const char *s = data + n->field.offset;
-
-			*o += fs_escape(buf + *o, s, strnlen(s, n->field.size));
-		} else {
-			rc = ipm_text_format(&n->field, data + n->field.offset, buf + *o, cap - *o);
-			if (rc < 0)
-				return rc;
-			*o += (size_t)rc;
-		}
-		buf[(*o)++] = '\n';
-	}
-	return 0;
-}
-
 /* See fs.h. */
 int fs_node_text(const struct fs_tree *t, const struct fs_node *n, const void *data, char *buf,
 		 size_t cap)
 {
 	const char *d = data;
-	size_t o = 0;
 	int rc;
 
 	switch (n->kind) {
@@ -382,9 +324,8 @@ int fs_node_text(const struct fs_tree *t, const struct fs_node *n, const void *d
 			return rc;
 		buf[rc] = '\n';
 		return rc + 1;
-	case FS_VALUES:
-		rc = fs_render_dir(t, buf, cap, d, FS_NODE_ROOT, &o);
-		return rc < 0 ? rc : (int)o;
+	case FS_VALUES: /* the library's one line format */
+		return (int)ipm_values_format(t->type, NULL, d, buf, cap);
 	case FS_RAW:
 		if (cap < n->textmax)
 			return -ENOSPC;

@@ -172,17 +172,8 @@ int fs_tree_build(struct fs_tree *t, const ipm_type *type)
 	t->nodes[FS_NODE_STATUS].kind = FS_STATUS;
 	t->nodes[FS_NODE_STATUS].textmax = FS_STATUS_MAX;
 	t->nodes[FS_NODE_STATUS].size = tree_size(FS_STATUS_MAX);
-	/* .values: "path = value\n" per leaf; a string may double when its
-	 * backslashes and newlines are escaped. */
-	for (uint32_t i = 0; i < t->count; i++) {
-		const struct fs_node *n = &t->nodes[i];
-
-		if (n->kind != FS_FIELD)
-			continue;
-		vmax += strlen(n->path) + 3 + n->textmax;
-		if (n->field.kind == IPM_STRING)
-			vmax += n->textmax;
-	}
+	/* .values: the library's line format, NUL not counted. */
+	vmax = ipm_values_textlen(type, NULL) - 1;
 	t->nodes[FS_NODE_VALUES].textmax = vmax;
 	t->nodes[FS_NODE_VALUES].size = tree_size(vmax ? vmax : 1);
 	return 0;

@@ -35,9 +35,12 @@
  *   inode than those that kept the old one, and mutual exclusion silently
  *   ends (fasteners has the same flaw; the library does not stat the file
  *   at each lock, to keep locking cheap).
- *   Cutting it short while processes have it open makes their calls fail
- *   with -EIO or, in the few places not guarded (unlocking, waiting), kills
- *   them with SIGBUS. Bytes that are not ours in it (a bad magic) do not
+ *   Cutting it short while processes have it open never kills them: every
+ *   access to it is guarded, a handle that may write it grows it back and
+ *   goes on (the change counter, the leases and the undo record start again
+ *   from zero), and one that may not fails with -EIO ("lock file P was
+ *   truncated to N bytes") until someone who may reopens or repairs it.
+ *   Bytes that are not ours in it (a bad magic) do not
  *   stop an instance: the handle goes on without change counter or undo
  *   record and ipm_map_errmsg() says why after a successful open.
  * - Whoever may write the lock file (every role opens it for writing when it
@@ -50,6 +53,14 @@
  *   .mmap file cut short by another process while mapped makes calls fail
  *   with -EIO ("<path>: file was truncated to N bytes"); once the file is
  *   whole again (grown back, or made anew by a manager) they work again.
+ *   A cut within the file's last page raises no SIGBUS (the kernel keeps the
+ *   page and reads zeros past the end), and a file may also grow: each
+ *   access is checked after it is made and before its result is given out,
+ *   through a canary byte past the structure's end in that page, which the
+ *   kernel clears on a cut (about 3 ns; fstat() when it is missing, and every
+ *   256 checks for filesystems that keep it when a file grows). A handle
+ *   that cannot write the file (a reader) depends on writers for the canary
+ *   and otherwise asks fstat() at each access.
  *   Code that reads or writes through ipm_map_data() is not guarded unless
  *   it runs inside ipm_map_guarded().
  *
@@ -319,6 +330,108 @@ int ipm_text_parse(const struct ipm_field *f, const char *text, size_t len, void
 		   char err[IPM_ERRLEN]);
 
 /* ------------------------------------------------------------------------ */
+/* Instances as "path = value" lines (lines.c)                               */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The one text format of a whole instance: what the mount's .values file
+ * shows and takes, what `ipmmap dump` prints, `ipmmap set STRUCT FILE` reads
+ * and `ipmmap watch` prints.
+ *
+ *   header.header_code = 4392
+ *   header.time_stamp = 1795000000.123456
+ *   data_int = 42
+ *   data_string = two\nlines and a \\ backslash
+ *   multi_pts.multi_points[3].y = 2.5
+ *
+ * One line per leaf (scalar or string), in layout order: the dotted path,
+ * " = ", the value as ipm_text_format() writes it, a newline. In a string,
+ * and only there, a backslash, newline and carriage return are written \\,
+ * \n and \r, so that every value stays on its line and no string can forge
+ * another field's line.
+ *
+ * Reading follows inih's conventions (not inih itself: Debian's inih cuts
+ * lines at 200 bytes, strips inline "; comments" and trims values, so a
+ * string would not read back as written): blank lines and lines starting
+ * with ';' or '#' are skipped, white space around the path and '=' is
+ * ignored, a line may end in "\r\n". A string's value starts after "= " (one
+ * space) and runs to the end of the line, with the three escapes above and
+ * no other; a number's value may have white space around it. A line of the
+ * header of a mappable structure is checked and then ignored: its code is
+ * the library's and every update sets its time stamp. Any other bad line
+ * (no '=', not a leaf, a bad value or escape, a NUL byte) refuses the whole
+ * text: nothing is applied.
+ *
+ * Calling sequence (the mount checks lines as write() brings them and
+ * applies them all at close, under one write lock):
+ *   struct ipm_values v = {.bytes = scratch,        // ipm_type_size(t) bytes
+ *                          .fields = fields,        // one per line of text
+ *                          .cap = nlines, .name = "saved.txt"};
+ *   if (ipm_values_parse(t, text, len, &v, err) < 0)  // once, or piece by piece
+ *           fprintf(stderr, "%s\n", err);            // "saved.txt:3: data_int: ..."
+ *   else
+ *           ipm_values_apply(m, &v);
+ */
+
+/* A parsed update not applied yet: what ipm_values_parse() fills and
+ * ipm_values_apply() writes. The caller owns every buffer; zero it, then
+ * set bytes, and fields and cap to collect the fields (fields NULL: only
+ * check the text). Members are only ever added at the end. */
+struct ipm_values {
+	void *bytes;              /* ipm_type_size(t) bytes: each value lands at
+				     its field's offset */
+	struct ipm_field *fields; /* the fields set, in line order, or NULL */
+	size_t cap;               /* room in fields: one per line is enough */
+	size_t n;                 /* fields collected so far */
+	unsigned lines;           /* lines read good so far: an error is on
+				     line lines + 1 */
+	const char *name;         /* the text's name in messages; NULL: "line" */
+};
+
+/* Room a buffer needs for ipm_values_format(t, path, ...), NUL included; at
+ * least the longest text any bytes can give (SIZE_MAX if it overflows).
+ * path as for ipm_values_format(); 0 if it does not resolve. */
+size_t ipm_values_textlen(const ipm_type *t, const char *path);
+
+/*
+ * Writes the lines of every leaf of structure t, whose bytes are at data
+ * (ipm_type_size(t) of them), into buf, NUL-terminated, at most len bytes.
+ * With path NULL or "", the whole instance; otherwise only the leaves under
+ * path (resolved as ipm_type_resolve() does; a leaf itself gives its one
+ * line), their lines starting with path as given. Reads only memory, never
+ * allocates, so it may run inside ipm_map_guarded().
+ * Returns the length of the text, -ENOSPC if it does not fit (see
+ * ipm_values_textlen()), or what ipm_type_resolve() returns for path.
+ */
+ssize_t ipm_values_format(const ipm_type *t, const char *path, const void *data, char *buf,
+			  size_t len);
+
+/*
+ * Parses the lines of text (len bytes, need not be NUL-terminated; the last
+ * line may lack its newline) for structure t into v: each value's bytes go
+ * to v->bytes at its field's offset, and with v->fields set the field is
+ * appended there (a field given twice appears twice; its last value wins).
+ * A text may come in pieces of whole lines, one call each: v->lines and
+ * v->n carry on. Returns 0, or on the first bad line -EINVAL (no '=', not a
+ * leaf of t, a bad escape, a NUL byte, or a value that is not of the type),
+ * -ERANGE (out of range, too long) or -ENOSPC (more fields than cap), with
+ * "name:N: path: why" in err when err is not NULL. v->bytes may then hold
+ * part of the text's values: nothing is applied until ipm_values_apply().
+ */
+int ipm_values_parse(const ipm_type *t, const char *text, size_t len, struct ipm_values *v,
+		     char err[IPM_ERRLEN]);
+
+/*
+ * Writes the v->n fields of v from v->bytes into m's instance, all under
+ * one write lock, and sets the header's time_stamp to now; with v->n 0 it
+ * does nothing. Uses the write lock m holds, or takes it for the call,
+ * waiting as long as it takes. Returns 0, -EACCES (a reader handle), -EPERM
+ * (m holds the read lock), -EIO (the file was cut short) or another error
+ * of the lock, with a message on m.
+ */
+int ipm_values_apply(ipm_map *m, const struct ipm_values *v);
+
+/* ------------------------------------------------------------------------ */
 /* Maps: files, roles, mapping                                               */
 /* ------------------------------------------------------------------------ */
 
@@ -363,8 +476,11 @@ void ipm_map_free(ipm_map *m);
  * - IPM_MANAGER creates the file under the write lock: exact size, zeros,
  *   header_code = IPM_HEADER_CODE, time_stamp = now. An existing file that
  *   matches is kept (unless IPM_FORCE), after undoing a dead writer's open
- *   section (see "Crashes"). Re-creating a file of the right size rewrites
- *   it in place, so processes that have it mapped never fault.
+ *   section (see "Crashes"). A file of another size is refused (-EINVAL,
+ *   naming both sizes) unless IPM_FORCE: its bytes may be all someone has.
+ *   Forced, it is made anew under a temporary name and renamed over the
+ *   old one. Re-creating a file of the right size rewrites it in place, so
+ *   processes that have it mapped never fault.
  * - Files, the lock file and directories that do not exist are made with
  *   opts->mode (default IPM_DEFAULT_MODE, 0600) and, with IPM_GROUP, group
  *   opts->gid; existing ones keep theirs. Python IPMMAP makes its files
@@ -378,6 +494,9 @@ void ipm_map_free(ipm_map *m);
  * ipm_lock_signal() to the thread ends that wait with -EINTR. The file is
  * mapped once for the handle's life (and again at the same address if it is
  * damaged and then made anew); locks do not re-open.
+ * The lock file is allocated in full when a handle that may write it opens
+ * it, so a full disk shows here (-ENOSPC, "cannot allocate lock file P: No
+ * space left on device") and never as a bus error later.
  * Returns 0 or a negative errno: -ENOENT (no such file or structure), -EINVAL
  * (bad name or tag, structure not mappable, size or magic mismatch, layout
  * fingerprint mismatch, lock or data file not a regular file), -ELOOP (lock
@@ -421,7 +540,9 @@ int ipm_map_resolve(ipm_map *m, const char *path, struct ipm_field *out);
  * bytes"). If the file is whole again by then, fn runs once more first, so
  * fn must be safe to run twice. fn must only access memory: no locks, no
  * allocation (it may be abandoned half way, as by longjmp()). Every access
- * of the library to a mapping runs this way. It costs about 7 ns.
+ * of the library to a mapping runs this way. When fn succeeds, the file's
+ * size is checked before the call returns (see Invariants): -EIO if it
+ * changed. It costs about 10 ns.
  *
  * The handler is installed once, when first needed, and only if SIGBUS has
  * its default disposition; otherwise fn runs unguarded (a program, or a
@@ -467,9 +588,16 @@ int ipm_map_guarded(ipm_map *m, int (*fn)(ipm_map *m, void *ctx), void *ctx);
  * neither announce nor stand aside. The uncontended read lock pays one
  * atomic load for this, the write lock nothing.
  *
+ * Damaged files (see Invariants): a .mmap file that no longer has the
+ * structure's size (cut, even within its last page, or grown) makes both
+ * calls fail with -EIO and no lock held; a lock file cut short is grown back
+ * by a handle that may write it, and makes the calls fail with -EIO ("lock
+ * file P was truncated to N bytes") for one that may not.
+ *
  * What a failure leaves (check ipm_lock_held() when in doubt):
  * - ipm_lock_read(): the lock held before the call (none, or the write lock
- *   if converting it failed, which the kernel does not do in practice).
+ *   if converting it failed, which the kernel does not do in practice); no
+ *   lock after -EIO.
  * - ipm_lock_write() from no lock: no lock.
  * - ipm_lock_write() from the read lock: still the read lock when the call
  *   failed without waiting (-EAGAIN with timeout_ms 0, -EACCES, or -EIO from
@@ -487,7 +615,10 @@ int ipm_map_guarded(ipm_map *m, int (*fn)(ipm_map *m, void *ctx), void *ctx);
 int ipm_lock_read(ipm_map *m, int timeout_ms);
 int ipm_lock_write(ipm_map *m, int timeout_ms);
 
-/* Releases the lock the handle holds. Harmless if it holds none. */
+/* Releases the lock the handle holds. Harmless if it holds none. After a
+ * write section during which the .mmap file was damaged, the lock is
+ * released all the same and the call returns -EIO: what the section wrote
+ * may be lost. */
 int ipm_unlock(ipm_map *m);
 
 /* 0 none, 1 read, 2 write: the lock this handle holds. */
