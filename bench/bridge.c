@@ -100,8 +100,8 @@ static int cmp_i64(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
-static int cmd_prop(ipm_map *a, ipm_map *b, const struct ipm_field *fa,
-		    const struct ipm_field *fb, int n)
+static int cmd_prop(ipm_map *a, ipm_map *b, const struct ipm_field *fa, const struct ipm_field *fb,
+		    int n)
 {
 	int64_t *lat = calloc(n, sizeof(*lat)), base = now_ns() % 1000000 * 1000, sum = 0;
 	int lost = 0;
@@ -125,11 +125,11 @@ static int cmd_prop(ipm_map *a, ipm_map *b, const struct ipm_field *fa,
 }
 
 struct writer {
-	ipm_map *a;		  /* A's handle */
+	ipm_map *a;		   /* A's handle */
 	const struct ipm_field *f; /* data_int */
-	int64_t base;		  /* first value */
-	int64_t end_ns;		  /* stop then */
-	int64_t count;		  /* writes made */
+	int64_t base;		   /* first value */
+	int64_t end_ns;		   /* stop then */
+	int64_t count;		   /* writes made */
 };
 
 static void *writer_main(void *arg)
@@ -141,8 +141,8 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-static int cmd_rate(ipm_map *a, ipm_map *b, const struct ipm_field *fa,
-		    const struct ipm_field *fb, double secs)
+static int cmd_rate(ipm_map *a, ipm_map *b, const struct ipm_field *fa, const struct ipm_field *fb,
+		    double secs)
 {
 	struct writer w = {a, fa, now_ns() % 1000000 * 1000 + 500000000, 0, 0};
 	int64_t t0, t1, states = 0;
@@ -156,8 +156,8 @@ static int cmd_rate(ipm_map *a, ipm_map *b, const struct ipm_field *fa,
 	pthread_join(thr, NULL);
 	t1 = now_ns();
 	rc = await(b, fb, w.base + w.count - 1, &states);
-	printf("%lld %.3f %.1f %lld\n", (long long)w.count, (t1 - t0) / 1e9,
-	       (now_ns() - t1) / 1e6, (long long)states);
+	printf("%lld %.3f %.1f %lld\n", (long long)w.count, (t1 - t0) / 1e9, (now_ns() - t1) / 1e6,
+	       (long long)states);
 	return rc < 0;
 }
 

@@ -62,18 +62,18 @@ struct br_inst_conf {
 };
 
 struct br_config {
-	char *path;		  /* the configuration file, absolute */
-	char *dir;		  /* its directory: relative paths start here */
-	char **schemas;		  /* schema files, absolute, in order */
-	int *schema_lines;	  /* line of each schema = */
-	size_t nschemas;	  /* entries in schemas */
-	char *mmap_dir;		  /* absolute */
-	char *lock_dir;		  /* absolute */
-	char *status;		  /* status file, absolute */
-	uint32_t domain;	  /* DDS domain id (default 0) */
-	enum br_dir direction;	  /* default direction (default both) */
+	char *path;		    /* the configuration file, absolute */
+	char *dir;		    /* its directory: relative paths start here */
+	char **schemas;		    /* schema files, absolute, in order */
+	int *schema_lines;	    /* line of each schema = */
+	size_t nschemas;	    /* entries in schemas */
+	char *mmap_dir;		    /* absolute */
+	char *lock_dir;		    /* absolute */
+	char *status;		    /* status file, absolute */
+	uint32_t domain;	    /* DDS domain id (default 0) */
+	enum br_dir direction;	    /* default direction (default both) */
 	struct br_inst_conf *insts; /* instance = lines, in order */
-	size_t ninsts;		  /* entries in insts */
+	size_t ninsts;		    /* entries in insts */
 };
 
 /* Loads the configuration at path. Returns 0, or -errno with the first
@@ -92,21 +92,21 @@ const char *br_dir_name(enum br_dir d);
 
 /* Samples counted per instance and in total; any thread adds. */
 struct br_counts {
-	atomic_ullong sent;	/* published by this bridge */
-	atomic_ullong applied;	/* remote states written here */
-	atomic_ullong older;	/* remote states not newer than ours: kept ours */
-	atomic_ullong refused;	/* wrong layout or size */
-	atomic_ullong ignored;	/* for a publish-only instance */
+	atomic_ullong sent;    /* published by this bridge */
+	atomic_ullong applied; /* remote states written here */
+	atomic_ullong older;   /* remote states not newer than ours: kept ours */
+	atomic_ullong refused; /* wrong layout or size */
+	atomic_ullong ignored; /* for a publish-only instance */
 };
 
 struct br_status {
-	pthread_mutex_t mu;	/* guards last_error and logged */
-	char last_error[512];	/* "" if none */
-	double last_error_time; /* UNIX time of it */
+	pthread_mutex_t mu;	  /* guards last_error and logged */
+	char last_error[512];	  /* "" if none */
+	double last_error_time;	  /* UNIX time of it */
 	struct br_logged *logged; /* (origin, instance, why) already logged */
 	size_t nlogged;
-	atomic_uint peers;	/* remote participants matched now */
-	atomic_int dirty;	/* something changed since the last write */
+	atomic_uint peers; /* remote participants matched now */
+	atomic_int dirty;  /* something changed since the last write */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -130,29 +130,29 @@ struct br_inst {
 	uint64_t fp;			 /* layout fingerprint */
 	size_t ts_off;			 /* offset of header.time_stamp */
 
-	int inited;		    /* mu and appeared exist */
-	pthread_mutex_t mu;	    /* guards everything below */
-	pthread_cond_t appeared;    /* the applier created the instance */
-	ipm_map *apply;		    /* the applier's handle (receiving thread) */
-	int apply_open;		    /* apply is open */
-	int apply_failed;	    /* opening it failed, and was said */
-	unsigned char *cur;	    /* the applier's copy of the local state */
-	unsigned char *known;	    /* last state published or applied here */
-	int have_known;		    /* known holds a state */
+	int inited;		   /* mu and appeared exist */
+	pthread_mutex_t mu;	   /* guards everything below */
+	pthread_cond_t appeared;   /* the applier created the instance */
+	ipm_map *apply;		   /* the applier's handle (receiving thread) */
+	int apply_open;		   /* apply is open */
+	int apply_failed;	   /* opening it failed, and was said */
+	unsigned char *cur;	   /* the applier's copy of the local state */
+	unsigned char *known;	   /* last state published or applied here */
+	int have_known;		   /* known holds a state */
 	struct br_version known_v; /* its version */
-	uint64_t seq;		    /* last sequence number published */
+	uint64_t seq;		   /* last sequence number published */
 
-	pthread_t pub;	  /* publisher thread (both, publish) */
-	int pub_started;  /* pub runs */
-	ipm_map *pubm;	  /* its handle; only that thread uses it */
+	pthread_t pub;	    /* publisher thread (both, publish) */
+	int pub_started;    /* pub runs */
+	ipm_map *pubm;	    /* its handle; only that thread uses it */
 	unsigned char *buf; /* its copy of the structure */
 	struct br_counts n; /* this instance's counters */
 };
 
 /* Sets up inst for conf[i] (type, sizes); no thread, no file. Returns 0 or
  * -errno with a message in err. */
-int br_inst_init(struct br_inst *in, struct bridge *br, const struct br_inst_conf *conf,
-		 char *err, size_t errlen);
+int br_inst_init(struct br_inst *in, struct bridge *br, const struct br_inst_conf *conf, char *err,
+		 size_t errlen);
 
 /* Starts the publisher thread if the direction publishes. */
 int br_inst_start(struct br_inst *in);
@@ -182,15 +182,15 @@ int64_t br_ts_ns(double ts);
 /* ------------------------------------------------------------------------ */
 
 struct bridge {
-	struct br_config conf;	  /* loaded configuration */
-	ipm_schema *schema;	  /* every schema file, in order */
-	struct br_inst *insts;	  /* one per instance line */
-	size_t ninsts;		  /* entries in insts */
-	char host[64];		  /* this host's name */
-	uint8_t origin[16];	  /* this bridge's writer GUID */
-	atomic_int stop;	  /* SIGINT/SIGTERM seen */
-	struct br_counts n;	  /* totals */
-	struct br_status st;	  /* status file and log */
+	struct br_config conf; /* loaded configuration */
+	ipm_schema *schema;    /* every schema file, in order */
+	struct br_inst *insts; /* one per instance line */
+	size_t ninsts;	       /* entries in insts */
+	char host[64];	       /* this host's name */
+	uint8_t origin[16];    /* this bridge's writer GUID */
+	atomic_int stop;       /* SIGINT/SIGTERM seen */
+	struct br_counts n;    /* totals */
+	struct br_status st;   /* status file and log */
 
 	int32_t participant; /* dds_entity_t's, 0 if none */
 	int32_t topic;
@@ -226,8 +226,8 @@ __attribute__((format(printf, 2, 3))) void br_error(struct bridge *b, const char
 
 /* Records and logs a refusal once per (origin, instance, why); later ones
  * are only counted. */
-void br_refuse(struct bridge *b, struct br_inst *in, const uint8_t origin[16],
-	       const char *host, const char *why);
+void br_refuse(struct bridge *b, struct br_inst *in, const uint8_t origin[16], const char *host,
+	       const char *why);
 
 /* Writes the status file (a temporary file renamed over it). */
 void br_status_write(struct bridge *b, int running);

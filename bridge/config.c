@@ -115,9 +115,9 @@ static int cfg_instance(struct cfg_parse *p, const char *v)
 
 	k = sscanf(v, "%255s %15s %1s", name, flag, extra);
 	if (k < 1 || strlen(v) > 250)
-		return cfg_fail(p, -EINVAL,
-				"bad instance '%s': expected Name, Name:tag or 'Name:tag direction'",
-				v);
+		return cfg_fail(
+		    p, -EINVAL,
+		    "bad instance '%s': expected Name, Name:tag or 'Name:tag direction'", v);
 	if (k == 2)
 		d = dir_parse(flag);
 	if (k == 3 || (k == 2 && d < 0))
@@ -133,8 +133,9 @@ static int cfg_instance(struct cfg_parse *p, const char *v)
 		return cfg_fail(p, -EINVAL, "bad instance '%s': no structure name", v);
 	for (size_t i = 0; i < c->ninsts; i++)
 		if (!strcmp(c->insts[i].name, name) && !strcmp(c->insts[i].tag, tag))
-			return cfg_fail(p, -EINVAL, "instance %s%s%s given twice (first at line %d)",
-					name, *tag ? ":" : "", tag, c->insts[i].line);
+			return cfg_fail(p, -EINVAL,
+					"instance %s%s%s given twice (first at line %d)", name,
+					*tag ? ":" : "", tag, c->insts[i].line);
 	n = realloc(c->insts, (c->ninsts + 1) * sizeof(*n));
 	if (!n)
 		return cfg_fail(p, -ENOMEM, "out of memory");
@@ -275,8 +276,8 @@ static int cfg_finish(struct cfg_parse *p, char *err, size_t errlen)
 		c->mmap_dir = cfg_path(c, IPM_DEFAULT_MMAP_DIR + 2);
 	if (!c->lock_dir)
 		c->lock_dir = cfg_path(c, IPM_DEFAULT_LOCK_DIR + 2);
-	if (c->lock_dir && !c->status && asprintf(&c->status, "%s/%s.status", c->lock_dir,
-						   BR_NAME) < 0)
+	if (c->lock_dir && !c->status &&
+	    asprintf(&c->status, "%s/%s.status", c->lock_dir, BR_NAME) < 0)
 		c->status = NULL;
 	if (!c->mmap_dir || !c->lock_dir || !c->status) {
 		snprintf(err, errlen, "%s: out of memory", c->path);

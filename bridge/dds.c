@@ -62,8 +62,7 @@ int br_dds_open(struct bridge *b)
 		rc = dds_fail("create the DDS participant (see CYCLONEDDS_URI)", rc);
 		goto out;
 	}
-	rc = b->topic =
-	    dds_create_topic(b->participant, &ipmmap_Instance_desc, BR_TOPIC, q, NULL);
+	rc = b->topic = dds_create_topic(b->participant, &ipmmap_Instance_desc, BR_TOPIC, q, NULL);
 	if (rc < 0) {
 		rc = dds_fail("create the topic " BR_TOPIC, rc);
 		goto out;

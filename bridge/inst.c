@@ -76,8 +76,8 @@ static double ts_of(const struct br_inst *in, const unsigned char *data)
 }
 
 /* See bridge.h. */
-int br_inst_init(struct br_inst *in, struct bridge *br, const struct br_inst_conf *conf,
-		 char *err, size_t errlen)
+int br_inst_init(struct br_inst *in, struct bridge *br, const struct br_inst_conf *conf, char *err,
+		 size_t errlen)
 {
 	struct ipm_field f;
 	char why[IPM_ERRLEN];

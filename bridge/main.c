@@ -9,7 +9,7 @@
  *   lock_dir = /run/ipm/locks
  *   instance = DemoMmapStructure
  *   $ CYCLONEDDS_URI=file:///etc/ipmmap/cyclone.xml ipmmap-bridge bridge.ini
- *   ipmmap-bridge: domain 0, host rig-1, origin 0110..., 1 instance, status /run/ipm/locks/ipmmap-bridge.status
+ *   ipmmap-bridge: domain 0, host rig-1, origin 0110..., 1 instance, status ...
  *   ipmmap-bridge: peers: 1
  *
  * Threads: this one runs the receiving loop (dds.c), one publisher per
@@ -29,17 +29,17 @@
 #include "bridge.h"
 
 static const char usage[] =
-	"usage: ipmmap-bridge [-h] [-V] CONFIG\n"
-	"\n"
-	"Mirrors the instances named in CONFIG ([bridge] section: schema, mmap_dir,\n"
-	"lock_dir, domain, direction, status, instance) to the other bridges of the\n"
-	"DDS domain, until SIGINT or SIGTERM. Cyclone DDS reads its own settings\n"
-	"(interfaces, peers, multicast) from CYCLONEDDS_URI. See ipmmap-bridge(8).\n"
-	"\n"
-	"  -h, --help      show this help\n"
-	"  -V, --version   show the version\n"
-	"\n"
-	"Exit status: 0 after SIGINT/SIGTERM, 1 on a failure to start, 2 on a usage error.\n";
+    "usage: ipmmap-bridge [-h] [-V] CONFIG\n"
+    "\n"
+    "Mirrors the instances named in CONFIG ([bridge] section: schema, mmap_dir,\n"
+    "lock_dir, domain, direction, status, instance) to the other bridges of the\n"
+    "DDS domain, until SIGINT or SIGTERM. Cyclone DDS reads its own settings\n"
+    "(interfaces, peers, multicast) from CYCLONEDDS_URI. See ipmmap-bridge(8).\n"
+    "\n"
+    "  -h, --help      show this help\n"
+    "  -V, --version   show the version\n"
+    "\n"
+    "Exit status: 0 after SIGINT/SIGTERM, 1 on a failure to start, 2 on a usage error.\n";
 
 static void on_lock_signal(int sig)
 {
@@ -47,9 +47,9 @@ static void on_lock_signal(int sig)
 }
 
 struct sigwaiter {
-	struct bridge *b;  /* to stop */
-	pthread_t main;	   /* the receiving thread */
-	sigset_t set;	   /* SIGINT, SIGTERM */
+	struct bridge *b; /* to stop */
+	pthread_t main;	  /* the receiving thread */
+	sigset_t set;	  /* SIGINT, SIGTERM */
 };
 
 static void *sig_main(void *arg)
@@ -122,9 +122,9 @@ static int load(struct bridge *b, const char *path)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	static struct bridge b; /* zeroed; big */
 	struct sigwaiter w = {.b = &b};

@@ -29,9 +29,9 @@
 
 /* A refusal already logged: later ones of the same kind are only counted. */
 struct br_logged {
-	uint8_t origin[16];	 /* the sender */
+	uint8_t origin[16];	  /* the sender */
 	const struct br_inst *in; /* the instance */
-	char why[8];		 /* first letters of the reason */
+	char why[8];		  /* first letters of the reason */
 };
 
 /* Refusals logged at most, so that a storm of senders cannot grow memory. */
