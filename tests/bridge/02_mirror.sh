@@ -63,7 +63,10 @@ for h in A B; do
 	other=$(echo "$addrs" | tr ' ' '\n' | grep -v '^udp/127\.' | grep . | tr '\n' ' ')
 	expect "$h: every address Cyclone used is 127.0.0.1 ($addrs)" "" "$other"
 	if command -v ss >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+		# Cyclone binds its receiving sockets to any address (0.0.0.0)
+		# and its sending one to the selected interface's (127.0.0.1).
 		socks=$(ss -uanp 2>/dev/null | grep "pid=$(pid $h),")
+		contains "$h: ss shows its sending socket on 127.0.0.1" "127.0.0.1:" "$socks"
 		far=$(echo "$socks" | awk '{print $4, $5}' | grep -v -E '^(0\.0\.0\.0|127\.[0-9.]+|\*):[0-9]+ (0\.0\.0\.0|\*):\*$' | grep .)
 		expect "$h: UDP sockets bound to loopback or any, never connected elsewhere" "" "$far"
 	fi
