@@ -13,11 +13,13 @@ PYTHON  ?= /usr/bin/python3
 
 # Debian packages the build and the tests need; `make deps` installs the missing ones.
 # Besides the Essential ones (coreutils, diffutils, findutils, grep, sed, bash), the
-# tests call: awk (mawk), objdump (binutils), groff (groff-base, man page checks);
-# the Python binding needs python3-dev, its tests pytest, pip and setuptools;
-# ipmmap-bridge needs Cyclone DDS (idlc at build time, ddsperf for the bench).
+# tests call: awk (mawk), objdump (binutils), groff (groff-base, man page checks),
+# pgrep (procps), useradd (passwd), tar and rsync (the mount's everyday tools),
+# ss (iproute2, the bridge's sockets); the Python binding needs python3-dev, its
+# tests pytest, pip and setuptools; ipmmap-bridge needs Cyclone DDS (idlc at build
+# time, ddsperf for the bench).
 PKGS = build-essential pkg-config libfuse3-dev fuse3 libinih-dev libcmocka-dev python3 python3-fasteners \
-	mawk binutils groff-base \
+	mawk binutils groff-base procps passwd tar rsync iproute2 \
 	python3-dev python3-pytest python3-pip python3-setuptools python3-wheel \
 	cyclonedds-dev cyclonedds-tools
 
