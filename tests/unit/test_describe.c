@@ -314,7 +314,7 @@ static void manager_stores(void **state)
 	d = opendir(f->lock_dir);
 	assert_non_null(d);
 	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
 	closedir(d);
 	assert_int_equal(n, 2); /* the lock file and the definition */
 	free(text);
