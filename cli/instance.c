@@ -58,8 +58,10 @@ int cli_create(struct cli *c, int argc, char **argv)
 	/* Making a file takes a schema: a stored definition describes a file
 	 * that is there already. */
 	if (!ipm_schema_find(c->schema, argv[0])) {
-		fprintf(stderr, "ipmmap: no structure '%s' in the schema: give -s FILE or set "
-				"IPMMAP_SCHEMA\n", argv[0]);
+		fprintf(stderr,
+			"ipmmap: no structure '%s' in the schema: give -s FILE or set "
+			"IPMMAP_SCHEMA\n",
+			argv[0]);
 		return 1;
 	}
 	if (cli_open(c, &m, argv[0], IPM_MANAGER))

@@ -62,7 +62,8 @@ static int define_raw(struct fs_layout *l, off_t size)
 		return -EIO;
 	}
 	snprintf(text, sizeof(text), "[%s]\nheader = " IPM_HEADER_STRUCT "\n%s%lld%s", l->sname,
-		 size > 16 ? "bytes = uint8[" : ";", (long long)size - 16, size > 16 ? "]\n" : "\n");
+		 size > 16 ? "bytes = uint8[" : ";", (long long)size - 16,
+		 size > 16 ? "]\n" : "\n");
 	l->schema = ipm_schema_new();
 	if (!l->schema)
 		return -ENOMEM;

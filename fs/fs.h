@@ -177,12 +177,12 @@ enum fs_def {
 };
 
 struct fs_layout {
-	enum fs_def def;	/* where it comes from */
-	ipm_schema *schema;	/* the instance's own (stored, raw); NULL: the mount's */
-	const ipm_type *type;	/* its structure (FS_DEF_BAD: the header, for sizes) */
-	char *sname;		/* structure name */
-	char *tag;		/* tag, "" for none */
-	char why[IPM_ERRLEN];	/* the stored file (stored), or why not (raw, bad) */
+	enum fs_def def;      /* where it comes from */
+	ipm_schema *schema;   /* the instance's own (stored, raw); NULL: the mount's */
+	const ipm_type *type; /* its structure (FS_DEF_BAD: the header, for sizes) */
+	char *sname;	      /* structure name */
+	char *tag;	      /* tag, "" for none */
+	char why[IPM_ERRLEN]; /* the stored file (stored), or why not (raw, bad) */
 };
 
 /* The mappable structure of the schema whose name is the longest

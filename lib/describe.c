@@ -128,8 +128,9 @@ static int emit(struct sb *b, struct seen *s, const ipm_type *t, char *err)
 			if (rc < 0)
 				return rc;
 		} else if (ipm_type_kind(ft) > IPM_STRING) {
-			return ipm_errf(err, -EINVAL, "cannot describe %s.%s: type %s", ipm_type_name(t),
-					ipm_type_field_name(t, i), ipm_type_name(ft));
+			return ipm_errf(err, -EINVAL, "cannot describe %s.%s: type %s",
+					ipm_type_name(t), ipm_type_field_name(t, i),
+					ipm_type_name(ft));
 		}
 	}
 	if (base)
@@ -162,10 +163,10 @@ int ipm_type_describe(const ipm_type *t, char **text, char err[IPM_ERRLEN])
 	rc = emit(&b, &s, t, err);
 	free(s.v);
 	if (rc == 0 && b.rc)
-		rc = b.rc == -EFBIG ? ipm_errf(err, -EFBIG,
-					       "cannot describe %s: more than %d bytes of text",
-					       ipm_type_name(t), IPM_DEFINITION_MAX)
-				    : ipm_errf(err, b.rc, "out of memory");
+		rc = b.rc == -EFBIG
+			 ? ipm_errf(err, -EFBIG, "cannot describe %s: more than %d bytes of text",
+				    ipm_type_name(t), IPM_DEFINITION_MAX)
+			 : ipm_errf(err, b.rc, "out of memory");
 	/* Read back: what the text cannot say shows here, not in a reader. */
 	if (rc == 0) {
 		rc = ipm_definition_parse(b.buf, b.len, ipm_type_name(t), ipm_type_name(t),
@@ -293,15 +294,17 @@ int ipm_definition_parse(const char *text, size_t len, const char *name, const c
 		rc = ipm_errf(err, -EINVAL, "%s: structure '%s' does not start with %s", name,
 			      h.structure, IPM_HEADER_STRUCT);
 	} else if (ipm_type_size(t) != h.size) {
-		rc = ipm_errf(err, -EINVAL, "%s: '%s' lays out to %zu bytes, its header says %" PRIu64,
-			      name, h.structure, ipm_type_size(t), h.size);
+		rc = ipm_errf(err, -EINVAL,
+			      "%s: '%s' lays out to %zu bytes, its header says %" PRIu64, name,
+			      h.structure, ipm_type_size(t), h.size);
 	} else if (ipm_type_fingerprint(t) != h.fingerprint) {
 		rc = ipm_errf(err, -EINVAL,
-			      "%s: '%s' has fingerprint 0x%016" PRIx64 ", its header says 0x%016" PRIx64,
+			      "%s: '%s' has fingerprint 0x%016" PRIx64
+			      ", its header says 0x%016" PRIx64,
 			      name, h.structure, ipm_type_fingerprint(t), h.fingerprint);
 	} else if (size && ipm_type_size(t) != size) {
-		rc = ipm_errf(err, -EINVAL, "%s: '%s' lays out to %zu bytes, the file has %zu", name,
-			      h.structure, ipm_type_size(t), size);
+		rc = ipm_errf(err, -EINVAL, "%s: '%s' lays out to %zu bytes, the file has %zu",
+			      name, h.structure, ipm_type_size(t), size);
 	}
 	if (rc < 0)
 		goto fail;
@@ -351,8 +354,8 @@ static int differ(const ipm_type *a, const ipm_type *b, char *path, size_t cap, 
 		size_t u = used;
 
 		if (strcmp(fa, fb)) {
-			snprintf(why, wlen, "field %zu of %s is '%s' here, '%s' there", i + 1, at, fa,
-				 fb);
+			snprintf(why, wlen, "field %zu of %s is '%s' here, '%s' there", i + 1, at,
+				 fa, fb);
 			return 1;
 		}
 		if (!path_add(path, cap, &u, used ? ".%s" : "%s", fa))
@@ -390,7 +393,8 @@ int ipm_type_differ(const ipm_type *mine, const ipm_type *stored, char *why, siz
 	if (differ(mine, stored, path, sizeof(path), 0, why, wlen))
 		return 1;
 	if (ipm_type_fingerprint(mine) != ipm_type_fingerprint(stored)) {
-		snprintf(why, wlen, "layout fingerprint 0x%016" PRIx64 " here, 0x%016" PRIx64 " there",
+		snprintf(why, wlen,
+			 "layout fingerprint 0x%016" PRIx64 " here, 0x%016" PRIx64 " there",
 			 ipm_type_fingerprint(mine), ipm_type_fingerprint(stored));
 		return 1;
 	}

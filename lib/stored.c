@@ -124,10 +124,10 @@ static int check_base(const char *base, char *err)
 int ipm_definition_read(const char *name, const char *tag, const struct ipm_open_opts *opts,
 			ipm_schema **schema, const ipm_type **type, char err[IPM_ERRLEN])
 {
-	const char *mdir = opts && opts->mmap_dir && *opts->mmap_dir ? opts->mmap_dir
-								       : IPM_DEFAULT_MMAP_DIR;
-	const char *ldir = opts && opts->lock_dir && *opts->lock_dir ? opts->lock_dir
-								       : IPM_DEFAULT_LOCK_DIR;
+	const char *mdir =
+	    opts && opts->mmap_dir && *opts->mmap_dir ? opts->mmap_dir : IPM_DEFAULT_MMAP_DIR;
+	const char *ldir =
+	    opts && opts->lock_dir && *opts->lock_dir ? opts->lock_dir : IPM_DEFAULT_LOCK_DIR;
 	char *base = NULL, *mpath = NULL, *spath = NULL, *text = NULL;
 	size_t len = 0, sl;
 	struct stat st;
@@ -171,8 +171,8 @@ int ipm_definition_read(const char *name, const char *tag, const struct ipm_open
 	if (rc == 0 && !tag) {
 		sl = strlen(ipm_type_name(*type));
 		if (strncmp(base, ipm_type_name(*type), sl) || base[sl] != '_') {
-			rc = ipm_errf(err, -EIO, "%s: describes structure '%s', not of file %s", spath,
-				      ipm_type_name(*type), mpath);
+			rc = ipm_errf(err, -EIO, "%s: describes structure '%s', not of file %s",
+				      spath, ipm_type_name(*type), mpath);
 			ipm_schema_free(*schema);
 			*schema = NULL;
 			*type = NULL;
@@ -295,7 +295,8 @@ int ipm_stored_put(ipm_map *m, const struct ipm_type *t, const char *name, const
 	/* A file of another size is refused by the manager, unless forced. */
 	if (exists && !kept && !(o->flags & IPM_FORCE))
 		return 0;
-	if (asprintf(&base, "%s_%s", name, tag) < 0 || !(spath = side_path(lock_dir, base, ".schema"))) {
+	if (asprintf(&base, "%s_%s", name, tag) < 0 ||
+	    !(spath = side_path(lock_dir, base, ".schema"))) {
 		free(base);
 		return ipm_errf(m->err, -ENOMEM, "out of memory");
 	}
@@ -321,8 +322,8 @@ int ipm_stored_put(ipm_map *m, const struct ipm_type *t, const char *name, const
 	}
 	rc = 0;
 	len = ipm_type_describe(t, &text, why);
-	if (len >= 0 && write_text(lock_dir, base, spath, text, (size_t)len, mode, group, gid,
-				   why) == 0)
+	if (len >= 0 &&
+	    write_text(lock_dir, base, spath, text, (size_t)len, mode, group, gid, why) == 0)
 		m->err[0] = '\0';
 	else
 		ipm_errf(m->err, 0, "definition not stored: %s", why);

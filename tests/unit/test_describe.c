@@ -219,19 +219,19 @@ static void parse_errors(void **state)
 		int rc;
 		const char *msg;
 	} cases[] = {
-		{"def_magic.schema", NULL, 0, -EINVAL, ":1: not a stored definition"},
-		{"def_no_structure.schema", NULL, 0, -EINVAL, ":2: expected '; structure = NAME'"},
-		{"def_bad_size.schema", NULL, 0, -EINVAL, ":3: bad size"},
-		{"def_bad_fingerprint.schema", NULL, 0, -EINVAL, ":4: bad fingerprint"},
-		{"def_fingerprint.schema", NULL, 0, -EINVAL, "its header says 0x"},
-		{"def_size.schema", NULL, 0, -EINVAL, "lays out to 688 bytes, its header says 600"},
-		{"def_missing.schema", NULL, 0, -EINVAL, "structure 'DemoMmapStructure' is not"},
-		{"def_unmappable.schema", NULL, 0, -EINVAL, "does not start with"},
-		{"def_bad_ini.schema", NULL, 0, -EINVAL, ":8: unknown type 'int33'"},
-		{"def_header_only.schema", NULL, 0, -EINVAL, "is not defined in it"},
-		{"def_good.schema", "Other", 0, -EINVAL, "describes structure 'DemoMmapStructure'"},
-		{"def_good.schema", NULL, 600, -EINVAL, "688 bytes, the file has 600"},
-		{"def_good.schema", DEMO, 688, 0, NULL},
+	    {"def_magic.schema", NULL, 0, -EINVAL, ":1: not a stored definition"},
+	    {"def_no_structure.schema", NULL, 0, -EINVAL, ":2: expected '; structure = NAME'"},
+	    {"def_bad_size.schema", NULL, 0, -EINVAL, ":3: bad size"},
+	    {"def_bad_fingerprint.schema", NULL, 0, -EINVAL, ":4: bad fingerprint"},
+	    {"def_fingerprint.schema", NULL, 0, -EINVAL, "its header says 0x"},
+	    {"def_size.schema", NULL, 0, -EINVAL, "lays out to 688 bytes, its header says 600"},
+	    {"def_missing.schema", NULL, 0, -EINVAL, "structure 'DemoMmapStructure' is not"},
+	    {"def_unmappable.schema", NULL, 0, -EINVAL, "does not start with"},
+	    {"def_bad_ini.schema", NULL, 0, -EINVAL, ":8: unknown type 'int33'"},
+	    {"def_header_only.schema", NULL, 0, -EINVAL, "is not defined in it"},
+	    {"def_good.schema", "Other", 0, -EINVAL, "describes structure 'DemoMmapStructure'"},
+	    {"def_good.schema", NULL, 600, -EINVAL, "688 bytes, the file has 600"},
+	    {"def_good.schema", DEMO, 688, 0, NULL},
 	};
 	char path[256], err[IPM_ERRLEN];
 	const ipm_type *t;
@@ -280,15 +280,15 @@ static void parse_truncated(void **state)
 		assert_null(s);
 	}
 	text[40] = '\0';
-	assert_int_equal(ipm_definition_parse(text, (size_t)n, "nul", NULL, 0, &s, &t, err), -EINVAL);
+	assert_int_equal(ipm_definition_parse(text, (size_t)n, "nul", NULL, 0, &s, &t, err),
+			 -EINVAL);
 	assert_contains(err, "nul: NUL byte");
 	free(text);
 	big = malloc(IPM_DEFINITION_MAX + 1);
 	assert_non_null(big);
 	memset(big, ';', IPM_DEFINITION_MAX + 1);
-	assert_int_equal(ipm_definition_parse(big, IPM_DEFINITION_MAX + 1, "big", NULL, 0, &s, &t,
-					      err),
-			 -EFBIG);
+	assert_int_equal(
+	    ipm_definition_parse(big, IPM_DEFINITION_MAX + 1, "big", NULL, 0, &s, &t, err), -EFBIG);
 	assert_contains(err, "big: too large");
 	free(big);
 }
@@ -430,14 +430,14 @@ static void mismatch_messages(void **state)
 		const char *mine;
 		const char *msg;
 	} cases[] = {
-		{S_HEAD "b = uint32\np = int8[4]\nd = int8\n", "b is uint32 here, int32 there"},
-		{S_HEAD "c = int32\np = int8[4]\nd = int8\n",
-		 "field 3 of the structure is 'c' here, 'b' there"},
-		{S_HEAD "b = int32\np = int8[4]\n", "d is there only"},
-		{S_HEAD "b = int32\np = int8[4]\nd = int8\ne = int8\n", "e is here only"},
-		{"[P]\nx = int16\n" S_HEAD "b = int32\np = P[2]\nd = int8\n",
-		 "p is P[2] here, int8[4] there"},
-		{S_HEAD "b = int32\np = char[4]\nd = int8\n", "p is char[4] here, int8[4] there"},
+	    {S_HEAD "b = uint32\np = int8[4]\nd = int8\n", "b is uint32 here, int32 there"},
+	    {S_HEAD "c = int32\np = int8[4]\nd = int8\n",
+	     "field 3 of the structure is 'c' here, 'b' there"},
+	    {S_HEAD "b = int32\np = int8[4]\n", "d is there only"},
+	    {S_HEAD "b = int32\np = int8[4]\nd = int8\ne = int8\n", "e is here only"},
+	    {"[P]\nx = int16\n" S_HEAD "b = int32\np = P[2]\nd = int8\n",
+	     "p is P[2] here, int8[4] there"},
+	    {S_HEAD "b = int32\np = char[4]\nd = int8\n", "p is char[4] here, int8[4] there"},
 	};
 	struct fix *f = *state;
 	ipm_schema *stored = unit_schema(S_HEAD "b = int32\np = int8[4]\nd = int8\n", "stored");
@@ -465,9 +465,9 @@ static void damaged_definition(void **state)
 {
 	struct fix *f = *state;
 	static const char *const bad[] = {
-		"garbage\n",
-		"; ipmmap definition 1\n; structure = DemoMmapStructure\n",
-		"",
+	    "garbage\n",
+	    "; ipmmap definition 1\n; structure = DemoMmapStructure\n",
+	    "",
 	};
 	char *good;
 	size_t len;
