@@ -340,7 +340,7 @@ int fs_node_text(const struct fs_tree *t, const struct fs_node *n, const void *d
 static int fs_values_fn(ipm_map *m, void *ctx)
 {
 	struct fs_handle *h = ctx;
-	int rc = fs_node_text(h->in->tree, h->node, ipm_map_data(m), h->buf, h->cap);
+	int rc = fs_node_text(h->in->tree, h->node, ipm_map_view(m), h->buf, h->cap);
 
 	if (rc >= 0)
 		h->len = (size_t)rc;

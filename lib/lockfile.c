@@ -42,10 +42,13 @@ static uint64_t magic_of(const char *s)
 	return v;
 }
 
-/* Bytes of the file the handle uses: control page, record, saved copy. */
+/* Bytes of the file the handle uses: the control page, then the undo
+ * record, room for every line of the structure once and every range header
+ * a section may write (undo.c). Version 1 used IPM_CTL_SIZE + 64 + size;
+ * nobody makes the file shorter, so both fit in the longer. */
 static size_t lockfile_len(size_t data_size)
 {
-	return IPM_CTL_SIZE + sizeof(struct ipm_undo) + data_size;
+	return IPM_CTL_SIZE + IPM_UNDO_SLACK + data_size;
 }
 
 /* The whole [0, len) backed by disk blocks, the file at least len long,
@@ -136,13 +139,15 @@ static int stamp_regions(void *arg)
 	/* Without the record a reader has nothing to undo from. */
 	if (!lf->rw && (size_t)j->size < lf->len)
 		return 0;
+	/* A version 1 record is used too: its dead section is undone, and the
+	 * first write section takes it over (undo.c). */
 	want = magic_of(IPM_UNDO_MAGIC);
 	seen = stamp(&u->magic, want, lf->rw);
-	if (seen == 0 || seen == want)
+	if (seen == 0 || seen == want || seen == magic_of(IPM_UNDO_MAGIC_V1))
 		lf->undo = u;
 	else if (lf->ctl)
-		ipm_errf(j->err, -EINVAL, "lock file %s: undo record magic is not '%s': ignored",
-			 j->path, IPM_UNDO_MAGIC);
+		ipm_errf(j->err, -EINVAL, "lock file %s: undo record magic '%s', expected '%s': ignored",
+			 j->path, magic_text(seen, got), IPM_UNDO_MAGIC);
 	return 0;
 }
 

@@ -118,7 +118,16 @@ const char *ipm_map_lock_path(const ipm_map *m)
 	return m ? m->lock_path : NULL;
 }
 
-void *ipm_map_data(const ipm_map *m)
+void *ipm_map_data(ipm_map *m)
+{
+	if (!m)
+		return NULL;
+	if (m->data && m->role != IPM_READER)
+		ipm_lock_raw(m); /* writes through it are not declared */
+	return m->data;
+}
+
+const void *ipm_map_view(const ipm_map *m)
 {
 	return m ? m->data : NULL;
 }
