@@ -715,7 +715,8 @@ int ipm_write_range(ipm_map *m, size_t offset, size_t len, void **ptr)
 				"cannot declare a write of %zu bytes at offset %zu: not inside %s "
 				"(%zu bytes)",
 				len, offset,
-				m->type && m->type->name ? m->type->name : "the structure", m->size);
+				m->type && m->type->name ? m->type->name : "the structure",
+				m->size);
 	rc = ipm_map_guarded(m, range_declare, &r);
 	if (rc == 0 && ptr)
 		*ptr = m->data + offset;

@@ -146,8 +146,9 @@ static int stamp_regions(void *arg)
 	if (seen == 0 || seen == want || seen == magic_of(IPM_UNDO_MAGIC_V1))
 		lf->undo = u;
 	else if (lf->ctl)
-		ipm_errf(j->err, -EINVAL, "lock file %s: undo record magic '%s', expected '%s': ignored",
-			 j->path, magic_text(seen, got), IPM_UNDO_MAGIC);
+		ipm_errf(j->err, -EINVAL,
+			 "lock file %s: undo record magic '%s', expected '%s': ignored", j->path,
+			 magic_text(seen, got), IPM_UNDO_MAGIC);
 	return 0;
 }
 

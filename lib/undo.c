@@ -111,7 +111,7 @@ static size_t log_room(size_t size)
 }
 
 _Static_assert(IPM_UNDO_LINE - 1 + (2 * IPM_UNDO_RANGES + 1) * sizeof(struct ipm_undo_range) <=
-		       IPM_UNDO_SLACK - sizeof(struct ipm_undo),
+		   IPM_UNDO_SLACK - sizeof(struct ipm_undo),
 	       "the record holds every line once and every range header");
 _Static_assert(sizeof(struct ipm_undo) == 64, "the record's header is version 1's");
 
@@ -223,8 +223,8 @@ int ipm_undo_open(struct ipm_undo *u, void *data, size_t size, struct ipm_sectio
 
 /* Appends lines [a, b) of data to the log: onto the log's last range when
  * they follow it, else as a new range (kept in s when track). */
-static int append(struct ipm_undo *u, const unsigned char *data, size_t size,
-		  struct ipm_section *s, uint32_t a, uint32_t b, bool track)
+static int append(struct ipm_undo *u, const unsigned char *data, size_t size, struct ipm_section *s,
+		  uint32_t a, uint32_t b, bool track)
 {
 	size_t from = (size_t)a * IPM_UNDO_LINE, to = (size_t)b * IPM_UNDO_LINE;
 	size_t n = (to < size ? to : size) - from, used = u->used;
@@ -310,8 +310,7 @@ int ipm_undo_save(struct ipm_undo *u, const void *data, size_t size, struct ipm_
 			  (uint32_t)((off + len + IPM_UNDO_LINE - 1) / IPM_UNDO_LINE), true);
 }
 
-int ipm_undo_save_all(struct ipm_undo *u, const void *data, size_t size,
-		      struct ipm_section *s)
+int ipm_undo_save_all(struct ipm_undo *u, const void *data, size_t size, struct ipm_section *s)
 {
 	int rc;
 

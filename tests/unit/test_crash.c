@@ -34,9 +34,9 @@
 
 #include "unit.h"
 
-#define GEN_OFF 16   /* uint64 gen */
-#define STAMP_OFF 8  /* double header.time_stamp */
-#define NOTE_OFF 24  /* char note[24] */
+#define GEN_OFF 16  /* uint64 gen */
+#define STAMP_OFF 8 /* double header.time_stamp */
+#define NOTE_OFF 24 /* char note[24] */
 #define NOTE_LEN 24
 #define CELLS_OFF 48 /* Cell cells[N], a Cell being 40 bytes: cells straddle lines */
 #define CELL 40
@@ -47,13 +47,13 @@ enum kind { CELLS, RUN, SCATTER, RANGE, VALUES, TEXT, RAW };
 
 struct op {
 	enum kind kind;
-	size_t n;		/* writes */
+	size_t n; /* writes */
 	size_t off[MAXW], len[MAXW];
 	uint64_t seed[MAXW]; /* of each write's bytes */
 };
 
 struct gen_plan {
-	bool raw;	 /* through the raw address of the second handle */
+	bool raw; /* through the raw address of the second handle */
 	size_t nops;
 	struct op ops[MAXOPS];
 };
@@ -125,7 +125,8 @@ static void plan(uint64_t g, size_t ncells, struct gen_plan *p)
 			for (size_t j = 0; j < k; j++) {
 				s = mix(s);
 				o->len[o->n] = 1 + s % range_max;
-				o->off[o->n] = CELLS_OFF + (s >> 24) % (ncells * CELL - o->len[o->n] + 1);
+				o->off[o->n] =
+				    CELLS_OFF + (s >> 24) % (ncells * CELL - o->len[o->n] + 1);
 				o->n++;
 			}
 			break;
@@ -162,11 +163,11 @@ static void model_apply(unsigned char *d, uint64_t g, size_t ncells, struct gen_
 /* ---- The child: generation after generation, until killed ---- */
 
 struct writer {
-	ipm_map *m, *raw;	  /* declaring handle; one that gave out its address */
-	unsigned char *base;	  /* the raw handle's address */
-	struct ipm_field cell0;	  /* cells[0]: shifted for the others */
+	ipm_map *m, *raw;	/* declaring handle; one that gave out its address */
+	unsigned char *base;	/* the raw handle's address */
+	struct ipm_field cell0; /* cells[0]: shifted for the others */
 	struct ipm_field gen, stamp;
-	unsigned char *scratch;	  /* ipm_values' bytes, and a write's */
+	unsigned char *scratch;	   /* ipm_values' bytes, and a write's */
 	struct ipm_field vf[MAXW]; /* ipm_values' fields */
 };
 
@@ -178,10 +179,10 @@ static struct ipm_field cell(const struct writer *w, size_t off)
 	return f;
 }
 
-#define TRY(x)                                                                             \
-	do {                                                                               \
-		if ((x) < 0)                                                               \
-			_exit(93);                                                         \
+#define TRY(x)                                                                                     \
+	do {                                                                                       \
+		if ((x) < 0)                                                                       \
+			_exit(93);                                                                 \
 	} while (0)
 
 static void child_op(struct writer *w, ipm_map *m, uint64_t g, const struct op *o)
