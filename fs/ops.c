@@ -360,7 +360,7 @@ static int fs_render_status(struct fs_handle *h)
 	char msg[IPM_ERRLEN + 16];
 	struct fs_lk lk;
 	struct stat st;
-	int rc, n;
+	int rc, n, cleared = 0;
 
 	memset(&r, 0, sizeof(r));
 	rc = fs_acquire(in, 0, &lk);
@@ -368,6 +368,7 @@ static int fs_render_status(struct fs_handle *h)
 		return rc;
 	if (rc == 0) {
 		ipm_map_recovery(lk.m, &r);
+		cleared = ipm_map_cleared(lk.m) == 1;
 		fs_release(in, &lk);
 		snprintf(msg, sizeof(msg), "ok");
 	} else {
@@ -380,9 +381,10 @@ static int fs_render_status(struct fs_handle *h)
 		st.st_size = -1;
 	n = snprintf(h->buf, h->cap,
 		     "file = %s\nsize = %lld\nstate = %s\nrecoveries = %llu\n"
-		     "last_recovery_pid = %d\nlast_recovery_time = %.6f\npending = %d\n",
+		     "last_recovery_pid = %d\nlast_recovery_time = %.6f\npending = %d\n"
+		     "cleared = %d\n",
 		     in->path, (long long)st.st_size, msg, (unsigned long long)r.count,
-		     (int)r.last_pid, r.last_time, r.pending);
+		     (int)r.last_pid, r.last_time, r.pending, cleared);
 	if (n < 0)
 		return -EIO;
 	h->len = (size_t)n < h->cap ? (size_t)n : h->cap - 1;

@@ -75,7 +75,8 @@ int ipm_data_check(char *err, int fd, const char *path, size_t size)
 				(long long)st.st_size, size);
 	if (pread(fd, &code, sizeof(code), IPM_HDR_CODE_OFF) != (ssize_t)sizeof(code))
 		return ipm_errf(err, -EIO, "cannot read %s", path);
-	if (code != IPM_HEADER_CODE)
+	/* 0: a cleared instance (see ipm_data_uncleared()). */
+	if (code != IPM_HEADER_CODE && code != 0)
 		return ipm_errf(err, -EINVAL, "%s: header_code 0x%04x, expected 0x%04x", path,
 				(unsigned)(uint16_t)code, IPM_HEADER_CODE);
 	return 0;

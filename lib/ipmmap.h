@@ -472,11 +472,17 @@ void ipm_map_free(ipm_map *m);
  * Opens the instance <mmap_dir>/<name>_<tag>.mmap of structure name, with its
  * lock file <lock_dir>/<name>_<tag>.lockfile (tag may be "" or NULL: "Name_").
  * The structure must be mappable; name and tag may not contain '/', "..", or
- * control characters.
+ * control characters, and the tag no '.': Python IPMMAP makes its file names
+ * with Path.with_suffix(), which cuts them at the tag's last dot (tag "v1.2"
+ * is Name_v1.mmap there, the file of tag "v1"), and the message names the
+ * file Python uses. Every other tag names the same files on both sides. Name
+ * and tag have at most NAME_MAX - 10 bytes together, as in Python (the lock
+ * file "Name_tag.lockfile" must fit).
  * - IPM_MANAGER creates the file under the write lock: exact size, zeros,
  *   header_code = IPM_HEADER_CODE, time_stamp = now. An existing file that
  *   matches is kept (unless IPM_FORCE), after undoing a dead writer's open
- *   section (see "Crashes"). A file of another size is refused (-EINVAL,
+ *   section (see "Crashes"); so is one Python cleared (header_code 0), which
+ *   gets its header_code back; one with another header_code is written anew. A file of another size is refused (-EINVAL,
  *   naming both sizes) unless IPM_FORCE: its bytes may be all someone has.
  *   Forced, it is made anew under a temporary name and renamed over the
  *   old one. Re-creating a file of the right size rewrites it in place, so
@@ -488,8 +494,8 @@ void ipm_map_free(ipm_map *m);
  *   of other users.
  * - IPM_EDITOR and IPM_READER open an existing file.
  * Every role checks the file's size against the structure and its header
- * code. An editor or reader that finds a bad file while a writer holds the
- * lock checks again once it gets the read lock (a manager may be making the
+ * code (0 is a file Python cleared: see ipm_map_cleared()). An editor or
+ * reader that finds a bad file while a writer holds the lock checks again once it gets the read lock (a manager may be making the
  * file), waiting at most 1 s, then fails with the check's error; sending
  * ipm_lock_signal() to the thread ends that wait with -EINTR. The file is
  * mapped once for the handle's life (and again at the same address if it is
@@ -745,6 +751,19 @@ int ipm_map_copy(ipm_map *m, void *buf, size_t len);
 
 /* Zero fills the structure, keeping header_code; time_stamp becomes 0. */
 int ipm_map_clear(ipm_map *m);
+
+/*
+ * Python IPMMAP's clearMappedBuffer() zero fills the whole structure,
+ * header_code included. A file whose header_code is 0 is taken as such a
+ * cleared instance (any other code but IPM_HEADER_CODE is refused at open):
+ * it reads as zeros, or as what Python wrote since, and the next write
+ * section of this library (any ipm_lock_write(), or a manager's
+ * ipm_map_open()) puts IPM_HEADER_CODE back, leaving time_stamp alone.
+ * Returns 1 while the header_code reads 0, 0 when it does not, -EIO (the
+ * file was cut short) or -EBADF. No lock, no syscall; under no lock the
+ * answer may be stale by the time it returns.
+ */
+int ipm_map_cleared(ipm_map *m);
 
 /* Sets the header's time_stamp to now (UNIX seconds as a double). */
 int ipm_map_touch(ipm_map *m);

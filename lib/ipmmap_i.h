@@ -326,6 +326,24 @@ static inline int ipm_data_verify(ipm_map *m)
 	return ipm_data_verify_slow(m);
 }
 
+/*
+ * Python's clearMappedBuffer() zeroes the whole structure, header_code
+ * included. A file whose header_code is 0 is therefore a cleared instance,
+ * not a foreign file: it passes the checks, reads as zeros (or as what
+ * Python wrote since), and the next write section gives it its code back.
+ * Under the guard, with the write lock held.
+ */
+static inline void ipm_data_uncleared(ipm_map *m)
+{
+	int16_t code;
+
+	memcpy(&code, m->mapped + IPM_HDR_CODE_OFF, sizeof(code));
+	if (code == 0) {
+		code = IPM_HEADER_CODE;
+		memcpy(m->mapped + IPM_HDR_CODE_OFF, &code, sizeof(code));
+	}
+}
+
 /* -EIO with m->err saying what happened to the .mmap file. */
 int ipm_data_damaged(ipm_map *m);
 

@@ -122,6 +122,8 @@ static int section_begin(ipm_map *m, void *ctx)
 	int rc = ipm_data_verify(m);
 
 	(void)ctx;
+	if (rc == 0)
+		ipm_data_uncleared(m);
 	if (rc < 0 || !m->lf.undo || !m->lf.rw)
 		return rc;
 	if (ipm_undo_save(m->lf.undo, m->mapped, m->size))

@@ -42,9 +42,10 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The longest file name made from "Name_tag": the temporary
- * ".Name_tag.mmap.xxxxxx" adds 14 bytes to the two parts. */
-#define NAME_EXTRA 14
+/* The longest file name made from "Name_tag" is Python's as much as ours:
+ * "Name_tag.lockfile" adds 10 bytes to the two parts. (The temporary file
+ * ".Name_tag.xxxxxx" adds 9.) */
+#define NAME_EXTRA 10
 
 ipm_map *ipm_map_new(const ipm_schema *s)
 {
@@ -128,6 +129,26 @@ size_t ipm_map_size(const ipm_map *m)
 	return m && m->mapped ? m->size : 0;
 }
 
+static int cleared_fn(ipm_map *m, void *ctx)
+{
+	int16_t code;
+
+	memcpy(&code, m->data + IPM_HDR_CODE_OFF, sizeof(code));
+	*(int *)ctx = code == 0;
+	return 0;
+}
+
+int ipm_map_cleared(ipm_map *m)
+{
+	int cleared = 0, rc;
+
+	if (!m || !m->mapped)
+		return m ? ipm_errf(m->err, -EBADF, "cannot look at the header: map is not open")
+			 : -EBADF;
+	rc = ipm_guarded(m, cleared_fn, &cleared, IPM_VERIFY);
+	return rc < 0 ? rc : cleared;
+}
+
 /* A name or tag becomes part of a file name: keep it inside the directory. */
 static int check_part(ipm_map *m, const char *what, const char *s)
 {
@@ -146,6 +167,41 @@ static int check_part(ipm_map *m, const char *what, const char *s)
 					"bad %s '%s': contains a control character", what,
 					ipm_quote(s, strlen(s), q));
 	return 0;
+}
+
+/*
+ * Python IPMMAP names its files Path(f"{name}_{tag}").with_suffix(".mmap"),
+ * and with_suffix() replaces whatever follows the last dot of the name: tag
+ * "v1.2" gives Name_v1.mmap, the file of tag "v1", and "v1.2" and "v1.3"
+ * share it. A trailing dot is kept before Python 3.14 and cut from 3.14 on.
+ * So a tag with a dot names another file on each side, and is refused with
+ * the file Python uses for it. Every other tag (spaces, UTF-8, '-', '~', the
+ * empty tag) gives the same names on both sides; '/', ".." and control
+ * characters are refused before this (check_part()).
+ */
+static int check_tag_dot(ipm_map *m, const char *name, const char *tag)
+{
+	const char *dot = strrchr(tag, '.');
+	int cut = dot ? (int)(dot - tag) : 0;
+	char q[IPM_QUOTE_LEN];
+
+	if (!dot)
+		return 0;
+	ipm_quote(tag, strlen(tag), q);
+	if (!dot[1])
+		return ipm_errf(m->err, -EINVAL,
+				"bad tag '%s': Python IPMMAP uses %s_%s.mmap for it before Python "
+				"3.14, and %s_%.*s.mmap from 3.14",
+				q, name, tag, name, cut, tag);
+	if (memchr(tag, '.', (size_t)cut))
+		return ipm_errf(m->err, -EINVAL,
+				"bad tag '%s': Python IPMMAP cuts the file name at its last dot "
+				"and uses %s_%.*s.mmap, which no tag reaches here",
+				q, name, cut, tag);
+	return ipm_errf(m->err, -EINVAL,
+			"bad tag '%s': Python IPMMAP cuts the file name at its last dot and "
+			"uses %s_%.*s.mmap, the file of tag '%.*s'",
+			q, name, cut, tag, cut, tag);
 }
 
 /* "<dir>/<pre><name>_<tag><ext>", without doubling the directory's slash. */
@@ -322,7 +378,7 @@ static int create_file(ipm_map *m, const char *dir, const char *name, const char
 		char suffix[16];
 
 		free(tmp);
-		snprintf(suffix, sizeof(suffix), ".mmap.%06x", x & 0xffffff);
+		snprintf(suffix, sizeof(suffix), ".%06x", x & 0xffffff);
 		/* Hidden, so nobody listing *.mmap takes it for an instance. */
 		tmp = make_path(dir, ".", name, tag, suffix);
 		if (!tmp)
@@ -397,6 +453,16 @@ static int manager_prepare(ipm_map *m, const char *dir, const char *name, const 
 	if (code == IPM_HEADER_CODE && !(o->flags & IPM_FORCE)) {
 		*wrote = false;
 		return fd;
+	}
+	/* Cleared by Python (header_code 0, see datafile.c): what was written
+	 * since is kept, and the code comes back. */
+	if (code == 0 && !(o->flags & IPM_FORCE)) {
+		code = IPM_HEADER_CODE;
+		*wrote = false;
+		if (pwrite(fd, &code, sizeof(code), IPM_HDR_CODE_OFF) == (ssize_t)sizeof(code))
+			return fd;
+		rc = ipm_errf(m->err, -errno, "cannot write %s: %s", path, strerror(errno));
+		goto fail;
 	}
 	rc = write_initial(m, fd, path, size);
 	if (rc == 0)
@@ -474,6 +540,8 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 	rc = check_part(m, "structure name", name);
 	if (rc == 0)
 		rc = check_part(m, "tag", tag);
+	if (rc == 0)
+		rc = check_tag_dot(m, name, tag);
 	if (rc < 0)
 		return rc;
 	if (strlen(name) + strlen(tag) + NAME_EXTRA > NAME_MAX)

@@ -503,8 +503,8 @@ static void bad_file_wait_bounded(void **state)
 	}
 	demo_path(f, path, sizeof(path), "w");
 	assert_int_equal(ipm_lock_write(mgr, 0), 0);
-	memset(ipm_map_data(mgr), 0, 2); /* header_code 0 */
-	snprintf(want, sizeof(want), "%s: header_code 0x0000, expected 0x%04x", path,
+	memcpy(ipm_map_data(mgr), &(int16_t){0x7777}, 2); /* a foreign header_code */
+	snprintf(want, sizeof(want), "%s: header_code 0x7777, expected 0x%04x", path,
 		 IPM_HEADER_CODE);
 	t0 = (unit_now_ns() / 1000000);
 	assert_int_equal(ipm_map_open(m, DEMO, "w", IPM_READER, &f->opts), -EINVAL);
@@ -700,10 +700,12 @@ static void cleared_instance_accepted(void **state)
 	assert_int_equal(ipm_get_i64(rd, &fi, &v), 0);
 	assert_int_equal(v, 0);
 	assert_int_equal(header_code(ipm_map_data(rd)), 0);
+	assert_int_equal(ipm_map_cleared(rd), 1);
 
 	/* The next write section restores the code, not the time stamp. */
 	assert_int_equal(ipm_set_i64(ed, &fi, 7), 0);
 	assert_int_equal(header_code(ipm_map_data(rd)), IPM_HEADER_CODE);
+	assert_int_equal(ipm_map_cleared(rd), 0);
 	assert_true(time_stamp(ipm_map_data(rd)) == 0.0);
 	assert_int_equal(data_int(ipm_map_data(rd)), 7);
 	ipm_map_free(ed);
