@@ -186,7 +186,18 @@ int ipm_data_remap(ipm_map *m)
 	if (m->data_fd >= 0)
 		close(m->data_fd);
 	m->data_fd = fd;
+	ipm_data_ident(m);
 	return 0;
+}
+
+void ipm_data_ident(ipm_map *m)
+{
+	struct stat st;
+
+	if (m->data_fd < 0 || fstat(m->data_fd, &st) < 0)
+		return;
+	__atomic_store_n(&m->dev, st.st_dev, __ATOMIC_RELAXED);
+	__atomic_store_n(&m->ino, st.st_ino, __ATOMIC_RELAXED);
 }
 
 int ipm_data_repaired(ipm_map *m)

@@ -677,6 +677,22 @@ int ipm_lock_signal(void);
 #define IPM_WAIT_POLL_MS 20
 
 /*
+ * A .mmap file replaced under a handle (a C manager's new file renamed into
+ * place, `mv new.mmap S_.mmap`, Python's manager making the file again
+ * after it was removed) is mapped in place of the old one, at the same
+ * address, by the handle's next lock when a C manager made it (the lock file
+ * says so), and by its first lock at least IPM_FOLLOW_MS after it last
+ * looked otherwise: a coarse clock read per lock, one stat() per second at
+ * most. A waiter (ipm_map_wait()) reports such a file as a change within
+ * IPM_WAIT_POLL_MS, and the lock after it maps it. The new file must pass
+ * the checks of ipm_map_open(): one that does not (another size, a foreign
+ * header_code) makes every lock fail with -EIO ("P was replaced by a file
+ * that cannot be mapped: ...") until a good one is in place. Python's
+ * force=True re-creation rewrites the same file, which handles simply read.
+ */
+#define IPM_FOLLOW_MS 1000
+
+/*
  * Stores in *seq a token of the instance's current state: the change counter
  * and a hash of time_stamp. Two loads, no syscall, no lock needed. Tokens are
  * opaque: compare them only for equality, and only from the same handle.
@@ -788,6 +804,21 @@ struct ipm_recovery {
 
 /* Fills *out; 0, or -EBADF if the handle is not open. No lock, no syscall. */
 int ipm_map_recovery(ipm_map *m, struct ipm_recovery *out);
+
+/*
+ * Undoes a dead writer's open section now, if there is one, instead of at
+ * the next lock: for programs (and `ipmmap recover`) that want Python
+ * readers, who read the file and never the saved copy, to see the last
+ * complete update as early as possible. Without an open section it returns
+ * 0 at once (one guarded load, no lock, no syscall: cheap enough to call
+ * periodically). Otherwise it takes the write lock, waiting up to
+ * timeout_ms (0 tries once), which undoes the section, and releases it.
+ * Returns 1 (undone), 0 (nothing to undo, or the section was a live
+ * writer's that has ended meanwhile), -EAGAIN / -ETIMEDOUT (someone holds a
+ * lock: a live writer in its section, or readers), -EACCES (a reader
+ * handle), -EBUSY (this handle holds a lock), -EIO, -EBADF.
+ */
+int ipm_map_recover(ipm_map *m, int timeout_ms);
 
 #pragma GCC visibility pop
 

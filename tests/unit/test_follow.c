@@ -245,6 +245,29 @@ static void editor_open_undoes(void **state)
 	ipm_map_free(e);
 }
 
+/* ipm_map_recover(): at once when it can, nothing when nothing is open, and
+ * not under another's lock. */
+static void recover_call(void **state)
+{
+	struct fix *f = *state;
+	ipm_map *e = unit_inst_handle(&f->u, IPM_EDITOR, 0);
+	ipm_map *r = unit_inst_handle(&f->u, IPM_READER, 0);
+
+	set_a(f->u.m, 5);
+	assert_int_equal(ipm_map_recover(e, 0), 0); /* nothing to undo */
+	die_in_section(f);
+	assert_int_equal(ipm_lock_read(r, -1), 0);
+	assert_int_equal(ipm_map_recover(e, 0), -EAGAIN); /* r reads */
+	assert_int_equal(ipm_unlock(r), 0);
+	assert_int_equal(ipm_map_recover(r, 0), -EACCES);
+	assert_int_equal(ipm_map_recover(e, 0), 1);
+	assert_int_equal(file_a(f->path), 5);
+	assert_int_equal(ipm_map_recover(e, 0), 0);
+	assert_int_equal(ipm_lock_held(e), 0);
+	ipm_map_free(r);
+	ipm_map_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +276,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(wait_reports_replacement, setup, teardown),
 	    cmocka_unit_test_setup_teardown(bad_replacement_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(editor_open_undoes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(recover_call, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
