@@ -481,8 +481,7 @@ static int cmd_lib(const char *dir)
 	    "%.1f", med[C_HELD_GET], med[C_FSTAT], med[C_HELD_GET] / med[C_FSTAT], "-");
 	row("locked read of an int32, following a replaced file by generation and coarse clock "
 	    "(ns) vs bare OFD lock + stat() of the path + read",
-	    "%.0f", med[C_OURS_READ], med[C_STAT_READ], med[C_OURS_READ] / med[C_STAT_READ],
-	    "-");
+	    "%.0f", med[C_OURS_READ], med[C_STAT_READ], med[C_OURS_READ] / med[C_STAT_READ], "-");
 
 	if (peer_blocks(dir, &prd, &pwr)) {
 		row("Python peer: one reader `with` block (ns) vs ours resolved locked read; "

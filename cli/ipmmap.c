@@ -334,8 +334,8 @@ static const struct command {
 	int (*run)(struct cli *c, int argc, char **argv);
 	int schema_args;                              /* 1: the arguments are schema files */
 } commands[] = {
-	{"create", cli_create, 0}, {"get", cli_get, 0},     {"set", cli_set, 0},
-	{"dump", cli_dump, 0},     {"clear", cli_clear, 0}, {"touch", cli_touch, 0},
+	{"create", cli_create, 0},   {"get", cli_get, 0},     {"set", cli_set, 0},
+	{"dump", cli_dump, 0},       {"clear", cli_clear, 0}, {"touch", cli_touch, 0},
 	{"recover", cli_recover, 0}, {"watch", cli_watch, 0}, {"list", cli_list, 0},
 	{"header", cmd_header, 1},   {"check", cmd_check, 1}, {NULL, NULL, 0},
 };

@@ -112,6 +112,14 @@
  * write made after a C writer died and before any C process locked the
  * instance again is undone with the dead section. Power loss is not
  * covered (nothing here is about durability).
+ * Python IPMMAP readers read the file, never the saved copy: they see a dead
+ * C writer's half update until a C process with write access undoes it,
+ * which each does as early as it can: a manager's or an editor's open (if
+ * it can take the write lock at once), any C write lock, an editor's or
+ * manager's read lock taken alone, ipm_map_recover(), `ipmmap recover`; a
+ * read-write mount at its next request on the instance. A C reader cannot
+ * (its mapping is read-only). With none of these running, the window lasts
+ * until the next of them comes.
  *
  * Timeouts follow git's lockfile.h: 0 means try once, -1 means wait forever,
  * a positive value is a limit in milliseconds.
@@ -495,11 +503,14 @@ void ipm_map_free(ipm_map *m);
  * - IPM_EDITOR and IPM_READER open an existing file.
  * Every role checks the file's size against the structure and its header
  * code (0 is a file Python cleared: see ipm_map_cleared()). An editor or
- * reader that finds a bad file while a writer holds the lock checks again once it gets the read lock (a manager may be making the
- * file), waiting at most 1 s, then fails with the check's error; sending
- * ipm_lock_signal() to the thread ends that wait with -EINTR. The file is
- * mapped once for the handle's life (and again at the same address if it is
- * damaged and then made anew); locks do not re-open.
+ * reader that finds a bad file while a writer holds the lock checks again
+ * once it gets the read lock (a manager may be making the file), waiting at
+ * most 1 s, then fails with the check's error; sending ipm_lock_signal() to
+ * the thread ends that wait with -EINTR. The file is mapped once, and again
+ * at the same address when it is damaged and then made anew, or replaced
+ * by another file (see IPM_FOLLOW_MS); locks do not re-open. An editor, like
+ * a manager, undoes a dead writer's open section as it opens, if it can
+ * take the write lock at once (see "Crashes").
  * The lock file is allocated in full when a handle that may write it opens
  * it, so a full disk shows here (-ENOSPC, "cannot allocate lock file P: No
  * space left on device") and never as a bus error later.

@@ -515,7 +515,8 @@ int ipm_map_recover(ipm_map *m, int timeout_ms)
 	if (!m || !m->type)
 		return m ? ipm_errf(m->err, -EBADF, "cannot recover: map is not open") : -EBADF;
 	if (m->role == IPM_READER)
-		return ipm_errf(m->err, -EACCES, "a reader handle cannot undo a dead writer's update");
+		return ipm_errf(m->err, -EACCES,
+				"a reader handle cannot undo a dead writer's update");
 	if (m->held != IPM_HELD_NONE)
 		return ipm_errf(m->err, -EBUSY, "cannot recover: the handle holds a lock");
 	if (!section_open(m))

@@ -129,8 +129,9 @@ int main(int argc, char **argv)
 	int rc = 1;
 
 	if (argc != 6 && argc != 7) {
-		fprintf(stderr,
-			"usage: holder SCHEMA MMAPDIR LOCKDIR manager|editor|reader STRUCT [TAG]\n");
+		fprintf(
+		    stderr,
+		    "usage: holder SCHEMA MMAPDIR LOCKDIR manager|editor|reader STRUCT [TAG]\n");
 		return 2;
 	}
 	o.mmap_dir = argv[2];
