@@ -385,6 +385,99 @@ static void refused_section_left_closed(void **state)
 	in_child(*state, refused_section_child);
 }
 
+/*
+ * A writer inside its section, then killed: the parent cuts the lock file
+ * (within a page: no fault anywhere) before the kill. Returns the child's
+ * pid, dead. The child set x to 1 and s to "half" in its section.
+ */
+static pid_t killed_in_section(struct fix *f, off_t cut)
+{
+	int p[2], status;
+	pid_t pid;
+	char c;
+
+	CHECK(pipe(p) == 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		ipm_map *w = open_as(f, IPM_EDITOR);
+
+		if (ipm_lock_write(w, -1) < 0 || ipm_set_i64(w, &f->x, 1) < 0 ||
+		    ipm_set_str(w, &f->str, "half") < 0)
+			_exit(3);
+		if (write(p[1], "k", 1) != 1)
+			_exit(4);
+		pause();
+		_exit(5);
+	}
+	close(p[1]);
+	CHECK(read(p[0], &c, 1) == 1);
+	close(p[0]);
+	if (cut >= 0)
+		CHECK(truncate(f->lock, cut) == 0);
+	kill(pid, SIGKILL);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status));
+	return pid;
+}
+
+/* The saved bytes of a dead writer's section cut away: the record is not
+ * applied (it would write zeros over the structure), the half update stays
+ * as the one thing left, and nothing else is touched. Found by review. */
+static void cut_record_child(struct fix *f)
+{
+	ipm_map *r;
+	struct ipm_recovery rec;
+	char s[64];
+	int64_t v = 0;
+
+	CHECK(ipm_set_str(f->u.m, &f->str, "hello") == 0);
+	killed_in_section(f, 4096 + 80);
+	r = open_as(f, IPM_EDITOR);
+	CHECK(ipm_get_i64(r, &f->x, &v) == 0);
+	CHECK(ipm_get_str(r, &f->str, s, sizeof(s)) == 0);
+	if (v != 1 || strcmp(s, "half") != 0)
+		fprintf(stderr, "x %lld s '%s'\n", (long long)v, s);
+	CHECK(v == 1 && strcmp(s, "half") == 0);
+	CHECK(ipm_map_recovery(r, &rec) == 0 && rec.count == 0);
+	ipm_map_free(r);
+}
+
+static void cut_record_not_applied(void **state)
+{
+	in_child(*state, cut_record_child);
+}
+
+/* A lock file cut through the undo record's magic, once: crash-atomic
+ * writes must go on working (before, the half magic turned them off for
+ * good, silently). */
+static void cut_magic_child(struct fix *f)
+{
+	ipm_map *r;
+	struct ipm_recovery rec;
+	char s[64];
+	int64_t v = 0;
+
+	CHECK(ipm_set_str(f->u.m, &f->str, "hello") == 0);
+	CHECK(truncate(f->lock, 4096 + 4) == 0);
+	CHECK(ipm_set_i64(f->u.m, &f->x, 4243) == 0);
+	killed_in_section(f, -1);
+	r = open_as(f, IPM_READER);
+	CHECK(ipm_get_i64(r, &f->x, &v) == 0);
+	CHECK(ipm_get_str(r, &f->str, s, sizeof(s)) == 0);
+	if (v != 4243 || strcmp(s, "hello") != 0)
+		fprintf(stderr, "x %lld s '%s'\n", (long long)v, s);
+	CHECK(v == 4243 && strcmp(s, "hello") == 0);
+	ipm_map_free(r);
+	r = open_as(f, IPM_EDITOR); /* undoes it in the file */
+	CHECK(ipm_map_recovery(r, &rec) == 0 && rec.count == 1);
+	ipm_map_free(r);
+}
+
+static void cut_magic_keeps_undo(void **state)
+{
+	in_child(*state, cut_magic_child);
+}
+
 /* Grown past its size: noticed (at once where the filesystem clears the
  * tail of the last page on growth, within IPM_SIZE_RECHECK accesses
  * elsewhere), and the other handles are not fooled either. */
@@ -421,6 +514,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(small_file_cut_in_section, setup, teardown),
 	    cmocka_unit_test_setup_teardown(small_file_grown_noticed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(refused_section_left_closed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(cut_record_not_applied, setup, teardown),
+	    cmocka_unit_test_setup_teardown(cut_magic_keeps_undo, setup, teardown),
 	};
 
 	/* The first guarded call installs the handler, even on no handle. */
