@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -242,7 +243,11 @@ struct ipm_lockfile {
 	size_t len;                /* control page + record + a structure's bytes */
 	struct ipm_ctl *ctl;       /* control page in base, NULL if unusable */
 	struct ipm_undo *undo;     /* undo record in base, NULL if unusable */
+	off_t cut_at;              /* where a cut found and not yet mended fell, or len + 1 */
 };
+
+/* The last byte of the lock file, at offset len: any cut clears it. */
+#define IPM_LOCKFILE_SENTINEL 0xa5
 
 /* What a handle holds (lock.c); the values are ipm_lock_held()'s. */
 enum ipm_held {
@@ -332,6 +337,12 @@ void ipm_lockfile_restamp(struct ipm_lockfile *lf);
 
 /* -EIO with err saying what happened to the lock file. */
 int ipm_lockfile_damaged(const struct ipm_lockfile *lf, const char *path, char *err);
+
+/* Under the guard: whether the lock file is whole (the sentinel, else
+ * fstat()): 0; 1 after mending a cut one (headers made anew, an open
+ * section whose saved bytes were cut forgotten); or -EIO with err set when
+ * the handle may not mend it. */
+int ipm_lockfile_check(struct ipm_lockfile *lf, const char *path, char *err);
 
 /* ---- datafile.c ---- */
 

@@ -111,6 +111,12 @@ static int saved_fill(ipm_map *m, void *ctx)
 	return 0;
 }
 
+static int lockfile_ok(ipm_map *m, void *ctx)
+{
+	(void)ctx;
+	return ipm_lockfile_check(&m->lf, m->lock_path, m->err);
+}
+
 /* The saved bytes back into the file, counted and announced: 1 if it did.
  * Not into a damaged file: the record waits for it to be whole. */
 static int restore(ipm_map *m, void *ctx)
@@ -120,6 +126,10 @@ static int restore(ipm_map *m, void *ctx)
 	(void)ctx;
 	if (!m->lf.undo || !m->lf.rw)
 		return 0;
+	/* Only a whole record: a cut one is forgotten, not applied. */
+	rc = ipm_lockfile_check(&m->lf, m->lock_path, m->err);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
 	rc = ipm_data_verify(m);
 	if (rc < 0)
 		return rc;
@@ -163,6 +173,10 @@ static int section_begin(ipm_map *m, void *ctx)
 	int rc = ipm_data_verify(m);
 
 	(void)ctx;
+	/* A record in a cut lock file is mended before anything is saved in
+	 * it or undone from it (lockfile.c). */
+	if (rc == 0 && m->lf.undo && m->lf.rw)
+		rc = ipm_lockfile_check(&m->lf, m->lock_path, m->err) < 0 ? -EIO : 0;
 	if (rc == 0)
 		ipm_data_uncleared(m);
 	if (rc < 0 || !m->lf.undo || !m->lf.rw)
@@ -269,6 +283,12 @@ static int read_taken(ipm_map *m)
 		rc = ipm_guarded(m, dead_get, &dead, IPM_VERIFY);
 	if (rc < 0 || !dead)
 		return rc;
+	/* A dead writer's record is trusted only if the lock file is whole;
+	 * mended, it was forgotten; a reader that may not mend it cannot
+	 * tell what it may read. */
+	rc = ipm_guarded(m, lockfile_ok, NULL, 0);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
 	if (m->role != IPM_READER && m->lf.rw && ipm_lock_fd(m->lf.fd, F_WRLCK, 0) == 0) {
 		rc = ipm_guarded(m, restore, NULL, 0);
 		ipm_lock_fd(m->lf.fd, F_RDLCK, 0); /* down again: atomic, never waits */
