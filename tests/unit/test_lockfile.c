@@ -478,6 +478,35 @@ static void cut_magic_keeps_undo(void **state)
 	in_child(*state, cut_magic_child);
 }
 
+/*
+ * A writer lease far in the future (written by someone who may write the
+ * lock file, or left by a writer waiting at a crash: CLOCK_MONOTONIC starts
+ * again at boot, the file does not) must not make every reader step aside
+ * for ever, nor every try fail. A live lease is never more than a few ms
+ * ahead. Found by review.
+ */
+static void stale_lease_child(struct fix *f)
+{
+	uint64_t far = 0x7fffffffffffffffULL;
+	ipm_map *r = open_as(f, IPM_EDITOR);
+	int fd = open(f->lock, O_WRONLY);
+	int64_t v = 0;
+
+	CHECK(fd >= 0 && pwrite(fd, &far, 8, 24) == 8); /* struct ipm_ctl.wlease */
+	close(fd);
+	if (ipm_lock_read(r, 0) != 0)
+		fprintf(stderr, "try: %s\n", ipm_map_errmsg(r));
+	CHECK(ipm_lock_held(r) == 1);
+	CHECK(ipm_get_i64(r, &f->x, &v) == 0 && v == 4242);
+	CHECK(ipm_unlock(r) == 0);
+	ipm_map_free(r);
+}
+
+static void stale_writer_lease_ignored(void **state)
+{
+	in_child(*state, stale_lease_child);
+}
+
 /* Grown past its size: noticed (at once where the filesystem clears the
  * tail of the last page on growth, within IPM_SIZE_RECHECK accesses
  * elsewhere), and the other handles are not fooled either. */
@@ -516,6 +545,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(refused_section_left_closed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(cut_record_not_applied, setup, teardown),
 	    cmocka_unit_test_setup_teardown(cut_magic_keeps_undo, setup, teardown),
+	    cmocka_unit_test_setup_teardown(stale_writer_lease_ignored, setup, teardown),
 	};
 
 	/* The first guarded call installs the handler, even on no handle. */
