@@ -428,6 +428,12 @@ uint32_t ipm_ctl_seq(const struct ipm_lockfile *lf);
 /* Raises the waiters' lease to until (when writable). */
 void ipm_ctl_lease(struct ipm_lockfile *lf, uint64_t until);
 
+/* A waiting writer's lease runs IPM_WLEASE_MS ahead of now; one further
+ * ahead than that (plus slack for clocks read on two CPUs) is no live
+ * writer's: forged, or left from before a reboot, and ignored. */
+#define IPM_WLEASE_MS 5
+#define IPM_WLEASE_SLACK_NS 50000000
+
 /* The waiting writer's lease: read, raised, dropped if still mine. Need
  * lf->ctl. */
 int64_t ipm_ctl_wlease(const struct ipm_lockfile *lf);

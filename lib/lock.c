@@ -49,7 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WLEASE_MS 5 /* a waiting writer's lease, renewed every slice */
+#define WLEASE_MS IPM_WLEASE_MS /* a waiting writer's lease, renewed every slice */
 #define WSLICE_MS 2 /* a waiting writer's slice, shorter than its lease */
 #define DEFER_MS 10 /* longest a reader steps aside for writers, per call */
 
@@ -247,6 +247,13 @@ static int defer_to_writer(ipm_map *m, int64_t wlease, int *wait_ms)
 
 	if (wlease <= start)
 		return 0; /* a dead writer's lease, or the one just cleared */
+	if (wlease > start + (int64_t)WLEASE_MS * 1000000 + IPM_WLEASE_SLACK_NS) {
+		/* No live writer's: forged, or from before a reboot. Cleared,
+		 * so that writers can announce themselves again. */
+		if (m->lf.rw)
+			ipm_guarded(m, wlease_drop, &(uint64_t){(uint64_t)wlease}, 0);
+		return 0;
+	}
 	if (timeout_ms == 0)
 		return ipm_errf(m->err, -EAGAIN, "cannot take the read lock on %s: a writer waits",
 				m->lock_path);
