@@ -609,10 +609,12 @@ int ipm_map_resolve(ipm_map *m, const char *path, struct ipm_field *out);
  * size is checked before the call returns (see Invariants): -EIO if it
  * changed. It costs about 10 ns.
  *
- * The handler is installed once, when first needed, and only if SIGBUS has
- * its default disposition; otherwise fn runs unguarded (a program, or a
- * sanitizer, that handles SIGBUS itself keeps it). A fault outside any
- * guarded call gets the default action. -EBADF if m is not open.
+ * The handler is installed once, when first needed. A handler the program
+ * had before (Python's faulthandler, a sanitizer's) is kept and called for
+ * every fault outside a guarded call, as the kernel would have called it;
+ * without one, such a fault gets the default action. A program that sets
+ * its own SIGBUS handler after that replaces the guard (fn then runs
+ * unguarded). -EBADF if m is not open.
  */
 int ipm_map_guarded(ipm_map *m, int (*fn)(ipm_map *m, void *ctx), void *ctx);
 
