@@ -507,6 +507,48 @@ static void stale_writer_lease_ignored(void **state)
 	in_child(*state, stale_lease_child);
 }
 
+/*
+ * The undo record holds the structure's bytes, and whoever may write it can
+ * make writers restore them: it is used only from a lock file that gives
+ * nobody more than the .mmap does. Found by review: a 0644 lock file (as
+ * fasteners makes it) beside a 0600 .mmap leaked every saved byte, and
+ * another user's lock file let them forge a record that root restored.
+ */
+static void lock_file_trust(void **state)
+{
+	struct fix *f = *state;
+	struct stat st;
+	ipm_map *m;
+
+	/* Ours, and wider than the .mmap for users who may not use it: made
+	 * narrower, and used. */
+	assert_int_equal(chmod(f->path, 0600), 0);
+	assert_int_equal(chmod(f->lock, 0644), 0);
+	m = unit_inst_handle(&f->u, IPM_EDITOR, 0);
+	assert_string_equal(ipm_map_errmsg(m), "");
+	assert_int_equal(stat(f->lock, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	ipm_map_free(m);
+	/* Others may read the .mmap, and write the lock file (as a Python
+	 * reader needs): not taken from them, and the record is not used. */
+	assert_int_equal(chmod(f->path, 0644), 0);
+	assert_int_equal(chmod(f->lock, 0666), 0);
+	m = unit_inst_handle(&f->u, IPM_EDITOR, 0);
+	assert_contains(ipm_map_errmsg(m), "its undo record is not used");
+	assert_int_equal(stat(f->lock, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0666);
+	assert_int_equal(ipm_set_i64(m, &f->x, 5), 0); /* works, without the record */
+	ipm_map_free(m);
+	/* Someone else's: not used (root may give it away to check). */
+	if (geteuid() != 0)
+		return;
+	assert_int_equal(chmod(f->lock, 0600), 0);
+	assert_int_equal(chown(f->lock, 65534, 65534), 0);
+	m = unit_inst_handle(&f->u, IPM_EDITOR, 0);
+	assert_contains(ipm_map_errmsg(m), "owner 65534");
+	ipm_map_free(m);
+}
+
 /* Grown past its size: noticed (at once where the filesystem clears the
  * tail of the last page on growth, within IPM_SIZE_RECHECK accesses
  * elsewhere), and the other handles are not fooled either. */
@@ -546,6 +588,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(cut_record_not_applied, setup, teardown),
 	    cmocka_unit_test_setup_teardown(cut_magic_keeps_undo, setup, teardown),
 	    cmocka_unit_test_setup_teardown(stale_writer_lease_ignored, setup, teardown),
+	    cmocka_unit_test_setup_teardown(lock_file_trust, setup, teardown),
 	};
 
 	/* The first guarded call installs the handler, even on no handle. */
