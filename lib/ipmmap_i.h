@@ -320,12 +320,15 @@ void ipm_lock_handler_install(void);
 /* ---- lockfile.c ---- */
 
 /* Allocates (when fd may write) and maps the lock file open on fd for a
- * structure of data_size bytes, and stamps the magics: 0, or a negative
- * errno with err set ("cannot allocate lock file P: No space left on
+ * structure of data_size bytes, and stamps the magics. Its undo record is
+ * used only if the file gives no more than the .mmap open on data_fd (same
+ * owner, no permission the .mmap lacks, same group if it gives its group
+ * any): root and the file's owner make it so; otherwise err says why and
+ * lf->undo is NULL. 0, or a negative errno with err set ("cannot allocate lock file P: No space left on
  * device"). A region that is unusable (a short file the fd may not grow,
  * someone else's magic: err says so) is NULL and not an error. */
 int ipm_lockfile_attach(struct ipm_lockfile *lf, int fd, const char *path, size_t data_size,
-			char *err);
+			int data_fd, char *err);
 
 /* Unmaps it (the fd is the caller's); harmless when not attached. */
 void ipm_lockfile_detach(struct ipm_lockfile *lf);

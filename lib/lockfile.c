@@ -33,6 +33,15 @@
  * and an open section whose saved bytes were cut is forgotten: its writer's
  * update, if it died, cannot be undone (nothing whole is left to undo it
  * with). Bytes that are not ours are left alone.
+ *
+ * Whose file it is. The undo record holds the structure's bytes, and
+ * whoever may write it can make C writers restore them: a lock file that
+ * someone else owns, or that gives a class of users more than the .mmap
+ * gives them, would leak the data or let it be forged (fasteners makes it
+ * 0644 when the umask is 022, beside a 0600 .mmap of ours). Such a record is
+ * not used: the handle goes on without crash-atomic writes, and its message
+ * says why, unless the handle may take the extra permissions away without
+ * locking anyone out (make_trusted()).
  */
 #include "ipmmap_i.h"
 
@@ -164,8 +173,76 @@ static int stamp_regions(void *arg)
 	return 0;
 }
 
+/*
+ * Whether the lock file lets no one read or write it who may not read or
+ * write the .mmap: the same owner, and for its group (the same group) and
+ * for others no permission the .mmap does not give them. Otherwise the
+ * saved bytes would leak, or a record could be forged (see the top).
+ */
+static bool trusted(const struct stat *l, const struct stat *d)
+{
+	mode_t lm = l->st_mode & 0777, dm = d->st_mode & 0777;
+
+	return l->st_uid == d->st_uid && !(lm & 070 & ~dm) && !(lm & 007 & ~dm) &&
+	       (!(lm & 070) || l->st_gid == d->st_gid);
+}
+
+/*
+ * Its owner (or root, when the two files have one owner) takes away what
+ * the lock file gives to a class of users the .mmap gives nothing at all:
+ * they cannot use the instance, so nobody is locked out. (A class that may
+ * read the .mmap keeps its access: a Python reader opens the lock file
+ * 'a+', which needs read and write.) A record kept while others could write
+ * the file is not trusted afterwards: an open section is forgotten.
+ */
+static void make_trusted(struct ipm_lockfile *lf, struct stat *l, const struct stat *d)
+{
+	mode_t mode = l->st_mode & 0777, dm = d->st_mode & 0777;
+
+	if (l->st_uid != d->st_uid || (geteuid() != 0 && geteuid() != l->st_uid))
+		return;
+	if (!(dm & 070) || l->st_gid != d->st_gid)
+		mode &= ~(mode_t)070;
+	if (!(dm & 007))
+		mode &= ~(mode_t)007;
+	if (mode == (l->st_mode & 0777) || fchmod(lf->fd, mode) < 0 || fstat(lf->fd, l) < 0 ||
+	    !trusted(l, d))
+		return;
+	if (lf->undo && lf->rw)
+		__atomic_store_n(&lf->undo->state, IPM_UNDO_CLEAN, __ATOMIC_RELEASE);
+}
+
+static int forget_run(void *arg)
+{
+	void **a = arg;
+
+	make_trusted(a[0], a[1], a[2]);
+	return 0;
+}
+
+/* The record is used only from a lock file that gives no more than the
+ * .mmap (see the top of this file); the message says why when not. */
+static void check_owner(struct ipm_lockfile *lf, int data_fd, const char *path, char *err)
+{
+	struct stat l, d;
+	void *addr, *a[3] = {lf, &l, &d};
+	int rc;
+
+	if (!lf->undo || data_fd < 0 || fstat(lf->fd, &l) < 0 || fstat(data_fd, &d) < 0 ||
+	    trusted(&l, &d))
+		return;
+	if (ipm_guard_run(forget_run, a, &rc, &addr) == 0 && trusted(&l, &d))
+		return;
+	lf->undo = NULL;
+	ipm_errf(err, -EPERM,
+		 "lock file %s gives more than its .mmap (owner %u, mode %04o, against owner "
+		 "%u, mode %04o): its undo record is not used, crash-atomic writes are off",
+		 path, (unsigned)l.st_uid, (unsigned)(l.st_mode & 07777), (unsigned)d.st_uid,
+		 (unsigned)(d.st_mode & 07777));
+}
+
 int ipm_lockfile_attach(struct ipm_lockfile *lf, int fd, const char *path, size_t data_size,
-			char *err)
+			int data_fd, char *err)
 {
 	struct stamp_job j = {lf, 0, path, err};
 	struct stat st;
@@ -205,6 +282,7 @@ int ipm_lockfile_attach(struct ipm_lockfile *lf, int fd, const char *path, size_
 		lf->fd = fd;
 		return ipm_lockfile_damaged(lf, path, err);
 	}
+	check_owner(lf, data_fd, path, err);
 	return 0;
 }
 
