@@ -44,8 +44,14 @@
  *   stop an instance: the handle goes on without change counter or undo
  *   record and ipm_map_errmsg() says why after a successful open.
  * - Whoever may write the lock file (every role opens it for writing when it
- *   can) may also make C writers restore data from its undo record: giving
- *   a user write access to the lock file is giving write access to the data.
+ *   can) could make C writers restore data from its undo record, and whoever
+ *   may read it could read the saved bytes. So the record is used only from
+ *   a lock file that gives nobody more than the .mmap gives: the same owner,
+ *   and for its group and others no permission the .mmap lacks. Its owner
+ *   takes away what it gives users the .mmap gives nothing; otherwise (say
+ *   a 0666 lock file beside a 0644 .mmap, so that other users' Python
+ *   readers can lock) the handle goes on without crash-atomic writes and
+ *   ipm_map_errmsg() says why after a successful open.
  * - Lock and .mmap files are opened with O_NOFOLLOW and must be regular
  *   files: a symbolic link is refused (-ELOOP, "<path>: is a symbolic
  *   link"), so is a FIFO or device (-EINVAL, "not a regular file").
