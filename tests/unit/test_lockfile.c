@@ -549,6 +549,36 @@ static void lock_file_trust(void **state)
 	ipm_map_free(m);
 }
 
+/*
+ * A lock file removed (rm -rf .fasteners/ *) or replaced while handles use
+ * it: new openers lock the new file, old handles the old one, and the two
+ * no longer exclude each other. Old handles must join the file the path
+ * names within IPM_FOLLOW_MS. Found by review: split for ever.
+ */
+static void removed_lock_file_child(struct fix *f)
+{
+	ipm_map *a = open_as(f, IPM_EDITOR), *b;
+	struct timespec ts = {0, (IPM_FOLLOW_MS + 200) * 1000000L};
+
+	CHECK(ipm_lock_read(a, 0) == 0 && ipm_unlock(a) == 0);
+	CHECK(unlink(f->lock) == 0);
+	b = open_as(f, IPM_EDITOR); /* makes a new lock file */
+	CHECK(ipm_lock_write(b, 0) == 0);
+	nanosleep(&ts, NULL);
+	CHECK(ipm_lock_read(a, 0) == -EAGAIN); /* excluded again */
+	CHECK(ipm_unlock(b) == 0);
+	CHECK(ipm_lock_write(a, 0) == 0);
+	CHECK(ipm_lock_read(b, 0) == -EAGAIN);
+	CHECK(ipm_unlock(a) == 0);
+	ipm_map_free(b);
+	ipm_map_free(a);
+}
+
+static void removed_lock_file_joined(void **state)
+{
+	in_child(*state, removed_lock_file_child);
+}
+
 /* Grown past its size: noticed (at once where the filesystem clears the
  * tail of the last page on growth, within IPM_SIZE_RECHECK accesses
  * elsewhere), and the other handles are not fooled either. */
@@ -589,6 +619,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(cut_magic_keeps_undo, setup, teardown),
 	    cmocka_unit_test_setup_teardown(stale_writer_lease_ignored, setup, teardown),
 	    cmocka_unit_test_setup_teardown(lock_file_trust, setup, teardown),
+	    cmocka_unit_test_setup_teardown(removed_lock_file_joined, setup, teardown),
 	};
 
 	/* The first guarded call installs the handler, even on no handle. */
