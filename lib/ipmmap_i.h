@@ -275,6 +275,7 @@ struct ipm_map {
 	ino_t ino;                 /*   atomic: a waiter reads them) */
 	uint32_t gen;              /* the lock file's generation when last looked */
 	int64_t look_at;           /* CLOCK_MONOTONIC_COARSE ns of the next look at path */
+	int64_t lock_look_at;      /* ... and at lock_path (ipm_follow_lockfile()) */
 	int replaced;              /* a waiter saw path name another file (atomic) */
 	uint64_t undone;           /* dead sections this handle undid */
 	struct ipm_section sec;    /* what the open write section saved (lock.c) */
@@ -502,6 +503,11 @@ int ipm_guarded(ipm_map *m, int (*fn)(ipm_map *m, void *ctx), void *ctx, int fla
 /* With a lock just taken: 0 if the handle maps the file its path names, or
  * maps it now; -EIO with m->err set if that file cannot be mapped. */
 int ipm_follow(ipm_map *m);
+
+/* With no lock held, before one is taken: at most every IPM_FOLLOW_MS, moves
+ * the handle to the lock file its path names if that is another (removed,
+ * or replaced), making it if it is gone. Failures leave the old one. */
+void ipm_follow_lockfile(ipm_map *m);
 
 /* At open, with the file just mapped: the first lock looks at the path. */
 void ipm_follow_init(ipm_map *m);

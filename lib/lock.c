@@ -336,6 +336,8 @@ int ipm_lock_read(ipm_map *m, int timeout_ms)
 		return m ? ipm_errf(m->err, -EBADF, "cannot lock: handle not open") : -EBADF;
 	if (m->held == IPM_HELD_READ)
 		return 0;
+	if (m->held == IPM_HELD_NONE)
+		ipm_follow_lockfile(m);
 	/* Leaving the write lock ends a write section, while still holding it.
 	 * Write to read is atomic in the kernel: the lock is replaced, and
 	 * nobody can find our section open. */
@@ -447,6 +449,8 @@ int ipm_lock_write(ipm_map *m, int timeout_ms)
 		return ipm_errf(m->err, -EACCES, "reader handle cannot take the write lock");
 	if (m->held == IPM_HELD_WRITE)
 		return 0;
+	if (m->held == IPM_HELD_NONE)
+		ipm_follow_lockfile(m);
 	if (m->held == IPM_HELD_READ) {
 		/*
 		 * Read to write: try in place first, which succeeds atomically

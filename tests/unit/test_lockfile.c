@@ -558,7 +558,7 @@ static void lock_file_trust(void **state)
 static void removed_lock_file_child(struct fix *f)
 {
 	ipm_map *a = open_as(f, IPM_EDITOR), *b;
-	struct timespec ts = {0, (IPM_FOLLOW_MS + 200) * 1000000L};
+	struct timespec ts = {IPM_FOLLOW_MS / 1000, (IPM_FOLLOW_MS % 1000 + 200) * 1000000L};
 
 	CHECK(ipm_lock_read(a, 0) == 0 && ipm_unlock(a) == 0);
 	CHECK(unlink(f->lock) == 0);
