@@ -735,9 +735,10 @@ void fs_release(struct fs_inst *in, struct fs_lk *lk)
  * made, allocated and sound), then the lock taken and every byte read
  * through a handle of the pool, which a file changed in place under it
  * fails. 0, FS_PARK (the lock is busy) or a negative errno with why; the
- * recoveries in *r.
+ * recoveries in *r, and in *cleared whether Python cleared the header.
  */
-static int inst_probe(struct fs_inst *in, struct ipm_recovery *r, char *why, size_t whylen)
+static int inst_probe(struct fs_inst *in, struct ipm_recovery *r, int *cleared, char *why,
+		      size_t whylen)
 {
 	size_t size = ipm_type_size(in->tree->type);
 	ipm_map *m = ipm_map_new(in->schema ? in->schema : in->fs->schema);
@@ -767,6 +768,7 @@ static int inst_probe(struct fs_inst *in, struct ipm_recovery *r, char *why, siz
 		snprintf(why, whylen, "%s", ipm_map_errmsg(lk.m));
 	else
 		ipm_map_recovery(lk.m, r);
+	*cleared = rc == 0 && ipm_map_cleared(lk.m) == 1;
 	fs_release(in, &lk);
 out:
 	ipm_map_free(m);
@@ -785,10 +787,10 @@ int fs_inst_status(struct fs_inst *in, char *buf, size_t cap)
 	struct ipm_recovery r;
 	char why[IPM_ERRLEN], msg[IPM_ERRLEN + 16];
 	struct stat st;
-	int rc, n;
+	int rc, n, cleared = 0;
 
 	memset(&r, 0, sizeof(r));
-	rc = inst_probe(in, &r, why, sizeof(why));
+	rc = inst_probe(in, &r, &cleared, why, sizeof(why));
 	if (rc == FS_PARK)
 		return rc;
 	if (rc == 0)
@@ -799,9 +801,10 @@ int fs_inst_status(struct fs_inst *in, char *buf, size_t cap)
 		st.st_size = -1;
 	n = snprintf(buf, cap,
 		     "file = %s\nsize = %lld\nstate = %s\nrecoveries = %llu\n"
-		     "last_recovery_pid = %d\nlast_recovery_time = %.6f\npending = %d\n",
+		     "last_recovery_pid = %d\nlast_recovery_time = %.6f\npending = %d\n"
+		     "cleared = %d\n",
 		     in->path, (long long)st.st_size, msg, (unsigned long long)r.count,
-		     (int)r.last_pid, r.last_time, r.pending);
+		     (int)r.last_pid, r.last_time, r.pending, cleared);
 	/* Where the layout comes from, when it is not the configuration. */
 	if (n >= 0 && (size_t)n < cap && in->def != FS_DEF_SCHEMA)
 		n += snprintf(buf + n, cap - (size_t)n, "definition = %s (%s)\n",

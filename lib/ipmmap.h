@@ -44,8 +44,14 @@
  *   stop an instance: the handle goes on without change counter or undo
  *   record and ipm_map_errmsg() says why after a successful open.
  * - Whoever may write the lock file (every role opens it for writing when it
- *   can) may also make C writers restore data from its undo record: giving
- *   a user write access to the lock file is giving write access to the data.
+ *   can) could make C writers restore data from its undo record, and whoever
+ *   may read it could read the saved bytes. So the record is used only from
+ *   a lock file that gives nobody more than the .mmap gives: the same owner,
+ *   and for its group and others no permission the .mmap lacks. Its owner
+ *   takes away what it gives users the .mmap gives nothing; otherwise (say
+ *   a 0666 lock file beside a 0644 .mmap, so that other users' Python
+ *   readers can lock) the handle goes on without crash-atomic writes and
+ *   ipm_map_errmsg() says why after a successful open.
  * - Lock and .mmap files are opened with O_NOFOLLOW and must be regular
  *   files: a symbolic link is refused (-ELOOP, "<path>: is a symbolic
  *   link"), so is a FIFO or device (-EINVAL, "not a regular file").
@@ -100,18 +106,45 @@
  * A process killed while it holds a lock blocks nobody: the kernel drops
  * its locks. A writer of this library killed inside a write section (between
  * ipm_lock_write() and ipm_unlock()) does not leave a half-written update
- * behind: each section first saves the structure's bytes in the lock file's
- * undo record, and the next handle to lock the instance finds the section
- * still open and copies them back: a writer when it takes the write lock, a
- * manager when it opens, an editor's or manager's handle when it takes the
- * read lock and is the only reader; any other reader reads the saved copy
- * (ipm_map_data() points at it) until it unlocks. ipm_map_recovery() says
- * so. This costs a copy of the structure per write lock (about 20 ns for
- * 688 bytes). What it cannot protect: a Python IPMMAP writer keeps no undo
- * record, so one that dies mid-update leaves it half written; and a Python
- * write made after a C writer died and before any C process locked the
- * instance again is undone with the dead section. Power loss is not
- * covered (nothing here is about durability).
+ * behind: before a section first changes a range of bytes, it saves the old
+ * bytes of that range (in whole 64-byte lines) in the lock file's undo
+ * record, and the next handle to lock the instance finds the section still
+ * open and puts them back: a writer when it takes the write lock, a manager
+ * when it opens, an editor's or manager's handle when it takes the read lock
+ * and is the only reader; any other reader reads the saved state (the
+ * structure as it was before the section; ipm_map_view() points at it)
+ * until it unlocks. ipm_map_recovery() says so.
+ * What is saved, and so what a section costs, follows what it writes:
+ * - every call of this library that writes (ipm_set_*(), ipm_set_text(),
+ *   ipm_write_text(), ipm_values_apply(), ipm_map_touch(), ...) saves the
+ *   lines of its field: about 20 ns, whatever the structure's size;
+ * - code that writes through a raw address declares what it will touch
+ *   with ipm_write_range(), which gives the address to write to;
+ * - once a handle that may write has given out its raw address with
+ *   ipm_map_data(), every write section of that handle saves the whole
+ *   structure when it begins (and a section open at the call, at once), as
+ *   nothing says what will be written through it: a copy of the structure
+ *   per write lock (about 20 ns for 688 bytes, 40 µs for 1 MiB). Use
+ *   ipm_map_view() to read, and ipm_write_range() to write, to keep the
+ *   cost to what is written.
+ * What it cannot protect: a Python IPMMAP writer keeps no undo record, so
+ * one that dies mid-update leaves it half written; a Python write made
+ * after a C writer died and before any C process locked the instance again
+ * is undone with the dead section; and writes through an address from
+ * ipm_map_view() or ipm_write_range() outside what was declared. The undo
+ * record's format has a version: a libipmmap older than range records
+ * refuses this one's records (it goes on without crash recovery on that
+ * instance, saying so at open), and this one undoes and then takes over
+ * the older format's. Power loss is not covered (nothing here is about
+ * durability).
+ * Python IPMMAP readers read the file, never the saved state: they see a dead
+ * C writer's half update until a C process with write access undoes it,
+ * which each does as early as it can: a manager's or an editor's open (if
+ * it can take the write lock at once), any C write lock, an editor's or
+ * manager's read lock taken alone, ipm_map_recover(), `ipmmap recover`; a
+ * read-write mount at its next request on the instance. A C reader cannot
+ * (its mapping is read-only). With none of these running, the window lasts
+ * until the next of them comes.
  *
  * Timeouts follow git's lockfile.h: 0 means try once, -1 means wait forever,
  * a positive value is a limit in milliseconds.
@@ -472,11 +505,17 @@ void ipm_map_free(ipm_map *m);
  * Opens the instance <mmap_dir>/<name>_<tag>.mmap of structure name, with its
  * lock file <lock_dir>/<name>_<tag>.lockfile (tag may be "" or NULL: "Name_").
  * The structure must be mappable; name and tag may not contain '/', "..", or
- * control characters.
+ * control characters, and the tag no '.': Python IPMMAP makes its file names
+ * with Path.with_suffix(), which cuts them at the tag's last dot (tag "v1.2"
+ * is Name_v1.mmap there, the file of tag "v1"), and the message names the
+ * file Python uses. Every other tag names the same files on both sides. Name
+ * and tag have at most NAME_MAX - 10 bytes together, as in Python (the lock
+ * file "Name_tag.lockfile" must fit).
  * - IPM_MANAGER creates the file under the write lock: exact size, zeros,
  *   header_code = IPM_HEADER_CODE, time_stamp = now. An existing file that
  *   matches is kept (unless IPM_FORCE), after undoing a dead writer's open
- *   section (see "Crashes"). A file of another size is refused (-EINVAL,
+ *   section (see "Crashes"); so is one Python cleared (header_code 0), which
+ *   gets its header_code back; one with another header_code is written anew. A file of another size is refused (-EINVAL,
  *   naming both sizes) unless IPM_FORCE: its bytes may be all someone has.
  *   Forced, it is made anew under a temporary name and renamed over the
  *   old one. Re-creating a file of the right size rewrites it in place, so
@@ -488,12 +527,15 @@ void ipm_map_free(ipm_map *m);
  *   of other users.
  * - IPM_EDITOR and IPM_READER open an existing file.
  * Every role checks the file's size against the structure and its header
- * code. An editor or reader that finds a bad file while a writer holds the
- * lock checks again once it gets the read lock (a manager may be making the
- * file), waiting at most 1 s, then fails with the check's error; sending
- * ipm_lock_signal() to the thread ends that wait with -EINTR. The file is
- * mapped once for the handle's life (and again at the same address if it is
- * damaged and then made anew); locks do not re-open.
+ * code (0 is a file Python cleared: see ipm_map_cleared()). An editor or
+ * reader that finds a bad file while a writer holds the lock checks again
+ * once it gets the read lock (a manager may be making the file), waiting at
+ * most 1 s, then fails with the check's error; sending ipm_lock_signal() to
+ * the thread ends that wait with -EINTR. The file is mapped once, and again
+ * at the same address when it is damaged and then made anew, or replaced
+ * by another file (see IPM_FOLLOW_MS); locks do not re-open. An editor, like
+ * a manager, undoes a dead writer's open section as it opens, if it can
+ * take the write lock at once (see "Crashes").
  * The lock file is allocated in full when a handle that may write it opens
  * it, so a full disk shows here (-ENOSPC, "cannot allocate lock file P: No
  * space left on device") and never as a bus error later.
@@ -547,10 +589,39 @@ const char *ipm_map_lock_path(const ipm_map *m);
  * struct definition (see the generated headers). A reader's mapping is
  * read-only: writing through it faults. Hold the right lock while touching it,
  * and ask for the address after taking it: under a read lock it may point at
- * the saved copy of a dead writer's section (see "Crashes"). Accesses
- * through it are not guarded against SIGBUS unless made in ipm_map_guarded(). */
-void *ipm_map_data(const ipm_map *m);
+ * the saved state of a dead writer's section (see "Crashes"). Accesses
+ * through it are not guarded against SIGBUS unless made in ipm_map_guarded().
+ * On a handle that may write, the first call makes every later write section
+ * of the handle (and the open one) save the whole structure for crash
+ * recovery, until the handle is closed: the library cannot see what is
+ * written through the address (see "Crashes" for the cheaper ways). */
+void *ipm_map_data(ipm_map *m);
 size_t ipm_map_size(const ipm_map *m);
+
+/* The same address, to read through: what ipm_map_data() returns, without
+ * its cost. Writing through it (casting const away) is not undone after a
+ * crash. */
+const void *ipm_map_view(const ipm_map *m);
+
+/*
+ * Declares that the open write section will change the len bytes at offset
+ * of the structure, and gives in *ptr (if not NULL) the address to write
+ * them at: their old bytes are saved in the undo record first (see
+ * "Crashes"), so a writer killed while changing them is undone. What the
+ * section writes outside the ranges it declared is not undone. Declaring a
+ * range twice, or one that overlaps another, costs nothing more. The
+ * address is good until the section ends; accesses through it are not
+ * guarded unless made in ipm_map_guarded(). Needs the write lock.
+ *   void *p;                              // struct Big from the generated header
+ *   ipm_lock_write(m, -1);
+ *   if (ipm_write_range(m, offsetof(struct Big, frame), sizeof(frame), &p) == 0)
+ *           memcpy(p, frame, sizeof(frame));
+ *   ipm_unlock(m);
+ * Returns 0, -EACCES (a reader handle), -EPERM (the handle does not hold the
+ * write lock), -EINVAL (the range is not inside the structure), -EIO (the
+ * .mmap file was damaged: nothing may be written), -EBADF (not open).
+ */
+int ipm_write_range(ipm_map *m, size_t offset, size_t len, void **ptr);
 
 /* Resolves path in the handle's structure (see ipm_type_resolve()); the
  * message goes to the handle. */
@@ -568,10 +639,12 @@ int ipm_map_resolve(ipm_map *m, const char *path, struct ipm_field *out);
  * size is checked before the call returns (see Invariants): -EIO if it
  * changed. It costs about 10 ns.
  *
- * The handler is installed once, when first needed, and only if SIGBUS has
- * its default disposition; otherwise fn runs unguarded (a program, or a
- * sanitizer, that handles SIGBUS itself keeps it). A fault outside any
- * guarded call gets the default action. -EBADF if m is not open.
+ * The handler is installed once, when first needed. A handler the program
+ * had before (Python's faulthandler, a sanitizer's) is kept and called for
+ * every fault outside a guarded call, as the kernel would have called it;
+ * without one, such a fault gets the default action. A program that sets
+ * its own SIGBUS handler after that replaces the guard (fn then runs
+ * unguarded). -EBADF if m is not open.
  */
 int ipm_map_guarded(ipm_map *m, int (*fn)(ipm_map *m, void *ctx), void *ctx);
 
@@ -774,6 +847,22 @@ int ipm_lock_signal(void);
 #define IPM_WAIT_POLL_MS 20
 
 /*
+ * A .mmap file replaced under a handle (a C manager's new file renamed into
+ * place, `mv new.mmap S_.mmap`, Python's manager making the file again
+ * after it was removed) is mapped in place of the old one, at the same
+ * address, by the handle's next lock when a C manager made it (the lock file
+ * says so), and by its first lock at least IPM_FOLLOW_MS after it last
+ * looked otherwise: a coarse clock read per lock, one stat() per second at
+ * most. A waiter (ipm_map_wait()) reports such a file as a change within
+ * IPM_WAIT_POLL_MS, and the lock after it maps it. The new file must pass
+ * the checks of ipm_map_open(): one that does not (another size, a foreign
+ * header_code) makes every lock fail with -EIO ("P was replaced by a file
+ * that cannot be mapped: ...") until a good one is in place. Python's
+ * force=True re-creation rewrites the same file, which handles simply read.
+ */
+#define IPM_FOLLOW_MS 1000
+
+/*
  * Stores in *seq a token of the instance's current state: the change counter
  * and a hash of time_stamp. Two loads, no syscall, no lock needed. Tokens are
  * opaque: compare them only for equality, and only from the same handle.
@@ -849,6 +938,19 @@ int ipm_map_copy(ipm_map *m, void *buf, size_t len);
 /* Zero fills the structure, keeping header_code; time_stamp becomes 0. */
 int ipm_map_clear(ipm_map *m);
 
+/*
+ * Python IPMMAP's clearMappedBuffer() zero fills the whole structure,
+ * header_code included. A file whose header_code is 0 is taken as such a
+ * cleared instance (any other code but IPM_HEADER_CODE is refused at open):
+ * it reads as zeros, or as what Python wrote since, and the next write
+ * section of this library (any ipm_lock_write(), or a manager's
+ * ipm_map_open()) puts IPM_HEADER_CODE back, leaving time_stamp alone.
+ * Returns 1 while the header_code reads 0, 0 when it does not, -EIO (the
+ * file was cut short) or -EBADF. No lock, no syscall; under no lock the
+ * answer may be stale by the time it returns.
+ */
+int ipm_map_cleared(ipm_map *m);
+
 /* Sets the header's time_stamp to now (UNIX seconds as a double). */
 int ipm_map_touch(ipm_map *m);
 
@@ -872,6 +974,21 @@ struct ipm_recovery {
 
 /* Fills *out; 0, or -EBADF if the handle is not open. No lock, no syscall. */
 int ipm_map_recovery(ipm_map *m, struct ipm_recovery *out);
+
+/*
+ * Undoes a dead writer's open section now, if there is one, instead of at
+ * the next lock: for programs (and `ipmmap recover`) that want Python
+ * readers, who read the file and never the saved copy, to see the last
+ * complete update as early as possible. Without an open section it returns
+ * 0 at once (one guarded load, no lock, no syscall: cheap enough to call
+ * periodically). Otherwise it takes the write lock, waiting up to
+ * timeout_ms (0 tries once), which undoes the section, and releases it.
+ * Returns 1 (undone), 0 (nothing to undo, or the section was a live
+ * writer's that has ended meanwhile), -EAGAIN / -ETIMEDOUT (someone holds a
+ * lock: a live writer in its section, or readers), -EACCES (a reader
+ * handle), -EBUSY (this handle holds a lock), -EIO, -EBADF.
+ */
+int ipm_map_recover(ipm_map *m, int timeout_ms);
 
 #pragma GCC visibility pop
 
