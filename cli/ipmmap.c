@@ -73,43 +73,6 @@ static int fail(const char *what)
 	return 1;
 }
 
-/* Walks every leaf (scalar or string) below type t, building its dotted path
- * in path (len bytes), and calls fn for each. */
-typedef int (*leaf_fn)(const char *path, const struct ipm_field *f, void *arg);
-
-static int walk(const ipm_type *t, size_t offset, char *path, size_t len, size_t used,
-		leaf_fn fn, void *arg)
-{
-	struct ipm_field f = {offset, ipm_type_size(t), ipm_type_kind(t), t};
-	int rc = 0;
-
-	switch (f.kind) {
-	case IPM_STRUCT:
-		for (size_t i = 0; i < ipm_type_nfields(t) && !rc; i++) {
-			int n = snprintf(path + used, len - used, "%s%s", used ? "." : "",
-					 ipm_type_field_name(t, i));
-			if (n < 0 || (size_t)n >= len - used)
-				return -ENAMETOOLONG;
-			rc = walk(ipm_type_field_type(t, i), offset + ipm_type_field_offset(t, i),
-				  path, len, used + n, fn, arg);
-		}
-		return rc;
-	case IPM_ARRAY: {
-		const ipm_type *e = ipm_type_elem(t);
-		for (size_t i = 0; i < ipm_type_count(t) && !rc; i++) {
-			int n = snprintf(path + used, len - used, "[%zu]", i);
-			if (n < 0 || (size_t)n >= len - used)
-				return -ENAMETOOLONG;
-			rc = walk(e, offset + i * ipm_type_size(e), path, len, used + n, fn, arg);
-		}
-		return rc;
-	}
-	default:
-		path[used] = '\0';
-		return fn(path, &f, arg);
-	}
-}
-
 static int open_instance(struct cli *c, ipm_map **out, const char *name, enum ipm_role role)
 {
 	ipm_map *m = ipm_map_new(c->schema);
@@ -250,20 +213,19 @@ struct dump_arg {
 	size_t len;           /* of buf */
 };
 
-static int dump_leaf(const char *path, const struct ipm_field *f, void *arg)
+static int dump_leaf(const struct ipm_walk *w, void *arg)
 {
 	struct dump_arg *d = arg;
-	int n = ipm_text_format(f, d->bytes + f->offset, d->buf, d->len);
+	int n = ipm_text_format(&w->field, d->bytes + w->field.offset, d->buf, d->len);
 
 	if (n < 0)
 		return n;
-	printf("%s = %s\n", path, d->buf);
+	printf("%s = %s\n", w->path, d->buf);
 	return 0;
 }
 
 static int cmd_dump(struct cli *c, int argc, char **argv)
 {
-	char path[1024];
 	struct dump_arg d;
 	ipm_map *m;
 	int rc;
@@ -293,7 +255,7 @@ static int cmd_dump(struct cli *c, int argc, char **argv)
 		ipm_map_free(m);
 		return rc;
 	}
-	rc = walk(ipm_map_type(m), 0, path, sizeof(path), 0, dump_leaf, &d);
+	rc = ipm_type_walk(ipm_map_type(m), NULL, 0, 0, dump_leaf, &d);
 	free(d.buf);
 	free(d.bytes);
 	ipm_map_free(m);
@@ -339,7 +301,7 @@ struct leaves {
 	size_t n, cap;         /* used and allocated */
 };
 
-static int collect_leaf(const char *path, const struct ipm_field *f, void *arg)
+static int collect_leaf(const struct ipm_walk *w, void *arg)
 {
 	struct leaves *l = arg;
 
@@ -352,10 +314,10 @@ static int collect_leaf(const char *path, const struct ipm_field *f, void *arg)
 		l->v = v;
 		l->cap = cap;
 	}
-	l->v[l->n].path = strdup(path);
+	l->v[l->n].path = strdup(w->path);
 	if (!l->v[l->n].path)
 		return -ENOMEM;
-	l->v[l->n].f = *f;
+	l->v[l->n].f = w->field;
 	l->v[l->n].last = NULL;
 	l->n++;
 	return 0;
@@ -396,7 +358,7 @@ static int cmd_watch(struct cli *c, int argc, char **argv)
 	struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART: ends waits */
 	struct leaves l = {NULL, 0, 0};
 	unsigned char *data = NULL;
-	char path[1024], *buf = NULL;
+	char *buf = NULL;
 	long changes = 0;
 	ipm_map *m;
 	int rc = 1;
@@ -407,21 +369,13 @@ static int cmd_watch(struct cli *c, int argc, char **argv)
 		return 1;
 	for (int i = 1; i < argc; i++) {
 		struct ipm_field f;
-		size_t used = strlen(argv[i]);
-		int w;
 
 		if (ipm_map_resolve(m, argv[i], &f) < 0) {
 			fail(ipm_map_errmsg(m));
 			goto out;
 		}
-		if (used >= sizeof(path)) {
-			fail("field path too long");
-			goto out;
-		}
-		memcpy(path, argv[i], used + 1);
-		w = walk(f.type, f.offset, path, sizeof(path), used, collect_leaf, &l);
-		if (w < 0) {
-			fail(w == -ENOMEM ? "out of memory" : "field path too long");
+		if (ipm_type_walk(f.type, argv[i], f.offset, 0, collect_leaf, &l) < 0) {
+			fail("out of memory");
 			goto out;
 		}
 	}
@@ -508,69 +462,100 @@ static void print_decl(const ipm_type *t, const char *name)
 		printf("\t%s %s%s;\n", c_scalar(ipm_type_kind(t)), name, dims);
 }
 
+/* Prints a structure's C declaration, its fingerprint and layout checks. */
+static void print_struct(const ipm_type *t)
+{
+	const char *name = ipm_type_name(t);
+
+	printf("struct %s {\n", name);
+	for (size_t j = 0; j < ipm_type_nfields(t); j++)
+		print_decl(ipm_type_field_type(t, j), ipm_type_field_name(t, j));
+	printf("};\n");
+	printf("#define %s_FINGERPRINT UINT64_C(0x%016" PRIx64 ")\n", name,
+	       ipm_type_fingerprint(t));
+	printf("_Static_assert(sizeof(struct %s) == %zu, \"size of %s\");\n", name,
+	       ipm_type_size(t), name);
+	for (size_t j = 0; j < ipm_type_nfields(t); j++)
+		printf("_Static_assert(offsetof(struct %s, %s) == %zu, "
+		       "\"offset of %s.%s\");\n",
+		       name, ipm_type_field_name(t, j), ipm_type_field_offset(t, j), name,
+		       ipm_type_field_name(t, j));
+	printf("\n");
+}
+
+/* The structures printed so far. */
+struct printed {
+	const ipm_type **v; /* in order */
+	size_t n;           /* in use; allocated: as many as the schema has */
+};
+
+static int printed_has(const struct printed *p, const ipm_type *t)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i] == t)
+			return 1;
+	return 0;
+}
+
+/*
+ * Prints each structure when the walk leaves it, so that it comes after
+ * those it contains. A structure printed already is skipped, and so is an
+ * array of anything else than structures not printed yet.
+ */
+static int header_visit(const struct ipm_walk *w, void *arg)
+{
+	struct printed *p = arg;
+	const ipm_type *t = w->field.type;
+
+	while (ipm_type_kind(t) == IPM_ARRAY)
+		t = ipm_type_elem(t);
+	if (ipm_type_kind(t) != IPM_STRUCT)
+		return w->field.kind == IPM_ARRAY ? IPM_WALK_SKIP : 0;
+	if (printed_has(p, t))
+		return IPM_WALK_SKIP;
+	if (w->event == IPM_WALK_LEAVE && w->field.kind == IPM_STRUCT) {
+		print_struct(t);
+		p->v[p->n++] = t;
+	}
+	return 0;
+}
+
 static int cmd_header(struct cli *c, int argc, char **argv)
 {
+	size_t n = ipm_schema_count(c->schema);
+	struct printed p = {calloc(n ? n : 1, sizeof(*p.v)), 0};
+
 	(void)argv;
-	if (argc != 0)
+	if (argc != 0) {
+		free(p.v);
 		return 2;
+	}
+	if (!p.v)
+		return fail("out of memory");
 	printf("/* Generated by `ipmmap header` from the schema: do not edit. */\n"
 	       "#ifndef IPMMAP_SCHEMA_H\n#define IPMMAP_SCHEMA_H\n\n"
 	       "#include <stddef.h>\n#include <stdint.h>\n\n");
-	/* Structures are printed so that each comes after those it contains. */
-	size_t n = ipm_schema_count(c->schema);
-	char *done = calloc(n ? n : 1, 1);
-	if (!done)
-		return fail("out of memory");
-	for (size_t printed = 0, pass = 0; printed < n && pass <= n; pass++) {
-		for (size_t i = 0; i < n; i++) {
-			const ipm_type *t = ipm_schema_at(c->schema, i);
-			int ready = !done[i];
-
-			for (size_t j = 0; ready && j < ipm_type_nfields(t); j++) {
-				const ipm_type *ft = ipm_type_field_type(t, j);
-				while (ipm_type_kind(ft) == IPM_ARRAY)
-					ft = ipm_type_elem(ft);
-				for (size_t k = 0; ready && k < n; k++)
-					if (ipm_schema_at(c->schema, k) == ft && !done[k])
-						ready = 0;
-			}
-			if (!ready)
-				continue;
-			const char *name = ipm_type_name(t);
-			printf("struct %s {\n", name);
-			for (size_t j = 0; j < ipm_type_nfields(t); j++)
-				print_decl(ipm_type_field_type(t, j), ipm_type_field_name(t, j));
-			printf("};\n");
-			printf("#define %s_FINGERPRINT UINT64_C(0x%016" PRIx64 ")\n", name,
-			       ipm_type_fingerprint(t));
-			printf("_Static_assert(sizeof(struct %s) == %zu, \"size of %s\");\n", name,
-			       ipm_type_size(t), name);
-			for (size_t j = 0; j < ipm_type_nfields(t); j++)
-				printf("_Static_assert(offsetof(struct %s, %s) == %zu, "
-				       "\"offset of %s.%s\");\n",
-				       name, ipm_type_field_name(t, j), ipm_type_field_offset(t, j),
-				       name, ipm_type_field_name(t, j));
-			printf("\n");
-			done[i] = 1;
-			printed++;
+	for (size_t i = 0; i < n; i++)
+		if (ipm_type_walk(ipm_schema_at(c->schema, i), NULL, 0, IPM_WALK_DIRS,
+				  header_visit, &p) < 0) {
+			free(p.v);
+			return fail("out of memory");
 		}
-	}
-	free(done);
+	free(p.v);
 	printf("#endif\n");
 	return 0;
 }
 
-static int check_leaf(const char *path, const struct ipm_field *f, void *arg)
+static int check_leaf(const struct ipm_walk *w, void *arg)
 {
 	(void)arg;
-	printf("  %6zu %6zu  %-12s %s\n", f->offset, f->size, ipm_type_name(f->type), path);
+	printf("  %6zu %6zu  %-12s %s\n", w->field.offset, w->field.size,
+	       ipm_type_name(w->field.type), w->path);
 	return 0;
 }
 
 static int cmd_check(struct cli *c, int argc, char **argv)
 {
-	char path[1024];
-
 	(void)argv;
 	if (argc != 0)
 		return 2;
@@ -581,8 +566,8 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 		       ipm_type_align(t), ipm_type_mappable(t) ? ", mappable" : "",
 		       ipm_type_file(t), ipm_type_line(t));
 		printf("  offset   size  type         path\n");
-		if (walk(t, 0, path, sizeof(path), 0, check_leaf, NULL) < 0)
-			return fail("field path too long");
+		if (ipm_type_walk(t, NULL, 0, 0, check_leaf, NULL) < 0)
+			return fail("out of memory");
 	}
 	return 0;
 }

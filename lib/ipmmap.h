@@ -289,6 +289,59 @@ uint64_t ipm_type_fingerprint(const ipm_type *t);
 int ipm_type_resolve(const ipm_type *t, const char *path, struct ipm_field *out,
 		     char err[IPM_ERRLEN]);
 
+/*
+ * Walking a type tree: ipm_type_walk() visits every leaf of a type (every
+ * scalar and every char[N] string, element by element through arrays) in
+ * layout order, with the dotted path ipm_type_resolve() reads back
+ * ("multi_pts.multi_points[3].y"). With IPM_WALK_DIRS it also reports each
+ * structure and array, the walked type itself included, before its members
+ * (IPM_WALK_ENTER) and after them (IPM_WALK_LEAVE): pre-order and
+ * post-order, as a directory tree or a C declaration needs them.
+ */
+enum ipm_walk_event {
+	IPM_WALK_LEAF,  /* a scalar or a char[N] string */
+	IPM_WALK_ENTER, /* a structure or array, before its members */
+	IPM_WALK_LEAVE, /* the same, after them */
+};
+
+#define IPM_WALK_DIRS 0x1 /* flag: report IPM_WALK_ENTER and IPM_WALK_LEAVE too */
+
+/* What the callback returns for IPM_WALK_ENTER to skip that structure's or
+ * array's members; its IPM_WALK_LEAVE does not come either. Elsewhere it
+ * reads as 0. */
+#define IPM_WALK_SKIP 1
+
+/* One visit. Everything in it, path and name included, is valid only for the
+ * duration of the callback. */
+struct ipm_walk {
+	enum ipm_walk_event event; /* what this visit is */
+	const char *path;          /* dotted path, starting with the walk's path */
+	const char *name;          /* its last part: a field name, or an element's
+				      index in decimal ("3"); "" at depth 0 */
+	struct ipm_field field;    /* offset (plus the walk's), size, kind, type */
+	const ipm_type *parent;    /* the structure or array holding it; NULL at
+				      depth 0 */
+	size_t index;              /* its field number in parent, or its element
+				      index; 0 at depth 0 */
+	size_t depth;              /* 0: the walked type, 1: its members, ... */
+};
+
+typedef int (*ipm_walk_fn)(const struct ipm_walk *w, void *ctx);
+
+/*
+ * Calls fn(w, ctx) for every leaf below type t (for t itself if it is a
+ * leaf), and with IPM_WALK_DIRS in flags for every structure and array on
+ * the way down and up (see above). path is t's own path (NULL: ""), so a
+ * walk can start at a resolved field: ipm_type_walk(f.type, "multi_pts",
+ * f.offset, ...); offset is added to every field offset. The walk keeps its
+ * state on the heap, so any nesting a schema accepts walks in little stack.
+ * fn returns 0 to go on, IPM_WALK_SKIP (see above), or anything else to
+ * stop the walk, which then returns that value. Returns 0 when every node
+ * was visited, -EINVAL (t or fn NULL) or -ENOMEM.
+ */
+int ipm_type_walk(const ipm_type *t, const char *path, size_t offset, unsigned flags,
+		  ipm_walk_fn fn, void *ctx);
+
 /* ------------------------------------------------------------------------ */
 /* Values as text (pure functions on bytes; no map, no lock)                 */
 /* ------------------------------------------------------------------------ */
