@@ -7,6 +7,7 @@
 
 #include "ipmmap.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -71,9 +72,63 @@ static inline void ipm_store_int(void *p, size_t size, uint64_t v)
 		memcpy(p, &u32, 4);
 		break;
 	default:
+		assert(size == 8);
 		memcpy(p, &v, 8);
 		break;
 	}
+}
+
+/* The value of an integer or bool field of kind k at p, in host order: its
+ * bits sign-extended to 64 (a bool reads 1 for any non-zero byte), and in
+ * *neg whether it is below zero. The one integer load of the library, for
+ * typed access (access.c) and text (value.c). */
+static inline uint64_t ipm_load_int(const void *p, enum ipm_kind k, bool *neg)
+{
+	int8_t i8;
+	int16_t i16;
+	int32_t i32;
+	int64_t i64;
+	uint8_t u8;
+	uint16_t u16;
+	uint32_t u32;
+	uint64_t u64;
+
+	*neg = false;
+	switch (k) {
+	case IPM_INT8:
+		memcpy(&i8, p, 1);
+		i64 = i8;
+		break;
+	case IPM_INT16:
+		memcpy(&i16, p, 2);
+		i64 = i16;
+		break;
+	case IPM_INT32:
+		memcpy(&i32, p, 4);
+		i64 = i32;
+		break;
+	case IPM_INT64:
+		memcpy(&i64, p, 8);
+		break;
+	case IPM_UINT8:
+		memcpy(&u8, p, 1);
+		return u8;
+	case IPM_UINT16:
+		memcpy(&u16, p, 2);
+		return u16;
+	case IPM_UINT32:
+		memcpy(&u32, p, 4);
+		return u32;
+	case IPM_UINT64:
+		memcpy(&u64, p, 8);
+		return u64;
+	default:
+		assert(k == IPM_BOOL);
+		memcpy(&u8, p, 1);
+		return u8 != 0;
+	}
+	*neg = i64 < 0;
+	return (uint64_t)i64;
 }
 
 /* CLOCK_MONOTONIC in nanoseconds. */

@@ -11,6 +11,7 @@
  */
 #include "ipmmap_i.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -240,8 +241,9 @@ static __attribute__((noinline)) void report_cycle(struct ipm_load *ld, struct i
 	bool all_base = via_base;
 	size_t i, at, len = 0;
 
+	/* dep is busy, so it is on the stack */
 	for (at = ld->depth; ld->stack[at - 1].ps != dep; at--)
-		;
+		assert(at > 1);
 	for (i = at - 1; i < ld->depth; i++) {
 		if (i >= at)
 			all_base = all_base && ld->stack[i].via_base;
@@ -363,6 +365,7 @@ static int lay_out_depth_first(struct ipm_load *ld, struct ipm_pstruct *ps, bool
 	}
 	ipm_layout_fingerprint(t);
 	ps->state = IPM_PS_DONE;
+	assert(ld->depth && ld->stack[ld->depth - 1].ps == ps);
 	ld->depth--;
 	goto out;
 nomem:

@@ -7,6 +7,7 @@
  */
 #include "ipmmap_i.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,6 +244,8 @@ static int move_into_schema(struct ipm_load *ld)
 	    ipm_strmap_reserve(&s->derived, s->derived.n + ld->derived.n))
 		return ipm_load_nomem(ld);
 
+	/* from here on nothing allocates, so nothing can fail */
+	assert(s->nstructs + ld->nps <= s->cap);
 	for (i = 0; i < ld->nps; i++) {
 		s->structs[s->nstructs++] = ld->ps[i].t;
 		ipm_strmap_put_room(&s->names, ld->ps[i].t->name, ld->ps[i].t);

@@ -4,6 +4,7 @@
  */
 #include "ipmmap_i.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +34,10 @@ void *ipm_strmap_get(const struct ipm_strmap *m, const char *key)
 
 void ipm_strmap_put_room(struct ipm_strmap *m, const char *key, void *val)
 {
-	size_t i = strmap_hash(key) & (m->cap - 1);
+	size_t i;
 
+	assert(m->n < m->cap);
+	i = strmap_hash(key) & (m->cap - 1);
 	while (m->slots[i].key)
 		i = (i + 1) & (m->cap - 1);
 	m->slots[i].key = key;

@@ -9,6 +9,7 @@
  */
 #include "ipmmap_i.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +152,7 @@ static int step(struct walker *w)
 	size_t i, offset;
 	int rc;
 
+	assert(t->kind == IPM_STRUCT || t->kind == IPM_ARRAY);
 	if (fr->next == members(t)) {
 		const struct ipm_type *parent = w->depth > 1 ? w->stack[w->depth - 2].t : NULL;
 
