@@ -207,6 +207,12 @@ struct ipm_field {
  * Layout is the platform's native C layout.
  */
 
+/*
+ * Schemas are read with bounds (see "Reading INI files" below): at most
+ * IPM_TEXT_MAX (1 MiB) in all and 199 characters a line (inih's limit), so
+ * that a file without end (/dev/zero, a pipe) is an error at once.
+ */
+
 /* A new, empty schema that knows only MmapStructureHeader. NULL if out of
  * memory. Free it with ipm_schema_free(). */
 ipm_schema *ipm_schema_new(void);
@@ -218,14 +224,16 @@ void ipm_schema_free(ipm_schema *s);
 /*
  * Adds the structures defined in the INI file at path. All or nothing: on any
  * error the schema is left as it was. Structures may refer to those loaded
- * earlier into the same schema. Returns 0, or -EINVAL (bad schema; the
- * message is "path:line: what is wrong"), -ENOENT/-EACCES/... (cannot read
- * the file), -ENOMEM.
+ * earlier into the same schema. Returns 0, or -EINVAL (bad schema, a line
+ * too long or holding a NUL byte; the message is "path:line: what is
+ * wrong"), -EFBIG (more than IPM_TEXT_MAX bytes: "path:line: file too large
+ * (more than 1048576 bytes)"), -ENOENT/-EACCES/... (cannot read the file),
+ * -ENOMEM.
  */
 int ipm_schema_load_file(ipm_schema *s, const char *path);
 
-/* As ipm_schema_load_file(), from text in memory; name is used in messages
- * in place of a file name (NULL: "<string>"). */
+/* As ipm_schema_load_file(), from text in memory, with the same bounds; name
+ * is used in messages in place of a file name (NULL: "<string>"). */
 int ipm_schema_load_string(ipm_schema *s, const char *text, const char *name);
 
 /* Message of the last failed load; "" if none. Valid until the next call on s. */
@@ -238,6 +246,64 @@ const ipm_type *ipm_schema_find(const ipm_schema *s, const char *name);
  * MmapStructureHeader is number 0). */
 size_t ipm_schema_count(const ipm_schema *s);
 const ipm_type *ipm_schema_at(const ipm_schema *s, size_t i);
+
+/* ------------------------------------------------------------------------ */
+/* Reading INI files                                                         */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The line reader the library reads schemas with, for programs that read
+ * their own INI files with inih the same way (ipmmapfs, its configuration):
+ * bounded, so that a file without end or a huge one is an error at once and
+ * never memory without end, and counting lines, which Debian's inih does not
+ * hand its callbacks. A reader belongs to one thread.
+ *
+ *   char err[IPM_ERRLEN], line[200];
+ *   ipm_lines *r = ipm_lines_open(path, err);
+ *   if (!r)
+ *           fprintf(stderr, "%s\n", err);
+ *   while ((rc = ipm_lines_next(r, line, sizeof(line))) > 0)
+ *           ... line number ipm_lines_number(r) is in line ...
+ *   if (rc < 0)
+ *           fprintf(stderr, "%s\n", ipm_lines_errmsg(r));
+ *   ipm_lines_close(r);
+ *
+ * It plugs into inih's ini_parse_stream(), whose reader callback has the
+ * same arguments as ipm_lines_next().
+ */
+
+/* Most bytes a reader reads from one file (or a schema from one string):
+ * 1 MiB, far beyond any schema or configuration. */
+#define IPM_TEXT_MAX (1 << 20)
+
+typedef struct ipm_lines ipm_lines; /* an open text file, read line by line */
+
+/* Opens path (any file that reads: a pipe, /dev/stdin). NULL if it cannot,
+ * with "cannot open PATH: why" in err (if not NULL) and errno set. */
+ipm_lines *ipm_lines_open(const char *path, char err[IPM_ERRLEN]);
+
+/*
+ * Reads the next line into buf (size bytes, at least 2): NUL-terminated,
+ * without its end of line ("\n" or "\r\n"), and on line 1 without a UTF-8
+ * byte order mark. Returns 1 (a line), 0 (the end of the file), or a negative
+ * errno with "PATH:LINE: what" in ipm_lines_errmsg(): -EINVAL for a line
+ * of size bytes or more, read no further than that ("line too long (more
+ * than SIZE-1 characters)") or one that holds a NUL byte ("NUL byte in
+ * line"), -EFBIG once more than IPM_TEXT_MAX bytes were read ("file too
+ * large (more than 1048576 bytes)"), or the system's error ("cannot read
+ * PATH: why"). After an error it returns the same error again.
+ */
+int ipm_lines_next(ipm_lines *r, char *buf, size_t size);
+
+/* Number of the line last read, or of the line an error stopped in (1 for
+ * the first); 0 before the first. */
+int ipm_lines_number(const ipm_lines *r);
+
+/* Message of the last failure; "" if none. Valid until the reader is closed. */
+const char *ipm_lines_errmsg(const ipm_lines *r);
+
+/* Closes the file and frees the reader. NULL is harmless. */
+void ipm_lines_close(ipm_lines *r);
 
 /* ------------------------------------------------------------------------ */
 /* Type introspection (for tree walkers, generators and checkers)            */

@@ -300,11 +300,10 @@ struct ipm_layout_frame {
 struct ipm_load {
 	ipm_schema *s;		   /* where it goes when all is well */
 	char *file;		   /* name for messages and types, owned until commit */
-	FILE *fp;		   /* source, or NULL for text */
-	const char *text;	   /* rest of the text source */
-	char *line;		   /* the current line (getline buffer) */
+	ipm_lines *lines;	   /* the source, owned */
+	int lineno;		   /* the line being read */
+	char *line;		   /* a section header's copy, cut up while read */
 	size_t linecap;		   /* its allocation */
-	int lineno;		   /* lines read so far */
 	struct ipm_pstruct *ps;	   /* structures of this load, in order */
 	size_t nps;		   /* in use */
 	size_t capps;		   /* allocated */
@@ -318,6 +317,13 @@ struct ipm_load {
 	struct ipm_layout_frame *stack; /* structures being laid out, outermost first */
 	size_t depth;		   /* in use */
 };
+
+/* A reader of text in memory (lines.c), for ipm_schema_load_string(): name
+ * is used in messages. NULL if out of memory. */
+ipm_lines *ipm_lines_text(const char *text, const char *name);
+
+/* The reader's message without its "path:line: " (lines.c). */
+const char *ipm_lines_what(const ipm_lines *r);
 
 /* Records the first error of a load at line (see errline). Returns code
  * (schema.c). */

@@ -312,6 +312,7 @@ static int run_load(struct ipm_load *ld)
 	free(ld->ps);
 	free(ld->stack);
 	free(ld->line);
+	ipm_lines_close(ld->lines);
 	ipm_strmap_free(&ld->names);
 	ipm_strmap_free(&ld->derived);
 	types_free(ld->types);
@@ -322,39 +323,36 @@ static int run_load(struct ipm_load *ld)
 int ipm_schema_load_file(ipm_schema *s, const char *path)
 {
 	struct ipm_load ld = {.s = s};
-	int rc;
 
 	if (!s || !path)
 		return -EINVAL;
 	s->err[0] = '\0';
-	ld.fp = fopen(path, "r");
-	if (!ld.fp) {
-		rc = errno ? -errno : -EIO;
-		snprintf(s->err, sizeof(s->err), "cannot open %s: %s", path, strerror(-rc));
-		return rc;
-	}
+	ld.lines = ipm_lines_open(path, s->err);
+	if (!ld.lines)
+		return errno ? -errno : -EIO;
 	ld.file = strdup(path);
 	if (!ld.file) {
-		fclose(ld.fp);
+		ipm_lines_close(ld.lines);
 		snprintf(s->err, sizeof(s->err), "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	rc = run_load(&ld);
-	fclose(ld.fp);
-	return rc;
+	return run_load(&ld);
 }
 
 int ipm_schema_load_string(ipm_schema *s, const char *text, const char *name)
 {
-	struct ipm_load ld = {.s = s, .text = text};
+	struct ipm_load ld = {.s = s};
 
 	if (!s || !text)
 		return -EINVAL;
 	if (!name)
 		name = "<string>";
 	s->err[0] = '\0';
+	ld.lines = ipm_lines_text(text, name);
 	ld.file = strdup(name);
-	if (!ld.file) {
+	if (!ld.lines || !ld.file) {
+		ipm_lines_close(ld.lines);
+		free(ld.file);
 		snprintf(s->err, sizeof(s->err), "%s: out of memory", name);
 		return -ENOMEM;
 	}

@@ -322,87 +322,37 @@ fail:
 	return 0;
 }
 
-/* Puts the next line of the source into ld->line without its end of line.
- * Returns its length, or -1 at the end or on an error (then ld->code). */
-static ssize_t next_line(struct ipm_load *ld)
-{
-	ssize_t len;
-
-	if (ld->fp) {
-		errno = 0;
-		len = getline(&ld->line, &ld->linecap, ld->fp);
-		if (len < 0) {
-			if (ferror(ld->fp))
-				ipm_load_fail(ld, errno ? -errno : -EIO, -1, "cannot read %s: %s",
-					      ld->file, strerror(errno ? errno : EIO));
-			else if (errno == ENOMEM)
-				ipm_load_nomem(ld);
-			return -1;
-		}
-	} else {
-		const char *nl = strchr(ld->text, '\n');
-
-		if (!*ld->text)
-			return -1;
-		len = nl ? nl - ld->text : (ssize_t)strlen(ld->text);
-		if ((size_t)len + 2 > ld->linecap) {
-			char *bigger = realloc(ld->line, (size_t)len + 2);
-
-			if (!bigger) {
-				ipm_load_nomem(ld);
-				return -1;
-			}
-			ld->line = bigger;
-			ld->linecap = (size_t)len + 2;
-		}
-		memcpy(ld->line, ld->text, (size_t)len);
-		ld->line[len] = '\0';
-		ld->text += len + (nl != NULL);
-	}
-	if (len && ld->line[len - 1] == '\n')
-		ld->line[--len] = '\0';
-	if (len && ld->line[len - 1] == '\r')
-		ld->line[--len] = '\0';
-	return len;
-}
-
 /*
- * The inih reader: hands inih one line at a time, counting them, and stops
- * the parse (NULL) at the first error, since inih 55 would go on.
+ * The inih reader: hands inih one line at a time from the bounded reader,
+ * and stops the parse (NULL) at the first error, since inih 55 would go on.
+ * Section headers are read here, from a copy of the line that they may cut.
  */
 static char *feed_inih(char *str, int num, void *stream)
 {
 	struct ipm_load *ld = stream;
-	ssize_t len;
-	char *p, *line;
+	size_t len;
+	char *p;
+	int rc;
 
 	if (ld->code)
 		return NULL;
-	len = next_line(ld);
-	if (len < 0)
-		return NULL;
-	ld->lineno++;
-	line = ld->line;
-	if (memchr(line, '\0', (size_t)len)) {
-		ipm_load_fail(ld, -EINVAL, ld->lineno, "NUL byte in line");
-		return NULL;
-	}
-	if (ld->lineno == 1 && !strncmp(line, "\xEF\xBB\xBF", 3)) {
-		line += 3;
-		len -= 3;
-	}
-	/* inih would cut it into two lines */
-	if (len >= num) {
-		ipm_load_fail(ld, -EINVAL, ld->lineno, "line too long (more than %d characters)",
-			      num - 1);
+	rc = ipm_lines_next(ld->lines, str, (size_t)num);
+	ld->lineno = ipm_lines_number(ld->lines);
+	if (rc < 0) {
+		const char *what = ipm_lines_what(ld->lines);
+
+		/* a read error names the file, the others a line */
+		ipm_load_fail(ld, rc, what == ipm_lines_errmsg(ld->lines) ? -1 : ld->lineno, "%s",
+			      what);
 		return NULL;
 	}
-	memcpy(str, line, (size_t)len + 1);
-	for (p = line; isspace((unsigned char)*p); p++)
+	if (rc == 0)
+		return NULL;
+	for (p = str; isspace((unsigned char)*p); p++)
 		;
 	if (!*p || *p == ';' || *p == '#')
 		return str;
-	if (p > line) {
+	if (p > str) {
 		struct ipm_pstruct *ps = ld->in_section ? &ld->ps[ld->nps - 1] : NULL;
 
 		if (ps && ps->nfields)
@@ -415,9 +365,21 @@ static char *feed_inih(char *str, int num, void *stream)
 				      "indented line; schema lines must not be indented");
 		return NULL;
 	}
-	if (*p == '[' && open_section(ld, p))
-		return NULL;
-	return str;
+	if (*p != '[')
+		return str;
+	len = strlen(p);
+	if (len >= ld->linecap) {
+		char *bigger = realloc(ld->line, len + 1);
+
+		if (!bigger) {
+			ipm_load_nomem(ld);
+			return NULL;
+		}
+		ld->line = bigger;
+		ld->linecap = len + 1;
+	}
+	memcpy(ld->line, p, len + 1);
+	return open_section(ld, ld->line) ? NULL : str;
 }
 
 int ipm_load_read_ini(struct ipm_load *ld)

@@ -481,8 +481,9 @@ static void test_size_cap(void **state)
 	assert_int_equal(load_bounded(path, msg, sizeof(msg)), 0);
 	write_sized(path, (1 << 20) + 1);
 	assert_int_equal(load_bounded(path, msg, sizeof(msg)), -EFBIG);
-	/* 16 bytes of head, then the 16384th comment line crosses the cap */
-	snprintf(want, sizeof(want), "%s:16385: file too large (more than 1048576 bytes)", path);
+	/* 16 bytes of head on 2 lines, 16383 comment lines of 64 bytes, and the
+	 * last line (49 bytes) crosses the cap */
+	snprintf(want, sizeof(want), "%s:16386: file too large (more than 1048576 bytes)", path);
 	assert_string_equal(msg, want);
 
 	text = malloc((1 << 20) + 2);
@@ -494,7 +495,7 @@ static void test_size_cap(void **state)
 	text[(1 << 20) + 1] = '\0';
 	assert_int_equal(ipm_schema_load_string(s, text, "big"), -EFBIG);
 	assert_string_equal(ipm_schema_errmsg(s),
-			    "big:16385: file too large (more than 1048576 bytes)");
+			    "big:16386: file too large (more than 1048576 bytes)");
 	text[1 << 20] = '\0';
 	assert_int_equal(ipm_schema_load_string(s, text, "big"), 0);
 	free(text);
