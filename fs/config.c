@@ -13,7 +13,8 @@
  *
  * Relative paths are relative to the directory of the configuration file
  * (not to the working directory, which fuse_daemonize() changes to /).
- * Without instance lines every <Struct>_<tag>.mmap of mmap_dir is shown.
+ * Without instance lines every <Struct>_<tag>.mmap of mmap_dir is shown, and
+ * mmap_dir must then be a directory that can be read.
  * Every error is "file:line: what is wrong"; the first one wins.
  *
  * The file is read through the library's bounded line reader (ipm_lines_*,
@@ -23,6 +24,7 @@
  * end (/dev/zero).
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
@@ -278,6 +280,27 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
 	return cfg_fail(p, -EINVAL, "unknown key '%s'", name);
 }
 
+/* Scan mode shows what mmap_dir holds: one that is missing, is not a
+ * directory or cannot be read would mount an empty root without a word.
+ * line: of mmap_dir =, 0 for the default. */
+static int cfg_scan_dir(const struct fs_config *c, int line, char *err, size_t errlen)
+{
+	DIR *d = opendir(c->mmap_dir);
+	int e = errno;
+
+	if (d) {
+		closedir(d);
+		return 0;
+	}
+	if (line)
+		snprintf(err, errlen, "%s:%d: mmap_dir %s: %s", c->path, line, c->mmap_dir,
+			 strerror(e));
+	else
+		snprintf(err, errlen, "%s: mmap_dir %s (the default): %s", c->path, c->mmap_dir,
+			 strerror(e));
+	return -e;
+}
+
 /* See fs.h. */
 int fs_config_load(struct fs_config *c, const char *path, char *err, size_t errlen)
 {
@@ -352,6 +375,11 @@ int fs_config_load(struct fs_config *c, const char *path, char *err, size_t errl
 		snprintf(err, errlen, "%s: out of memory", c->path);
 		rc = -ENOMEM;
 		goto fail;
+	}
+	if (!c->ninsts) {
+		rc = cfg_scan_dir(c, p.mmap_line, err, errlen);
+		if (rc < 0)
+			goto fail;
 	}
 	return 0;
 fail:
