@@ -187,6 +187,7 @@ struct libctx {
 	struct ipm_field f_int;	 /* data_int */
 	int lfd;		 /* the floor's own open of the lock file */
 	volatile int32_t *p_int; /* the floor's data_int, in its own mapping */
+	int dfd;		 /* the floor's own open of the .mmap file */
 	int64_t sink;		 /* keeps the reads alive */
 };
 
@@ -305,6 +306,30 @@ static void l_bare_read(struct libctx *c, long n)
 		c->sink += *c->p_int;
 }
 
+/* A read under a lock already held: the guard and the size canary alone. */
+static void l_held_get(struct libctx *c, long n)
+{
+	int64_t v;
+
+	ipm_lock_read(c->m, -1);
+	for (long i = 0; i < n; i++) {
+		ipm_get_i64(c->m, &c->f_int, &v);
+		c->sink += v;
+	}
+	ipm_unlock(c->m);
+}
+
+/* What checking the size with fstat() at each access would cost instead. */
+static void l_fstat_read(struct libctx *c, long n)
+{
+	struct stat st;
+
+	for (long i = 0; i < n; i++) {
+		fstat(c->dfd, &st);
+		c->sink += *c->p_int + st.st_size;
+	}
+}
+
 enum {
 	C_OURS_READ,
 	C_FLOOR_READ,
@@ -318,6 +343,8 @@ enum {
 	C_GET_TEXT,
 	C_SET_TEXT,
 	C_BARE,
+	C_HELD_GET,
+	C_FSTAT,
 	C_N
 };
 
@@ -334,6 +361,8 @@ static const loop_fn lib_loops[C_N] = {
     [C_GET_TEXT] = l_ours_get_text,
     [C_SET_TEXT] = l_ours_set_text,
     [C_BARE] = l_bare_read,
+    [C_HELD_GET] = l_held_get,
+    [C_FSTAT] = l_fstat_read,
 };
 
 /* Runs the Python peer; 0 and zeros when it is not there. */
@@ -382,7 +411,7 @@ static int cmd_lib(const char *dir)
 	p = mmap(NULL, ipm_map_size(in.m), PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
 	if (p == MAP_FAILED)
 		die("mmap: %s", strerror(errno));
-	close(dfd);
+	c.dfd = dfd;
 	c.p_int = (volatile int32_t *)((char *)p + c.f_int.offset);
 
 	/* Every call works before it is timed. */
@@ -428,6 +457,9 @@ static int cmd_lib(const char *dir)
 	    med[C_SET_TEXT], fw, med[C_SET_TEXT] / fw, "-");
 	row("read of the mapped int32 without any lock (ns) vs floor read", "%.1f", med[C_BARE], fr,
 	    med[C_BARE] / fr, "-");
+	row("ipm_get_i64 under a held lock: SIGBUS guard + size check by canary (ns) vs "
+	    "an fstat() size check + read",
+	    "%.1f", med[C_HELD_GET], med[C_FSTAT], med[C_HELD_GET] / med[C_FSTAT], "-");
 
 	if (peer_blocks(dir, &prd, &pwr)) {
 		row("Python peer: one reader `with` block (ns) vs ours resolved locked read; "
@@ -449,6 +481,7 @@ static int cmd_lib(const char *dir)
 		fputc('\n', stderr);
 	munmap(p, ipm_map_size(in.m));
 	close(c.lfd);
+	close(c.dfd);
 	inst_close(&in);
 	return 0;
 }

@@ -1,15 +1,17 @@
 /*
- * guard.c - surviving a mapped file that is cut short. See ipmmap.h.
+ * guard.c - the SIGBUS guard: run a function, survive a bus error in it.
+ * The bottom of the lock path; it knows nothing of maps or files (fault.c
+ * decides what a fault means).
  *
  * Touching a page of a shared file mapping that lies past the file's end
  * raises SIGBUS, and by default that kills the process. Another process can
- * do that to us at any time (truncate the .mmap file, or a full disk under a
- * sparse file), so every access of the library to a mapping runs under a
- * guard: a SIGBUS handler, installed once and only over the default
- * disposition, jumps back to the guarded call when the thread that faults
- * has armed a jump target, and the call returns -EIO with a message.
+ * do that to us at any time (truncate the .mmap or the lock file, or a full
+ * disk under a sparse file), so every access of the library to a mapping
+ * runs under a guard: a SIGBUS handler, installed once and only over the
+ * default disposition, jumps back to the guarded call when the thread that
+ * faults has armed a jump target, and the call learns where it faulted.
  *
- * Checking the file's size with fstat() before each access would cost a
+ * Checking the files' sizes with fstat() before each access would cost a
  * system call per access; the guard costs a sigsetjmp() without the signal
  * mask (no system call) and two thread-local stores, and nothing at all
  * when no file is damaged. The handler runs with SA_NODEFER, so jumping out
@@ -21,28 +23,29 @@
  */
 #include "ipmmap_i.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/stat.h>
 
-/* The jump target of the guarded call running in this thread, or NULL.
- * initial-exec: a plain load through the thread pointer, no call. */
-static __thread sigjmp_buf *armed __attribute__((tls_model("initial-exec")));
+/* The jump target of the guarded call running in this thread, or NULL, and
+ * where its fault hit. initial-exec: a plain load through the thread
+ * pointer, no call. */
+__thread sigjmp_buf *ipm_guard_armed __attribute__((tls_model("initial-exec")));
+__thread void *ipm_guard_addr __attribute__((tls_model("initial-exec")));
+int ipm_guard_on; /* the handler is in place */
 
 static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
 static int guard_done; /* guard_once has run: skips its call on the hot path */
-static int guard_on;   /* the handler is in place */
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
-	sigjmp_buf *env = armed;
+	sigjmp_buf *env = ipm_guard_armed;
 
 	(void)uc;
 	if (env) {
-		armed = NULL;
+		ipm_guard_armed = NULL;
+		ipm_guard_addr = si->si_addr;
 		siglongjmp(*env, 1);
 	}
 	/* Not ours: what would have happened without us. A fault repeats when
@@ -64,7 +67,7 @@ static void guard_install(void)
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
 	if (sigaction(SIGBUS, &sa, NULL) == 0)
-		guard_on = 1;
+		ipm_guard_on = 1;
 }
 
 static void guard_init(void)
@@ -73,56 +76,30 @@ static void guard_init(void)
 	__atomic_store_n(&guard_done, 1, __ATOMIC_RELEASE);
 }
 
-/* -EIO with a message saying which file is damaged and how. */
-static int damaged(ipm_map *m)
+void ipm_guard_init(void)
 {
-	struct stat st;
-	size_t need = IPM_CTL_SIZE + sizeof(struct ipm_undo) + m->size;
-
-	if (m->data_fd >= 0 && fstat(m->data_fd, &st) == 0 && (uint64_t)st.st_size < m->size)
-		return ipm_errf(m->err, -EIO, "%s: file was truncated to %lld bytes", m->path,
-				(long long)st.st_size);
-	if (m->lock_fd >= 0 && fstat(m->lock_fd, &st) == 0 && m->undo &&
-	    (uint64_t)st.st_size < need)
-		return ipm_errf(m->err, -EIO, "%s: lock file was truncated to %lld bytes",
-				m->lock_path, (long long)st.st_size);
-	return ipm_errf(m->err, -EIO, "%s: bus error while accessing the mapping", m->path);
-}
-
-/* Whether the file is whole again: grown back in place (the old mapping
- * works again), or replaced by a good one (mapped again at the same place). */
-static int repaired(ipm_map *m)
-{
-	struct stat st;
-
-	if (m->data_fd >= 0 && fstat(m->data_fd, &st) == 0 && (uint64_t)st.st_size >= m->size)
-		return 1;
-	return ipm_map_remap(m) == 0;
-}
-
-int ipm_map_guarded(ipm_map *m, int (*fn)(ipm_map *m, void *ctx), void *ctx)
-{
-	sigjmp_buf env;
-	sigjmp_buf *volatile prev;
-	volatile int tries = 0;
-	int rc;
-
 	if (!__atomic_load_n(&guard_done, __ATOMIC_ACQUIRE))
 		pthread_once(&guard_once, guard_init);
-	if (!m || !m->mapped)
-		return m ? ipm_errf(m->err, -EBADF, "cannot access the map: not open") : -EBADF;
-	if (!guard_on)
-		return fn(m, ctx);
-	prev = armed;
-	for (;;) {
-		if (sigsetjmp(env, 0) == 0) {
-			armed = &env;
-			rc = fn(m, ctx);
-			armed = prev;
-			return rc;
-		}
-		armed = prev;
-		if (tries++ > 0 || !repaired(m))
-			return damaged(m);
+}
+
+int ipm_guard_run(int (*fn)(void *arg), void *arg, int *rc, void **addr)
+{
+	sigjmp_buf env;
+	sigjmp_buf *prev;
+
+	ipm_guard_init();
+	if (!ipm_guard_on) {
+		*rc = fn(arg);
+		return 0;
 	}
+	prev = ipm_guard_armed;
+	if (sigsetjmp(env, 0) == 0) {
+		ipm_guard_armed = &env;
+		*rc = fn(arg);
+		ipm_guard_armed = prev;
+		return 0;
+	}
+	ipm_guard_armed = prev;
+	*addr = ipm_guard_addr;
+	return 1;
 }

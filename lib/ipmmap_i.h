@@ -345,23 +345,25 @@ int ipm_load_read_ini(struct ipm_load *ld);
  * (layout.c). 0 or ld->code. */
 int ipm_load_layout(struct ipm_load *ld);
 
+/* ======================================================================== */
+/* The lock path, from the bottom up; calls only go down (README,           */
+/* "Architecture"):                                                          */
+/*   guard.c     the SIGBUS guard primitive                                  */
+/*   ofd.c       the OFD lock primitive: try, blocking, timed                */
+/*   lockfile.c  the lock file: layout, one mapping, allocation, repair      */
+/*   datafile.c  the .mmap file: checks, mapping, size canary                */
+/*   ctl.c       the control page: change counter, leases, futex             */
+/*   undo.c      the undo record: save, dead section, restore, close         */
+/*   fault.c     guarded access to both files: repair or report a fault      */
+/*   lock.c      the lock protocol: read, write, unlock, sections, priority  */
+/* Above them the map layer: map.c, notify.c, access.c.                      */
+/* ======================================================================== */
+
 /*
- * The control block: the first IPM_CTL_SIZE bytes of the instance's lock
- * file, mapped MAP_SHARED by every handle (notify.c). The lock file is ours:
- * Python's fasteners opens it 'a+' and only takes fcntl.lockf() locks on it,
- * which do not care what the file holds. The .mmap file stays exactly the
- * structure's bytes.
- *
- * All zeros is a valid initial state (no change yet, no waiter), so whoever
- * opens first makes the file long enough by writing one zero byte at its end
- * (never truncating, so a longer file is never cut) and stamps the magic with
- * a compare-and-swap from zero; racing processes do the same harmlessly.
- *
- * Lock file layout, version 1:
- *   0 .. IPM_CTL_SIZE-1          this struct; reserved bytes are zero
- *   IPM_CTL_SIZE ..              the undo record of crash-atomic writes
- *                                (struct ipm_undo, then the structure's bytes;
- *                                undo.c), made by the first writer
+ * Lock file layout, version 1 (lockfile.c):
+ *   0 .. IPM_CTL_SIZE-1          struct ipm_ctl; reserved bytes are zero
+ *   IPM_CTL_SIZE ..              struct ipm_undo, then the structure's bytes
+ * All zeros is a valid state of both; each has a magic stamped from zero.
  */
 #define IPM_CTL_SIZE 4096
 #define IPM_CTL_MAGIC "IPMCTL01" /* 8 bytes, no NUL; "01" is the layout version */
@@ -376,10 +378,10 @@ struct ipm_ctl {
 };
 
 /*
- * The undo record at IPM_CTL_SIZE in the lock file (undo.c): a copy of the
- * structure's bytes as they were when the current write section began, and
- * whether that section is still open. A section that is open while nobody
- * holds the write lock belonged to a writer that died inside it.
+ * The undo record: a copy of the structure's bytes as they were when the
+ * current write section began, and whether that section is still open. A
+ * section that is open while nobody holds the write lock belonged to a
+ * writer that died inside it (undo.c).
  */
 #define IPM_UNDO_MAGIC "IPMUNDO1"
 #define IPM_UNDO_CLEAN 0 /* no write section open: the data is complete */
@@ -398,23 +400,38 @@ struct ipm_undo {
 	unsigned char data[];      /* the saved bytes */
 };
 
-/* Map handle (map.c, lock.c, access.c, notify.c, undo.c, guard.c). */
+/* An open lock file and its one mapping (lockfile.c). */
+struct ipm_lockfile {
+	int fd;                    /* open lock file, -1 when closed */
+	bool rw;                   /* fd is open for writing: may stamp, repair, bump */
+	unsigned char *base;       /* mapping of [0, len) of the file, NULL when closed */
+	size_t len;                /* control page + record + a structure's bytes */
+	struct ipm_ctl *ctl;       /* control page in base, NULL if unusable */
+	struct ipm_undo *undo;     /* undo record in base, NULL if unusable */
+};
+
+/* What a handle holds (lock.c); the values are ipm_lock_held()'s. */
+enum ipm_held {
+	IPM_HELD_NONE = 0,
+	IPM_HELD_READ = 1,
+	IPM_HELD_WRITE = 2,
+};
+
+/* Map handle (map.c; the lock path reads and writes its fields). */
 struct ipm_map {
 	const ipm_schema *schema;  /* not owned */
 	const struct ipm_type *type; /* the instance's structure, NULL when closed */
 	enum ipm_role role;        /* as opened */
 	char *path;                /* the .mmap file */
 	char *lock_path;           /* the .lockfile */
-	int lock_fd;               /* open lock file, -1 when closed */
-	int held;                  /* 0 none, 1 read, 2 write */
+	struct ipm_lockfile lf;    /* the lock file, lf.fd -1 when closed */
+	enum ipm_held held;        /* the lock this handle holds */
 	int data_fd;               /* the mapped file, for checks after a fault; -1 closed */
 	unsigned char *data;       /* what the handle reads: mapped, or undo->data */
 	unsigned char *mapped;     /* mapping of the .mmap file, NULL when closed */
-	size_t size;               /* of the mapping */
-	struct ipm_ctl *ctl;       /* control block, NULL if the lock file has none */
-	bool ctl_rw;               /* ctl is writable: may bump it and take leases */
-	struct ipm_undo *undo;     /* undo record, NULL if the lock file has none */
-	bool undo_rw;              /* undo is writable: may open write sections */
+	size_t size;               /* of the structure (the mapping is whole pages) */
+	volatile unsigned char *canary; /* the size canary past the structure, or NULL */
+	unsigned size_checks;      /* canary checks, for the fstat() every IPM_SIZE_RECHECK */
 	uint64_t undone;           /* dead sections this handle undid */
 	char err[IPM_ERRLEN];      /* last failure */
 };
@@ -425,64 +442,169 @@ int ipm_errf(char *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int ipm_verrf(char *err, int code, const char *fmt, va_list ap);
 
-/* Lock with op F_RDLCK / F_WRLCK / F_UNLCK on fd (lock.c). */
+/* ---- guard.c ---- */
+
+#include <setjmp.h>
+
+/* The jump target of the guarded call running in this thread (NULL: none),
+ * where its last fault hit, and whether the handler is in place. fault.c
+ * arms it inline on the hot path; everyone else uses ipm_guard_run(). */
+extern __thread sigjmp_buf *ipm_guard_armed __attribute__((tls_model("initial-exec")));
+extern __thread void *ipm_guard_addr __attribute__((tls_model("initial-exec")));
+extern int ipm_guard_on;
+
+/* Installs the SIGBUS handler once, if SIGBUS has its default disposition. */
+void ipm_guard_init(void);
+
+/* Runs fn(arg) with this thread's guard armed: 0 with fn's result in *rc,
+ * or 1 when a SIGBUS hit this thread meanwhile (fn was abandoned; *addr is
+ * where). Without the handler fn simply runs. Nests. */
+int ipm_guard_run(int (*fn)(void *arg), void *arg, int *rc, void **addr);
+
+/* ---- ofd.c ---- */
+
+/* Lock with op F_RDLCK / F_WRLCK / F_UNLCK on the whole of fd, waiting up to
+ * timeout_ms (0 tries, -1 forever): 0 or a negative errno. */
 int ipm_lock_fd(int fd, int type, int timeout_ms);
 
 /* Installs the handler of ipm_lock_signal() once, so that the signal can
- * interrupt a wait (lock.c). */
+ * interrupt a wait. */
 void ipm_lock_handler_install(void);
 
-/* Maps the control block of the lock file open on fd into m->ctl (writable
- * if the fd is): 0, or a negative errno with m->err set. A read-only fd on a
- * file too short to hold the block, or a block holding someone else's bytes
- * (then m->err says so), gives m->ctl = NULL and 0: that handle watches
- * time_stamp only (notify.c). */
-int ipm_ctl_map(ipm_map *m, int fd, const char *lock_path);
+/* ---- lockfile.c ---- */
 
-/* Unmaps it; harmless when not mapped (notify.c). */
-void ipm_ctl_unmap(ipm_map *m);
+/* Allocates (when fd may write) and maps the lock file open on fd for a
+ * structure of data_size bytes, and stamps the magics: 0, or a negative
+ * errno with err set ("cannot allocate lock file P: No space left on
+ * device"). A region that is unusable (a short file the fd may not grow,
+ * someone else's magic: err says so) is NULL and not an error. */
+int ipm_lockfile_attach(struct ipm_lockfile *lf, int fd, const char *path, size_t data_size,
+			char *err);
+
+/* Unmaps it (the fd is the caller's); harmless when not attached. */
+void ipm_lockfile_detach(struct ipm_lockfile *lf);
+
+/* After a fault in the mapping: grows the file back when the fd may write
+ * (0; then ipm_lockfile_restamp() under the guard), or -EIO with err set. */
+int ipm_lockfile_repair(struct ipm_lockfile *lf, const char *path, char *err);
+void ipm_lockfile_restamp(struct ipm_lockfile *lf);
+
+/* -EIO with err saying what happened to the lock file. */
+int ipm_lockfile_damaged(const struct ipm_lockfile *lf, const char *path, char *err);
+
+/* ---- datafile.c ---- */
+
+/* Every open passes these: no links, no FIFO hang, no leak into exec. */
+#define IPM_SAFE_OPEN (O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+
+/* A message for a failed open() of what+path (ELOOP: a symbolic link). */
+int ipm_open_failed(char *err, const char *what, const char *path);
+
+/* fd must be a regular file; made blocking again. 0 or -errno, err set. */
+int ipm_check_regular(char *err, int fd, const char *what, const char *path);
+
+/* The .mmap file on fd: regular, size bytes, header_code. 0 or -errno. */
+int ipm_data_check(char *err, int fd, const char *path, size_t size);
+
+/* Opens path for role and checks it: an fd, or -errno with err set. */
+int ipm_data_open(char *err, const char *path, size_t size, enum ipm_role role);
+
+/* Bytes mapped for a structure of size bytes: whole pages. */
+size_t ipm_data_maplen(size_t size);
+
+/* Checks fstat() every this many canary checks (a power of two), for
+ * growth on tmpfs. */
+#define IPM_SIZE_RECHECK 256
+#define IPM_CANARY 0xa5 /* any byte but zero */
+
+/* Where the canary lives for m's structure, or NULL for whole pages. */
+volatile unsigned char *ipm_data_canary(const ipm_map *m);
+
+/* The fstat() behind a missing canary: 0 or -EIO with m->err set. */
+int ipm_data_verify_slow(ipm_map *m);
+
+/* Under the guard, after an access: 0 if the file still has its size, or
+ * -EIO with m->err set (see datafile.c on the canary). */
+static inline int ipm_data_verify(ipm_map *m)
+{
+	if (m->canary && *m->canary == IPM_CANARY &&
+	    (++m->size_checks & (IPM_SIZE_RECHECK - 1)))
+		return 0;
+	return ipm_data_verify_slow(m);
+}
+
+/* -EIO with m->err saying what happened to the .mmap file. */
+int ipm_data_damaged(ipm_map *m);
+
+/* Whether the file is usable again after a fault: grown back in place, or
+ * replaced by a good file, mapped again at the same address. */
+int ipm_data_repaired(ipm_map *m);
+
+/* Maps m->path again at the same address if it passes the checks. */
+int ipm_data_remap(ipm_map *m);
+
+/* ---- ctl.c (run under the guard) ---- */
 
 /* Marks a completed write section: one atomic add, and a futex wake only
- * when a waiter's lease runs (notify.c). No-op without a writable block. */
-void ipm_ctl_bump(ipm_map *m);
+ * when a waiter's lease runs. No-op without a writable control page. */
+void ipm_ctl_bump(struct ipm_lockfile *lf);
 
-/* Sleeps while a writer's lease (ctl->wlease) runs, until the change
- * counter moves or until (CLOCK_MONOTONIC ns) passes: 0, or -EINTR. Needs
- * m->ctl (notify.c). */
-int ipm_ctl_defer(ipm_map *m, int64_t until);
+/* The change counter; 0 without a control page. */
+uint32_t ipm_ctl_seq(const struct ipm_lockfile *lf);
 
-/* Maps the undo record of the lock file open on fd, growing the file for a
- * structure of m->size bytes when the fd may write: 0, or a negative errno
- * with m->err set. A read-only fd on a file without a record, or a record
- * with someone else's magic (m->err says so), gives m->undo = NULL and 0
- * (undo.c). */
-int ipm_undo_map(ipm_map *m, int fd, const char *lock_path);
+/* Raises the waiters' lease to until (when writable). */
+void ipm_ctl_lease(struct ipm_lockfile *lf, uint64_t until);
 
-/* Unmaps it; harmless when not mapped (undo.c). */
-void ipm_undo_unmap(ipm_map *m);
+/* The waiting writer's lease: read, raised, dropped if still mine. Need
+ * lf->ctl. */
+int64_t ipm_ctl_wlease(const struct ipm_lockfile *lf);
+void ipm_ctl_wlease_raise(struct ipm_lockfile *lf, uint64_t until);
+void ipm_ctl_wlease_drop(struct ipm_lockfile *lf, uint64_t mine);
 
-/* Called with the write lock just taken: undoes a dead writer's section,
- * then saves the bytes and opens this one. 0 or -EIO (the file is damaged;
- * nothing opened) (undo.c). */
-int ipm_undo_begin(ipm_map *m);
+/* Sleeps up to ns while the counter is seq (plainly without a control page,
+ * or when its page is gone): 0 (woken, changed, slice over) or -EINTR. */
+int ipm_ctl_sleep(struct ipm_lockfile *lf, uint32_t seq, int64_t ns);
 
-/* Called while still holding the write lock, before it goes: closes the
- * section. The data must be complete before (release order) (undo.c). */
-void ipm_undo_end(ipm_map *m);
+/* Sleeps while a writer's lease runs, until the counter moves or until
+ * (CLOCK_MONOTONIC ns) passes: 0, or -EINTR. Needs lf->ctl. */
+int ipm_ctl_defer(struct ipm_lockfile *lf, int64_t until);
 
-/* Called with the read lock just taken: if a dead writer's section is
- * open, undoes it when the handle can (it may write and is the only reader)
- * or else points m->data at the saved copy until the lock goes (undo.c). */
-void ipm_undo_check_read(ipm_map *m);
+/* ---- undo.c (run under the guard) ---- */
 
-/* A manager under the write lock: undoes a dead writer's section if the
- * file is kept (1 if it did, 0, or -EIO), or forgets it if the file was
- * rewritten (undo.c). */
-int ipm_undo_recover(ipm_map *m);
-void ipm_undo_discard(ipm_map *m);
+/* Whether u holds a dead writer's open section for size bytes. */
+bool ipm_undo_dead(const struct ipm_undo *u, size_t size);
 
-/* Maps the file at m->path again at the same address, if it passes the
- * checks of ipm_map_open() (map.c): 0, or a negative errno (m->err set). */
-int ipm_map_remap(ipm_map *m);
+/* Copies a dead section's bytes back into data and closes the record: 1 if
+ * it did, 0 if there was nothing it could apply (then it is closed). */
+int ipm_undo_restore(struct ipm_undo *u, void *data, size_t size);
+
+/* Restores a dead section first if there is one, then saves data and opens
+ * a section: 1 if it restored, else 0. */
+int ipm_undo_save(struct ipm_undo *u, const void *data, size_t size);
+
+/* Closes the section; the data must be complete before (release order). */
+void ipm_undo_close(struct ipm_undo *u);
+
+/* ---- fault.c ---- */
+
+#define IPM_VERIFY 1  /* then check the .mmap file's size (datafile.c) */
+#define IPM_RESTAMP 2 /* internal: stamp the lock file again first */
+
+/* Runs fn(m, ctx) under the guard, repairing or reporting a fault (see
+ * fault.c): fn's result, or -EIO with m->err set. */
+int ipm_guarded(ipm_map *m, int (*fn)(ipm_map *m, void *ctx), void *ctx, int flags);
+
+/* ---- lock.c, for the map layer ---- */
+
+/* Ends a write section if one is open and drops any lock (closing). */
+void ipm_lock_drop(ipm_map *m);
+
+/* A manager under the write lock: undoes a dead writer's section (1 if it
+ * did, 0, or -EIO), or forgets it when the file was written anew. */
+int ipm_lock_recover(ipm_map *m);
+void ipm_lock_discard(ipm_map *m);
+
+/* Bumps the change counter: the instance changed outside a section. */
+void ipm_lock_announce(ipm_map *m);
 
 #endif /* IPMMAP_I_H */

@@ -25,7 +25,8 @@
  *   while the handle holds the lock when it can, though setting them up
  *   needs no lock. A manager undoes a dead writer's section as it opens.
  * - The handle keeps the .mmap file open, to say what happened to it when
- *   an access faults and to notice when it has been made anew (guard.c).
+ *   an access faults and to notice when it has been made anew (fault.c,
+ *   datafile.c).
  */
 #include "ipmmap_i.h"
 
@@ -52,7 +53,7 @@ ipm_map *ipm_map_new(const ipm_schema *s)
 	if (!m)
 		return NULL;
 	m->schema = s;
-	m->lock_fd = -1;
+	m->lf.fd = -1;
 	m->data_fd = -1;
 	return m;
 }
@@ -67,28 +68,24 @@ void ipm_map_free(ipm_map *m)
 
 void ipm_map_close(ipm_map *m)
 {
+	int lock_fd;
+
 	if (!m)
 		return;
-	if (m->held == 2) {
-		ipm_undo_end(m);
-		ipm_ctl_bump(m);
-	}
-	if (m->held && m->lock_fd >= 0)
-		ipm_lock_fd(m->lock_fd, F_UNLCK, 0);
-	m->held = 0;
-	ipm_ctl_unmap(m);
-	ipm_undo_unmap(m);
+	ipm_lock_drop(m);
+	lock_fd = m->lf.fd;
+	ipm_lockfile_detach(&m->lf);
 	if (m->mapped)
-		munmap(m->mapped, m->size);
+		munmap(m->mapped, ipm_data_maplen(m->size));
 	m->data = NULL;
 	m->mapped = NULL;
+	m->canary = NULL;
 	m->size = 0;
 	if (m->data_fd >= 0)
 		close(m->data_fd);
 	m->data_fd = -1;
-	if (m->lock_fd >= 0)
-		close(m->lock_fd);
-	m->lock_fd = -1;
+	if (lock_fd >= 0)
+		close(lock_fd);
 	free(m->path);
 	free(m->lock_path);
 	m->path = NULL;
@@ -238,32 +235,7 @@ static int make_dirs(ipm_map *m, const char *dir, const struct ipm_open_opts *o)
 /* A lock or data file must be a regular file we opened by its own name: in a
  * shared directory a symbolic link would make us lock, grow and write
  * someone else's file, and a FIFO would hang the first read. So every open
- * passes O_NOFOLLOW | O_NONBLOCK and checks the type; ELOOP means a link. */
-static int open_failed(ipm_map *m, const char *what, const char *path)
-{
-	if (errno == ELOOP)
-		return ipm_errf(m->err, -ELOOP, "%s%s: is a symbolic link", what, path);
-	return ipm_errf(m->err, -errno, "cannot open %s%s: %s", what, path, strerror(errno));
-}
-
-/* fd must be a regular file; blocking again, as a regular file always is. */
-static int check_regular(ipm_map *m, int fd, const char *what, const char *path)
-{
-	struct stat st;
-	int fl;
-
-	if (fstat(fd, &st) < 0)
-		return ipm_errf(m->err, -errno, "cannot stat %s%s: %s", what, path,
-				strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return ipm_errf(m->err, -EINVAL, "%s%s: not a regular file", what, path);
-	fl = fcntl(fd, F_GETFL);
-	if (fl >= 0 && (fl & O_NONBLOCK))
-		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-	return 0;
-}
-
-#define SAFE_OPEN (O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+ * passes IPM_SAFE_OPEN and checks the type (datafile.c). */
 
 /* As fasteners does ('a+'), the lock file is made when missing. Every role
  * opens it for writing when it may, readers included, because waiting for a
@@ -276,10 +248,10 @@ static int open_lock(ipm_map *m, const char *path, enum ipm_role role,
 
 	/* Only the one who makes it sets its mode: O_EXCL says who that is. */
 	for (i = 0; i < 3; i++) {
-		fd = open(path, O_RDWR | SAFE_OPEN);
+		fd = open(path, O_RDWR | IPM_SAFE_OPEN);
 		if (fd >= 0 || errno != ENOENT)
 			break;
-		fd = open(path, O_RDWR | O_CREAT | O_EXCL | SAFE_OPEN, file_mode(o));
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | IPM_SAFE_OPEN, file_mode(o));
 		if (fd >= 0) {
 			rc = set_owner(m, fd, path, file_mode(o), o);
 			if (rc < 0) {
@@ -292,10 +264,10 @@ static int open_lock(ipm_map *m, const char *path, enum ipm_role role,
 			break;
 	}
 	if (role == IPM_READER && fd < 0 && (errno == EACCES || errno == EROFS))
-		fd = open(path, O_RDONLY | SAFE_OPEN);
+		fd = open(path, O_RDONLY | IPM_SAFE_OPEN);
 	if (fd < 0)
-		return open_failed(m, "lock file ", path);
-	rc = check_regular(m, fd, "lock file ", path);
+		return ipm_open_failed(m->err, "lock file ", path);
+	rc = ipm_check_regular(m->err, fd, "lock file ", path);
 	if (rc < 0) {
 		close(fd);
 		return rc;
@@ -392,9 +364,9 @@ static int manager_prepare(ipm_map *m, const char *dir, const char *name, const 
 	int16_t code;
 	int fd, rc;
 
-	fd = open(path, O_RDWR | SAFE_OPEN);
+	fd = open(path, O_RDWR | IPM_SAFE_OPEN);
 	if (fd < 0 && errno != ENOENT)
-		return open_failed(m, "", path);
+		return ipm_open_failed(m->err, "", path);
 	*wrote = true;
 	if (fd < 0)
 		return create_file(m, dir, name, tag, path, size, o);
@@ -404,6 +376,14 @@ static int manager_prepare(ipm_map *m, const char *dir, const char *name, const 
 	}
 	if (!S_ISREG(st.st_mode)) {
 		rc = ipm_errf(m->err, -EINVAL, "cannot map %s: not a regular file", path);
+		goto fail;
+	}
+	/* The old bytes may be all someone has: replaced only when forced. */
+	if ((uint64_t)st.st_size != size && !(o->flags & IPM_FORCE)) {
+		rc = ipm_errf(m->err, -EINVAL,
+			      "cannot map %s: size %lld, expected %zu (force re-creates it, and "
+			      "its bytes are lost)",
+			      path, (long long)st.st_size, size);
 		goto fail;
 	}
 	if ((uint64_t)st.st_size != size) {
@@ -426,46 +406,10 @@ fail:
 	return rc;
 }
 
-/* Every role: a regular file of the structure's size, with the magic. */
-static int check_file(ipm_map *m, int fd, const char *path, size_t size)
-{
-	struct stat st;
-	int16_t code;
-
-	if (fstat(fd, &st) < 0)
-		return ipm_errf(m->err, -errno, "cannot stat %s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return ipm_errf(m->err, -EINVAL, "cannot map %s: not a regular file", path);
-	if ((uint64_t)st.st_size != size)
-		return ipm_errf(m->err, -EINVAL, "cannot map %s: size %lld, expected %zu", path,
-				(long long)st.st_size, size);
-	if (pread(fd, &code, sizeof(code), IPM_HDR_CODE_OFF) != (ssize_t)sizeof(code))
-		return ipm_errf(m->err, -EIO, "cannot read %s", path);
-	if (code != IPM_HEADER_CODE)
-		return ipm_errf(m->err, -EINVAL, "%s: header_code 0x%04x, expected 0x%04x", path,
-				(unsigned)(uint16_t)code, IPM_HEADER_CODE);
-	return 0;
-}
-
 static int wait_failed(ipm_map *m, int rc, const char *lock_path)
 {
 	return ipm_errf(m->err, rc, "cannot lock %s: %s", lock_path,
 			rc == -EINTR ? "interrupted" : strerror(-rc));
-}
-
-static int open_checked(ipm_map *m, const char *path, size_t size, enum ipm_role role)
-{
-	int fd, rc;
-
-	fd = open(path, (role == IPM_READER ? O_RDONLY : O_RDWR) | SAFE_OPEN);
-	if (fd < 0)
-		return open_failed(m, "", path);
-	rc = check_file(m, fd, path, size);
-	if (rc < 0) {
-		close(fd);
-		return rc;
-	}
-	return fd;
 }
 
 /*
@@ -489,7 +433,7 @@ static int open_existing(ipm_map *m, int lock_fd, const char *lock_path, const c
 
 	if (rc < 0 && rc != -EAGAIN)
 		return wait_failed(m, rc, lock_path);
-	*fdp = open_checked(m, path, size, role);
+	*fdp = ipm_data_open(m->err, path, size, role);
 	if (*fdp >= 0 || rc == 0)
 		return *fdp < 0 ? *fdp : 0;
 	bad = *fdp;
@@ -498,7 +442,7 @@ static int open_existing(ipm_map *m, int lock_fd, const char *lock_path, const c
 		return bad; /* m->err still says why the file failed */
 	if (rc < 0)
 		return wait_failed(m, rc, lock_path);
-	*fdp = open_checked(m, path, size, role);
+	*fdp = ipm_data_open(m->err, path, size, role);
 	return *fdp < 0 ? *fdp : 0;
 }
 
@@ -577,14 +521,15 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 			goto fail;
 		}
 		fd = manager_prepare(m, mmap_dir, name, tag, path, size, opts, &wrote);
-		rc = fd < 0 ? fd : check_file(m, fd, path, size);
+		rc = fd < 0 ? fd : ipm_data_check(m->err, fd, path, size);
 	} else {
 		rc = open_existing(m, lock_fd, lock_path, path, size, role, &fd);
 	}
 	if (rc < 0)
 		goto fail;
-	data = mmap(NULL, size, role == IPM_READER ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED,
-		    fd, 0);
+	/* Whole pages: the tail of the last one holds the size canary. */
+	data = mmap(NULL, ipm_data_maplen(size),
+		    role == IPM_READER ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (data == MAP_FAILED) {
 		rc = ipm_errf(m->err, -errno, "cannot map %s: %s", path, strerror(errno));
 		goto fail;
@@ -594,23 +539,22 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 	m->role = role;
 	m->path = path;
 	m->lock_path = lock_path;
-	m->lock_fd = lock_fd;
 	m->data_fd = fd;
-	m->held = 0;
+	m->held = IPM_HELD_NONE;
 	m->mapped = m->data = data;
 	m->size = size;
-	rc = ipm_ctl_map(m, lock_fd, lock_path);
-	if (rc == 0)
-		rc = ipm_undo_map(m, lock_fd, lock_path);
-	/* Still under the write lock: a file made anew has no open section;
-	 * a kept one may be a dead writer's half-written update. */
+	m->size_checks = 0;
+	m->canary = ipm_data_canary(m);
+	rc = ipm_lockfile_attach(&m->lf, lock_fd, lock_path, size, m->err);
+	if (rc < 0)
+		m->lf.fd = lock_fd; /* for ipm_map_close() to close */
+	/* Still under the write lock: a file made anew has no open section
+	 * (closing it announces the new file to waiters); a kept one may be a
+	 * dead writer's half-written update (undoing it announces it). */
 	if (rc == 0 && role == IPM_MANAGER && wrote)
-		ipm_undo_discard(m);
-	else if (rc == 0 && role == IPM_MANAGER && ipm_undo_recover(m) > 0)
-		wrote = true;
-	/* A manager that wrote the file changed the instance: wake waiters. */
-	if (rc == 0 && wrote)
-		ipm_ctl_bump(m);
+		ipm_lock_discard(m);
+	else if (rc == 0 && role == IPM_MANAGER)
+		rc = ipm_lock_recover(m) < 0 ? -EIO : 0;
 	if (rc == 0) {
 		rc = ipm_lock_fd(lock_fd, F_UNLCK, 0);
 		if (rc < 0)
@@ -626,7 +570,7 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 
 fail:
 	if (data != MAP_FAILED)
-		munmap(data, size);
+		munmap(data, ipm_data_maplen(size));
 	if (fd >= 0)
 		close(fd);
 	/* Closing the only descriptor of the open file drops its lock too. */
@@ -635,32 +579,4 @@ fail:
 	free(path);
 	free(lock_path);
 	return rc;
-}
-
-int ipm_map_remap(ipm_map *m)
-{
-	struct stat a, b;
-	void *p;
-	int fd = open_checked(m, m->path, m->size, m->role), rc;
-
-	if (fd < 0)
-		return fd;
-	/* The same file, whole again: the mapping we have works again. */
-	if (m->data_fd >= 0 && fstat(fd, &a) == 0 && fstat(m->data_fd, &b) == 0 &&
-	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-		close(fd);
-		return 0;
-	}
-	/* At the same address, so pointers from ipm_map_data() stay good. */
-	p = mmap(m->mapped, m->size, m->role == IPM_READER ? PROT_READ : PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_FIXED, fd, 0);
-	if (p == MAP_FAILED) {
-		rc = ipm_errf(m->err, -errno, "cannot map %s again: %s", m->path, strerror(errno));
-		close(fd);
-		return rc;
-	}
-	if (m->data_fd >= 0)
-		close(m->data_fd);
-	m->data_fd = fd;
-	return 0;
 }

@@ -1,16 +1,16 @@
 /*
- * undo.c - crash-atomic write sections. See ipmmap.h.
+ * undo.c - the undo record of crash-atomic write sections: save, find a dead
+ * writer's section, restore, close. Plain memory operations on the record
+ * and the data; the lock protocol (lock.c) decides when, under which lock,
+ * and runs them under the guard.
  *
  * A writer killed inside its write section leaves the structure half
  * written, and the kernel hands its lock to the next process as if nothing
  * happened. So, as a database's rollback journal does, every write section
- * of this library first saves the structure's bytes into an undo record in
+ * of this library first saves the structure's bytes into the undo record in
  * the lock file and marks the record dirty; it marks it clean when the
  * section ends, while it still holds the write lock. A dirty record found by
- * someone who holds the lock means its writer died inside the section: the
- * writer that finds it copies the saved bytes back, and a reader either does
- * the same (when it may write and can turn its read lock into the write lock
- * at once) or reads the saved copy instead of the file until it unlocks.
+ * someone who holds the lock means its writer died inside the section.
  *
  * Order is all that matters, not durability: this is shared memory, and a
  * process killed with SIGKILL still leaves every store it made before the
@@ -27,13 +27,8 @@
  */
 #include "ipmmap_i.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
@@ -58,74 +53,6 @@ static uint64_t undo_magic(void)
 	return v;
 }
 
-static size_t undo_len(const ipm_map *m)
-{
-	return sizeof(struct ipm_undo) + m->size;
-}
-
-int ipm_undo_map(ipm_map *m, int fd, const char *lock_path)
-{
-	int rw = (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR;
-	uint64_t want = undo_magic(), seen = 0;
-	off_t end = (off_t)(IPM_CTL_SIZE + undo_len(m));
-	struct ipm_undo *u;
-	struct stat st;
-
-	pthread_once(&pid_once, pid_init);
-	m->undo = NULL;
-	m->undo_rw = false;
-	if (fstat(fd, &st) < 0)
-		return ipm_errf(m->err, -errno, "cannot stat %s: %s", lock_path, strerror(errno));
-	if (st.st_size < end) {
-		static const unsigned char zero;
-		ssize_t n;
-
-		/* Without the record a reader has nothing to undo from. */
-		if (!rw)
-			return 0;
-		/* One zero at the end: grows, never cuts a longer file. */
-		do
-			n = pwrite(fd, &zero, 1, end - 1);
-		while (n < 0 && errno == EINTR);
-		if (n != 1)
-			return ipm_errf(m->err, n < 0 ? -errno : -EIO,
-					"cannot grow lock file %s: %s", lock_path,
-					n < 0 ? strerror(errno) : "short write");
-	}
-	u = mmap(NULL, undo_len(m), rw ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd,
-		 IPM_CTL_SIZE);
-	if (u == MAP_FAILED)
-		return ipm_errf(m->err, -errno, "cannot map lock file %s: %s", lock_path,
-				strerror(errno));
-	if (rw)
-		__atomic_compare_exchange_n(&u->magic, &seen, want, false, __ATOMIC_SEQ_CST,
-					    __ATOMIC_SEQ_CST);
-	else
-		seen = __atomic_load_n(&u->magic, __ATOMIC_ACQUIRE);
-	/* Someone else's bytes: go on without crash-atomic writes rather than
-	 * refuse the instance (see ipm_ctl_map()); the message says why, unless
-	 * it already says so of the control block. */
-	if (seen != 0 && seen != want) {
-		munmap(u, undo_len(m));
-		if (!m->err[0])
-			ipm_errf(m->err, -EINVAL,
-				 "lock file %s: undo record magic is not '%s': ignored", lock_path,
-				 IPM_UNDO_MAGIC);
-		return 0;
-	}
-	m->undo = u;
-	m->undo_rw = rw;
-	return 0;
-}
-
-void ipm_undo_unmap(ipm_map *m)
-{
-	if (m->undo)
-		munmap(m->undo, undo_len(m));
-	m->undo = NULL;
-	m->undo_rw = false;
-}
-
 /* A check over the fields that say what the record holds, so that bytes a
  * stranger wrote into the lock file with the right magic are not taken for a
  * section to restore (a guard against garbage, not against malice: see
@@ -142,48 +69,38 @@ static uint32_t undo_check(const struct ipm_undo *u)
 	return (uint32_t)x | 1;
 }
 
-/* Whether a dead writer's section is open, with bytes this handle can use. */
-static bool dead_section(const ipm_map *m)
+bool ipm_undo_dead(const struct ipm_undo *u, size_t size)
 {
-	const struct ipm_undo *u = m->undo;
-
 	return u && __atomic_load_n(&u->state, __ATOMIC_ACQUIRE) == IPM_UNDO_DIRTY &&
-	       u->magic == undo_magic() && u->size == m->size && u->check == undo_check(u);
+	       u->magic == undo_magic() && u->size == size && u->check == undo_check(u);
 }
 
-/* Under the write lock: the saved bytes back into the file, then clean. A
- * restore cut short by a fault is simply done again by the next one. */
-static int restore(ipm_map *m, void *ctx)
+int ipm_undo_restore(struct ipm_undo *u, void *data, size_t size)
 {
-	struct ipm_undo *u = m->undo;
-
-	(void)ctx;
-	if (!dead_section(m)) {
+	if (!ipm_undo_dead(u, size)) {
 		/* A record of another layout (the file was made anew since)
 		 * cannot be applied: forget it. */
-		if (u && u->state != IPM_UNDO_CLEAN)
+		if (u->state != IPM_UNDO_CLEAN)
 			__atomic_store_n(&u->state, IPM_UNDO_CLEAN, __ATOMIC_RELEASE);
 		return 0;
 	}
-	memcpy(m->mapped, u->data, m->size);
+	memcpy(data, u->data, size);
 	u->count++;
 	u->last_time = ipm_now_realtime();
 	u->last_pid = u->pid;
-	m->undone++;
 	__atomic_store_n(&u->state, IPM_UNDO_CLEAN, __ATOMIC_RELEASE);
 	return 1;
 }
 
-/* Undo if needed, then save and open this section. */
-static int begin(ipm_map *m, void *ctx)
+int ipm_undo_save(struct ipm_undo *u, const void *data, size_t size)
 {
-	struct ipm_undo *u = m->undo;
+	int undone = 0;
 
-	(void)ctx;
+	pthread_once(&pid_once, pid_init);
 	if (u->state != IPM_UNDO_CLEAN)
-		restore(m, NULL);
-	memcpy(u->data, m->mapped, m->size);
-	u->size = m->size;
+		undone = ipm_undo_restore(u, (void *)data, size);
+	memcpy(u->data, data, size);
+	u->size = size;
 	u->pid = (int32_t)my_pid;
 	u->check = undo_check(u);
 	/* The copy is complete before the mark, and the mark is made before
@@ -192,77 +109,11 @@ static int begin(ipm_map *m, void *ctx)
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	__atomic_store_n(&u->state, IPM_UNDO_DIRTY, __ATOMIC_RELEASE);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	return 0;
+	return undone;
 }
 
-int ipm_undo_begin(ipm_map *m)
-{
-	if (!m->undo || !m->undo_rw)
-		return 0;
-	return ipm_map_guarded(m, begin, NULL);
-}
-
-void ipm_undo_end(ipm_map *m)
+void ipm_undo_close(struct ipm_undo *u)
 {
 	/* Release: whatever the section wrote is in place before the mark. */
-	if (m->undo && m->undo_rw)
-		__atomic_store_n(&m->undo->state, IPM_UNDO_CLEAN, __ATOMIC_RELEASE);
-}
-
-void ipm_undo_check_read(ipm_map *m)
-{
-	if (!dead_section(m))
-		return;
-	/*
-	 * Taking the write lock in place succeeds at once only if nobody else
-	 * reads; waiting for it while holding the read lock could deadlock
-	 * with another upgrader. Going back down to the read lock is atomic.
-	 */
-	if (m->role != IPM_READER && m->undo_rw && m->data == m->mapped &&
-	    ipm_lock_fd(m->lock_fd, F_WRLCK, 0) == 0) {
-		int rc = ipm_map_guarded(m, restore, NULL);
-
-		if (rc > 0)
-			ipm_ctl_bump(m);
-		ipm_lock_fd(m->lock_fd, F_RDLCK, 0);
-		if (rc >= 0)
-			return;
-	}
-	/* Nobody can change the saved copy while we hold the read lock. */
-	m->data = m->undo->data;
-}
-
-int ipm_undo_recover(ipm_map *m)
-{
-	if (!m->undo || !m->undo_rw)
-		return 0;
-	return ipm_map_guarded(m, restore, NULL);
-}
-
-void ipm_undo_discard(ipm_map *m)
-{
-	if (m->undo && m->undo_rw)
-		__atomic_store_n(&m->undo->state, IPM_UNDO_CLEAN, __ATOMIC_RELEASE);
-}
-
-int ipm_map_recovery(ipm_map *m, struct ipm_recovery *out)
-{
-	const struct ipm_undo *u;
-
-	if (!m || !m->mapped)
-		return m ? ipm_errf(m->err, -EBADF, "cannot report recovery: map is not open")
-			 : -EBADF;
-	memset(out, 0, sizeof(*out));
-	out->undone = m->undone;
-	out->reading_saved = m->data != m->mapped;
-	u = m->undo;
-	if (!u)
-		return 0;
-	out->count = __atomic_load_n(&u->count, __ATOMIC_RELAXED);
-	out->last_time = u->last_time;
-	out->last_pid = u->last_pid;
-	/* Under the read lock a dirty record can only be a dead writer's; with
-	 * no lock it may be a live writer's section in progress. */
-	out->pending = m->held == 1 && dead_section(m);
-	return 0;
+	__atomic_store_n(&u->state, IPM_UNDO_CLEAN, __ATOMIC_RELEASE);
 }

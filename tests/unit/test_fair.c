@@ -29,35 +29,18 @@ static struct fix *fx; /* for children, which run outside cmocka */
 
 static int setup(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
+	int rc = unit_inst_setup(state, sizeof(struct fix), schema_text, "Small", "fair", 0);
 
-	if (!f || unit_inst_open(&f->u, schema_text, "Small", "fair", 0) < 0)
-		return -1;
-	fx = f;
-	*state = f;
-	return 0;
+	fx = *state;
+	return rc;
 }
 
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-
-	unit_inst_close(&f->u);
-	free(f);
-	return 0;
-}
+#define teardown unit_inst_teardown
 
 /* A handle of this process or of a child; a child that cannot open exits 91. */
 static ipm_map *handle(enum ipm_role role, int child)
 {
-	ipm_map *m = ipm_map_new(fx->u.s);
-
-	if (m && ipm_map_open(m, "Small", "", role, &fx->u.opts) == 0)
-		return m;
-	if (child)
-		_exit(91);
-	fail_msg("cannot open a handle: %s", m ? ipm_map_errmsg(m) : "no memory");
-	return NULL;
+	return unit_inst_handle(&fx->u, role, child);
 }
 
 /* A reader child: reports once it reads, then reads in a loop until killed. */

@@ -276,16 +276,27 @@ static void wrong_size_refused(void **state)
 	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_READER, &f->opts), -EINVAL);
 	assert_string_equal(ipm_map_errmsg(m), want);
 
-	/* A manager replaces it with a new inode; a process that has the old
+	/* A manager does not destroy it unless forced: the old bytes may be
+	 * all someone has (issue 11). */
+	ino = inode_of(path);
+	snprintf(want, sizeof(want),
+		 "cannot map %s: size 600, expected 688 (force re-creates it, and its bytes are lost)",
+		 path);
+	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_MANAGER, &f->opts), -EINVAL);
+	assert_string_equal(ipm_map_errmsg(m), want);
+	assert_true(inode_of(path) == ino);
+
+	/* Forced, it replaces it with a new inode; a process that has the old
 	 * one mapped keeps reading it without a fault. */
+	f->opts.flags |= IPM_FORCE;
 	fd = open(path, O_RDONLY);
 	assert_true(fd >= 0);
 	old = mmap(NULL, 600, PROT_READ, MAP_SHARED, fd, 0);
 	assert_true(old != MAP_FAILED);
 	close(fd);
-	ino = inode_of(path);
 	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_MANAGER, &f->opts), 0);
 	assert_true(inode_of(path) != ino);
+	f->opts.flags &= ~IPM_FORCE;
 	assert_int_equal(header_code(old), IPM_HEADER_CODE);
 	assert_int_equal(old[599], 0);
 	munmap(old, 600);
@@ -683,8 +694,9 @@ static void modes_and_group(void **state)
 	m = open_ok(f, DEMO, "g", IPM_MANAGER, &o);
 	expect_mode(path, 0604, 4242);
 	ipm_map_free(m);
-	/* Made anew (wrong size): the new file gets the mode now asked. */
+	/* Made anew (wrong size, forced): the new file gets the mode now asked. */
 	assert_int_equal(truncate(path, 10), 0);
+	o.flags = IPM_FORCE;
 	ipm_map_free(open_ok(f, DEMO, "g", IPM_MANAGER, &o));
 	expect_mode(path, 0666, 0);
 

@@ -33,33 +33,19 @@ static struct fix *fx; /* for children, which run outside cmocka */
 
 static int setup(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
+	/* 0644: readonly_lock_file has another user read it. */
+	int rc = unit_inst_setup(state, sizeof(struct fix), schema_text, "Small", "notify", 0644);
 
-	if (!f || unit_inst_open(&f->u, schema_text, "Small", "notify", 0644 /* readonly_lock_file: another user reads it */) < 0 ||
-	    ipm_map_resolve(f->u.m, "value", &f->value) < 0)
-		return -1;
-	fx = f;
-	*state = f;
-	return 0;
+	fx = *state;
+	return rc < 0 ? rc : ipm_map_resolve(fx->u.m, "value", &fx->value);
 }
 
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-
-	unit_inst_close(&f->u);
-	free(f);
-	return 0;
-}
+#define teardown unit_inst_teardown
 
 /* A child's own handle on the instance (of tag), exits on failure. */
 static ipm_map *child_open_tag(enum ipm_role role, const char *tag)
 {
-	ipm_map *m = ipm_map_new(fx->u.s);
-
-	if (!m || ipm_map_open(m, "Small", tag, role, &fx->u.opts) < 0)
-		_exit(91);
-	return m;
+	return unit_inst_handle_tag(&fx->u, role, tag, 1);
 }
 
 static ipm_map *child_open(enum ipm_role role)

@@ -50,33 +50,22 @@ static void child_drop_parents(void)
 
 static int setup(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
+	struct fix *f;
 
-	if (!f || unit_inst_open(&f->u, schema_text, "Pair", "undo", 0) < 0 ||
-	    ipm_map_resolve(f->u.m, "x", &f->x) < 0 || ipm_map_resolve(f->u.m, "y", &f->y) < 0 ||
+	if (unit_inst_setup(state, sizeof(*f), schema_text, "Pair", "undo", 0) < 0)
+		return -1;
+	fx = f = *state;
+	if (ipm_map_resolve(f->u.m, "x", &f->x) < 0 || ipm_map_resolve(f->u.m, "y", &f->y) < 0 ||
 	    ipm_map_resolve(f->u.m, "note", &f->note) < 0)
 		return -1;
-	fx = f;
-	*state = f;
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-
-	unit_inst_close(&f->u);
-	free(f);
-	return 0;
-}
+#define teardown unit_inst_teardown
 
 static ipm_map *open_as(enum ipm_role role)
 {
-	ipm_map *m = ipm_map_new(fx->u.s);
-
-	if (!m || ipm_map_open(m, "Pair", "", role, &fx->u.opts) < 0)
-		fail_msg("cannot open a handle: %s", m ? ipm_map_errmsg(m) : "no memory");
-	return m;
+	return unit_inst_handle(&fx->u, role, 0);
 }
 
 /* A complete update: x and y both v, and the note. */

@@ -117,12 +117,14 @@ static inline void unit_get(int fd, void *buf, size_t len)
 }
 
 /* One instance of a schema's structure in a temporary directory of its own,
- * opened as manager: the fixture of the tests that fork, lock and wait. */
+ * opened as manager: the fixture of the tests that fork, lock and wait.
+ * A test's own fixture struct starts with one (see unit_inst_setup()). */
 struct unit_inst {
 	ipm_schema *s;		   /* the schema */
 	char dir[64];		   /* the test's temporary directory */
 	struct ipm_open_opts opts; /* both directories in dir */
 	ipm_map *m;		   /* the parent's manager handle */
+	const char *strct;	   /* the structure's name */
 };
 
 /* Loads text, makes the directory (named after what) and opens structure
@@ -136,6 +138,7 @@ static inline int unit_inst_open(struct unit_inst *u, const char *text, const ch
 	u->opts.mmap_dir = u->dir;
 	u->opts.lock_dir = u->dir;
 	u->opts.mode = mode;
+	u->strct = strct;
 	u->m = unit_open(u->s, strct, "", IPM_MANAGER, &u->opts);
 	return u->m ? 0 : -1;
 }
@@ -145,6 +148,49 @@ static inline void unit_inst_close(struct unit_inst *u)
 	ipm_map_free(u->m);
 	unit_rm_tree(u->dir);
 	ipm_schema_free(u->s);
+}
+
+/* A cmocka setup's part: *state becomes a zeroed fixture of size bytes whose
+ * first member is a struct unit_inst, opened as unit_inst_open() does. */
+static inline int unit_inst_setup(void **state, size_t size, const char *text,
+				  const char *strct, const char *what, mode_t mode)
+{
+	struct unit_inst *u = calloc(1, size);
+
+	*state = u;
+	return u ? unit_inst_open(u, text, strct, what, mode) : -1;
+}
+
+/* The matching teardown. */
+static inline int unit_inst_teardown(void **state)
+{
+	struct unit_inst *u = *state;
+
+	if (u)
+		unit_inst_close(u);
+	free(u);
+	return 0;
+}
+
+/* Another handle on the fixture's instance (of tag), as role. In a test a
+ * failure fails it; in a child (child != 0) the child exits 91. */
+static inline ipm_map *unit_inst_handle_tag(const struct unit_inst *u, enum ipm_role role,
+					    const char *tag, int child)
+{
+	ipm_map *m = ipm_map_new(u->s);
+
+	if (m && ipm_map_open(m, u->strct, tag, role, &u->opts) == 0)
+		return m;
+	if (child)
+		_exit(91);
+	fail_msg("cannot open a handle: %s", m ? ipm_map_errmsg(m) : "no memory");
+	return NULL;
+}
+
+static inline ipm_map *unit_inst_handle(const struct unit_inst *u, enum ipm_role role,
+					int child)
+{
+	return unit_inst_handle_tag(u, role, "", child);
 }
 
 #endif
