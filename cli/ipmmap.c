@@ -467,10 +467,14 @@ static void print_struct(const ipm_type *t)
 {
 	const char *name = ipm_type_name(t);
 
+	if (ipm_type_pack(t))
+		printf("#pragma pack(push, %zu)\n", ipm_type_pack(t));
 	printf("struct %s {\n", name);
 	for (size_t j = 0; j < ipm_type_nfields(t); j++)
 		print_decl(ipm_type_field_type(t, j), ipm_type_field_name(t, j));
 	printf("};\n");
+	if (ipm_type_pack(t))
+		printf("#pragma pack(pop)\n");
 	printf("#define %s_FINGERPRINT UINT64_C(0x%016" PRIx64 ")\n", name,
 	       ipm_type_fingerprint(t));
 	printf("_Static_assert(sizeof(struct %s) == %zu, \"size of %s\");\n", name,

@@ -214,8 +214,13 @@ struct ipm_field {
  * char[N], any structure of the schema (defined before or after its use), and
  * arrays T[N], T[N][M] of any of them. The ctypes spellings are accepted too:
  * c_int8 .. c_uint64, c_byte c_ubyte c_short c_ushort c_int c_uint c_long
- * c_ulong c_longlong c_ulonglong c_float c_double c_bool c_char, "T * N".
- * Layout is the platform's native C layout.
+ * c_ulong c_longlong c_ulonglong c_size_t c_ssize_t c_time_t c_float c_double
+ * c_bool c_char, "T * N" (c_long, c_size_t and the like take the platform's
+ * size; their canonical name says which: "int64" here).
+ * Layout is the platform's native C layout, as ctypes computes it. A line
+ * "_pack_ = N" (1, 2, 4, 8 or 16) in a section packs that structure as
+ * ctypes' _pack_ and gcc's #pragma pack(N) do: no field is aligned to more
+ * than N bytes. A derived structure without its own takes its base's.
  */
 
 /*
@@ -342,6 +347,9 @@ const ipm_type *ipm_type_field_type(const ipm_type *t, size_t i);
 
 /* IPM_STRUCT: the base structure of "[Name : Base]", or NULL. */
 const ipm_type *ipm_type_base(const ipm_type *t);
+
+/* IPM_STRUCT: its "_pack_ = N" (its own, or else its base's), 0 if none. */
+size_t ipm_type_pack(const ipm_type *t);
 
 /* Where the structure was defined: file name (owned by the schema) and line.
  * "<builtin>" and 0 for MmapStructureHeader and for non-structures. */

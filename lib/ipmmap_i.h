@@ -178,6 +178,7 @@ struct ipm_type {
 	struct ipm_member *fields; /* base's fields first */
 	size_t nfields;
 	const struct ipm_type *base; /* "[Name : Base]", or NULL */
+	size_t pack;               /* _pack_: most alignment of a field, 0: none */
 	const char *file;          /* defining file, owned by the schema */
 	int line;                  /* line of the [section] */
 	uint64_t fingerprint;      /* see ipm_type_fingerprint() */
@@ -288,6 +289,8 @@ struct ipm_pstruct {
 	size_t cap;		  /* allocated */
 	struct ipm_strmap fnames; /* own field name -> index in fields + 1 */
 	enum ipm_pstate state;	  /* in the depth-first layout */
+	size_t pack;		  /* "_pack_ = N" of this section, 0 if none */
+	int pack_line;		  /* its line, 0 if none */
 	size_t nest;		  /* levels of structures and bases, 1: none */
 };
 

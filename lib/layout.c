@@ -42,6 +42,14 @@ static size_t round_up(size_t n, size_t align)
  * trailing padding, exactly as the C struct { struct B base; ... own ... }.
  * Checked against ctypes: B {int64 a; int8 b;} (size 16), D(B) {int8 c;}
  * puts c at 16, not 9, and sizeof(D) is 24.
+ *
+ * "_pack_ = N" caps the alignment of each own field at N, as ctypes' _pack_
+ * and gcc's #pragma pack(N) do. A derived structure without its own _pack_
+ * takes its base's (a Python class attribute is inherited), and its
+ * alignment starts from the base's whole alignment, packed or not, as
+ * ctypes computes it: B {int8 a; int64 b;}, D(B) {_pack_ = 1; int8 c; int64
+ * d;} puts c at 16, d at 17, and sizeof(D) is 32. (C cannot say that with
+ * #pragma pack, which would cap the base member's alignment too.)
  */
 int ipm_layout_struct(struct ipm_type *t)
 {
@@ -54,14 +62,15 @@ int ipm_layout_struct(struct ipm_type *t)
 	}
 	for (i = first; i < t->nfields; i++) {
 		const struct ipm_type *ft = t->fields[i].type;
+		size_t fa = t->pack && ft->align > t->pack ? t->pack : ft->align;
 
-		off = round_up(off, ft->align);
+		off = round_up(off, fa);
 		if (ft->size > IPM_SIZE_LIMIT || off > IPM_SIZE_LIMIT - ft->size)
 			return -EOVERFLOW;
 		t->fields[i].offset = off;
 		off += ft->size;
-		if (ft->align > align)
-			align = ft->align;
+		if (fa > align)
+			align = fa;
 	}
 	t->size = round_up(off, align);
 	t->align = align;
@@ -312,6 +321,7 @@ static int lay_out_depth_first(struct ipm_load *ld, struct ipm_pstruct *ps, bool
 		ps->nest = nesting_of(ld, bt) + 1;
 	}
 	t->base = bt;
+	t->pack = ps->pack ? ps->pack : bt ? bt->pack : 0;
 	t->fields = calloc(nbase + ps->nfields, sizeof(*t->fields));
 	if (!t->fields)
 		return ipm_load_nomem(ld);

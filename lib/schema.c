@@ -123,7 +123,7 @@ const ipm_type *ipm_schema_at(const ipm_schema *s, size_t i)
 /* Spellings of the scalar types; char and c_char are strings, see parse. */
 static const struct {
 	const char *name; /* as written in a schema */
-	int kind;	  /* enum ipm_kind; -1: C long, whose size the ABI says */
+	int kind;	  /* enum ipm_kind; -1, -2: C long, unsigned long (as ssize_t, size_t) */
 } scalar_names[] = {
     {"int8", IPM_INT8},
     {"int16", IPM_INT16},
@@ -157,6 +157,9 @@ static const struct {
     {"c_float", IPM_FLOAT},
     {"c_double", IPM_DOUBLE},
     {"c_bool", IPM_BOOL},
+    {"c_size_t", -2},
+    {"c_ssize_t", -1},
+    {"c_time_t", sizeof(time_t) == 8 ? IPM_INT64 : IPM_INT32},
 };
 
 /* The scalar spelled name, or NULL. */

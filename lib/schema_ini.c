@@ -262,6 +262,28 @@ static int parse_type(struct ipm_load *ld, const char *text, struct ipm_pfield *
 	return 0;
 }
 
+/* "_pack_ = N" in structure ps, as ctypes' _pack_: N a power of two up to
+ * 16 (what C's #pragma pack takes), once. */
+static int set_pack(struct ipm_load *ld, struct ipm_pstruct *ps, const char *value)
+{
+	static const char *const ok[] = {"1", "2", "4", "8", "16"};
+	size_t i;
+
+	if (ps->pack_line)
+		return ipm_load_fail(ld, -EINVAL, ld->lineno,
+				     "duplicate _pack_ in '%s' (first at line %d)", ps->t->name,
+				     ps->pack_line);
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (!strcmp(value, ok[i]))
+			break;
+	if (i == sizeof(ok) / sizeof(ok[0]))
+		return ipm_load_fail(ld, -EINVAL, ld->lineno,
+				     "bad _pack_ '%s': expected 1, 2, 4, 8 or 16", value);
+	ps->pack = (size_t)1 << i;
+	ps->pack_line = ld->lineno;
+	return 0;
+}
+
 /* The inih handler: one "name = value" line of the current section. The
  * section inih passes is ignored: the reader tracks sections itself. */
 static int add_field(void *user, const char *section, const char *name, const char *value)
@@ -279,6 +301,8 @@ static int add_field(void *user, const char *section, const char *name, const ch
 		return 0;
 	}
 	ps = &ld->ps[ld->nps - 1];
+	if (!strcmp(name, "_pack_"))
+		return set_pack(ld, ps, value) ? 0 : 1;
 	if (check_name(ld, "field", name, false))
 		return 0;
 	first = (uintptr_t)ipm_strmap_get(&ps->fnames, name);

@@ -73,6 +73,11 @@ const ipm_type *ipm_type_base(const ipm_type *t)
 	return t && t->kind == IPM_STRUCT ? t->base : NULL;
 }
 
+size_t ipm_type_pack(const ipm_type *t)
+{
+	return t && t->kind == IPM_STRUCT ? t->pack : 0;
+}
+
 const char *ipm_type_file(const ipm_type *t)
 {
 	return t && t->kind == IPM_STRUCT && t->file ? t->file : "<builtin>";

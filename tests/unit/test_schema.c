@@ -705,6 +705,8 @@ int main(void)
 	    ERR("err_missing_bracket.ini", "1: missing ']' in section header"),
 	    ERR("err_bad_type.ini", "3: bad type 'int32 extra'"),
 	    ERR("err_type_bracket.ini", "3: missing ']' in type 'int32[3'"),
+	    ERR("err_pack_bad.ini", "3: bad _pack_ '3': expected 1, 2, 4, 8 or 16"),
+	    ERR("err_pack_dup.ini", "4: duplicate _pack_ in 'P' (first at line 2)"),
 	};
 
 	return cmocka_run_group_tests_name("schema", tests, NULL, NULL);
