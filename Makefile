@@ -1,5 +1,5 @@
 # ipmmap - read it in a minute:
-#   make            build lib/libipmmap.{a,so}, fs/ipmmapfs
+#   make            build lib/libipmmap.{a,so}, fs/ipmmapfs, the Python binding in $(B)/python
 #   make check      install missing Debian packages, build, run every test
 #   make demo       install missing packages, build, run the seed's demo with the mount
 #   make install    PREFIX=/usr/local DESTDIR= ; make uninstall ; make clean
@@ -12,7 +12,13 @@ PKG_CONFIG ?= pkg-config
 PYTHON  ?= /usr/bin/python3
 
 # Debian packages the build and the tests need; `make deps` installs the missing ones.
-PKGS = build-essential pkg-config libfuse3-dev fuse3 libinih-dev libcmocka-dev python3 python3-fasteners
+# Besides the Essential ones (coreutils, diffutils, findutils, grep, sed, bash), the
+# tests call: awk (mawk), objdump (binutils), groff (groff-base, man page checks),
+# pgrep (procps), useradd (passwd), tar and rsync (the mount's everyday tools);
+# the Python binding needs python3-dev, its tests pytest, pip and setuptools.
+PKGS = build-essential pkg-config libfuse3-dev fuse3 libinih-dev libcmocka-dev python3 python3-fasteners \
+	mawk binutils groff-base procps passwd tar rsync \
+	python3-dev python3-pytest python3-pip python3-setuptools python3-wheel
 
 VERSION = 0.1.0
 SOMAJOR = 0
@@ -50,7 +56,7 @@ FSBIN = $(B)/ipmmapfs
 CLIBIN = $(B)/ipmmap
 DEMO_BIN = $(B)/demo_editor $(B)/demo_reader
 
-all: $(LIBA) $(LIBSO) $(FSBIN) $(CLIBIN) $(DEMO_BIN)
+all: $(LIBA) $(LIBSO) $(FSBIN) $(CLIBIN) $(DEMO_BIN) python
 
 $(B)/lib/%.o: lib/%.c lib/ipmmap.h lib/ipmmap_i.h
 	@mkdir -p $(@D)
@@ -71,8 +77,10 @@ $(LIBSO): $(LIB_OBJ)
 $(FSBIN): $(FS_OBJ) $(LIBA)
 	$(CC) $(LDFLAGS) -o $@ $(FS_OBJ) $(LIBA) $(INIH_LIBS) $(FUSE_LIBS) -lpthread
 
-$(CLIBIN): cli/ipmmap.c lib/ipmmap.h $(LIBA)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBA) $(INIH_LIBS) $(LDFLAGS)
+CLI_SRC = $(wildcard cli/*.c)
+
+$(CLIBIN): $(CLI_SRC) cli/cli.h lib/ipmmap.h $(LIBA)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(CLI_SRC) $(LIBA) $(INIH_LIBS) $(LDFLAGS)
 
 # The demos are built on the C header generated from the schema: a changed
 # schema regenerates it, and its static asserts and fingerprint follow.
@@ -82,17 +90,53 @@ $(B)/demo.h: conf/demo.ini $(CLIBIN)
 $(B)/demo_%: demo/demo_%.c $(B)/demo.h lib/ipmmap.h $(LIBA)
 	$(CC) $(CPPFLAGS) -I$(B) $(CFLAGS) -o $@ $< $(LIBA) $(INIH_LIBS) $(LDFLAGS)
 
-# The corpus replay includes the fuzz targets; the .values one brings
-# fs/values.c, which needs FUSE's headers (not its library).
-$(B)/tests/test_fuzz: tests/unit/test_fuzz.c tests/unit/unit.h $(wildcard fuzz/*.c) fs/values.c fs/fs.h $(LIBA)
+# The corpus replay includes the fuzz targets.
+$(B)/tests/test_fuzz: tests/unit/test_fuzz.c tests/unit/unit.h $(wildcard fuzz/*.c) $(LIBA)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Ifs $(CFLAGS) $(CMOCKA_CFLAGS) $(FUSE_CFLAGS) -Itests/unit -o $@ $< fs/values.c $(LIBA) $(INIH_LIBS) $(CMOCKA_LIBS) $(LDFLAGS) -lpthread
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -o $@ $< $(LIBA) $(INIH_LIBS) $(CMOCKA_LIBS) $(LDFLAGS) -lpthread
 
 $(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -o $@ $< $(LIBA) $(INIH_LIBS) $(CMOCKA_LIBS) $(LDFLAGS) -lpthread
 
 tests: $(UNIT_BIN)
+
+# The Python binding (python/): the package ipmmap with its C extension on
+# libipmmap (linked in statically), laid out in $(B)/python so that
+# PYTHONPATH=$(B)/python imports it from a checkout. Flags come from the
+# PYTHON the tests use (Debian's python3 and python3-dev).
+PY_SRC  = $(wildcard python/src/*.c)
+PY_MODS = $(shell find python/ipmmap -name '*.py')
+PY_EXT  = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))' 2>/dev/null)
+PY_INC  = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null)
+PY_SO   = $(B)/python/ipmmap/_ipmmap$(PY_EXT)
+PY_OUT  = $(PY_MODS:python/%=$(B)/python/%)
+
+python: $(PY_SO) $(PY_OUT)
+
+$(PY_SO): $(PY_SRC) python/src/pyipm.h lib/ipmmap.h $(LIBA)
+	@mkdir -p $(@D)
+	@test -f "$(PY_INC)/Python.h" || { echo "no Python.h for $(PYTHON): make deps installs python3-dev"; exit 1; }
+	$(CC) $(CPPFLAGS) -isystem $(PY_INC) $(CFLAGS) -fPIC -fvisibility=hidden -shared -o $@ \
+	  $(PY_SRC) $(LIBA) $(INIH_LIBS) $(LDFLAGS) -lpthread
+
+$(B)/python/%.py: python/%.py
+	@mkdir -p $(@D)
+	cp $< $@
+
+# Where Debian's python3 looks: /usr/lib/python3/dist-packages for PREFIX=/usr,
+# <PREFIX>/lib/python3.X/dist-packages otherwise (/usr/local by default).
+PY_VER  = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PYDIR  ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/python3/dist-packages,$(PREFIX)/lib/python$(PY_VER)/dist-packages)
+
+install-python: python
+	cd $(B)/python && find ipmmap -name '*.py' -o -name '*.so' | while read f; do \
+	  install -D -m 644 "$$f" "$(DESTDIR)$(PYDIR)/$$f" || exit 1; done
+
+uninstall-python:
+	rm -rf $(DESTDIR)$(PYDIR)/ipmmap
+
+.PHONY: python install-python uninstall-python
 
 # The test command of the README: packages first, then a fresh make that sees them.
 check: deps
@@ -126,9 +170,10 @@ INCDIR = $(DESTDIR)$(PREFIX)/include
 PCDIR  = $(LIBDIR)/pkgconfig
 MANDIR = $(DESTDIR)$(PREFIX)/share/man
 ETCDIR = $(DESTDIR)$(PREFIX)/share/ipmmap
+COMPDIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 
-install: all $(B)/ipmmap.pc
-	install -d $(BINDIR) $(LIBDIR) $(INCDIR) $(PCDIR) $(MANDIR)/man1 $(MANDIR)/man3 $(MANDIR)/man8 $(ETCDIR)
+install: all $(B)/ipmmap.pc install-python
+	install -d $(BINDIR) $(LIBDIR) $(INCDIR) $(PCDIR) $(MANDIR)/man1 $(MANDIR)/man3 $(MANDIR)/man8 $(ETCDIR) $(COMPDIR)
 	install -m 755 $(FSBIN) $(CLIBIN) $(BINDIR)
 	install -m 644 $(LIBA) $(LIBDIR)
 	install -m 755 $(LIBSO) $(LIBDIR)
@@ -140,12 +185,13 @@ install: all $(B)/ipmmap.pc
 	install -m 644 man/ipmmap.3 $(MANDIR)/man3
 	install -m 644 man/ipmmapfs.8 $(MANDIR)/man8
 	install -m 644 conf/demo.ini conf/ipmmapfs.ini $(ETCDIR)
+	install -m 644 cli/ipmmap.bash $(COMPDIR)/ipmmap
 
-uninstall:
+uninstall: uninstall-python
 	rm -f $(BINDIR)/ipmmapfs $(BINDIR)/ipmmap $(LIBDIR)/libipmmap.a \
 	  $(LIBDIR)/libipmmap.so $(LIBDIR)/libipmmap.so.$(SOMAJOR) $(LIBDIR)/libipmmap.so.$(VERSION) \
 	  $(INCDIR)/ipmmap.h $(PCDIR)/ipmmap.pc $(MANDIR)/man1/ipmmap.1 $(MANDIR)/man3/ipmmap.3 \
-	  $(MANDIR)/man8/ipmmapfs.8 $(ETCDIR)/demo.ini $(ETCDIR)/ipmmapfs.ini
+	  $(MANDIR)/man8/ipmmapfs.8 $(ETCDIR)/demo.ini $(ETCDIR)/ipmmapfs.ini $(COMPDIR)/ipmmap
 	-rmdir $(ETCDIR) 2>/dev/null
 
 clean:
@@ -184,13 +230,6 @@ build-fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC) lib/ipmmap.h lib/ipmmap_i.h
 	$(FUZZ_CC) -g -O1 -std=gnu11 $(CPPFLAGS) -Wall -Wextra -Werror \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(INIH_CFLAGS) \
 	  -o $@ $< $(LIB_SRC) $(INIH_LIBS) -lpthread
-
-# fs/values.c needs FUSE's headers (fs/fs.h), not its library.
-build-fuzz/fuzz_values: fuzz/fuzz_values.c fs/values.c fs/fs.h $(LIB_SRC) lib/ipmmap.h lib/ipmmap_i.h
-	@mkdir -p $(@D)
-	$(FUZZ_CC) -g -O1 -std=gnu11 $(CPPFLAGS) -Ifs -Wall -Wextra -Werror \
-	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(INIH_CFLAGS) \
-	  $(FUSE_CFLAGS) -o $@ $< fs/values.c $(LIB_SRC) $(INIH_LIBS) -lpthread
 
 fuzz: $(FUZZ_BIN)
 	@for t in $(FUZZ_TARGETS); do \

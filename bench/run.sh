@@ -94,6 +94,14 @@ section "4. Waiting for a change: a write → ipm_map_wait() returns in another 
 section "5. Write path: cost of the crash-atomic undo record (a copy of the structure per write lock)"
 "$BENCH" undo "$SHM/un" | tee -a "$TABLE"
 
+section "5b. The Python binding (build/python) against Python IPMMAP and the C library"
+if [ -d "$ROOT/$B/python/ipmmap" ]; then
+	"$PYTHON" "$ROOT/bench/py_bench.py" "$ROOT/$B/python" "${IPMMAP_PY_ORIG:-$ROOT/../shared/ipmmap-py}" |
+		tee -a "$TABLE"
+else
+	echo "| Python binding | skipped: $B/python not built | | | |" | tee -a "$TABLE"
+fi
+
 section "6. Mount: field files through ipmmapfs, the floor and tmpfs"
 if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/fuse ] || ! command -v fusermount3 >/dev/null 2>&1; then
 	echo "| mount figures | skipped: need root, /dev/fuse and fusermount3 | | | |" | tee -a "$TABLE"
@@ -191,6 +199,15 @@ cat >>"$TABLE" <<'EOF'
   measured in the same process: the ratio near 1 shows the copy is the cost. It
   grows with the structure (688 B: a few ns; 64 KiB: about 1.5 µs; 1 MiB: about
   35 µs, memory bandwidth), whatever the size of the field written.
+- **Python binding** (`bench/py_bench.py`): each side in a process of its own (both
+  packages are called `ipmmap`) on the same files, alternating, 2 × 5 batches; a
+  figure is the median batch mean. "Made once": one accessor, then `with acc:
+  acc.readData("data_int")` in a loop; "made per block": `with
+  DataStructMmapReader("DemoMmapStructure", ...) as r: r.readData(...)`, as the
+  original's demos do. The C row runs `ipm_lock_read` + `ipm_get_i64` + `ipm_unlock`
+  on the same handle in a C loop inside the extension: the rest of the binding's
+  figure is Python's call overhead (the `with` protocol, a method call, an int).
+  Python IPMMAP is read from `IPMMAP_PY_ORIG` (default `../shared/ipmmap-py` beside the checkout).
 - **Mount**: `open` + `read` to EOF + `close` (OPEN, READ, READ, RELEASE: 4 requests) and
   `open(O_TRUNC)` + `write` + `close` (OPEN, WRITE, FLUSH, RELEASE), against
   `bench/floorfs.c`, the cheapest correct FUSE file (FUSE-NOTES.md), and a tmpfs file.

@@ -2,13 +2,18 @@
  * fs.h - declarations shared by the parts of ipmmapfs; private to fs/.
  *
  *   config.c  the INI configuration file -> struct fs_config
- *   tree.c    a structure type walked once -> a static table of nodes
- *   inst.c    the instances shown, their pools of map handles, rescans,
- *             files replaced or removed under the mount
- *   ops.c     the low-level FUSE operations
+ *   tree.c    a structure type walked once -> a static table of nodes;
+ *             the text a node reads as
+ *   inst.c    the instances shown, their pools of map handles and locks,
+ *             rescans, files replaced or removed under the mount, .status
+ *   ops.c     the low-level FUSE operations: a thin adapter
+ *   attr.c    what stat shows: owner and mode, exact size, times
+ *   file.c    an open file: its buffer, its states, its requests (file.h)
+ *   store.c   text written to an open file, checked and stored
+ *   proc.c    what /proc tells about the task that closes a file
  *   poll.c    poll()/select()/epoll on a file: watcher threads, notifications
  *   park.c    requests that find a lock held: parked, served by a waiter
- *   values.c  the lines written to .values, parsed (no FUSE: fuzzed)
+ *   values.c  the lines written to .values, checked by lib/lines.c
  *   main.c    command line, mount, signals, tear-down
  *
  * Inode numbers: 1 is the root; an instance's node n is
@@ -29,6 +34,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "ipmmap.h"
@@ -138,6 +144,11 @@ void fs_tree_free(struct fs_tree *t);
 /* Child of directory node dir called name, or UINT32_MAX. */
 uint32_t fs_tree_lookup(const struct fs_tree *t, uint32_t dir, const char *name);
 
+/* The text file node n of tree t reads as, rendered from the structure's
+ * bytes at data into buf (cap bytes): its length, or a negative errno. */
+int fs_node_text(const struct fs_tree *t, const struct fs_node *n, const void *data, char *buf,
+		 size_t cap);
+
 /* ------------------------------------------------------------------------ */
 /* Instances (inst.c)                                                        */
 /* ------------------------------------------------------------------------ */
@@ -166,8 +177,9 @@ struct fs_job {
 	struct fs_job *next;	    /* queue link */
 	fuse_req_t req;		    /* replied to exactly once, by whoever owns the job */
 	struct fs_handle *h;	    /* the open file */
-	int op;			    /* which operation (ops.c) */
+	int op;			    /* which request (file.c) */
 	int write;		    /* wait for the write lock, else the read lock */
+	int how;		    /* flush: what this close does (file.c) */
 	size_t size;		    /* read/write size */
 	off_t off;		    /* read/write offset */
 	struct fuse_pollhandle *ph; /* poll: the kernel's handle, or NULL */
@@ -202,9 +214,13 @@ struct fs_inst {
 	char errmsg[IPM_ERRLEN];    /* why the last open failed; "" after one worked */
 	dev_t dev;		    /* the file the handles of gen were opened on */
 	ino_t ino;		    /* ... its inode; 0: not known yet */
+	uid_t uid;		    /* its owner, group and permission bits at the */
+	gid_t gid;		    /* ... last look (0600 of the daemon's before: */
+	mode_t mode;		    /* ... see fs_inst_attr()) */
 	unsigned gen;		    /* bumped when the file is replaced or removed */
 	_Atomic int64_t next_check; /* CLOCK_MONOTONIC_COARSE ns of the next stat */
 	_Atomic int gone;	    /* the file was missing at the last look */
+	_Atomic double stamp;	    /* its time_stamp at the last stat (attr.c) */
 	unsigned scan_seen;	    /* serial of the last rescan that saw the file */
 	int clashed;		    /* scan mode: another file of its name was logged */
 	struct fs_watch watch;	    /* poll(): its watcher and pollers */
@@ -230,13 +246,15 @@ struct fs {
 	int64_t scan_at;		/* CLOCK_MONOTONIC_COARSE ns of the last rescan */
 	_Atomic unsigned npooled;	/* idle map handles of all instances */
 	unsigned pool_total;		/* most idle map handles kept in all */
-	uid_t uid;			/* owner shown for every file */
-	gid_t gid;			/* group shown for every file */
+	uid_t uid;			/* owner shown for the root */
+	gid_t gid;			/* group shown for the root */
 	struct timespec start;		/* times shown for every file */
 	struct fuse_session *se;	/* for fuse_session_exited() */
-	pthread_mutex_t free_mu;	/* guards free_handles */
+	pthread_mutex_t free_mu;	/* guards free_handles, open_handles */
 	struct fs_handle *free_handles; /* released handles kept for reuse */
 	unsigned nfree;			/* entries in free_handles */
+	struct fs_handle *open_handles; /* handles open now */
+	int mnt_id;			/* the mount's id in /proc; 0: not known */
 };
 
 /* Loads the schemas, registers (and with create = yes creates) the listed
@@ -275,17 +293,9 @@ int fs_inst_check(struct fs_inst *in);
 /* The instance's generation, read under its mutex. */
 unsigned fs_inst_gen(struct fs_inst *in);
 
-/* ------------------------------------------------------------------------ */
-/* Operations (ops.c)                                                        */
-/* ------------------------------------------------------------------------ */
-
-extern const struct fuse_lowlevel_ops fs_ops;
-
-/* Frees the handles kept for reuse. */
-void fs_handles_free(struct fs *fs);
-
-/* Frees a handle the kernel never released (open at unmount). */
-void fs_handle_orphan(struct fs *fs, struct fs_handle *h);
+/* Owner, group and permission bits of the entries of in: its .mmap's, as
+ * seen at most FS_CHECK_NS ago. */
+void fs_inst_attr(struct fs_inst *in, uid_t *uid, gid_t *gid, mode_t *mode);
 
 /* A lock taken for one request: a pooled map handle holding it, or the
  * lock the instance's waiter holds for the parked request it runs. */
@@ -302,6 +312,56 @@ struct fs_lk {
 int fs_acquire(struct fs_inst *in, int write, struct fs_lk *lk);
 void fs_release(struct fs_inst *in, struct fs_lk *lk);
 
+/* The text of in's .status into buf (cap bytes, NUL-terminated): its
+ * length, FS_PARK, or a negative errno. */
+int fs_inst_status(struct fs_inst *in, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------------ */
+/* Operations (ops.c) and attributes (attr.c)                                */
+/* ------------------------------------------------------------------------ */
+
+extern const struct fuse_lowlevel_ops fs_ops;
+
+static inline fuse_ino_t fs_ino(size_t inst, uint32_t node)
+{
+	return ((fuse_ino_t)(inst + 1) << 32) | node;
+}
+
+/* The attributes of node of instance in (slot idx), or of the root when in
+ * is NULL, into st. Returns how long the kernel may keep them (seconds). */
+double fs_attr(struct fs *fs, struct fs_inst *in, size_t idx, uint32_t node, struct stat *st);
+
+/* ------------------------------------------------------------------------ */
+/* Open files (file.c, store.c; their insides in file.h)                     */
+/* ------------------------------------------------------------------------ */
+
+/* A new open file of node n of in (inode ino), opened with open(2) flags
+ * by task pid; NULL when out of memory. Freed by fs_file_free() (RELEASE)
+ * or fs_files_free(). */
+struct fs_handle *fs_file_new(struct fs *fs, struct fs_inst *in, const struct fs_node *n,
+			      fuse_ino_t ino, int flags, pid_t pid);
+void fs_file_free(struct fs *fs, struct fs_handle *h);
+
+/* The requests on the open file fi->fh; each replies exactly once, now or
+ * once parked (park.c). */
+void fs_file_read(fuse_req_t req, struct fuse_file_info *fi, size_t size, off_t off);
+void fs_file_write(fuse_req_t req, struct fuse_file_info *fi, const char *data, size_t size,
+		   off_t off);
+void fs_file_flush(fuse_req_t req, struct fuse_file_info *fi);
+void fs_file_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandle *ph);
+
+/* At the end: frees the open files the kernel never released (a lazy
+ * unmount, a signal) and those kept for reuse. */
+void fs_files_free(struct fs *fs);
+
+/* What /proc tells about task tid (proc.c): its thread group (0 if not
+ * known); whether it is dying of a signal; whether its files table holds a
+ * descriptor of inode ino of mount mnt_id (0: any mount). Each answers 0
+ * when /proc does not tell. */
+pid_t fs_proc_tgid(pid_t tid);
+int fs_proc_killed(pid_t tid);
+int fs_proc_holds(pid_t tid, uint64_t ino, int mnt_id);
+
 /* Runs a parked job with the lock held (park.c calls it): FS_PARK when it
  * needs the write lock, else 0 after replying and freeing the job. */
 int fs_job_run(struct fs_job *j);
@@ -309,13 +369,8 @@ int fs_job_run(struct fs_job *j);
 /* Answers a parked job with -err and frees it (interrupted, mount ending). */
 void fs_job_cancel(struct fs_job *j, int err);
 
-/* The text file node n of tree t reads as, rendered from the structure's
- * bytes at data into buf (cap bytes): its length, or a negative errno. */
-int fs_node_text(const struct fs_tree *t, const struct fs_node *n, const void *data, char *buf,
-		 size_t cap);
-
 /* ------------------------------------------------------------------------ */
-/* .values lines (values.c): no FUSE in it, for fuzz/fuzz_values.c          */
+/* .values lines (values.c), through the library's one parser (lib/lines.c)  */
 /* ------------------------------------------------------------------------ */
 
 /* Parses the "path = value" lines of text[0, len) of structure type: each
@@ -360,13 +415,13 @@ void fs_park_fini(struct fs *fs);
 /* poll() (poll.c)                                                           */
 /* ------------------------------------------------------------------------ */
 
-/* A poll request on open file h of node n (its mutex held): *pp is its
- * poll state (made on the first poll), text/len what the handle last
+/* A poll request on an open file of node n (its mutex held): *pp is its
+ * poll state (made on the first poll), text/len what the open file last
  * rendered (NULL: nothing yet). Stores in *revents what to reply; takes ph
  * (may be NULL), except on FS_PARK (the lock is busy: nothing changed).
  * Returns 0, FS_PARK or a negative errno. */
-int fs_poll(struct fs_handle *h, struct fs_inst *in, const struct fs_node *n, struct fs_poll **pp,
-	    const char *text, size_t len, struct fuse_pollhandle *ph, unsigned *revents);
+int fs_poll(struct fs_inst *in, const struct fs_node *n, struct fs_poll **pp, const char *text,
+	    size_t len, struct fuse_pollhandle *ph, unsigned *revents);
 
 /* After a render of a polled file, under the same read lock: what it read
  * is the new reference, and it is no longer changed. */
@@ -376,7 +431,8 @@ void fs_poll_rendered(struct fs_inst *in, struct fs_poll *p, const char *text, s
 void fs_poll_drop(struct fs_inst *in, struct fs_poll *p);
 
 /* After the session loop, before the session is destroyed: stops every
- * watcher and frees every poll state, with the handles still open. */
+ * watcher and frees every poll state (open files that point to one are
+ * only freed after, by fs_files_free()). */
 void fs_poll_fini(struct fs *fs);
 
 #endif /* IPMFS_FS_H */

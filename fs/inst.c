@@ -20,6 +20,10 @@
  * their request and are closed when they come back. A missing file marks
  * the instance gone: in scan mode it then leaves the root listing and its
  * files answer ENOENT, listed instances answer EIO, until the file is back.
+ *
+ * A request takes its instance's lock through fs_acquire() on a pooled
+ * handle (or borrows the one the instance's waiter holds, park.c), and
+ * .status is rendered here: both are about the instance, not the file.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -99,7 +103,11 @@ static int inst_add(struct fs *fs, const char *sname, const char *tag, int ro)
 	fs_park_init(&in->park);
 	atomic_init(&in->next_check, 0);
 	atomic_init(&in->gone, 0);
+	atomic_init(&in->stamp, 0.0);
 	in->scan_seen = fs->scan_serial; /* added by a rescan: seen by it */
+	in->uid = fs->uid; /* until its file is looked at */
+	in->gid = fs->gid;
+	in->mode = 0600;
 	fs->insts[n] = in;
 	atomic_store_explicit(&fs->ninsts, n + 1, memory_order_release);
 	return 0;
@@ -216,6 +224,11 @@ static int inst_ident(struct fs_inst *in)
 		in->ino = st.st_ino;
 		in->dev = st.st_dev;
 	}
+	if (!gone) {
+		in->uid = st.st_uid;
+		in->gid = st.st_gid;
+		in->mode = st.st_mode & 0777;
+	}
 	atomic_store(&in->gone, gone);
 	pthread_mutex_unlock(&in->mu);
 	inst_free_maps(drop, n);
@@ -239,6 +252,17 @@ int fs_inst_check(struct fs_inst *in)
 	if (now < due || !atomic_compare_exchange_strong(&in->next_check, &due, now + FS_CHECK_NS))
 		return atomic_load_explicit(&in->gone, memory_order_relaxed);
 	return inst_ident(in);
+}
+
+/* See fs.h. */
+void fs_inst_attr(struct fs_inst *in, uid_t *uid, gid_t *gid, mode_t *mode)
+{
+	fs_inst_check(in);
+	pthread_mutex_lock(&in->mu);
+	*uid = in->uid;
+	*gid = in->gid;
+	*mode = in->mode;
+	pthread_mutex_unlock(&in->mu);
 }
 
 /* See fs.h. */
@@ -366,7 +390,7 @@ void fs_fini(struct fs *fs)
 	}
 	free(fs->trees);
 	ipm_schema_free(fs->schema);
-	fs_handles_free(fs);
+	fs_files_free(fs);
 	pthread_mutex_destroy(&fs->scan_mu);
 	pthread_mutex_destroy(&fs->free_mu);
 }
@@ -622,4 +646,123 @@ void fs_map_put(struct fs_inst *in, ipm_map *m, unsigned gen)
 	}
 	pthread_mutex_unlock(&in->mu);
 	ipm_map_free(m);
+}
+
+/* fs_acquire(), and on failure the handle's message in why (whylen bytes)
+ * when why is not NULL: "" when the lock is only busy. */
+static int inst_acquire(struct fs_inst *in, int write, struct fs_lk *lk, char *why, size_t whylen)
+{
+	struct fs_held *held = fs_held;
+	int rc;
+
+	if (held && held->in == in) {
+		if (write && !held->write)
+			return FS_PARK;
+		lk->m = held->m;
+		lk->borrowed = 1;
+		return 0;
+	}
+	rc = fs_map_get(in, &lk->m, &lk->gen);
+	if (rc < 0) {
+		if (why) {
+			pthread_mutex_lock(&in->mu);
+			snprintf(why, whylen, "%s", in->errmsg[0] ? in->errmsg : strerror(-rc));
+			pthread_mutex_unlock(&in->mu);
+		}
+		return rc;
+	}
+	lk->borrowed = 0;
+	rc = write ? ipm_lock_write(lk->m, 0) : ipm_lock_read(lk->m, 0);
+	if (rc == 0)
+		return 0;
+	if (why)
+		snprintf(why, whylen, "%s", ipm_map_errmsg(lk->m));
+	fs_map_put(in, lk->m, lk->gen);
+	return rc == -EAGAIN || rc == -ETIMEDOUT || rc == -EINTR ? FS_PARK : rc;
+}
+
+/* See fs.h. */
+int fs_acquire(struct fs_inst *in, int write, struct fs_lk *lk)
+{
+	return inst_acquire(in, write, lk, NULL, 0);
+}
+
+/* See fs.h. */
+void fs_release(struct fs_inst *in, struct fs_lk *lk)
+{
+	if (!lk->borrowed)
+		fs_map_put(in, lk->m, lk->gen); /* unlocks */
+}
+
+/*
+ * Whether the instance serves, found by trying what a client does: a new
+ * handle opened on its files (the .mmap's size and header, the lock file
+ * made, allocated and sound), then the lock taken and every byte read
+ * through a handle of the pool, which a file changed in place under it
+ * fails. 0, FS_PARK (the lock is busy) or a negative errno with why; the
+ * recoveries in *r.
+ */
+static int inst_probe(struct fs_inst *in, struct ipm_recovery *r, char *why, size_t whylen)
+{
+	size_t size = ipm_type_size(in->tree->type);
+	ipm_map *m = ipm_map_new(in->fs->schema);
+	void *data = malloc(size);
+	struct fs_lk lk;
+	int rc = -ENOMEM;
+
+	if (!m || !data) {
+		snprintf(why, whylen, "%s", strerror(ENOMEM));
+		goto out;
+	}
+	rc = ipm_map_open(m, in->sname, in->tag, in->role, &in->fs->oopts);
+	if (rc < 0) {
+		snprintf(why, whylen, "%s", ipm_map_errmsg(m));
+		goto out;
+	}
+	rc = inst_acquire(in, 0, &lk, why, whylen);
+	if (rc < 0)
+		goto out;
+	rc = ipm_map_copy(lk.m, data, size);
+	if (rc < 0)
+		snprintf(why, whylen, "%s", ipm_map_errmsg(lk.m));
+	else
+		ipm_map_recovery(lk.m, r);
+	fs_release(in, &lk);
+out:
+	ipm_map_free(m);
+	free(data);
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * .status: sysfs-like "key = value" lines about the instance, from a real
+ * attempt made now (inst_probe()), never from what an earlier request
+ * found. A file that cannot be served reads as state = damaged (why), not
+ * as EIO: .status is where one looks for the reason.
+ */
+int fs_inst_status(struct fs_inst *in, char *buf, size_t cap)
+{
+	struct ipm_recovery r;
+	char why[IPM_ERRLEN], msg[IPM_ERRLEN + 16];
+	struct stat st;
+	int rc, n;
+
+	memset(&r, 0, sizeof(r));
+	rc = inst_probe(in, &r, why, sizeof(why));
+	if (rc == FS_PARK)
+		return rc;
+	if (rc == 0)
+		snprintf(msg, sizeof(msg), "ok");
+	else
+		snprintf(msg, sizeof(msg), "damaged (%s)", why[0] ? why : strerror(-rc));
+	if (stat(in->path, &st) < 0)
+		st.st_size = -1;
+	n = snprintf(buf, cap,
+		     "file = %s\nsize = %lld\nstate = %s\nrecoveries = %llu\n"
+		     "last_recovery_pid = %d\nlast_recovery_time = %.6f\npending = %d\n",
+		     in->path, (long long)st.st_size, msg, (unsigned long long)r.count,
+		     (int)r.last_pid, r.last_time, r.pending);
+	if (n < 0)
+		return -EIO;
+	return (size_t)n < cap ? n : (int)cap - 1;
 }

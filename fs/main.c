@@ -40,6 +40,16 @@
 
 #include "fs.h"
 
+/* Under AddressSanitizer (make SANITIZE=1) SIGBUS is left to the library's
+ * guard, which installs itself only over the default disposition
+ * (lib/guard.c): a .mmap or lock file cut under the mount must give EIO,
+ * not end the mount. Read by the sanitizer's runtime, unused otherwise. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "handle_sigbus=0";
+}
+
 struct main_opts {
 	char *config;	 /* -o config=FILE */
 	char *nonopt[2]; /* [CONFIG] MOUNTPOINT */
@@ -133,21 +143,22 @@ static const char *main_find_config(const char *given)
 	return NULL;
 }
 
-/* Whether /proc/self/mountinfo has a mount at abs; its type in type. */
-static int main_mounted(const char *abs, char *type, size_t typelen)
+/* Whether /proc/self/mountinfo has a mount at abs; the type and id of the
+ * last one (the one on top) in type and *id. */
+static int main_mounted(const char *abs, char *type, size_t typelen, int *id)
 {
 	char line[4096], mp[PATH_MAX], fstype[256];
-	int found = 0;
+	int found = 0, mid;
 	FILE *f = fopen("/proc/self/mountinfo", "r");
 
 	if (!f)
 		return 0;
-	while (!found && fgets(line, sizeof(line), f)) {
+	while (fgets(line, sizeof(line), f)) {
 		char *sep = strstr(line, " - ");
 		char *o = mp;
 
 		/* id parent major:minor root MOUNTPOINT ... - TYPE source */
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
+		if (!sep || sscanf(line, "%d %*s %*s %*s %4095s", &mid, mp) != 2 ||
 		    sscanf(sep + 3, "%255s", fstype) != 1)
 			continue;
 		for (char *p = mp; *p; p++) { /* undo \040-style escapes */
@@ -161,6 +172,7 @@ static int main_mounted(const char *abs, char *type, size_t typelen)
 		*o = '\0';
 		if (!strcmp(mp, abs)) {
 			snprintf(type, typelen, "%s", fstype);
+			*id = mid;
 			found = 1;
 		}
 	}
@@ -178,7 +190,7 @@ static int main_recover(const char *mp)
 	char abs[PATH_MAX], dir[PATH_MAX], type[256] = "fuse";
 	const char *base;
 	struct stat st;
-	int rc = -1;
+	int rc = -1, id;
 
 	if (stat(mp, &st) == 0 || errno != ENOTCONN)
 		return 0;
@@ -191,7 +203,7 @@ static int main_recover(const char *mp)
 	    (size_t)snprintf(abs + strlen(abs), sizeof(abs) - strlen(abs), "%s%s",
 			     strcmp(abs, "/") ? "/" : "", base) >= sizeof(abs))
 		snprintf(abs, sizeof(abs), "%s", mp);
-	main_mounted(abs, type, sizeof(type));
+	main_mounted(abs, type, sizeof(type), &id);
 	fprintf(stderr,
 		FS_NAME ": %s: stale %s mount left by a dead server (Transport endpoint is not "
 			"connected): detaching it (fusermount3 -u -z %s)\n",
@@ -248,7 +260,7 @@ int main(int argc, char *argv[])
 	struct fs fs = {0};
 	struct fuse_session *se;
 	const char *cpath;
-	char err[1024], *named = NULL;
+	char err[1024], *named = NULL, abs[PATH_MAX], fstype[256];
 	int ret = 1, rc;
 
 	if (fuse_opt_parse(&args, &mo, main_spec, main_opt) < 0)
@@ -317,8 +329,14 @@ int main(int argc, char *argv[])
 	fs.se = se;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
+	/* The path before mounting: looking it up after would ask ourselves. */
+	if (!realpath(opts.mountpoint, abs))
+		abs[0] = '\0';
 	if (fuse_session_mount(se, opts.mountpoint) != 0)
 		goto out_handlers;
+	/* Its id tells our files in /proc/PID/fdinfo (fs_proc_holds()). */
+	if (abs[0] && !main_mounted(abs, fstype, sizeof(fstype), &fs.mnt_id))
+		fs.mnt_id = 0;
 	/* After the mount, before any thread: fuse_daemonize() forks. */
 	fuse_daemonize(opts.foreground);
 	if (opts.singlethread) {

@@ -25,7 +25,7 @@
  * thread until fs_park() queued it, then to the waiter only, which alone
  * answers it, by running or cancelling it: exactly one reply per request.
  *
- * Lock order: handle mutex (ops.c) -> park mutex; the waiter takes a
+ * Lock order: handle mutex (file.c) -> park mutex; the waiter takes a
  * handle's mutex only with the shared lock held and no park mutex, and the
  * session's threads holding a handle's mutex never wait for the shared lock.
  */

@@ -29,6 +29,10 @@
  *   time_stamp within IPM_WAIT_POLL_MS (20 ms) plus scheduling delay, and
  *   not at all if it leaves time_stamp alone. A file replaced under a new
  *   inode is seen within about FS_CHECK_NS (1 s) plus FS_WATCH_SLICE_MS.
+ * - A removed file (the instance is gone) wakes every poller of the
+ *   instance within the same time, with POLLERR|POLLPRI, as sysfs does when
+ *   a device goes away; the read that follows answers EIO (ENOENT in scan
+ *   mode, where the instance leaves the mount).
  *
  * How
  * ---
@@ -49,7 +53,7 @@
  * under the read lock it read with, and the watcher compares under a read
  * lock taken after it last saw the change token move, so any write is
  * either seen by the render or followed by a compare. A read when nobody
- * polls pays one pointer load (ops.c, fs_render()).
+ * polls pays one pointer load (file.c, file_render()).
  */
 #include <errno.h>
 #include <poll.h>
@@ -68,7 +72,6 @@
 struct fs_poll {
 	struct fs_poll *next;	    /* list of the instance */
 	struct fs_poll *prev;	    /* ... */
-	struct fs_handle *h;	    /* the open file */
 	const struct fs_node *node; /* its node */
 	struct fuse_pollhandle *ph; /* armed: notify at the next change */
 	char *seen;		    /* reference text: what the file last read */
@@ -112,8 +115,8 @@ static void poll_seen(struct fs_poll *p, const char *text, size_t len)
  * with what the file reads as now, and put in the list under that lock
  * (see "No change is missed").
  */
-static int poll_first(struct fs_handle *h, struct fs_inst *in, const struct fs_node *n,
-		      struct fs_poll **pp, const char *text, size_t len)
+static int poll_first(struct fs_inst *in, const struct fs_node *n, struct fs_poll **pp,
+		      const char *text, size_t len)
 {
 	struct fs_watch *w = &in->watch;
 	size_t size = ipm_type_size(in->tree->type);
@@ -125,7 +128,6 @@ static int poll_first(struct fs_handle *h, struct fs_inst *in, const struct fs_n
 
 	if (!p || !data)
 		goto out;
-	p->h = h;
 	p->node = n;
 	p->cap = n->textmax + 1 > len ? n->textmax + 1 : len;
 	p->seen = malloc(p->cap);
@@ -272,6 +274,36 @@ static int watch_pass(struct fs_inst *in, ipm_map *m, void *data, char *text, si
 	return rc;
 }
 
+/* The instance's file is gone: every armed poller is told at once (POLLERR
+ * and POLLPRI at its next poll, see fs_poll()), as sysfs tells the pollers
+ * of a device that went away. */
+static void watch_gone(struct fs_inst *in)
+{
+	struct fs_watch *w = &in->watch;
+	struct fuse_pollhandle **fire;
+	size_t nf = 0;
+
+	pthread_mutex_lock(&w->mu);
+	if (watch_room(w, w->narmed) < 0) {
+		pthread_mutex_unlock(&w->mu);
+		return; /* told at the next look */
+	}
+	fire = w->fire;
+	for (struct fs_poll *p = w->polls; p; p = p->next) {
+		p->changed = 1;
+		if (p->ph) {
+			fire[nf++] = p->ph;
+			p->ph = NULL;
+			w->narmed--;
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	for (size_t i = 0; i < nf; i++) {
+		fuse_lowlevel_notify_poll(fire[i]);
+		fuse_pollhandle_destroy(fire[i]);
+	}
+}
+
 static void *watch_main(void *arg)
 {
 	struct fs_inst *in = arg;
@@ -292,7 +324,8 @@ static void *watch_main(void *arg)
 		}
 		pthread_mutex_unlock(&w->mu);
 		/* A file replaced or removed: look with a new handle. */
-		fs_inst_check(in);
+		if (fs_inst_check(in))
+			watch_gone(in);
 		if (m && gen != fs_inst_gen(in)) {
 			fs_map_put(in, m, gen);
 			m = NULL;
@@ -334,16 +367,22 @@ static int watch_start(struct fs_inst *in)
 }
 
 /* See fs.h. */
-int fs_poll(struct fs_handle *h, struct fs_inst *in, const struct fs_node *n, struct fs_poll **pp,
-	    const char *text, size_t len, struct fuse_pollhandle *ph, unsigned *revents)
+int fs_poll(struct fs_inst *in, const struct fs_node *n, struct fs_poll **pp, const char *text,
+	    size_t len, struct fuse_pollhandle *ph, unsigned *revents)
 {
 	struct fs_watch *w = &in->watch;
 	struct fuse_pollhandle *old = NULL;
 	struct fs_poll *p = *pp;
 	int rc = 0;
 
+	if (fs_inst_check(in)) { /* its file was removed: nothing to wait for */
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		*revents = FS_POLL_DEFAULT | POLLERR | POLLPRI;
+		return 0;
+	}
 	if (!p) {
-		rc = poll_first(h, in, n, pp, text, len);
+		rc = poll_first(in, n, pp, text, len);
 		if (rc == FS_PARK)
 			return rc; /* ph goes with the parked request */
 		if (rc < 0) {
@@ -432,13 +471,9 @@ void fs_poll_fini(struct fs *fs)
 			pthread_join(w->thread, NULL);
 		w->started = 0;
 		/* Files still open (a lazy unmount, a signal): nobody will
-		 * release them now. */
-		while (w->polls) {
-			struct fs_handle *h = w->polls->h;
-
+		 * release them now; fs_files_free() frees them after. */
+		while (w->polls)
 			poll_free(w, w->polls);
-			fs_handle_orphan(fs, h);
-		}
 		free(w->fire);
 		w->fire = NULL;
 		w->nfire = 0;

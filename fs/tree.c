@@ -6,6 +6,10 @@
  * in pre-order with the children of every directory contiguous, so that a
  * directory is a range of the table and readdir is a loop. Every instance of
  * a type shares one table; lookups never allocate.
+ *
+ * The text a node reads as (fs_node_text()) is here too, beside the table:
+ * one value and a newline, .values' "path = value" lines (the library's one
+ * line format, ipm_values_format()), or .raw's bytes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,14 +20,11 @@
 #define TREE_PAGE 4096
 
 /*
- * st_size: 4096, as sysfs does, for every field file. With direct_io the
- * kernel ignores st_size when reading, so cat, head, tail, less, grep and
- * Python's read() read up to EOF; but a size of 0 makes `test -s` false,
- * shutil.copyfile() and cp (which use sendfile/copy_file_range, stopping at
- * st_size) copy nothing, and tools that size a buffer from st_size read
- * short. So the size must be at least the longest text: 4096 covers every
- * scalar and char[N] up to N = 4094; a longer string gets its longest text
- * rounded up to a page. .raw has exactly the structure's size.
+ * The longest size a file can have: its longest text rounded up to a page
+ * (4096 for every scalar and char[N] up to N = 4094, as sysfs shows). stat
+ * shows the exact size of the text (attr.c); this is what it shows while
+ * the text cannot be rendered (the lock busy at that instant, a damaged
+ * file). .raw has exactly the structure's size.
  */
 static off_t tree_size(size_t textmax)
 {
@@ -200,17 +201,8 @@ int fs_tree_build(struct fs_tree *t, const ipm_type *type)
 	t->nodes[FS_NODE_STATUS].kind = FS_STATUS;
 	t->nodes[FS_NODE_STATUS].textmax = FS_STATUS_MAX;
 	t->nodes[FS_NODE_STATUS].size = tree_size(FS_STATUS_MAX);
-	/* .values: "path = value\n" per leaf; a string may double when its
-	 * backslashes and newlines are escaped. */
-	for (uint32_t i = 0; i < t->count; i++) {
-		const struct fs_node *n = &t->nodes[i];
-
-		if (n->kind != FS_FIELD)
-			continue;
-		vmax += strlen(n->path) + 3 + n->textmax;
-		if (n->field.kind == IPM_STRING)
-			vmax += n->textmax;
-	}
+	/* .values: the library's line format, NUL not counted. */
+	vmax = ipm_values_textlen(type, NULL) - 1;
 	t->nodes[FS_NODE_VALUES].textmax = vmax;
 	t->nodes[FS_NODE_VALUES].size = tree_size(vmax ? vmax : 1);
 	return 0;
@@ -250,4 +242,30 @@ uint32_t fs_tree_lookup(const struct fs_tree *t, uint32_t dir, const char *name)
 		if (!strcmp(t->nodes[i].name, name))
 			return i;
 	return UINT32_MAX;
+}
+
+/* See fs.h. */
+int fs_node_text(const struct fs_tree *t, const struct fs_node *n, const void *data, char *buf,
+		 size_t cap)
+{
+	const char *d = data;
+	int rc;
+
+	switch (n->kind) {
+	case FS_FIELD:
+		rc = ipm_text_format(&n->field, d + n->field.offset, buf, cap - 1);
+		if (rc < 0)
+			return rc;
+		buf[rc] = '\n';
+		return rc + 1;
+	case FS_VALUES: /* the library's one line format */
+		return (int)ipm_values_format(t->type, NULL, d, buf, cap);
+	case FS_RAW:
+		if (cap < n->textmax)
+			return -ENOSPC;
+		memcpy(buf, d, n->textmax);
+		return (int)n->textmax;
+	default:
+		return -EISDIR;
+	}
 }

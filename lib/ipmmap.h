@@ -457,6 +457,108 @@ int ipm_text_parse(const struct ipm_field *f, const char *text, size_t len, void
 		   char err[IPM_ERRLEN]);
 
 /* ------------------------------------------------------------------------ */
+/* Instances as "path = value" lines (lines.c)                               */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The one text format of a whole instance: what the mount's .values file
+ * shows and takes, what `ipmmap dump` prints, `ipmmap set STRUCT FILE` reads
+ * and `ipmmap watch` prints.
+ *
+ *   header.header_code = 4392
+ *   header.time_stamp = 1795000000.123456
+ *   data_int = 42
+ *   data_string = two\nlines and a \\ backslash
+ *   multi_pts.multi_points[3].y = 2.5
+ *
+ * One line per leaf (scalar or string), in layout order: the dotted path,
+ * " = ", the value as ipm_text_format() writes it, a newline. In a string,
+ * and only there, a backslash, newline and carriage return are written \\,
+ * \n and \r, so that every value stays on its line and no string can forge
+ * another field's line.
+ *
+ * Reading follows inih's conventions (not inih itself: Debian's inih cuts
+ * lines at 200 bytes, strips inline "; comments" and trims values, so a
+ * string would not read back as written): blank lines and lines starting
+ * with ';' or '#' are skipped, white space around the path and '=' is
+ * ignored, a line may end in "\r\n". A string's value starts after "= " (one
+ * space) and runs to the end of the line, with the three escapes above and
+ * no other; a number's value may have white space around it. A line of the
+ * header of a mappable structure is checked and then ignored: its code is
+ * the library's and every update sets its time stamp. Any other bad line
+ * (no '=', not a leaf, a bad value or escape, a NUL byte) refuses the whole
+ * text: nothing is applied.
+ *
+ * Calling sequence (the mount checks lines as write() brings them and
+ * applies them all at close, under one write lock):
+ *   struct ipm_values v = {.bytes = scratch,        // ipm_type_size(t) bytes
+ *                          .fields = fields,        // one per line of text
+ *                          .cap = nlines, .name = "saved.txt"};
+ *   if (ipm_values_parse(t, text, len, &v, err) < 0)  // once, or piece by piece
+ *           fprintf(stderr, "%s\n", err);            // "saved.txt:3: data_int: ..."
+ *   else
+ *           ipm_values_apply(m, &v);
+ */
+
+/* A parsed update not applied yet: what ipm_values_parse() fills and
+ * ipm_values_apply() writes. The caller owns every buffer; zero it, then
+ * set bytes, and fields and cap to collect the fields (fields NULL: only
+ * check the text). Members are only ever added at the end. */
+struct ipm_values {
+	void *bytes;              /* ipm_type_size(t) bytes: each value lands at
+				     its field's offset */
+	struct ipm_field *fields; /* the fields set, in line order, or NULL */
+	size_t cap;               /* room in fields: one per line is enough */
+	size_t n;                 /* fields collected so far */
+	unsigned lines;           /* lines read good so far: an error is on
+				     line lines + 1 */
+	const char *name;         /* the text's name in messages; NULL: "line" */
+};
+
+/* Room a buffer needs for ipm_values_format(t, path, ...), NUL included; at
+ * least the longest text any bytes can give (SIZE_MAX if it overflows).
+ * path as for ipm_values_format(); 0 if it does not resolve. */
+size_t ipm_values_textlen(const ipm_type *t, const char *path);
+
+/*
+ * Writes the lines of every leaf of structure t, whose bytes are at data
+ * (ipm_type_size(t) of them), into buf, NUL-terminated, at most len bytes.
+ * With path NULL or "", the whole instance; otherwise only the leaves under
+ * path (resolved as ipm_type_resolve() does; a leaf itself gives its one
+ * line), their lines starting with path as given. Reads only memory, never
+ * allocates, so it may run inside ipm_map_guarded().
+ * Returns the length of the text, -ENOSPC if it does not fit (see
+ * ipm_values_textlen()), or what ipm_type_resolve() returns for path.
+ */
+ssize_t ipm_values_format(const ipm_type *t, const char *path, const void *data, char *buf,
+			  size_t len);
+
+/*
+ * Parses the lines of text (len bytes, need not be NUL-terminated; the last
+ * line may lack its newline) for structure t into v: each value's bytes go
+ * to v->bytes at its field's offset, and with v->fields set the field is
+ * appended there (a field given twice appears twice; its last value wins).
+ * A text may come in pieces of whole lines, one call each: v->lines and
+ * v->n carry on. Returns 0, or on the first bad line -EINVAL (no '=', not a
+ * leaf of t, a bad escape, a NUL byte, or a value that is not of the type),
+ * -ERANGE (out of range, too long) or -ENOSPC (more fields than cap), with
+ * "name:N: path: why" in err when err is not NULL. v->bytes may then hold
+ * part of the text's values: nothing is applied until ipm_values_apply().
+ */
+int ipm_values_parse(const ipm_type *t, const char *text, size_t len, struct ipm_values *v,
+		     char err[IPM_ERRLEN]);
+
+/*
+ * Writes the v->n fields of v from v->bytes into m's instance, all under
+ * one write lock, and sets the header's time_stamp to now; with v->n 0 it
+ * does nothing. Uses the write lock m holds, or takes it for the call,
+ * waiting as long as it takes. Returns 0, -EACCES (a reader handle), -EPERM
+ * (m holds the read lock), -EIO (the file was cut short) or another error
+ * of the lock, with a message on m.
+ */
+int ipm_values_apply(ipm_map *m, const struct ipm_values *v);
+
+/* ------------------------------------------------------------------------ */
 /* Maps: files, roles, mapping                                               */
 /* ------------------------------------------------------------------------ */
 

@@ -321,11 +321,11 @@ struct ipm_load {
 	size_t depth;		   /* in use */
 };
 
-/* A reader of text in memory (lines.c), for ipm_schema_load_string(): name
+/* A reader of text in memory (textread.c), for ipm_schema_load_string(): name
  * is used in messages. NULL if out of memory. */
 ipm_lines *ipm_lines_text(const char *text, const char *name);
 
-/* The reader's message without its "path:line: " (lines.c). */
+/* The reader's message without its "path:line: " (textread.c). */
 const char *ipm_lines_what(const ipm_lines *r);
 
 /* Records the first error of a load at line (see errline). Returns code

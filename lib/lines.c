@@ -1,220 +1,446 @@
 /*
- * lines.c - text files read line by line with bounds, for inih: a schema
- * (schema_ini.c) and the mount's configuration (fs/config.c) both read
- * through it, so the bounds, the line count, "\r\n", the byte order mark
- * and NUL bytes are handled in one place. See ipmmap.h.
+ * lines.c - the "path = value" line format of a whole instance: rendering,
+ * all-or-nothing parsing, applying under one write lock. See ipmmap.h.
  *
- * Bytes come one at a time from stdio (a schema is read once, and stdio
- * buffers), so that a line is never read past its bound: /dev/zero stops
- * after size bytes, not after the memory runs out.
+ * Above the map: it uses only the public calls of the other files, so the
+ * mount, the tool and C programs read and write one format.
  */
 #include "ipmmap_i.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct ipm_lines {
-	FILE *fp;	       /* the file; NULL for text in memory */
-	const char *text;      /* text in memory */
-	size_t textlen;	       /* its length */
-	size_t total;	       /* bytes read so far, ends of line included */
-	int lineno;	       /* see ipm_lines_number() */
-	int rc;		       /* 0, or the error every later call returns */
-	unsigned char pend[3]; /* bytes read ahead at the start (see lines_bom()) */
-	int npend;	       /* how many */
-	size_t what;	       /* where the message's "what" starts */
-	char err[IPM_ERRLEN];  /* "path:line: what", or "cannot read path: why" */
-	char name[];	       /* the path, for messages */
+/* ------------------------------------------------------------------------ */
+/* Rendering                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* One step of the path to the leaf being written, on the C stack: the path
+ * is written from these at each leaf, so rendering never allocates (it runs
+ * guarded) and no path is too long. */
+struct step {
+	const struct step *up; /* the step above, NULL at the top */
+	const char *name;      /* a field's name or the caller's prefix; NULL: [index] */
+	size_t index;          /* an array element's index */
 };
 
-static ipm_lines *lines_new(const char *name)
-{
-	size_t n = strlen(name) + 1;
-	ipm_lines *r = calloc(1, sizeof(*r) + n);
+/* Where the text goes: bytes past len - 1 are counted, not written. */
+struct out {
+	char *buf;  /* the caller's buffer */
+	size_t len; /* its size, NUL included */
+	size_t o;   /* text so far (may pass len: then it does not fit) */
+};
 
-	if (r)
-		memcpy(r->name, name, n);
-	return r;
+static void put(struct out *w, const char *s, size_t n)
+{
+	if (w->o < w->len && n < w->len - w->o)
+		memcpy(w->buf + w->o, s, n);
+	w->o += n;
+}
+
+/* Writes the path of st; at is where the line started, so that the first
+ * field name gets no dot. */
+static void put_path(struct out *w, const struct step *st, size_t at)
+{
+	char num[24];
+	size_t i = sizeof(num), v = st->index;
+
+	if (st->up)
+		put_path(w, st->up, at);
+	if (!st->name) {
+		num[--i] = ']';
+		do
+			num[--i] = (char)('0' + v % 10);
+		while (v /= 10);
+		num[--i] = '[';
+		put(w, num + i, sizeof(num) - i);
+		return;
+	}
+	if (st->up && w->o > at)
+		put(w, ".", 1);
+	put(w, st->name, strlen(st->name));
+}
+
+/* A string's bytes up to its first NUL, with \, newline and CR escaped so
+ * that the value stays on its line. */
+static void put_escaped(struct out *w, const char *s, size_t n)
+{
+	size_t from = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *esc = s[i] == '\\' ? "\\\\" : s[i] == '\n' ? "\\n" : s[i] == '\r' ? "\\r" : NULL;
+
+		if (!esc)
+			continue;
+		put(w, s + from, i - from);
+		put(w, esc, 2);
+		from = i + 1;
+	}
+	put(w, s + from, n - from);
+}
+
+static void put_leaf(struct out *w, const struct step *st, const struct ipm_field *f,
+		     const unsigned char *data)
+{
+	size_t at = w->o;
+
+	put_path(w, st, at);
+	put(w, " = ", 3);
+	if (f->kind == IPM_STRING) {
+		const char *s = (const char *)data + f->offset;
+
+		put_escaped(w, s, strnlen(s, f->size));
+	} else {
+		char v[IPM_SCALAR_TEXTLEN];
+		int n = ipm_text_format(f, data + f->offset, v, sizeof(v));
+
+		put(w, v, n > 0 ? (size_t)n : 0); /* n < 0 cannot happen: v holds any scalar */
+	}
+	put(w, "\n", 1);
+}
+
+/* Writes every leaf under type t at offset, st being the path to it. */
+static void put_type(struct out *w, const struct step *st, const ipm_type *t, size_t offset,
+		     const unsigned char *data)
+{
+	struct step sub = {st, NULL, 0};
+
+	switch (ipm_type_kind(t)) {
+	case IPM_STRUCT:
+		for (size_t i = 0; i < ipm_type_nfields(t); i++) {
+			sub.name = ipm_type_field_name(t, i);
+			put_type(w, &sub, ipm_type_field_type(t, i),
+				 offset + ipm_type_field_offset(t, i), data);
+		}
+		break;
+	case IPM_ARRAY: {
+		const ipm_type *e = ipm_type_elem(t);
+
+		for (sub.index = 0; sub.index < ipm_type_count(t); sub.index++)
+			put_type(w, &sub, e, offset + sub.index * ipm_type_size(e), data);
+		break;
+	}
+	default: {
+		struct ipm_field f = {offset, ipm_type_size(t), ipm_type_kind(t), t};
+
+		put_leaf(w, st, &f, data);
+	}
+	}
+}
+
+/* The field path names in t (the whole of t for NULL or ""). */
+static int values_root(const ipm_type *t, const char *path, struct ipm_field *f)
+{
+	if (!path || !*path) {
+		*f = (struct ipm_field){0, ipm_type_size(t), ipm_type_kind(t), t};
+		return 0;
+	}
+	return ipm_type_resolve(t, path, f, NULL);
 }
 
 /* See ipmmap.h. */
-ipm_lines *ipm_lines_open(const char *path, char err[IPM_ERRLEN])
+ssize_t ipm_values_format(const ipm_type *t, const char *path, const void *data, char *buf,
+			  size_t len)
 {
-	ipm_lines *r;
-	int e;
+	struct out w = {buf, len, 0};
+	struct step top = {NULL, path ? path : "", 0};
+	struct ipm_field f;
+	int rc = values_root(t, path, &f);
 
-	if (!path) {
-		ipm_errf(err, -EINVAL, "cannot open a file without a name");
-		errno = EINVAL;
-		return NULL;
-	}
-	r = lines_new(path);
-	if (!r) {
-		ipm_errf(err, -ENOMEM, "cannot open %s: %s", path, strerror(ENOMEM));
-		errno = ENOMEM;
-		return NULL;
-	}
-	r->fp = fopen(path, "r");
-	if (!r->fp) {
-		e = errno ? errno : EIO;
-		ipm_errf(err, -e, "cannot open %s: %s", path, strerror(e));
-		free(r);
-		errno = e;
-		return NULL;
-	}
-	return r;
+	if (rc < 0)
+		return rc;
+	put_type(&w, &top, f.type, f.offset, data);
+	if (w.o >= len)
+		return -ENOSPC;
+	buf[w.o] = '\0';
+	return (ssize_t)w.o;
 }
 
-ipm_lines *ipm_lines_text(const char *text, const char *name)
-{
-	ipm_lines *r = lines_new(name);
+/* ------------------------------------------------------------------------ */
+/* The longest text                                                          */
+/* ------------------------------------------------------------------------ */
 
-	if (r) {
-		r->text = text;
-		r->textlen = strlen(text);
-	}
-	return r;
+/* The longest text of the leaves under a type is leaves * p + base for a
+ * path of p bytes above it: worked out per type, arrays multiplied rather
+ * than walked. Saturates at SIZE_MAX. */
+struct span {
+	size_t leaves; /* leaves under the type */
+	size_t base;   /* their longest lines, less the path above */
+};
+
+static size_t sat_add(size_t a, size_t b)
+{
+	size_t r;
+
+	return __builtin_add_overflow(a, b, &r) ? SIZE_MAX : r;
 }
 
-/* Records the reader's error at the current line. Returns rc. */
-__attribute__((format(printf, 3, 4))) static int lines_fail(ipm_lines *r, int rc, const char *fmt,
-							    ...)
+static size_t sat_mul(size_t a, size_t b)
 {
-	va_list ap;
-	int n = snprintf(r->err, sizeof(r->err), "%s:%d: ", r->name, r->lineno);
+	size_t r;
 
-	r->what = n > 0 && (size_t)n < sizeof(r->err) ? (size_t)n : strlen(r->err);
-	va_start(ap, fmt);
-	vsnprintf(r->err + r->what, sizeof(r->err) - r->what, fmt, ap);
-	va_end(ap);
-	r->rc = rc;
-	return rc;
+	return __builtin_mul_overflow(a, b, &r) ? SIZE_MAX : r;
 }
 
-/* The next byte of the source, EOF at the end, or -2 after a read error
- * (r->rc set). */
-static int lines_read(ipm_lines *r)
+/* Bytes of "[0]" .. "[n-1]" together. */
+static size_t index_bytes(size_t n)
 {
-	int c;
+	size_t sum = 0, lo = 0, hi = 10, digits = 1;
 
-	if (!r->fp)
-		return r->total < r->textlen ? (unsigned char)r->text[r->total++] : EOF;
-	errno = 0;
-	c = getc_unlocked(r->fp);
-	if (c != EOF) {
-		r->total++;
-		return c;
-	}
-	if (ferror(r->fp)) {
-		int e = errno ? errno : EIO;
+	while (lo < n) {
+		size_t k = (n < hi ? n : hi) - lo;
 
-		r->what = 0;
-		snprintf(r->err, sizeof(r->err), "cannot read %s: %s", r->name, strerror(e));
-		r->rc = -e;
-		return -2;
-	}
-	return EOF;
-}
-
-/* The next byte of the text: those read ahead first. */
-static int lines_getc(ipm_lines *r)
-{
-	int c;
-
-	if (!r->npend)
-		return lines_read(r);
-	c = r->pend[0];
-	memmove(r->pend, r->pend + 1, (size_t)--r->npend);
-	return c;
-}
-
-/* Skips a UTF-8 byte order mark at the start; bytes read that are not one
- * are kept for lines_getc(). 0, or -2 after a read error. */
-static int lines_bom(ipm_lines *r)
-{
-	static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
-	int c;
-
-	while (r->npend < 3) {
-		c = lines_read(r);
-		if (c == -2)
-			return c;
-		if (c == EOF)
-			return 0;
-		r->pend[r->npend++] = (unsigned char)c;
-		if (c != bom[r->npend - 1])
-			return 0;
-	}
-	r->npend = 0;
-	return 0;
-}
-
-/* See ipmmap.h. */
-int ipm_lines_next(ipm_lines *r, char *buf, size_t size)
-{
-	size_t n = 0, max = size - 1;
-	int c = 0;
-
-	if (r->rc)
-		return r->rc;
-	if (size < 2)
-		return lines_fail(r, -EINVAL, "line buffer of %zu bytes", size);
-	if (r->total == 0 && lines_bom(r) < 0)
-		return r->rc;
-	for (;;) {
-		c = lines_getc(r);
-		if (c == -2)
-			return r->rc;
-		if (c == EOF && !n)
-			return 0;
-		if (n == 0)
-			r->lineno++;
-		if (r->total > IPM_TEXT_MAX)
-			return lines_fail(r, -EFBIG, "file too large (more than %d bytes)",
-					  IPM_TEXT_MAX);
-		if (c == EOF || c == '\n')
+		sum = sat_add(sum, sat_mul(k, digits + 2));
+		if (hi > SIZE_MAX / 10)
 			break;
-		/* one byte beyond the bound may still be the '\r' of "\r\n" */
-		if (n > max || (n == max && c != '\r'))
-			return lines_fail(r, -EINVAL, "line too long (more than %zu characters)",
-					  max);
-		if (n < max)
-			buf[n] = (char)c;
-		n++;
+		lo = hi;
+		hi *= 10;
+		digits++;
 	}
-	if (n && (n > max || buf[n - 1] == '\r'))
-		n--;
-	buf[n] = '\0';
-	if (strlen(buf) != n)
-		return lines_fail(r, -EINVAL, "NUL byte in line");
+	return sum;
+}
+
+static struct span span_of(const ipm_type *t)
+{
+	struct span s = {0, 0}, c;
+
+	switch (ipm_type_kind(t)) {
+	case IPM_STRUCT:
+		for (size_t i = 0; i < ipm_type_nfields(t); i++) {
+			size_t step = 1 + strlen(ipm_type_field_name(t, i)); /* ".name" */
+
+			c = span_of(ipm_type_field_type(t, i));
+			s.leaves = sat_add(s.leaves, c.leaves);
+			s.base = sat_add(s.base, sat_add(c.base, sat_mul(c.leaves, step)));
+		}
+		return s;
+	case IPM_ARRAY:
+		c = span_of(ipm_type_elem(t));
+		s.leaves = sat_mul(c.leaves, ipm_type_count(t));
+		s.base = sat_add(sat_mul(c.base, ipm_type_count(t)),
+				 sat_mul(c.leaves, index_bytes(ipm_type_count(t))));
+		return s;
+	case IPM_STRING: /* " = ", every byte escaped, newline */
+		s.leaves = 1;
+		s.base = sat_add(4, sat_mul(2, ipm_type_size(t)));
+		return s;
+	default:
+		s.leaves = 1;
+		s.base = 4 + IPM_SCALAR_TEXTLEN - 1;
+		return s;
+	}
+}
+
+/* See ipmmap.h. */
+size_t ipm_values_textlen(const ipm_type *t, const char *path)
+{
+	size_t p = path ? strlen(path) : 0, total;
+	struct ipm_field f;
+	struct span s;
+
+	if (values_root(t, path, &f) < 0)
+		return 0;
+	s = span_of(f.type);
+	total = sat_add(sat_mul(s.leaves, p), s.base);
+	/* A structure's first names get no dot when no path is above them:
+	 * counting one is only a byte too many per leaf. */
+	return sat_add(total, 1);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Parsing                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* A string's value unescaped in place: its new length, or -EINVAL. */
+static long unescape(char *v, size_t n)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = v[i];
+
+		if (c == '\\') {
+			c = ++i < n ? v[i] : '\0';
+			if (c == 'n')
+				c = '\n';
+			else if (c == 'r')
+				c = '\r';
+			else if (c != '\\')
+				return -EINVAL;
+		}
+		v[o++] = c;
+	}
+	return (long)o;
+}
+
+/* Whether f lies in the header of t (its first field, if t is mappable). */
+static int in_header(const ipm_type *t, const struct ipm_field *f)
+{
+	size_t hoff, hsize;
+
+	if (!ipm_type_mappable(t))
+		return 0;
+	hoff = ipm_type_field_offset(t, 0);
+	hsize = ipm_type_size(ipm_type_field_type(t, 0));
+	return f->offset >= hoff && f->offset < hoff + hsize;
+}
+
+/* One line (newline included or not) at line, len bytes, with room for a
+ * NUL after them: changed in place. 1 with *out set, 0 for a line that
+ * stores nothing, or a negative errno with why in err. */
+static int parse_line(const ipm_type *t, void *bytes, char *line, size_t len,
+		      struct ipm_field *out, char *err)
+{
+	char q[IPM_QUOTE_LEN], why[IPM_ERRLEN];
+	char *eq, *name, *v, *end;
+	struct ipm_field f;
+	size_t vl;
+	int rc;
+
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	if (memchr(line, '\0', len)) /* no text has a NUL: "5\0junk" is not 5 */
+		return ipm_errf(err, -EINVAL, "NUL byte in line");
+	line[len] = '\0';
+	name = line + strspn(line, " \t");
+	if (!*name || *name == ';' || *name == '#')
+		return 0;
+	eq = strchr(name, '=');
+	if (!eq)
+		return ipm_errf(err, -EINVAL, "'%s': no '=' in line",
+				ipm_quote(name, strlen(name), q));
+	end = eq;
+	while (end > name && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	*end = '\0';
+	rc = ipm_type_resolve(t, name, &f, why);
+	if (rc == 0 && f.kind >= IPM_ARRAY)
+		rc = ipm_errf(why, -EINVAL, "%s: not a field but a %s", name,
+			      f.kind == IPM_ARRAY ? "array" : "structure");
+	if (rc < 0) /* not a field: ENOENT would read "no such file" */
+		return ipm_errf(err, -EINVAL, "%s", why);
+	v = eq + 1;
+	vl = len - (size_t)(v - line);
+	if (f.kind == IPM_STRING) {
+		long n;
+
+		if (*v == ' ') {
+			v++;
+			vl--;
+		}
+		n = unescape(v, vl);
+		if (n < 0)
+			return ipm_errf(err, -EINVAL, "%s: bad escape (only \\\\, \\n and \\r)",
+					name);
+		vl = (size_t)n;
+		/* ipm_text_parse() takes one newline at the end as the end of
+		 * the text, as a field file's writer sends it: give it one, so
+		 * that a string's own last newline ("a\\n") is kept. v[vl] is
+		 * the line's NUL or a byte the unescaping freed. */
+		v[vl++] = '\n';
+	} else {
+		size_t sp = strspn(v, " \t");
+
+		v += sp;
+		vl -= sp;
+		while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+			vl--;
+	}
+	rc = ipm_text_parse(&f, v, vl, (unsigned char *)bytes + f.offset, why);
+	if (rc < 0)
+		return ipm_errf(err, rc, "%s: %s", name, why);
+	if (in_header(t, &f))
+		return 0;
+	*out = f;
 	return 1;
 }
 
 /* See ipmmap.h. */
-int ipm_lines_number(const ipm_lines *r)
+int ipm_values_parse(const ipm_type *t, const char *text, size_t len, struct ipm_values *v,
+		     char err[IPM_ERRLEN])
 {
-	return r ? r->lineno : 0;
+	char why[IPM_ERRLEN], *line = NULL;
+	size_t p = 0, room = 0;
+	int rc = 0;
+
+	while (p < len) {
+		const char *nl = memchr(text + p, '\n', len - p);
+		size_t l = nl ? (size_t)(nl - (text + p)) + 1 : len - p;
+		struct ipm_field f;
+
+		if (l + 1 > room) {
+			char *tmp = realloc(line, l + 1);
+
+			if (!tmp) {
+				rc = ipm_errf(why, -ENOMEM, "out of memory");
+				break;
+			}
+			line = tmp;
+			room = l + 1;
+		}
+		memcpy(line, text + p, l);
+		rc = parse_line(t, v->bytes, line, l, &f, why);
+		if (rc > 0 && v->fields) {
+			if (v->n == v->cap)
+				rc = ipm_errf(why, -ENOSPC, "more fields than room for them (%zu)",
+					      v->cap);
+			else
+				v->fields[v->n++] = f;
+		}
+		if (rc < 0)
+			break;
+		rc = 0;
+		v->lines++;
+		p += l;
+	}
+	free(line);
+	if (rc < 0)
+		ipm_errf(err, rc, "%s:%u: %s", v->name ? v->name : "line", v->lines + 1, why);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Applying                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Only memory, safe to run twice: it may run guarded (ipmmap.h). */
+static int apply_fn(ipm_map *m, void *ctx)
+{
+	const struct ipm_values *v = ctx;
+	unsigned char *data = ipm_map_data(m);
+
+	for (size_t i = 0; i < v->n; i++) {
+		const struct ipm_field *f = &v->fields[i];
+
+		memcpy(data + f->offset, (const unsigned char *)v->bytes + f->offset, f->size);
+	}
+	return 0;
 }
 
 /* See ipmmap.h. */
-const char *ipm_lines_errmsg(const ipm_lines *r)
+int ipm_values_apply(ipm_map *m, const struct ipm_values *v)
 {
-	return r ? r->err : "";
-}
+	int held = ipm_lock_held(m), rc;
 
-const char *ipm_lines_what(const ipm_lines *r)
-{
-	return r->err + r->what;
-}
-
-/* See ipmmap.h. */
-void ipm_lines_close(ipm_lines *r)
-{
-	if (!r)
-		return;
-	if (r->fp)
-		fclose(r->fp);
-	free(r);
+	if (!v->n)
+		return 0;
+	if (!ipm_map_path(m))
+		return ipm_errf(m->err, -EBADF, "handle is not open");
+	if (ipm_map_role(m) == IPM_READER)
+		return ipm_errf(m->err, -EACCES, "cannot write %s: handle is a reader",
+				ipm_map_path(m));
+	if (held == 1)
+		return ipm_errf(m->err, -EPERM, "cannot write %s: handle holds only the read lock",
+				ipm_map_path(m));
+	if (!held) {
+		rc = ipm_lock_write(m, -1);
+		if (rc < 0)
+			return rc;
+	}
+	rc = ipm_map_guarded(m, apply_fn, (void *)v);
+	if (rc == 0)
+		rc = ipm_map_touch(m);
+	if (!held)
+		ipm_unlock(m);
+	return rc;
 }

@@ -44,6 +44,20 @@ is "value unchanged" -7 "$(run get DemoMmapStructure data_int)"
 is "dump has every leaf" 55 "$(run dump DemoMmapStructure | wc -l)"
 is "dump line format" "data_int = -7" "$(run dump DemoMmapStructure | grep '^data_int ')"
 
+# The header is the library's: refused by set, as the mount refuses it.
+run set DemoMmapStructure data_int 1
+before=$(od -An -tx1 .mmap/DemoMmapStructure_.mmap | md5sum)
+run set DemoMmapStructure header.header_code 1 2>err.txt
+is "set header.header_code is refused" 1 $?
+grep -q '^ipmmap: header.header_code: read-only' err.txt && ok "header_code message names the field" ||
+	no "header_code message: $(cat err.txt)"
+is "every later open still works" 1 "$(run get DemoMmapStructure data_int 2>&1)"
+run set DemoMmapStructure data_int 2 header.time_stamp 5 2>err.txt
+is "set header.time_stamp is refused, not overwritten" 1 $?
+grep -q "^ipmmap: header.time_stamp: read-only.*ipmmap touch" err.txt && ok "time_stamp message points to touch" ||
+	no "time_stamp message: $(cat err.txt)"
+is "nothing written when a header field is given" "$before" "$(od -An -tx1 .mmap/DemoMmapStructure_.mmap | md5sum)"
+
 run touch DemoMmapStructure
 ts=$(run get DemoMmapStructure header.time_stamp)
 now=$(date +%s)

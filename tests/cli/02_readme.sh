@@ -63,14 +63,14 @@ check_cmd() { # $1 = command line, expected output in $t/want
 	(cd "$t/cli" && sh -c "$(echo "$1" | sed "s|build/ipmmap|$top/$B/ipmmap|")") >"$t/got" 2>&1
 	rc=$?
 	if [ -s "$t/want" ] && ! cmp -s "$t/want" "$t/got"; then
-		echo "not ok - README: $1:"
+		printf 'not ok - README: %s:\n' "$1"
 		diff "$t/want" "$t/got"
 		fails=$((fails + 1))
 	elif [ ! -s "$t/want" ] && [ $rc -ne 0 ]; then
-		echo "not ok - README: $1: status $rc: $(cat "$t/got")"
+		printf 'not ok - README: %s: status %s: %s\n' "$1" "$rc" "$(cat "$t/got")"
 		fails=$((fails + 1))
 	else
-		echo "ok - README: $1"
+		printf 'ok - README: %s\n' "$1"
 	fi
 }
 cmd=

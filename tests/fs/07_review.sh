@@ -134,7 +134,7 @@ while [ $i -lt 14 ]; do
 done
 # Until every cat waits in the kernel for its answer (bounded).
 i=0
-while [ $i -lt 100 ]; do
+while [ $i -lt 600 ]; do
 	w=0
 	for p in $cats; do
 		c=$(pgrep -P "$p" 2>/dev/null | head -n 1)
@@ -146,17 +146,18 @@ while [ $i -lt 100 ]; do
 	i=$((i + 1))
 done
 t0=$(date +%s%N)
-v=$(timeout 2 cat "$T/mnt/DemoMmapStructure_left/data_int")
+v=$(timeout 10 cat "$T/mnt/DemoMmapStructure_left/data_int")
 rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 expect "14 cats wait on a locked instance: another instance answers" "0 0" "$rc $v"
-[ $ms -lt 1000 ] && ok "... at once (${ms} ms)" || nok "... took ${ms} ms"
+# Blocked, it would wait until "go" below: 5 s is "at once" on a loaded machine.
+[ $ms -lt 5000 ] && ok "... at once (${ms} ms)" || nok "... took ${ms} ms"
 t0=$(date +%s%N)
 $DEFSIG timeout -s INT 1 cat "$D/data_int" >/dev/null 2>&1
 rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 expect "Ctrl-C interrupts a parked cat" 124 $rc
-[ $ms -lt 2500 ] && ok "... promptly (${ms} ms)" || nok "... took ${ms} ms"
+[ $ms -lt 6000 ] && ok "... promptly (${ms} ms)" || nok "... took ${ms} ms"
 alive=0
 for p in $cats; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
 expect "the 14 cats still wait" 14 $alive
@@ -181,7 +182,7 @@ holder=$!
 t cat "$T/held" >/dev/null
 timeout 10 cat "$D/data_int" >"$T/cat0" &
 c1=$!
-v=$(timeout 2 cat "$T/mnt/DemoMmapStructure_left/data_int")
+v=$(timeout 10 cat "$T/mnt/DemoMmapStructure_left/data_int")
 expect "-s: another instance answers while a cat waits" "0" "$v"
 timeout 10 sh -c 'echo go >"$1"' sh "$T/go"
 wait $holder

@@ -11,12 +11,12 @@ start "$T/mnt" -o config="$T/fs.ini" || { nok "mount"; finish; }
 D=$T/mnt/DemoMmapStructure
 
 : >"$T/out"
-(cd "$T" && exec timeout 20 "$PYTHON" example.py) >>"$T/out" 2>&1 &
+(cd "$T" && exec timeout 120 "$PYTHON" example.py) >>"$T/out" 2>&1 &
 py=$!
 # wait_lines N: until the example has printed N lines (bounded).
 wait_lines() {
 	i=0
-	while [ "$(wc -l <"$T/out")" -lt "$1" ] && [ $i -lt 200 ]; do
+	while [ "$(wc -l <"$T/out")" -lt "$1" ] && [ $i -lt 600 ]; do
 		sleep 0.05
 		i=$((i + 1))
 	done

@@ -96,9 +96,14 @@ cleanup() {
 		fi
 	done
 	for l in $LINKS; do rm -f "$l"; done
+	# at_exit's commands, last registered first (users, groups made).
+	[ -n "$AT_EXIT" ] && eval "$AT_EXIT"
 	# Never rm -rf a tree that still holds a live mount.
 	if ! grep -q " $T/" /proc/self/mountinfo; then rm -rf "$T"; fi
 }
+AT_EXIT=
+# at_exit COMMAND: run by the EXIT trap, also when a check failed.
+at_exit() { AT_EXIT="$1; $AT_EXIT"; }
 trap 'cleanup; [ "$nfail" -eq 0 ] || exit 1' EXIT
 trap 'exit 130' INT TERM HUP
 
@@ -116,7 +121,7 @@ conf() {
 }
 
 # start MOUNTPOINT ARGS...: runs ipmmapfs -f in the background (FSPID) and
-# waits up to 5 s for the mount. Log in MOUNTPOINT.log.
+# waits up to 30 s for the mount (a loaded machine). Log in MOUNTPOINT.log.
 start() {
 	mp=$1
 	shift
@@ -127,7 +132,7 @@ start() {
 	FSPID=$!
 	SERVERS="$SERVERS $FSPID"
 	i=0
-	while [ $i -lt 100 ]; do
+	while [ $i -lt 600 ]; do
 		# stat: a stale mount left by a killed server is in mountinfo too.
 		mounted "$mp" && stat "$mp" >/dev/null 2>&1 && return 0
 		kill -0 "$FSPID" 2>/dev/null || break
@@ -141,10 +146,10 @@ start() {
 # alive PID: running, not a zombie waiting to be reaped.
 alive() { [ -d "/proc/$1" ] && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null; }
 
-# reap PID: its exit status; 124 if it does not end within 10 s (killed then).
+# reap PID: its exit status; 124 if it does not end within 30 s (killed then).
 reap() {
 	i=0
-	while alive "$1" && [ $i -lt 200 ]; do
+	while alive "$1" && [ $i -lt 600 ]; do
 		sleep 0.05
 		i=$((i + 1))
 	done
@@ -167,4 +172,5 @@ i32() { od -An -t d4 -j "$2" -N 4 "$1" | tr -d ' '; }
 f64() { "$PYTHON" "$HELPER" get "$1" d "$2"; }
 str() { "$PYTHON" "$HELPER" get "$1" s "$2"; }
 
-t() { timeout 10 "$@"; }
+# t COMMAND...: a client, stopped if it hangs (30 s: a loaded machine).
+t() { timeout 30 "$@"; }

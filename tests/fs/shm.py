@@ -19,6 +19,10 @@ InterProcessReaderWriterLock), and does what a Python user of the mount does.
                                       set); print "changed NS VALUE rearmed"
                                       (NS: CLOCK_MONOTONIC at the wake-up) or
                                       "timeout"
+  pollgone FILE MS READY               read FILE, say READY, poll() up to MS ms
+                                      for POLLPRI; print the events ("ERR PRI")
+                                      or "timeout", then what a read at offset 0
+                                      gives ("read EIO", "read ok VALUE")
   latency FILE LIBSO SCHEMA MMAP LOCKS N   wake-up latency of a poll() on FILE
                                       (DemoMmapStructure data_int) after a
                                       libipmmap writer's unlock, N times
@@ -95,6 +99,28 @@ def poll_cmd(path, ms, ready, how):
     woke = time.monotonic_ns()
     v = read0(fd).rstrip("\n").replace("\n", "|")
     print("changed %d %s %s" % (woke, v, "still" if wait(0) else "rearmed"))
+    return 0
+
+
+def pollgone_cmd(path, ms, ready):
+    fd = os.open(path, os.O_RDONLY)
+    p = select.poll()
+    p.register(fd, select.POLLPRI | select.POLLERR)
+    read0(fd)
+    with open(ready, "w") as r:
+        r.write("ready\n")
+    ev = p.poll(int(ms))
+    if not ev:
+        print("timeout")
+    else:
+        bits = ev[0][1]
+        print(" ".join(n for n, b in (("ERR", select.POLLERR), ("PRI", select.POLLPRI),
+                                      ("HUP", select.POLLHUP)) if bits & b))
+    try:
+        print("read ok " + read0(fd).rstrip("\n"))
+    except OSError as e:
+        import errno
+        print("read " + errno.errorcode.get(e.errno, str(e.errno)))
     return 0
 
 
@@ -197,6 +223,8 @@ def main(a):
         print(time.monotonic_ns())
     elif cmd == "poll":
         return poll_cmd(a[1], a[2], a[3], a[4] if len(a) > 4 else "poll")
+    elif cmd == "pollgone":
+        return pollgone_cmd(a[1], a[2], a[3])
     elif cmd == "latency":
         return latency_cmd(*a[1:7])
     elif cmd == "hold":

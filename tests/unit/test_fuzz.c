@@ -5,8 +5,7 @@
  * A check that fails aborts the program with the check's text.
  *
  * The targets are included here with their entry point renamed, so that
- * all four live in one program without libFuzzer (the .values target brings
- * fs/values.c, which needs FUSE's headers but not its library).
+ * all four live in one program without libFuzzer.
  */
 #include <dirent.h>
 #include <errno.h>

@@ -1,136 +1,257 @@
 /*
- * test_lines.c - the bounded line reader: ends of line, the byte order mark,
- * the exact bounds, NUL bytes, errors that stay, files that cannot be read.
+ * test_lines.c - the "path = value" line format (lines.c): the exact text,
+ * escapes that keep a string on its line, subtrees, the longest text and
+ * -ENOSPC at its edge; parsing with comments, CRLF, header lines ignored,
+ * text in pieces, messages with name and line; applying all under one write
+ * lock, and what it refuses.
  */
 #include "unit.h"
 
 #include <errno.h>
-#include <string.h>
 
-/* Writes text (n bytes) to a new file in dir; returns its path. */
-static const char *put(const char *dir, const char *text, size_t n)
+static const char schema_text[] = "[P]\nx = double\ny = int8\n"
+				  "[S]\nheader = MmapStructureHeader\nn = int32\n"
+				  "s = char[8]\np = P[2]\nb = bool\n";
+
+/* The bytes of an S with n, s and p[1].x set. */
+static void fill(const ipm_type *t, unsigned char *bytes, int32_t n, const char *s, double x)
 {
-	static char path[128];
-	FILE *f;
+	struct ipm_field f;
 
-	snprintf(path, sizeof(path), "%s/t.ini", dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fwrite(text, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
-	return path;
+	memset(bytes, 0, ipm_type_size(t));
+	assert_int_equal(ipm_type_resolve(t, "n", &f, NULL), 0);
+	memcpy(bytes + f.offset, &n, sizeof(n));
+	assert_int_equal(ipm_type_resolve(t, "s", &f, NULL), 0);
+	memcpy(bytes + f.offset, s, strnlen(s, f.size));
+	assert_int_equal(ipm_type_resolve(t, "p[1].x", &f, NULL), 0);
+	memcpy(bytes + f.offset, &x, sizeof(x));
 }
 
-static int setup(void **state)
+static void test_format(void **state)
 {
-	static char dir[64];
-
-	if (unit_mkdtemp(dir, sizeof(dir), "lines"))
-		return -1;
-	*state = dir;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	unit_rm_tree(*state);
-	return 0;
-}
-
-static void test_ends(void **state)
-{
-	static const char text[] = "\xEF\xBB\xBF"
-				   "a\r\nb\n\n\xEF\xBB\xBF"
-				   "c\rd\r";
-	ipm_lines *r = ipm_lines_open(put(*state, text, sizeof(text) - 1), NULL);
-	char b[8];
-
-	assert_non_null(r);
-	assert_int_equal(ipm_lines_number(r), 0);
-	assert_int_equal(ipm_lines_next(r, b, sizeof(b)), 1);
-	assert_string_equal(b, "a"); /* the mark is dropped on line 1 only */
-	assert_int_equal(ipm_lines_next(r, b, sizeof(b)), 1);
-	assert_string_equal(b, "b");
-	assert_int_equal(ipm_lines_next(r, b, sizeof(b)), 1);
-	assert_string_equal(b, "");
-	assert_int_equal(ipm_lines_next(r, b, sizeof(b)), 1);
-	assert_string_equal(b, "\xEF\xBB\xBF"
-			       "c\rd");
-	assert_int_equal(ipm_lines_number(r), 4);
-	assert_int_equal(ipm_lines_next(r, b, sizeof(b)), 0);
-	assert_int_equal(ipm_lines_next(r, b, sizeof(b)), 0);
-	assert_string_equal(ipm_lines_errmsg(r), "");
-	ipm_lines_close(r);
-
-	/* a start that only looks like a mark is text */
-	r = ipm_lines_open(put(*state, "\xEF\xBBx\n", 4), NULL);
-	assert_int_equal(ipm_lines_next(r, b, sizeof(b)), 1);
-	assert_string_equal(b, "\xEF\xBBx");
-	ipm_lines_close(r);
-	r = ipm_lines_open(put(*state, "", 0), NULL);
-	assert_int_equal(ipm_lines_next(r, b, sizeof(b)), 0);
-	assert_int_equal(ipm_lines_number(r), 0);
-	ipm_lines_close(r);
-}
-
-/* size - 1 characters fit, with or without "\r\n"; one more does not. */
-static void test_line_bound(void **state)
-{
-	ipm_lines *r = ipm_lines_open(put(*state, "1234567\r\n1234567\n12345678\n", 26), NULL);
-	char b[8], want[IPM_ERRLEN];
-
-	assert_int_equal(ipm_lines_next(r, b, sizeof(b)), 1);
-	assert_string_equal(b, "1234567");
-	assert_int_equal(ipm_lines_next(r, b, sizeof(b)), 1);
-	assert_string_equal(b, "1234567");
-	assert_int_equal(ipm_lines_next(r, b, sizeof(b)), -EINVAL);
-	snprintf(want, sizeof(want), "%s/t.ini:3: line too long (more than 7 characters)",
-		 (char *)*state);
-	assert_string_equal(ipm_lines_errmsg(r), want);
-	assert_int_equal(ipm_lines_number(r), 3);
-	/* the error stays */
-	assert_int_equal(ipm_lines_next(r, b, sizeof(b)), -EINVAL);
-	ipm_lines_close(r);
-}
-
-static void test_nul(void **state)
-{
-	ipm_lines *r = ipm_lines_open(put(*state, "ok\na\0b\n", 7), NULL);
-	char b[8], want[IPM_ERRLEN];
-
-	assert_int_equal(ipm_lines_next(r, b, sizeof(b)), 1);
-	assert_int_equal(ipm_lines_next(r, b, sizeof(b)), -EINVAL);
-	snprintf(want, sizeof(want), "%s/t.ini:2: NUL byte in line", (char *)*state);
-	assert_string_equal(ipm_lines_errmsg(r), want);
-	ipm_lines_close(r);
-}
-
-static void test_cannot(void **state)
-{
-	char err[IPM_ERRLEN], b[8];
-	ipm_lines *r;
+	ipm_schema *sc = unit_schema(schema_text, "s.ini");
+	const ipm_type *t = ipm_schema_find(sc, "S");
+	unsigned char bytes[128];
+	char buf[1024];
+	ssize_t n;
 
 	(void)state;
-	assert_null(ipm_lines_open("/nonexistent/x.ini", err));
-	assert_int_equal(errno, ENOENT);
-	assert_string_equal(err, "cannot open /nonexistent/x.ini: No such file or directory");
-	r = ipm_lines_open("/", err);
+	assert_true(ipm_type_size(t) <= sizeof(bytes));
+	fill(t, bytes, -7, "a\nb=\\\r", 2.5);
+	n = ipm_values_format(t, NULL, bytes, buf, sizeof(buf));
+	assert_string_equal(buf, "header.header_code = 0\n"
+				 "header.time_stamp = 0.0\n"
+				 "n = -7\n"
+				 "s = a\\nb=\\\\\\r\n"
+				 "p[0].x = 0.0\n"
+				 "p[0].y = 0\n"
+				 "p[1].x = 2.5\n"
+				 "p[1].y = 0\n"
+				 "b = 0\n");
+	assert_int_equal(n, (ssize_t)strlen(buf));
+	/* "" is the whole instance too; a full buffer is -ENOSPC, exactly. */
+	assert_int_equal(ipm_values_format(t, "", bytes, buf, sizeof(buf)), n);
+	assert_int_equal(ipm_values_format(t, NULL, bytes, buf, (size_t)n + 1), n);
+	assert_int_equal(ipm_values_format(t, NULL, bytes, buf, (size_t)n), -ENOSPC);
+	assert_int_equal(ipm_values_format(t, NULL, bytes, buf, 0), -ENOSPC);
+	/* A subtree, a leaf, and the path as given. */
+	assert_int_equal(ipm_values_format(t, "p[1]", bytes, buf, sizeof(buf)), 24);
+	assert_string_equal(buf, "p[1].x = 2.5\np[1].y = 0\n");
+	ipm_values_format(t, "p", bytes, buf, sizeof(buf));
+	assert_string_equal(buf, "p[0].x = 0.0\np[0].y = 0\np[1].x = 2.5\np[1].y = 0\n");
+	ipm_values_format(t, "n", bytes, buf, sizeof(buf));
+	assert_string_equal(buf, "n = -7\n");
+	assert_int_equal(ipm_values_format(t, "nosuch", bytes, buf, sizeof(buf)), -ENOENT);
+	assert_int_equal(ipm_values_format(t, "p[2]", bytes, buf, sizeof(buf)), -ERANGE);
+	assert_int_equal(ipm_values_textlen(t, "nosuch"), 0);
+	ipm_schema_free(sc);
+}
+
+/* The longest values there are fit in ipm_values_textlen(), which is not
+ * much more than they need. */
+static void test_textlen(void **state)
+{
+	ipm_schema *sc = unit_schema("[Q]\na = int64\nb = double\ns = char[5]\n"
+				     "[R]\nq = Q[12]\nm = int8[3][11]\n", "r.ini");
+	const ipm_type *t = ipm_schema_find(sc, "R");
+	size_t len = ipm_values_textlen(t, NULL), sub = ipm_values_textlen(t, "q[10]");
+	unsigned char *bytes = malloc(ipm_type_size(t));
+	char *buf = malloc(len);
+	struct ipm_field f;
+	ssize_t n;
+
+	(void)state;
+	assert_non_null(bytes);
+	assert_non_null(buf);
+	for (size_t i = 0; i < 12; i++) {
+		char p[32];
+		int64_t a = INT64_MIN;
+		double b = -2.2250738585072014e-308;
+
+		snprintf(p, sizeof(p), "q[%zu].a", i);
+		assert_int_equal(ipm_type_resolve(t, p, &f, NULL), 0);
+		memcpy(bytes + f.offset, &a, sizeof(a));
+		snprintf(p, sizeof(p), "q[%zu].b", i);
+		assert_int_equal(ipm_type_resolve(t, p, &f, NULL), 0);
+		memcpy(bytes + f.offset, &b, sizeof(b));
+		snprintf(p, sizeof(p), "q[%zu].s", i);
+		assert_int_equal(ipm_type_resolve(t, p, &f, NULL), 0);
+		memcpy(bytes + f.offset, "\\\\\\\\\\", 5);
+	}
+	assert_int_equal(ipm_type_resolve(t, "m", &f, NULL), 0);
+	memset(bytes + f.offset, 0x80, f.size); /* -128 */
+	n = ipm_values_format(t, NULL, bytes, buf, len);
+	assert_true(n > 0);
+	assert_true((size_t)n < len && len < (size_t)n * 2);
+	n = ipm_values_format(t, "q[10]", bytes, buf, sub);
+	assert_true(n > 0 && (size_t)n < sub);
+	free(buf);
+	free(bytes);
+	ipm_schema_free(sc);
+}
+
+/* Parses text into a fresh v over bytes: the result, err in msg. */
+static int parse(const ipm_type *t, const char *text, unsigned char *bytes,
+		 struct ipm_field *fields, struct ipm_values *v, char *msg)
+{
+	memset(v, 0, sizeof(*v));
+	v->bytes = bytes;
+	v->fields = fields;
+	v->cap = 8;
+	v->name = "in.txt";
+	memset(bytes, 0, 128);
+	msg[0] = '\0';
+	return ipm_values_parse(t, text, strlen(text), v, msg);
+}
+
+static void test_parse(void **state)
+{
+	ipm_schema *sc = unit_schema(schema_text, "s.ini");
+	const ipm_type *t = ipm_schema_find(sc, "S");
+	unsigned char bytes[128], want[128];
+	struct ipm_field fields[8];
+	char msg[IPM_ERRLEN], buf[1024];
+	struct ipm_values v;
+
+	(void)state;
+	/* What format writes reads back; header lines are checked, not taken. */
+	fill(t, want, -7, "a\nb=\\\r", 2.5);
+	ipm_values_format(t, NULL, want, buf, sizeof(buf));
+	assert_int_equal(parse(t, buf, bytes, fields, &v, msg), 0);
+	assert_int_equal(v.lines, 9);
+	assert_int_equal(v.n, 7);
+	assert_int_equal(fields[0].offset, 16); /* n, after the header */
+	assert_memory_equal(bytes + 16, want + 16, ipm_type_size(t) - 16);
+
+	/* inih's conventions: comments, blanks, spaces, CRLF; a string keeps
+	 * what follows "= ". */
+	assert_int_equal(parse(t, "; c\n# c\n\n  n\t=  5 \r\ns =  two \r\n", bytes, fields, &v, msg),
+			 0);
+	assert_int_equal(v.lines, 5);
+	assert_int_equal(v.n, 2);
+	assert_int_equal(*(int32_t *)(bytes + 16), 5);
+	assert_string_equal((char *)bytes + fields[1].offset, " two ");
+
+	/* Bad lines: the message names the text, the line and the path. */
+	assert_int_equal(parse(t, "n = 1\nn = x\n", bytes, fields, &v, msg), -EINVAL);
+	assert_string_equal(msg, "in.txt:2: n: 'x' is not an int32");
+	assert_int_equal(v.lines, 1);
+	assert_int_equal(parse(t, "n 1\n", bytes, fields, &v, msg), -EINVAL);
+	assert_string_equal(msg, "in.txt:1: 'n 1': no '=' in line");
+	assert_int_equal(parse(t, "p = 1\n", bytes, fields, &v, msg), -EINVAL);
+	assert_string_equal(msg, "in.txt:1: p: not a field but a array");
+	assert_int_equal(parse(t, "q = 1\n", bytes, fields, &v, msg), -EINVAL);
+	assert_contains(msg, "in.txt:1: ");
+	assert_contains(msg, "q");
+	assert_int_equal(parse(t, "s = a\\tb\n", bytes, fields, &v, msg), -EINVAL);
+	assert_string_equal(msg, "in.txt:1: s: bad escape (only \\\\, \\n and \\r)");
+	assert_int_equal(parse(t, "s = a\\\n", bytes, fields, &v, msg), -EINVAL);
+	assert_int_equal(parse(t, "b = 1\nn = 300000000000\n", bytes, fields, &v, msg), -ERANGE);
+	assert_contains(msg, "in.txt:2: n: ");
+	assert_int_equal(parse(t, "header.header_code = x\n", bytes, fields, &v, msg), -EINVAL);
+	assert_int_equal(ipm_values_parse(t, "n = 5\0x\n", 8, &v, msg), -EINVAL);
+	assert_string_equal(msg, "in.txt:1: NUL byte in line");
+
+	/* More fields than room. */
+	parse(t, "", bytes, fields, &v, msg);
+	v.cap = 1;
+	assert_int_equal(ipm_values_parse(t, "n = 1\nb = 1\n", 12, &v, msg), -ENOSPC);
+	assert_string_equal(msg, "in.txt:2: more fields than room for them (1)");
+
+	/* In pieces, as write() brings them: the line count carries on. */
+	parse(t, "n = 1\n", bytes, NULL, &v, msg);
+	assert_int_equal(v.n, 0); /* no fields: only checked */
+	assert_int_equal(ipm_values_parse(t, "b = 1\nb = 2\n", 12, &v, msg), -EINVAL);
+	assert_contains(msg, "in.txt:3: b: ");
+	v.name = NULL;
+	assert_int_equal(ipm_values_parse(t, "b = 2\n", 6, &v, msg), -EINVAL);
+	assert_contains(msg, "line:3: b: ");
+	assert_int_equal(ipm_values_parse(t, "b = 1", 5, &v, NULL), 0);
+	ipm_schema_free(sc);
+}
+
+static void test_apply(void **state)
+{
+	struct unit_inst u = {0};
+	struct ipm_field fields[8], f;
+	unsigned char bytes[128];
+	char msg[IPM_ERRLEN], text[64];
+	struct ipm_values v;
+	ipm_map *r;
+	double ts;
+
+	(void)state;
+	assert_int_equal(unit_inst_open(&u, schema_text, "S", "lines", 0), 0);
+	const ipm_type *t = ipm_map_type(u.m);
+
+	/* Nothing to write: not even the time stamp changes. */
+	ipm_lock_write(u.m, -1);
+	ipm_map_clear(u.m);
+	ipm_unlock(u.m);
+	assert_int_equal(parse(t, "# nothing\n", bytes, fields, &v, msg), 0);
+	assert_int_equal(ipm_values_apply(u.m, &v), 0);
+	ipm_map_timestamp(u.m, &ts);
+	assert_true(ts == 0);
+
+	assert_int_equal(parse(t, "n = 42\ns = hi\\n\nn = 43\n", bytes, fields, &v, msg), 0);
+	assert_int_equal(ipm_values_apply(u.m, &v), 0); /* takes the lock itself */
+	assert_int_equal(ipm_lock_held(u.m), 0);
+	assert_int_equal(ipm_read_text(u.m, "n", text, sizeof(text)), 2);
+	assert_string_equal(text, "43");
+	ipm_read_text(u.m, "s", text, sizeof(text));
+	assert_string_equal(text, "hi\n");
+	ipm_map_timestamp(u.m, &ts);
+	assert_true(ts > 0);
+
+	/* Under the write lock it holds: the lock stays. */
+	assert_int_equal(parse(t, "b = 1\n", bytes, fields, &v, msg), 0);
+	ipm_lock_write(u.m, -1);
+	assert_int_equal(ipm_values_apply(u.m, &v), 0);
+	assert_int_equal(ipm_lock_held(u.m), 2);
+	ipm_unlock(u.m);
+
+	/* Refused: under the read lock, through a reader. */
+	ipm_lock_read(u.m, -1);
+	assert_int_equal(ipm_values_apply(u.m, &v), -EPERM);
+	assert_contains(ipm_map_errmsg(u.m), "handle holds only the read lock");
+	ipm_unlock(u.m);
+	r = unit_open(u.s, "S", "", IPM_READER, &u.opts);
 	assert_non_null(r);
-	assert_int_equal(ipm_lines_next(r, b, sizeof(b)), -EISDIR);
-	assert_string_equal(ipm_lines_errmsg(r), "cannot read /: Is a directory");
-	ipm_lines_close(r);
-	ipm_lines_close(NULL);
-	assert_int_equal(ipm_lines_number(NULL), 0);
+	assert_int_equal(ipm_values_apply(r, &v), -EACCES);
+	assert_contains(ipm_map_errmsg(r), "handle is a reader");
+	ipm_map_free(r);
+	assert_int_equal(ipm_map_resolve(u.m, "b", &f), 0);
+	unit_inst_close(&u);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ends),
-	    cmocka_unit_test(test_line_bound),
-	    cmocka_unit_test(test_nul),
-	    cmocka_unit_test(test_cannot),
+		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_textlen),
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_apply),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }

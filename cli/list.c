@@ -1,0 +1,138 @@
+/*
+ * list.c - `ipmmap list`: the instances of the mmap directory, one line
+ * each, as `ls` would show them if it knew the schema.
+ *
+ *   $ ipmmap -s conf/demo.ini list
+ *   STRUCTURE          TAG    SIZE  MODE  STATE
+ *   DemoMmapStructure  -       688  0600  ok
+ *   DemoMmapStructure  old     600  0600  size 600, expected 688
+ *
+ * Only looks: it opens no lock file and makes no directory (opening a
+ * handle would), so it is safe on a directory others use. The state is what
+ * an open would find of the size and header code, without taking a lock.
+ */
+#include "cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The mappable structure whose name is the longest "<Struct>_" prefix of
+ * base, as the mount matches files: "A_B_c" is A_B with tag c when both A
+ * and A_B exist. NULL if none. */
+static const ipm_type *match(const ipm_schema *s, const char *base, size_t *len)
+{
+	const ipm_type *best = NULL;
+
+	*len = 0;
+	for (size_t i = 0; i < ipm_schema_count(s); i++) {
+		const ipm_type *t = ipm_schema_at(s, i);
+		const char *name = ipm_type_name(t);
+		size_t l = strlen(name);
+
+		if (l > *len && !strncmp(base, name, l) && base[l] == '_' && ipm_type_mappable(t)) {
+			best = t;
+			*len = l;
+		}
+	}
+	return best;
+}
+
+/* What an open would say of the file at dirfd/name of type t, in why. */
+static void state(int dirfd, const char *name, const ipm_type *t, const struct stat *st,
+		  char *why, size_t len)
+{
+	struct ipm_field code;
+	int16_t v;
+	int fd;
+
+	if (!t) {
+		snprintf(why, len, "no structure of the schema");
+		return;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(why, len, S_ISLNK(st->st_mode) ? "symbolic link (refused)"
+							: "not a regular file (refused)");
+		return;
+	}
+	if ((size_t)st->st_size != ipm_type_size(t)) {
+		snprintf(why, len, "size %lld, expected %zu", (long long)st->st_size,
+			 ipm_type_size(t));
+		return;
+	}
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || ipm_type_resolve(t, "header.header_code", &code, NULL) < 0 ||
+	    pread(fd, &v, sizeof(v), (off_t)code.offset) != (ssize_t)sizeof(v))
+		snprintf(why, len, "unreadable (%s)", strerror(errno));
+	else if (v != IPM_HEADER_CODE)
+		snprintf(why, len, "header code %d, expected %d", v, IPM_HEADER_CODE);
+	else
+		snprintf(why, len, "ok");
+	if (fd >= 0)
+		close(fd);
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Files named *.mmap, not hidden: a manager's temporary file is
+ * ".Name_tag.mmap.xxxxxx". */
+static int is_mmap(const struct dirent *de)
+{
+	size_t l = strlen(de->d_name);
+
+	return de->d_name[0] != '.' && l > 5 && !strcmp(de->d_name + l - 5, ".mmap");
+}
+
+/* See cli.h. */
+int cli_list(struct cli *c, int argc, char **argv)
+{
+	const char *dir = c->opts.mmap_dir ? c->opts.mmap_dir : IPM_DEFAULT_MMAP_DIR;
+	struct dirent **ents;
+	int n, dirfd;
+
+	(void)argv;
+	if (argc != 0)
+		return 2;
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	n = dirfd < 0 ? -1 : scandir(dir, &ents, is_mmap, by_name);
+	if (n < 0) {
+		fprintf(stderr, "ipmmap: cannot list %s: %s\n", dir, strerror(errno));
+		if (dirfd >= 0)
+			close(dirfd);
+		return 1;
+	}
+	printf("%-24s %-12s %8s  %-5s %s\n", "STRUCTURE", "TAG", "SIZE", "MODE", "STATE");
+	for (int i = 0; i < n; i++) {
+		const char *name = ents[i]->d_name;
+		char base[NAME_MAX + 1], why[IPM_ERRLEN];
+		const ipm_type *t;
+		struct stat st;
+		size_t l;
+
+		snprintf(base, sizeof(base), "%.*s", (int)(strlen(name) - 5), name);
+		t = match(c->schema, base, &l);
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			free(ents[i]);
+			continue; /* gone since the directory was read */
+		}
+		state(dirfd, name, t, &st, why, sizeof(why));
+		/* An empty tag shows as "-", so that every line has its five
+		 * columns for awk and cut. */
+		printf("%-24.*s %-12s %8lld  %04o  %s\n", t ? (int)l : 1, t ? base : "?",
+		       t ? (base[l + 1] ? base + l + 1 : "-") : base, (long long)st.st_size,
+		       (unsigned)(st.st_mode & 07777), why);
+		free(ents[i]);
+	}
+	free(ents);
+	close(dirfd);
+	return 0;
+}

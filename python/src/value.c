@@ -1,0 +1,392 @@
+/*
+ * value.c - field bytes in the mapping <-> Python values, as ctypes reads and
+ * writes them, but strict: a value that does not fit raises instead of being
+ * truncated. Every access to the mapping goes through ipm_map_guarded(), so a
+ * file cut short by another process raises instead of killing the process.
+ */
+#include "pyipm.h"
+
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+struct copy {
+	size_t off;
+	void *dst;	 /* copy out to here, or */
+	const void *src; /* copy in from here, or */
+	int fill;	 /* fill with this byte (when both are NULL) */
+	size_t len;
+};
+
+static int do_copy(ipm_map *m, void *ctx)
+{
+	struct copy *c = ctx;
+	char *p = (char *)ipm_map_data(m) + c->off;
+
+	if (c->dst)
+		memcpy(c->dst, p, c->len);
+	else if (c->src)
+		memcpy(p, c->src, c->len);
+	else
+		memset(p, c->fill, c->len);
+	return 0;
+}
+
+static int guarded(HandleObject *h, struct copy *c)
+{
+	int rc;
+
+	if (c->off > ipm_map_size(h->m) || c->len > ipm_map_size(h->m) - c->off) {
+		PyErr_SetString(PyExc_SystemError, "ipmmap: access outside the structure");
+		return -1;
+	}
+	rc = ipm_map_guarded(h->m, do_copy, c);
+	if (rc < 0) {
+		pyipm_raise_rc(rc, ipm_map_errmsg(h->m), ipm_map_path(h->m));
+		return -1;
+	}
+	return 0;
+}
+
+int pyipm_copy_out(HandleObject *h, size_t off, void *dst, size_t len)
+{
+	struct copy c = {off, dst, NULL, 0, len};
+
+	return guarded(h, &c);
+}
+
+int pyipm_copy_in(HandleObject *h, size_t off, const void *src, size_t len)
+{
+	struct copy c = {off, NULL, src, 0, len};
+
+	return guarded(h, &c);
+}
+
+int pyipm_fill(HandleObject *h, size_t off, int byte, size_t len)
+{
+	struct copy c = {off, NULL, NULL, byte, len};
+
+	return guarded(h, &c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static PyObject *scalar_value(enum ipm_kind k, const unsigned char *b)
+{
+	union {
+		int8_t i8;
+		int16_t i16;
+		int32_t i32;
+		int64_t i64;
+		uint8_t u8;
+		uint16_t u16;
+		uint32_t u32;
+		uint64_t u64;
+		float f;
+		double d;
+	} u;
+
+	memcpy(&u, b, 8);
+	switch (k) {
+	case IPM_INT8:
+		return PyLong_FromLong(u.i8);
+	case IPM_INT16:
+		return PyLong_FromLong(u.i16);
+	case IPM_INT32:
+		return PyLong_FromLong(u.i32);
+	case IPM_INT64:
+		return PyLong_FromLongLong(u.i64);
+	case IPM_UINT8:
+		return PyLong_FromUnsignedLong(u.u8);
+	case IPM_UINT16:
+		return PyLong_FromUnsignedLong(u.u16);
+	case IPM_UINT32:
+		return PyLong_FromUnsignedLong(u.u32);
+	case IPM_UINT64:
+		return PyLong_FromUnsignedLongLong(u.u64);
+	case IPM_FLOAT:
+		return PyFloat_FromDouble(u.f);
+	case IPM_DOUBLE:
+		return PyFloat_FromDouble(u.d);
+	case IPM_BOOL:
+		return PyBool_FromLong(u.u8 != 0);
+	default:
+		PyErr_SetString(PyExc_SystemError, "ipmmap: not a scalar");
+		return NULL;
+	}
+}
+
+PyObject *pyipm_read_field(HandleObject *h, const FieldObject *f, PyObject *key)
+{
+	unsigned char small[256];
+	PyObject *b, *r;
+	(void)key;
+
+	if (f->f.kind < IPM_STRING) {
+		unsigned char v[8] = {0};
+
+		if (pyipm_copy_out(h, f->f.offset, v, f->f.size) < 0)
+			return NULL;
+		return scalar_value(f->f.kind, v);
+	}
+	if (f->f.kind == IPM_STRING && f->f.size <= sizeof(small)) {
+		if (pyipm_copy_out(h, f->f.offset, small, f->f.size) < 0)
+			return NULL;
+		if (f->single_char)
+			return PyBytes_FromStringAndSize((char *)small, 1);
+		return PyBytes_FromStringAndSize((char *)small, strnlen((char *)small, f->f.size));
+	}
+	b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)f->f.size);
+	if (!b)
+		return NULL;
+	if (pyipm_copy_out(h, f->f.offset, PyBytes_AS_STRING(b), f->f.size) < 0) {
+		Py_DECREF(b);
+		return NULL;
+	}
+	if (f->f.kind == IPM_STRING) {
+		size_t n = strnlen(PyBytes_AS_STRING(b), f->f.size);
+
+		if (n == f->f.size)
+			return b;
+		r = PyBytes_FromStringAndSize(PyBytes_AS_STRING(b), (Py_ssize_t)n);
+		Py_DECREF(b);
+		return r;
+	}
+	/* a structure or an array: a copy in its ctypes type, as ctypes gives */
+	r = PyObject_CallMethod(f->ctype, "from_buffer_copy", "O", b);
+	Py_DECREF(b);
+	return r;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writing                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static const struct {
+	const char *name;
+	long long lo;
+	unsigned long long hi;
+} int_range[] = {
+    [IPM_INT8] = {"int8", INT8_MIN, INT8_MAX},
+    [IPM_INT16] = {"int16", INT16_MIN, INT16_MAX},
+    [IPM_INT32] = {"int32", INT32_MIN, INT32_MAX},
+    [IPM_INT64] = {"int64", INT64_MIN, INT64_MAX},
+    [IPM_UINT8] = {"uint8", 0, UINT8_MAX},
+    [IPM_UINT16] = {"uint16", 0, UINT16_MAX},
+    [IPM_UINT32] = {"uint32", 0, UINT32_MAX},
+    [IPM_UINT64] = {"uint64", 0, UINT64_MAX},
+    [IPM_BOOL] = {"bool", 0, 1},
+};
+
+static int type_error(PyObject *key, const char *want, PyObject *v)
+{
+	pyipm_raise(PX_TYPE, "writeData('%U'): %s expected, not %.100s", key, want,
+		    Py_TYPE(v)->tp_name);
+	return -1;
+}
+
+static int range_error(PyObject *key, PyObject *v, enum ipm_kind k)
+{
+	if (k == IPM_BOOL)
+		pyipm_raise(PX_VALUE, "writeData('%U'): %R is not a bool (True, False, 0 or 1)",
+			    key, v);
+	else
+		pyipm_raise(PX_VALUE, "writeData('%U'): %R is out of range for %s (%lld..%llu)",
+			    key, v, int_range[k].name, int_range[k].lo, int_range[k].hi);
+	return -1;
+}
+
+/* An int (or an object with __index__, as ctypes takes) in range for kind k,
+ * into 8 bytes at out in the field's representation. */
+static int int_bytes(PyObject *key, PyObject *v, enum ipm_kind k, unsigned char *out)
+{
+	PyObject *i;
+	int overflow = 0;
+	long long s = 0;
+	unsigned long long u = 0;
+	int neg;
+
+	if (PyFloat_Check(v) || !PyIndex_Check(v))
+		return type_error(key, k == IPM_BOOL ? "bool" : "int", v);
+	i = PyNumber_Index(v);
+	if (!i)
+		return -1;
+	s = PyLong_AsLongLongAndOverflow(i, &overflow);
+	if (s == -1 && PyErr_Occurred()) {
+		Py_DECREF(i);
+		return -1;
+	}
+	neg = overflow < 0 || (!overflow && s < 0);
+	if (overflow > 0) {
+		u = PyLong_AsUnsignedLongLong(i);
+		if (u == (unsigned long long)-1 && PyErr_Occurred()) {
+			PyErr_Clear();
+			Py_DECREF(i);
+			return range_error(key, v, k);
+		}
+	} else if (!neg) {
+		u = (unsigned long long)s;
+	}
+	Py_DECREF(i);
+	if (neg ? (overflow || s < int_range[k].lo) : u > int_range[k].hi)
+		return range_error(key, v, k);
+	switch (k) {
+	case IPM_INT8:
+	case IPM_UINT8:
+	case IPM_BOOL: {
+		uint8_t x = neg ? (uint8_t)(int8_t)s : (uint8_t)u;
+		memcpy(out, &x, 1);
+		break;
+	}
+	case IPM_INT16:
+	case IPM_UINT16: {
+		uint16_t x = neg ? (uint16_t)(int16_t)s : (uint16_t)u;
+		memcpy(out, &x, 2);
+		break;
+	}
+	case IPM_INT32:
+	case IPM_UINT32: {
+		uint32_t x = neg ? (uint32_t)(int32_t)s : (uint32_t)u;
+		memcpy(out, &x, 4);
+		break;
+	}
+	default: {
+		uint64_t x = neg ? (uint64_t)s : (uint64_t)u;
+		memcpy(out, &x, 8);
+		break;
+	}
+	}
+	return 0;
+}
+
+static int float_bytes(PyObject *key, PyObject *v, enum ipm_kind k, unsigned char *out)
+{
+	double d;
+
+	/* ctypes takes anything with __float__ or __index__; so do we, but not
+	 * text or bytes */
+	if (PyUnicode_Check(v) || PyBytes_Check(v) || PyByteArray_Check(v) ||
+	    (!PyFloat_Check(v) && !PyIndex_Check(v) &&
+	     !(Py_TYPE(v)->tp_as_number && Py_TYPE(v)->tp_as_number->nb_float)))
+		return type_error(key, "float", v);
+	d = PyFloat_AsDouble(v);
+	if (d == -1.0 && PyErr_Occurred()) {
+		if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+			return -1;
+		PyErr_Clear();
+		pyipm_raise(PX_VALUE, "writeData('%U'): %R is out of range for double", key, v);
+		return -1;
+	}
+	if (k == IPM_FLOAT) {
+		float f = (float)d;
+
+		if (isinf(f) && !isinf(d)) {
+			pyipm_raise(PX_VALUE,
+				    "writeData('%U'): %R is out of range for float (|x| <= %g)",
+				    key, v, (double)FLT_MAX);
+			return -1;
+		}
+		memcpy(out, &f, sizeof(f));
+	} else {
+		memcpy(out, &d, sizeof(d));
+	}
+	return 0;
+}
+
+int pyipm_write_field(HandleObject *h, const FieldObject *f, PyObject *key, PyObject *v)
+{
+	unsigned char b[8];
+	enum ipm_kind k = f->f.kind;
+
+	if (k <= IPM_UINT64 || k == IPM_BOOL) {
+		if (PyBool_Check(v)) {
+			PyObject *i = PyLong_FromLong(v == Py_True);
+			int rc = i ? int_bytes(key, i, k, b) : -1;
+
+			Py_XDECREF(i);
+			if (rc < 0)
+				return -1;
+		} else if (int_bytes(key, v, k, b) < 0) {
+			return -1;
+		}
+		return pyipm_copy_in(h, f->f.offset, b, f->f.size);
+	}
+	if (k == IPM_FLOAT || k == IPM_DOUBLE) {
+		if (float_bytes(key, v, k, b) < 0)
+			return -1;
+		return pyipm_copy_in(h, f->f.offset, b, f->f.size);
+	}
+	if (k == IPM_STRING) {
+		const char *p;
+		Py_ssize_t n;
+		int rc;
+
+		if (f->single_char && PyLong_Check(v)) {
+			if (int_bytes(key, v, IPM_UINT8, b) < 0)
+				return -1;
+			return pyipm_copy_in(h, f->f.offset, b, 1);
+		}
+		if (PyBytes_Check(v)) {
+			p = PyBytes_AS_STRING(v);
+			n = PyBytes_GET_SIZE(v);
+		} else if (PyByteArray_Check(v)) {
+			p = PyByteArray_AS_STRING(v);
+			n = PyByteArray_GET_SIZE(v);
+		} else {
+			return type_error(key,
+					  f->single_char ? "bytes of length 1 or int"
+							 : "bytes (encode a str first)",
+					  v);
+		}
+		if (f->single_char && n != 1) {
+			pyipm_raise(PX_VALUE, "writeData('%U'): c_char takes one byte, not %zd",
+				    key, n);
+			return -1;
+		}
+		if ((size_t)n > f->f.size) {
+			pyipm_raise(PX_VALUE, "writeData('%U'): %zd bytes do not fit in char[%zu]",
+				    key, n, f->f.size);
+			return -1;
+		}
+		/* the text and zeros after it, in one guarded copy */
+		if ((size_t)n == f->f.size)
+			return pyipm_copy_in(h, f->f.offset, p, f->f.size);
+		{
+			char *tmp = PyMem_Calloc(1, f->f.size);
+
+			if (!tmp) {
+				PyErr_NoMemory();
+				return -1;
+			}
+			memcpy(tmp, p, (size_t)n);
+			rc = pyipm_copy_in(h, f->f.offset, tmp, f->f.size);
+			PyMem_Free(tmp);
+			return rc;
+		}
+	}
+	/* a structure or an array: an instance of its ctypes type, copied */
+	{
+		Py_buffer view;
+		int rc, is = f->ctype ? PyObject_IsInstance(v, f->ctype) : 0;
+
+		if (is < 0)
+			return -1;
+		if (!is)
+			return type_error(key, f->ctype ? ((PyTypeObject *)f->ctype)->tp_name : "?",
+					  v);
+		if (PyObject_GetBuffer(v, &view, PyBUF_SIMPLE) < 0)
+			return -1;
+		if ((size_t)view.len != f->f.size) {
+			PyBuffer_Release(&view);
+			pyipm_raise(PX_TYPE, "writeData('%U'): %zd bytes given for %zu", key,
+				    view.len, f->f.size);
+			return -1;
+		}
+		rc = pyipm_copy_in(h, f->f.offset, view.buf, f->f.size);
+		PyBuffer_Release(&view);
+		return rc;
+	}
+}
