@@ -272,20 +272,10 @@ const ipm_type *ipm_schema_at(const ipm_schema *s, size_t i);
  * their own INI files with inih the same way (ipmmapfs, its configuration):
  * bounded, so that a file without end or a huge one is an error at once and
  * never memory without end, and counting lines, which Debian's inih does not
- * hand its callbacks. A reader belongs to one thread.
- *
- *   char err[IPM_ERRLEN], line[200];
- *   ipm_lines *r = ipm_lines_open(path, err);
- *   if (!r)
- *           fprintf(stderr, "%s\n", err);
- *   while ((rc = ipm_lines_next(r, line, sizeof(line))) > 0)
- *           ... line number ipm_lines_number(r) is in line ...
- *   if (rc < 0)
- *           fprintf(stderr, "%s\n", ipm_lines_errmsg(r));
- *   ipm_lines_close(r);
- *
- * It plugs into inih's ini_parse_stream(), whose reader callback has the
- * same arguments as ipm_lines_next().
+ * hand its callbacks. A reader belongs to one thread. Calling sequence:
+ * ipm_lines_open(), ipm_lines_next() until it returns 0 or an error (its
+ * arguments are those of inih's ini_parse_stream() reader callback), then
+ * ipm_lines_close().
  */
 
 /* Most bytes a reader reads from one file (or a schema from one string):
@@ -375,13 +365,11 @@ int ipm_type_resolve(const ipm_type *t, const char *path, struct ipm_field *out,
 		     char err[IPM_ERRLEN]);
 
 /*
- * Walking a type tree: ipm_type_walk() visits every leaf of a type (every
- * scalar and every char[N] string, element by element through arrays) in
- * layout order, with the dotted path ipm_type_resolve() reads back
- * ("multi_pts.multi_points[3].y"). With IPM_WALK_DIRS it also reports each
- * structure and array, the walked type itself included, before its members
- * (IPM_WALK_ENTER) and after them (IPM_WALK_LEAVE): pre-order and
- * post-order, as a directory tree or a C declaration needs them.
+ * ipm_type_walk() visits every leaf of a type (each scalar and char[N], element
+ * by element through arrays) in layout order, with the dotted path that
+ * ipm_type_resolve() reads back ("multi_pts.multi_points[3].y"); with
+ * IPM_WALK_DIRS also each structure and array, the walked type included,
+ * before its members (pre-order) and after them (post-order).
  */
 enum ipm_walk_event {
 	IPM_WALK_LEAF,  /* a scalar or a char[N] string */
@@ -390,24 +378,16 @@ enum ipm_walk_event {
 };
 
 #define IPM_WALK_DIRS 0x1 /* flag: report IPM_WALK_ENTER and IPM_WALK_LEAVE too */
+#define IPM_WALK_SKIP 1   /* returned for ENTER: skip its members and its LEAVE */
 
-/* What the callback returns for IPM_WALK_ENTER to skip that structure's or
- * array's members; its IPM_WALK_LEAVE does not come either. Elsewhere it
- * reads as 0. */
-#define IPM_WALK_SKIP 1
-
-/* One visit. Everything in it, path and name included, is valid only for the
- * duration of the callback. */
+/* One visit; all of it, path and name too, valid only during the callback. */
 struct ipm_walk {
 	enum ipm_walk_event event; /* what this visit is */
 	const char *path;          /* dotted path, starting with the walk's path */
-	const char *name;          /* its last part: a field name, or an element's
-				      index in decimal ("3"); "" at depth 0 */
+	const char *name;          /* last part: field name or index ("3"); "" at depth 0 */
 	struct ipm_field field;    /* offset (plus the walk's), size, kind, type */
-	const ipm_type *parent;    /* the structure or array holding it; NULL at
-				      depth 0 */
-	size_t index;              /* its field number in parent, or its element
-				      index; 0 at depth 0 */
+	const ipm_type *parent;    /* structure or array holding it; NULL at depth 0 */
+	size_t index;              /* field number in parent, or element index */
 	size_t depth;              /* 0: the walked type, 1: its members, ... */
 };
 
@@ -420,9 +400,9 @@ typedef int (*ipm_walk_fn)(const struct ipm_walk *w, void *ctx);
  * walk can start at a resolved field: ipm_type_walk(f.type, "multi_pts",
  * f.offset, ...); offset is added to every field offset. The walk keeps its
  * state on the heap, so any nesting a schema accepts walks in little stack.
- * fn returns 0 to go on, IPM_WALK_SKIP (see above), or anything else to
- * stop the walk, which then returns that value. Returns 0 when every node
- * was visited, -EINVAL (t or fn NULL) or -ENOMEM.
+ * fn returns 0 to go on, IPM_WALK_SKIP (read as 0 but for ENTER), or anything
+ * else to stop the walk, which then returns that value. Returns 0 when every
+ * node was visited, -EINVAL (t or fn NULL) or -ENOMEM.
  */
 int ipm_type_walk(const ipm_type *t, const char *path, size_t offset, unsigned flags,
 		  ipm_walk_fn fn, void *ctx);
