@@ -188,6 +188,7 @@ struct libctx {
 	int lfd;		 /* the floor's own open of the lock file */
 	volatile int32_t *p_int; /* the floor's data_int, in its own mapping */
 	int dfd;		 /* the floor's own open of the .mmap file */
+	const char *path;	 /* the .mmap file's path */
 	int64_t sink;		 /* keeps the reads alive */
 };
 
@@ -330,6 +331,21 @@ static void l_fstat_read(struct libctx *c, long n)
 	}
 }
 
+/* What following a replaced file would cost if every lock asked stat() of
+ * the path, against which ours (a generation load, a coarse clock read) is
+ * compared. */
+static void l_stat_read(struct libctx *c, long n)
+{
+	struct stat st;
+
+	for (long i = 0; i < n; i++) {
+		ofd(c->lfd, F_RDLCK, F_OFD_SETLKW);
+		stat(c->path, &st);
+		c->sink += *c->p_int + (int64_t)st.st_ino;
+		ofd(c->lfd, F_UNLCK, F_OFD_SETLK);
+	}
+}
+
 enum {
 	C_OURS_READ,
 	C_FLOOR_READ,
@@ -345,6 +361,7 @@ enum {
 	C_BARE,
 	C_HELD_GET,
 	C_FSTAT,
+	C_STAT_READ,
 	C_N
 };
 
@@ -363,6 +380,7 @@ static const loop_fn lib_loops[C_N] = {
     [C_BARE] = l_bare_read,
     [C_HELD_GET] = l_held_get,
     [C_FSTAT] = l_fstat_read,
+    [C_STAT_READ] = l_stat_read,
 };
 
 /* Runs the Python peer; 0 and zeros when it is not there. */
@@ -412,6 +430,7 @@ static int cmd_lib(const char *dir)
 	if (p == MAP_FAILED)
 		die("mmap: %s", strerror(errno));
 	c.dfd = dfd;
+	c.path = ipm_map_path(in.m);
 	c.p_int = (volatile int32_t *)((char *)p + c.f_int.offset);
 
 	/* Every call works before it is timed. */
@@ -460,6 +479,9 @@ static int cmd_lib(const char *dir)
 	row("ipm_get_i64 under a held lock: SIGBUS guard + size check by canary (ns) vs "
 	    "an fstat() size check + read",
 	    "%.1f", med[C_HELD_GET], med[C_FSTAT], med[C_HELD_GET] / med[C_FSTAT], "-");
+	row("locked read of an int32, following a replaced file by generation and coarse clock "
+	    "(ns) vs bare OFD lock + stat() of the path + read",
+	    "%.0f", med[C_OURS_READ], med[C_STAT_READ], med[C_OURS_READ] / med[C_STAT_READ], "-");
 
 	if (peer_blocks(dir, &prd, &pwr)) {
 		row("Python peer: one reader `with` block (ns) vs ours resolved locked read; "

@@ -154,6 +154,9 @@ else
 	fi
 fi
 
+section "9. Across machines: ipmmap-bridge, two bridges on loopback, and ddsperf as the floor"
+sh bench/bridge.sh "$T" | tee -a "$TABLE"
+
 printf '\nWhole run: %s s.\n' "$(($(date +%s) - started))" | tee -a "$TABLE"
 cat >>"$TABLE" <<'EOF'
 
@@ -224,6 +227,16 @@ cat >>"$TABLE" <<'EOF'
   before its `ipm_unlock()` to `poll()`'s return: the futex wake-up of ipmmapfs'
   watcher thread, its read of the field, the FUSE poll notification and the kernel's
   wake-up of the poller. The peer figures are the Python polling of section 4.
+- **Bridge** (`bench/bridge.sh`, `bench/bridge.c`): two `ipmmap-bridge` processes A and B,
+  each with its own directories and DDS participant, on the loopback interface only. A
+  write on A (write lock, `data_int`, `time_stamp`, unlock) wakes A's publisher
+  (`ipm_map_wait()`), which copies the structure and publishes it; B's bridge applies it
+  under B's write lock, which wakes the measuring process in `ipm_map_wait()` on B. One
+  update at a time, 1000 times. The floor is `ddsperf ping`/`pong` on the same Cyclone
+  configuration with a 688-byte payload (a whole round trip, in its own per-second
+  medians): the bridge's own part is the rest, mostly the two futex wake-ups across
+  processes (section 4). The rate rows: one writer on A as fast as it can; the bridge
+  publishes the latest state each time it comes back to it, and coalesces the rest.
 - **Memory**: VmRSS of ipmmapfs from `/proc/PID/status`, at start, and before and after
   100,000 reads that follow all the other mount figures.
 EOF

@@ -34,6 +34,7 @@ int cli_set(struct cli *c, int argc, char **argv);
 int cli_dump(struct cli *c, int argc, char **argv);
 int cli_clear(struct cli *c, int argc, char **argv);
 int cli_touch(struct cli *c, int argc, char **argv);
+int cli_recover(struct cli *c, int argc, char **argv);
 int cli_watch(struct cli *c, int argc, char **argv);
 int cli_list(struct cli *c, int argc, char **argv);
 

@@ -1,6 +1,6 @@
 /*
  * instance.c - the commands that read and write one instance: create, get,
- * set (pairs, or lines from a file), dump, clear, touch.
+ * set (pairs, or lines from a file), dump, clear, touch, recover.
  *
  * Every command takes one lock for all its work: `set` parses everything
  * first and writes it under one write lock, or writes nothing. `dump` and
@@ -325,4 +325,29 @@ int cli_clear(struct cli *c, int argc, char **argv)
 int cli_touch(struct cli *c, int argc, char **argv)
 {
 	return whole(c, argc, argv, ipm_map_touch);
+}
+
+/* See cli.h. Opening as an editor already undoes a dead writer's section
+ * when nobody holds a lock; ipm_map_recover() then waits for the lock (-w)
+ * if someone did. */
+int cli_recover(struct cli *c, int argc, char **argv)
+{
+	struct ipm_recovery r;
+	ipm_map *m;
+
+	if (argc != 1)
+		return 2;
+	if (cli_open(c, &m, argv[0], IPM_EDITOR))
+		return 1;
+	if (ipm_map_recover(m, c->timeout_ms) < 0 || ipm_map_recovery(m, &r) < 0) {
+		cli_fail(ipm_map_errmsg(m));
+		ipm_map_free(m);
+		return 1;
+	}
+	if (r.undone)
+		printf("undone: the update of process %d, killed inside it\n", (int)r.last_pid);
+	else
+		printf("nothing to undo\n");
+	ipm_map_free(m);
+	return 0;
 }

@@ -6,7 +6,7 @@ _ipmmap()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
 	local bin=${IPMMAP_BIN:-${COMP_WORDS[0]}} cmd= i w n layout
-	local cmds="create get set dump clear touch watch list header check"
+	local cmds="create get set dump clear touch recover watch list header check"
 	local opts="--schema --tag --mmap-dir --lock-dir --force --timeout --count --help --version"
 	local -a schema=() args=()
 
@@ -36,7 +36,7 @@ _ipmmap()
 	fi
 	case $cmd in
 	check | header) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-	create | dump | clear | touch) ((${#args[@]} == 0)) || return ;;
+	create | dump | clear | touch | recover) ((${#args[@]} == 0)) || return ;;
 	get | watch) ;;
 	set) # STRUCT, then PATH VALUE pairs, or one FILE
 		n=${#args[@]}

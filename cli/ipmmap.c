@@ -41,6 +41,7 @@ static const char usage[] =
 	"  dump STRUCT              print 'path = value' for every field (one read lock)\n"
 	"  clear STRUCT             zero the structure, keeping the header code\n"
 	"  touch STRUCT             set the header timestamp to now\n"
+	"  recover STRUCT           undo a dead C writer's half update now (editor)\n"
 	"  watch STRUCT PATH...     print 'path = value' for every field under the\n"
 	"                           paths, then again for each one that changes,\n"
 	"                           until SIGINT/SIGTERM or -n changes\n"
@@ -331,10 +332,10 @@ static const struct command {
 	int (*run)(struct cli *c, int argc, char **argv);
 	int schema_args;                              /* 1: the arguments are schema files */
 } commands[] = {
-	{"create", cli_create, 0}, {"get", cli_get, 0},     {"set", cli_set, 0},
-	{"dump", cli_dump, 0},     {"clear", cli_clear, 0}, {"touch", cli_touch, 0},
-	{"watch", cli_watch, 0},   {"list", cli_list, 0},   {"header", cmd_header, 1},
-	{"check", cmd_check, 1},   {NULL, NULL, 0},
+	{"create", cli_create, 0},   {"get", cli_get, 0},     {"set", cli_set, 0},
+	{"dump", cli_dump, 0},       {"clear", cli_clear, 0}, {"touch", cli_touch, 0},
+	{"recover", cli_recover, 0}, {"watch", cli_watch, 0}, {"list", cli_list, 0},
+	{"header", cmd_header, 1},   {"check", cmd_check, 1}, {NULL, NULL, 0},
 };
 
 /* Runs the command of args[0]: its exit status. */

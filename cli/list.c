@@ -70,6 +70,8 @@ static void state(int dirfd, const char *name, const ipm_type *t, const struct s
 	if (fd < 0 || ipm_type_resolve(t, "header.header_code", &code, NULL) < 0 ||
 	    pread(fd, &v, sizeof(v), (off_t)code.offset) != (ssize_t)sizeof(v))
 		snprintf(why, len, "unreadable (%s)", strerror(errno));
+	else if (v == 0)
+		snprintf(why, len, "ok (cleared: header code 0)");
 	else if (v != IPM_HEADER_CODE)
 		snprintf(why, len, "header code %d, expected %d", v, IPM_HEADER_CODE);
 	else
@@ -84,7 +86,7 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 }
 
 /* Files named *.mmap, not hidden: a manager's temporary file is
- * ".Name_tag.mmap.xxxxxx". */
+ * ".Name_tag.xxxxxx". */
 static int is_mmap(const struct dirent *de)
 {
 	size_t l = strlen(de->d_name);

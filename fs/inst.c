@@ -700,9 +700,10 @@ void fs_release(struct fs_inst *in, struct fs_lk *lk)
  * made, allocated and sound), then the lock taken and every byte read
  * through a handle of the pool, which a file changed in place under it
  * fails. 0, FS_PARK (the lock is busy) or a negative errno with why; the
- * recoveries in *r.
+ * recoveries in *r, and in *cleared whether Python cleared the header.
  */
-static int inst_probe(struct fs_inst *in, struct ipm_recovery *r, char *why, size_t whylen)
+static int inst_probe(struct fs_inst *in, struct ipm_recovery *r, int *cleared, char *why,
+		      size_t whylen)
 {
 	size_t size = ipm_type_size(in->tree->type);
 	ipm_map *m = ipm_map_new(in->fs->schema);
@@ -727,6 +728,7 @@ static int inst_probe(struct fs_inst *in, struct ipm_recovery *r, char *why, siz
 		snprintf(why, whylen, "%s", ipm_map_errmsg(lk.m));
 	else
 		ipm_map_recovery(lk.m, r);
+	*cleared = rc == 0 && ipm_map_cleared(lk.m) == 1;
 	fs_release(in, &lk);
 out:
 	ipm_map_free(m);
@@ -745,10 +747,10 @@ int fs_inst_status(struct fs_inst *in, char *buf, size_t cap)
 	struct ipm_recovery r;
 	char why[IPM_ERRLEN], msg[IPM_ERRLEN + 16];
 	struct stat st;
-	int rc, n;
+	int rc, n, cleared = 0;
 
 	memset(&r, 0, sizeof(r));
-	rc = inst_probe(in, &r, why, sizeof(why));
+	rc = inst_probe(in, &r, &cleared, why, sizeof(why));
 	if (rc == FS_PARK)
 		return rc;
 	if (rc == 0)
@@ -759,9 +761,10 @@ int fs_inst_status(struct fs_inst *in, char *buf, size_t cap)
 		st.st_size = -1;
 	n = snprintf(buf, cap,
 		     "file = %s\nsize = %lld\nstate = %s\nrecoveries = %llu\n"
-		     "last_recovery_pid = %d\nlast_recovery_time = %.6f\npending = %d\n",
+		     "last_recovery_pid = %d\nlast_recovery_time = %.6f\npending = %d\n"
+		     "cleared = %d\n",
 		     in->path, (long long)st.st_size, msg, (unsigned long long)r.count,
-		     (int)r.last_pid, r.last_time, r.pending);
+		     (int)r.last_pid, r.last_time, r.pending, cleared);
 	if (n < 0)
 		return -EIO;
 	return (size_t)n < cap ? n : (int)cap - 1;

@@ -75,7 +75,8 @@ int ipm_data_check(char *err, int fd, const char *path, size_t size)
 				(long long)st.st_size, size);
 	if (pread(fd, &code, sizeof(code), IPM_HDR_CODE_OFF) != (ssize_t)sizeof(code))
 		return ipm_errf(err, -EIO, "cannot read %s", path);
-	if (code != IPM_HEADER_CODE)
+	/* 0: a cleared instance (see ipm_data_uncleared()). */
+	if (code != IPM_HEADER_CODE && code != 0)
 		return ipm_errf(err, -EINVAL, "%s: header_code 0x%04x, expected 0x%04x", path,
 				(unsigned)(uint16_t)code, IPM_HEADER_CODE);
 	return 0;
@@ -185,7 +186,18 @@ int ipm_data_remap(ipm_map *m)
 	if (m->data_fd >= 0)
 		close(m->data_fd);
 	m->data_fd = fd;
+	ipm_data_ident(m);
 	return 0;
+}
+
+void ipm_data_ident(ipm_map *m)
+{
+	struct stat st;
+
+	if (m->data_fd < 0 || fstat(m->data_fd, &st) < 0)
+		return;
+	__atomic_store_n(&m->dev, st.st_dev, __ATOMIC_RELAXED);
+	__atomic_store_n(&m->ino, st.st_ino, __ATOMIC_RELAXED);
 }
 
 int ipm_data_repaired(ipm_map *m)

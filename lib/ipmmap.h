@@ -112,6 +112,14 @@
  * write made after a C writer died and before any C process locked the
  * instance again is undone with the dead section. Power loss is not
  * covered (nothing here is about durability).
+ * Python IPMMAP readers read the file, never the saved copy: they see a dead
+ * C writer's half update until a C process with write access undoes it,
+ * which each does as early as it can: a manager's or an editor's open (if
+ * it can take the write lock at once), any C write lock, an editor's or
+ * manager's read lock taken alone, ipm_map_recover(), `ipmmap recover`; a
+ * read-write mount at its next request on the instance. A C reader cannot
+ * (its mapping is read-only). With none of these running, the window lasts
+ * until the next of them comes.
  *
  * Timeouts follow git's lockfile.h: 0 means try once, -1 means wait forever,
  * a positive value is a limit in milliseconds.
@@ -579,11 +587,17 @@ void ipm_map_free(ipm_map *m);
  * Opens the instance <mmap_dir>/<name>_<tag>.mmap of structure name, with its
  * lock file <lock_dir>/<name>_<tag>.lockfile (tag may be "" or NULL: "Name_").
  * The structure must be mappable; name and tag may not contain '/', "..", or
- * control characters.
+ * control characters, and the tag no '.': Python IPMMAP makes its file names
+ * with Path.with_suffix(), which cuts them at the tag's last dot (tag "v1.2"
+ * is Name_v1.mmap there, the file of tag "v1"), and the message names the
+ * file Python uses. Every other tag names the same files on both sides. Name
+ * and tag have at most NAME_MAX - 10 bytes together, as in Python (the lock
+ * file "Name_tag.lockfile" must fit).
  * - IPM_MANAGER creates the file under the write lock: exact size, zeros,
  *   header_code = IPM_HEADER_CODE, time_stamp = now. An existing file that
  *   matches is kept (unless IPM_FORCE), after undoing a dead writer's open
- *   section (see "Crashes"). A file of another size is refused (-EINVAL,
+ *   section (see "Crashes"); so is one Python cleared (header_code 0), which
+ *   gets its header_code back; one with another header_code is written anew. A file of another size is refused (-EINVAL,
  *   naming both sizes) unless IPM_FORCE: its bytes may be all someone has.
  *   Forced, it is made anew under a temporary name and renamed over the
  *   old one. Re-creating a file of the right size rewrites it in place, so
@@ -595,12 +609,15 @@ void ipm_map_free(ipm_map *m);
  *   of other users.
  * - IPM_EDITOR and IPM_READER open an existing file.
  * Every role checks the file's size against the structure and its header
- * code. An editor or reader that finds a bad file while a writer holds the
- * lock checks again once it gets the read lock (a manager may be making the
- * file), waiting at most 1 s, then fails with the check's error; sending
- * ipm_lock_signal() to the thread ends that wait with -EINTR. The file is
- * mapped once for the handle's life (and again at the same address if it is
- * damaged and then made anew); locks do not re-open.
+ * code (0 is a file Python cleared: see ipm_map_cleared()). An editor or
+ * reader that finds a bad file while a writer holds the lock checks again
+ * once it gets the read lock (a manager may be making the file), waiting at
+ * most 1 s, then fails with the check's error; sending ipm_lock_signal() to
+ * the thread ends that wait with -EINTR. The file is mapped once, and again
+ * at the same address when it is damaged and then made anew, or replaced
+ * by another file (see IPM_FOLLOW_MS); locks do not re-open. An editor, like
+ * a manager, undoes a dead writer's open section as it opens, if it can
+ * take the write lock at once (see "Crashes").
  * The lock file is allocated in full when a handle that may write it opens
  * it, so a full disk shows here (-ENOSPC, "cannot allocate lock file P: No
  * space left on device") and never as a bus error later.
@@ -778,6 +795,22 @@ int ipm_lock_signal(void);
 #define IPM_WAIT_POLL_MS 20
 
 /*
+ * A .mmap file replaced under a handle (a C manager's new file renamed into
+ * place, `mv new.mmap S_.mmap`, Python's manager making the file again
+ * after it was removed) is mapped in place of the old one, at the same
+ * address, by the handle's next lock when a C manager made it (the lock file
+ * says so), and by its first lock at least IPM_FOLLOW_MS after it last
+ * looked otherwise: a coarse clock read per lock, one stat() per second at
+ * most. A waiter (ipm_map_wait()) reports such a file as a change within
+ * IPM_WAIT_POLL_MS, and the lock after it maps it. The new file must pass
+ * the checks of ipm_map_open(): one that does not (another size, a foreign
+ * header_code) makes every lock fail with -EIO ("P was replaced by a file
+ * that cannot be mapped: ...") until a good one is in place. Python's
+ * force=True re-creation rewrites the same file, which handles simply read.
+ */
+#define IPM_FOLLOW_MS 1000
+
+/*
  * Stores in *seq a token of the instance's current state: the change counter
  * and a hash of time_stamp. Two loads, no syscall, no lock needed. Tokens are
  * opaque: compare them only for equality, and only from the same handle.
@@ -853,6 +886,19 @@ int ipm_map_copy(ipm_map *m, void *buf, size_t len);
 /* Zero fills the structure, keeping header_code; time_stamp becomes 0. */
 int ipm_map_clear(ipm_map *m);
 
+/*
+ * Python IPMMAP's clearMappedBuffer() zero fills the whole structure,
+ * header_code included. A file whose header_code is 0 is taken as such a
+ * cleared instance (any other code but IPM_HEADER_CODE is refused at open):
+ * it reads as zeros, or as what Python wrote since, and the next write
+ * section of this library (any ipm_lock_write(), or a manager's
+ * ipm_map_open()) puts IPM_HEADER_CODE back, leaving time_stamp alone.
+ * Returns 1 while the header_code reads 0, 0 when it does not, -EIO (the
+ * file was cut short) or -EBADF. No lock, no syscall; under no lock the
+ * answer may be stale by the time it returns.
+ */
+int ipm_map_cleared(ipm_map *m);
+
 /* Sets the header's time_stamp to now (UNIX seconds as a double). */
 int ipm_map_touch(ipm_map *m);
 
@@ -876,6 +922,21 @@ struct ipm_recovery {
 
 /* Fills *out; 0, or -EBADF if the handle is not open. No lock, no syscall. */
 int ipm_map_recovery(ipm_map *m, struct ipm_recovery *out);
+
+/*
+ * Undoes a dead writer's open section now, if there is one, instead of at
+ * the next lock: for programs (and `ipmmap recover`) that want Python
+ * readers, who read the file and never the saved copy, to see the last
+ * complete update as early as possible. Without an open section it returns
+ * 0 at once (one guarded load, no lock, no syscall: cheap enough to call
+ * periodically). Otherwise it takes the write lock, waiting up to
+ * timeout_ms (0 tries once), which undoes the section, and releases it.
+ * Returns 1 (undone), 0 (nothing to undo, or the section was a live
+ * writer's that has ended meanwhile), -EAGAIN / -ETIMEDOUT (someone holds a
+ * lock: a live writer in its section, or readers), -EACCES (a reader
+ * handle), -EBUSY (this handle holds a lock), -EIO, -EBADF.
+ */
+int ipm_map_recover(ipm_map *m, int timeout_ms);
 
 #pragma GCC visibility pop
 

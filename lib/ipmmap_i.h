@@ -358,6 +358,7 @@ int ipm_load_layout(struct ipm_load *ld);
 /*   ctl.c       the control page: change counter, leases, futex             */
 /*   undo.c      the undo record: save, dead section, restore, close         */
 /*   fault.c     guarded access to both files: repair or report a fault      */
+/*   follow.c    a .mmap file replaced under a handle: seen at a lock        */
 /*   lock.c      the lock protocol: read, write, unlock, sections, priority  */
 /* Above them the map layer: map.c, notify.c, access.c.                      */
 /* ======================================================================== */
@@ -374,7 +375,8 @@ int ipm_load_layout(struct ipm_load *ld);
 struct ipm_ctl {
 	uint64_t magic;            /* IPM_CTL_MAGIC's bytes, or 0 before the first open */
 	uint32_t seq;              /* change counter and futex word; wraps */
-	uint32_t reserved0;        /* zero */
+	uint32_t gen;              /* .mmap file generation: bumped when a C manager
+				      renames a new file into place (follow.c) */
 	uint64_t lease;            /* CLOCK_MONOTONIC ns until which a waiter may sleep */
 	uint64_t wlease;           /* CLOCK_MONOTONIC ns until which a writer waits (lock.c) */
 	unsigned char reserved[IPM_CTL_SIZE - 32]; /* zero, for later versions */
@@ -435,6 +437,11 @@ struct ipm_map {
 	size_t size;               /* of the structure (the mapping is whole pages) */
 	volatile unsigned char *canary; /* the size canary past the structure, or NULL */
 	unsigned size_checks;      /* canary checks, for the fstat() every IPM_SIZE_RECHECK */
+	dev_t dev;                 /* the mapped file's device and inode (follow.c; */
+	ino_t ino;                 /*   atomic: a waiter reads them) */
+	uint32_t gen;              /* the lock file's generation when last looked */
+	int64_t look_at;           /* CLOCK_MONOTONIC_COARSE ns of the next look at path */
+	int replaced;              /* a waiter saw path name another file (atomic) */
 	uint64_t undone;           /* dead sections this handle undid */
 	char err[IPM_ERRLEN];      /* last failure */
 };
@@ -536,6 +543,24 @@ static inline int ipm_data_verify(ipm_map *m)
 	return ipm_data_verify_slow(m);
 }
 
+/*
+ * Python's clearMappedBuffer() zeroes the whole structure, header_code
+ * included. A file whose header_code is 0 is therefore a cleared instance,
+ * not a foreign file: it passes the checks, reads as zeros (or as what
+ * Python wrote since), and the next write section gives it its code back.
+ * Under the guard, with the write lock held.
+ */
+static inline void ipm_data_uncleared(ipm_map *m)
+{
+	int16_t code;
+
+	memcpy(&code, m->mapped + IPM_HDR_CODE_OFF, sizeof(code));
+	if (code == 0) {
+		code = IPM_HEADER_CODE;
+		memcpy(m->mapped + IPM_HDR_CODE_OFF, &code, sizeof(code));
+	}
+}
+
 /* -EIO with m->err saying what happened to the .mmap file. */
 int ipm_data_damaged(ipm_map *m);
 
@@ -545,6 +570,9 @@ int ipm_data_repaired(ipm_map *m);
 
 /* Maps m->path again at the same address if it passes the checks. */
 int ipm_data_remap(ipm_map *m);
+
+/* Records the mapped file's device and inode (m->dev, m->ino). */
+void ipm_data_ident(ipm_map *m);
 
 /* ---- ctl.c (run under the guard) ---- */
 
@@ -596,6 +624,24 @@ void ipm_undo_close(struct ipm_undo *u);
 /* Runs fn(m, ctx) under the guard, repairing or reporting a fault (see
  * fault.c): fn's result, or -EIO with m->err set. */
 int ipm_guarded(ipm_map *m, int (*fn)(ipm_map *m, void *ctx), void *ctx, int flags);
+
+/* ---- follow.c ---- */
+
+/* With a lock just taken: 0 if the handle maps the file its path names, or
+ * maps it now; -EIO with m->err set if that file cannot be mapped. */
+int ipm_follow(ipm_map *m);
+
+/* At open, with the file just mapped: the first lock looks at the path. */
+void ipm_follow_init(ipm_map *m);
+
+/* A manager that renamed a new file into place, still under the write
+ * lock: bumps the generation, so that every handle looks at its next lock. */
+void ipm_follow_renamed(ipm_map *m);
+
+/* For a waiter, with no lock, maybe beside another thread's use of m:
+ * 1 if the path names another file than the mapped one (the next lock
+ * looks then), else 0. Never touches m->err. */
+int ipm_follow_peek(ipm_map *m);
 
 /* ---- lock.c, for the map layer ---- */
 

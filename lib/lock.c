@@ -122,6 +122,8 @@ static int section_begin(ipm_map *m, void *ctx)
 	int rc = ipm_data_verify(m);
 
 	(void)ctx;
+	if (rc == 0)
+		ipm_data_uncleared(m);
 	if (rc < 0 || !m->lf.undo || !m->lf.rw)
 		return rc;
 	if (ipm_undo_save(m->lf.undo, m->mapped, m->size))
@@ -197,7 +199,9 @@ static int read_taken(ipm_map *m)
 	int rc;
 
 	assert(m->held == IPM_HELD_READ && m->data == m->mapped);
-	rc = ipm_guarded(m, dead_get, &dead, IPM_VERIFY);
+	rc = ipm_follow(m);
+	if (rc == 0)
+		rc = ipm_guarded(m, dead_get, &dead, IPM_VERIFY);
 	if (rc < 0 || !dead)
 		return rc;
 	if (m->role != IPM_READER && m->lf.rw && ipm_lock_fd(m->lf.fd, F_WRLCK, 0) == 0) {
@@ -271,7 +275,9 @@ static int write_begin(ipm_map *m, enum ipm_held was)
 	/* A reader of a dead writer's saved copy goes back to the file, which
 	 * the section restores first. */
 	m->data = m->mapped;
-	rc = ipm_guarded(m, section_begin, NULL, 0);
+	rc = ipm_follow(m);
+	if (rc == 0)
+		rc = ipm_guarded(m, section_begin, NULL, 0);
 	if (rc == 0) {
 		m->held = IPM_HELD_WRITE;
 		return 0;

@@ -42,9 +42,10 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The longest file name made from "Name_tag": the temporary
- * ".Name_tag.mmap.xxxxxx" adds 14 bytes to the two parts. */
-#define NAME_EXTRA 14
+/* The longest file name made from "Name_tag" is Python's as much as ours:
+ * "Name_tag.lockfile" adds 10 bytes to the two parts. (The temporary file
+ * ".Name_tag.xxxxxx" adds 9.) */
+#define NAME_EXTRA 10
 
 ipm_map *ipm_map_new(const ipm_schema *s)
 {
@@ -128,6 +129,26 @@ size_t ipm_map_size(const ipm_map *m)
 	return m && m->mapped ? m->size : 0;
 }
 
+static int cleared_fn(ipm_map *m, void *ctx)
+{
+	int16_t code;
+
+	memcpy(&code, m->data + IPM_HDR_CODE_OFF, sizeof(code));
+	*(int *)ctx = code == 0;
+	return 0;
+}
+
+int ipm_map_cleared(ipm_map *m)
+{
+	int cleared = 0, rc;
+
+	if (!m || !m->mapped)
+		return m ? ipm_errf(m->err, -EBADF, "cannot look at the header: map is not open")
+			 : -EBADF;
+	rc = ipm_guarded(m, cleared_fn, &cleared, IPM_VERIFY);
+	return rc < 0 ? rc : cleared;
+}
+
 /* A name or tag becomes part of a file name: keep it inside the directory. */
 static int check_part(ipm_map *m, const char *what, const char *s)
 {
@@ -146,6 +167,41 @@ static int check_part(ipm_map *m, const char *what, const char *s)
 					"bad %s '%s': contains a control character", what,
 					ipm_quote(s, strlen(s), q));
 	return 0;
+}
+
+/*
+ * Python IPMMAP names its files Path(f"{name}_{tag}").with_suffix(".mmap"),
+ * and with_suffix() replaces whatever follows the last dot of the name: tag
+ * "v1.2" gives Name_v1.mmap, the file of tag "v1", and "v1.2" and "v1.3"
+ * share it. A trailing dot is kept before Python 3.14 and cut from 3.14 on.
+ * So a tag with a dot names another file on each side, and is refused with
+ * the file Python uses for it. Every other tag (spaces, UTF-8, '-', '~', the
+ * empty tag) gives the same names on both sides; '/', ".." and control
+ * characters are refused before this (check_part()).
+ */
+static int check_tag_dot(ipm_map *m, const char *name, const char *tag)
+{
+	const char *dot = strrchr(tag, '.');
+	int cut = dot ? (int)(dot - tag) : 0;
+	char q[IPM_QUOTE_LEN];
+
+	if (!dot)
+		return 0;
+	ipm_quote(tag, strlen(tag), q);
+	if (!dot[1])
+		return ipm_errf(m->err, -EINVAL,
+				"bad tag '%s': Python IPMMAP uses %s_%s.mmap for it before Python "
+				"3.14, and %s_%.*s.mmap from 3.14",
+				q, name, tag, name, cut, tag);
+	if (memchr(tag, '.', (size_t)cut))
+		return ipm_errf(m->err, -EINVAL,
+				"bad tag '%s': Python IPMMAP cuts the file name at its last dot "
+				"and uses %s_%.*s.mmap, which no tag reaches here",
+				q, name, cut, tag);
+	return ipm_errf(m->err, -EINVAL,
+			"bad tag '%s': Python IPMMAP cuts the file name at its last dot and "
+			"uses %s_%.*s.mmap, the file of tag '%.*s'",
+			q, name, cut, tag, cut, tag);
 }
 
 /* "<dir>/<pre><name>_<tag><ext>", without doubling the directory's slash. */
@@ -322,7 +378,7 @@ static int create_file(ipm_map *m, const char *dir, const char *name, const char
 		char suffix[16];
 
 		free(tmp);
-		snprintf(suffix, sizeof(suffix), ".mmap.%06x", x & 0xffffff);
+		snprintf(suffix, sizeof(suffix), ".%06x", x & 0xffffff);
 		/* Hidden, so nobody listing *.mmap takes it for an instance. */
 		tmp = make_path(dir, ".", name, tag, suffix);
 		if (!tmp)
@@ -354,11 +410,14 @@ static int create_file(ipm_map *m, const char *dir, const char *name, const char
 	return fd;
 }
 
-/* The manager's part, under the write lock: an fd on a good file; *wrote
- * says whether it wrote the contents. */
+/* What a manager did to the file (manager_prepare()). */
+enum made { KEPT, REWRITTEN, RENAMED };
+
+/* The manager's part, under the write lock: an fd on a good file; *made
+ * says whether it wrote the contents, in place or as a new file. */
 static int manager_prepare(ipm_map *m, const char *dir, const char *name, const char *tag,
 			   const char *path, size_t size, const struct ipm_open_opts *o,
-			   bool *wrote)
+			   enum made *made)
 {
 	struct stat st;
 	int16_t code;
@@ -367,7 +426,7 @@ static int manager_prepare(ipm_map *m, const char *dir, const char *name, const 
 	fd = open(path, O_RDWR | IPM_SAFE_OPEN);
 	if (fd < 0 && errno != ENOENT)
 		return ipm_open_failed(m->err, "", path);
-	*wrote = true;
+	*made = RENAMED;
 	if (fd < 0)
 		return create_file(m, dir, name, tag, path, size, o);
 	if (fstat(fd, &st) < 0) {
@@ -395,15 +454,83 @@ static int manager_prepare(ipm_map *m, const char *dir, const char *name, const 
 		goto fail;
 	}
 	if (code == IPM_HEADER_CODE && !(o->flags & IPM_FORCE)) {
-		*wrote = false;
+		*made = KEPT;
 		return fd;
 	}
+	/* Cleared by Python (header_code 0, see datafile.c): what was written
+	 * since is kept, and the code comes back. */
+	if (code == 0 && !(o->flags & IPM_FORCE)) {
+		code = IPM_HEADER_CODE;
+		*made = KEPT;
+		if (pwrite(fd, &code, sizeof(code), IPM_HDR_CODE_OFF) == (ssize_t)sizeof(code))
+			return fd;
+		rc = ipm_errf(m->err, -errno, "cannot write %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	*made = REWRITTEN;
 	rc = write_initial(m, fd, path, size);
 	if (rc == 0)
 		return fd;
 fail:
 	close(fd);
 	return rc;
+}
+
+static int open_section_fn(ipm_map *m, void *ctx)
+{
+	*(bool *)ctx = m->lf.undo && ipm_undo_dead(m->lf.undo, m->size);
+	return 0;
+}
+
+/* Whether the undo record holds an open section: a dead writer's, or under
+ * no lock perhaps a live one's. One guarded load. */
+static bool section_open(ipm_map *m)
+{
+	bool open = false;
+
+	return ipm_guarded(m, open_section_fn, &open, 0) == 0 && open;
+}
+
+/*
+ * A manager (under the write lock) or an editor opening: a dead writer's
+ * section is undone now rather than at the next lock, since Python readers
+ * read the file and not the saved copy. An editor tries the write lock once
+ * (in place of the read lock open_existing() may hold) and leaves the
+ * section to later if anyone else holds a lock. 0, or -EIO.
+ */
+static int undo_at_open(ipm_map *m)
+{
+	if (!section_open(m))
+		return 0;
+	if (m->role != IPM_MANAGER && ipm_lock_fd(m->lf.fd, F_WRLCK, 0) < 0)
+		return 0;
+	return ipm_lock_recover(m) < 0 ? -EIO : 0;
+}
+
+int ipm_map_recover(ipm_map *m, int timeout_ms)
+{
+	uint64_t before;
+	int rc;
+
+	if (!m || !m->type)
+		return m ? ipm_errf(m->err, -EBADF, "cannot recover: map is not open") : -EBADF;
+	if (m->role == IPM_READER)
+		return ipm_errf(m->err, -EACCES,
+				"a reader handle cannot undo a dead writer's update");
+	if (m->held != IPM_HELD_NONE)
+		return ipm_errf(m->err, -EBUSY, "cannot recover: the handle holds a lock");
+	if (!section_open(m))
+		return 0;
+	/* Taking the write lock undoes a dead section (lock.c); the section
+	 * it opens is closed again at once. */
+	before = m->undone;
+	rc = ipm_lock_write(m, timeout_ms);
+	if (rc < 0)
+		return rc;
+	rc = ipm_unlock(m);
+	if (rc < 0)
+		return rc;
+	return m->undone > before;
 }
 
 static int wait_failed(ipm_map *m, int rc, const char *lock_path)
@@ -455,7 +582,7 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 	char *path = NULL, *lock_path = NULL;
 	void *data = MAP_FAILED;
 	int lock_fd = -1, fd = -1, rc;
-	bool wrote = false;
+	enum made made = KEPT;
 	size_t size;
 
 	if (!m)
@@ -474,6 +601,8 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 	rc = check_part(m, "structure name", name);
 	if (rc == 0)
 		rc = check_part(m, "tag", tag);
+	if (rc == 0)
+		rc = check_tag_dot(m, name, tag);
 	if (rc < 0)
 		return rc;
 	if (strlen(name) + strlen(tag) + NAME_EXTRA > NAME_MAX)
@@ -520,7 +649,7 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 			rc = wait_failed(m, rc, lock_path);
 			goto fail;
 		}
-		fd = manager_prepare(m, mmap_dir, name, tag, path, size, opts, &wrote);
+		fd = manager_prepare(m, mmap_dir, name, tag, path, size, opts, &made);
 		rc = fd < 0 ? fd : ipm_data_check(m->err, fd, path, size);
 	} else {
 		rc = open_existing(m, lock_fd, lock_path, path, size, role, &fd);
@@ -545,16 +674,20 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 	m->size = size;
 	m->size_checks = 0;
 	m->canary = ipm_data_canary(m);
+	ipm_follow_init(m);
 	rc = ipm_lockfile_attach(&m->lf, lock_fd, lock_path, size, m->err);
 	if (rc < 0)
 		m->lf.fd = lock_fd; /* for ipm_map_close() to close */
 	/* Still under the write lock: a file made anew has no open section
-	 * (closing it announces the new file to waiters); a kept one may be a
-	 * dead writer's half-written update (undoing it announces it). */
-	if (rc == 0 && role == IPM_MANAGER && wrote)
+	 * (closing it announces the new file to waiters; a renamed one tells
+	 * every handle to map it, follow.c); a kept one may be a dead writer's
+	 * half-written update (undoing it announces it). */
+	if (rc == 0 && made == RENAMED)
+		ipm_follow_renamed(m);
+	if (rc == 0 && role == IPM_MANAGER && made != KEPT)
 		ipm_lock_discard(m);
-	else if (rc == 0 && role == IPM_MANAGER)
-		rc = ipm_lock_recover(m) < 0 ? -EIO : 0;
+	else if (rc == 0 && role != IPM_READER)
+		rc = undo_at_open(m);
 	if (rc == 0) {
 		rc = ipm_lock_fd(lock_fd, F_UNLCK, 0);
 		if (rc < 0)

@@ -85,7 +85,8 @@ int ipm_map_wait(ipm_map *m, uint64_t seen, int timeout_ms)
 		rc = ipm_guarded(m, token_fn, &now_token, 0);
 		if (rc < 0)
 			return rc;
-		if (now_token != seen)
+		/* A file replaced under the handle is a change (follow.c). */
+		if (now_token != seen || ipm_follow_peek(m))
 			return 0;
 		if (timeout_ms == 0 || now >= deadline)
 			return -ETIMEDOUT;

@@ -21,14 +21,15 @@ p="$t/stage/usr/local"
 for f in bin/ipmmapfs bin/ipmmap lib/libipmmap.a lib/libipmmap.so lib/libipmmap.so.0 \
 	lib/libipmmap.so.0.1.0 include/ipmmap.h lib/pkgconfig/ipmmap.pc \
 	share/man/man1/ipmmap.1 share/man/man3/ipmmap.3 share/man/man8/ipmmapfs.8 \
-	share/ipmmap/demo.ini share/ipmmap/ipmmapfs.ini share/bash-completion/completions/ipmmap; do
+	share/ipmmap/demo.ini share/ipmmap/ipmmapfs.ini share/bash-completion/completions/ipmmap \
+	bin/ipmmap-bridge share/man/man8/ipmmap-bridge.8; do
 	[ -e "$p/$f" ] || no "installed $f"
 done
 [ "$fails" -eq 0 ] && ok "every file installed"
 soname=$(objdump -p "$p/lib/libipmmap.so.0.1.0" 2>/dev/null | awk '/SONAME/ {print $2}')
 [ "$soname" = libipmmap.so.0 ] && ok "soname libipmmap.so.0" || no "soname '$soname'"
 # groff comes with make deps (groff-base): the check always runs.
-for m in man1/ipmmap.1 man3/ipmmap.3 man8/ipmmapfs.8; do
+for m in man1/ipmmap.1 man3/ipmmap.3 man8/ipmmapfs.8 man8/ipmmap-bridge.8; do
 	w=$(groff -man -Tutf8 -ww -z "$p/share/man/$m" 2>&1)
 	[ -z "$w" ] && ok "$m renders without warnings" || no "$m: $w"
 done

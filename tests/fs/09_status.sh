@@ -59,10 +59,20 @@ state = ok
 recoveries = 0
 last_recovery_pid = 0
 last_recovery_time = 0.000000
-pending = 0" "$st"
+pending = 0
+cleared = 0" "$st"
 expect ".status is read-only" "-r--------" "$(stat -c %A "$D/.status")"
 refuse "writing .status" sh -c "echo 1 > '$D/.status'"
 expect ".status is not a field" "" "$(t grep status "$D/.values")"
+
+# Python's clearMappedBuffer() zeroes the header too: a cleared instance,
+# read as zeros, said in .status, given its code back by the next write.
+dd if=/dev/zero of="$F" bs=688 count=1 conv=notrunc status=none
+contains "a file zeroed by Python shows as cleared" "cleared = 1" "$(t cat "$D/.status")"
+expect "... and reads as zeros" "0|0" "$(t cat "$D/header/header_code")|$(t cat "$D/data_int")"
+check "a write through the mount" sh -c "echo 4 > '$D/data_int'"
+expect "... restores the header code" "4392|4" "$(t cat "$D/header/header_code")|$(t cat "$D/data_int")"
+contains "... and .status says so" "cleared = 0" "$(t cat "$D/.status")"
 
 printf 'data_xy.x = 1\ndata_xy.y = 1\n' | t tee "$D/.values" >/dev/null
 mkfifo "$T/said"

@@ -45,11 +45,18 @@ is "python reads ipmmap clear: zeros, header_code kept" "4392|0.0|0|" \
 	"$(py read header.header_code header.time_stamp data_int data_string | paste -sd'|')"
 
 # a file whose header a Python process zeroed (a clear of the whole buffer):
-# C editors and readers refuse it, a C manager makes it good again
+# a cleared instance for C, read as zeros; the next C write restores the code
 "$PYTHON" -c 'import sys; f = open(sys.argv[1], "r+b"); f.write(bytes(688)); f.close()' "$MMFILE"
+is "C reads a zeroed header as a cleared instance" "0|0|0.0" \
+	"$(ipmmap get DemoMmapStructure header.header_code data_int header.time_stamp | paste -sd'|')"
+ipmmap set DemoMmapStructure data_int 3
+is "the next C write restores the code for both" "4392|4392|3" \
+	"$(ipmmap get DemoMmapStructure header.header_code)|$(py header | sed -n 1p)|$(py read data_int)"
+# a header_code that is neither 0 nor 0x1128 is still someone else's file
+"$PYTHON" -c 'import sys; f = open(sys.argv[1], "r+b"); f.write(b"\x01\x00"); f.close()' "$MMFILE"
 ipmmap get DemoMmapStructure data_int 2>"$T/err" >/dev/null
-is "C refuses a zeroed header" 1 $?
-is "and says why" "ipmmap: $MMFILE: header_code 0x0000, expected 0x1128" "$(cat "$T/err")"
+is "C refuses a foreign header_code" 1 $?
+is "and says why" "ipmmap: $MMFILE: header_code 0x0001, expected 0x1128" "$(cat "$T/err")"
 ipmmap create DemoMmapStructure >/dev/null
 is "the C manager restores it for both" "4392|4392" \
 	"$(ipmmap get DemoMmapStructure header.header_code)|$(py header | sed -n 1p)"

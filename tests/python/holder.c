@@ -4,13 +4,17 @@
  * the Python peer tries its own, with answers on stdout (the same protocol as
  * peer.py's session command):
  *
- *   $ holder conf/demo.ini MMAPDIR LOCKDIR editor DemoMmapStructure
+ *   $ holder conf/demo.ini MMAPDIR LOCKDIR editor DemoMmapStructure [TAG]
  *   begin write        -> held write      (waits in the kernel)
  *   try read           -> held read | busy
  *   set data_int 77    -> ok              (under the held lock, or its own)
  *   get data_int       -> 77
  *   touch              -> ok
  *   poke               -> poked           (opens and closes the lock file)
+ *   cleared            -> 0 | 1           (ipm_map_cleared())
+ *   recovery           -> undone N count N pending N
+ *   recover            -> 0 | 1           (ipm_map_recover(m, 0))
+ *   die                -> (killed by SIGKILL where it stands)
  *   end                -> released
  *   quit
  *
@@ -20,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -87,6 +92,21 @@ static int run(ipm_map *m, char *line)
 			fail(m, rc);
 		else
 			say("ok");
+	} else if (!strcmp(cmd, "cleared")) {
+		printf("%d\n", ipm_map_cleared(m));
+		fflush(stdout);
+	} else if (!strcmp(cmd, "recovery")) {
+		struct ipm_recovery r;
+
+		ipm_map_recovery(m, &r);
+		printf("undone %llu count %llu pending %d\n", (unsigned long long)r.undone,
+		       (unsigned long long)r.count, r.pending);
+		fflush(stdout);
+	} else if (!strcmp(cmd, "recover")) {
+		printf("%d\n", ipm_map_recover(m, 0));
+		fflush(stdout);
+	} else if (!strcmp(cmd, "die")) {
+		raise(SIGKILL);
 	} else if (!strcmp(cmd, "touch")) {
 		rc = ipm_map_touch(m);
 		if (rc < 0)
@@ -108,9 +128,10 @@ int main(int argc, char **argv)
 	char line[1024];
 	int rc = 1;
 
-	if (argc != 6) {
-		fprintf(stderr,
-			"usage: holder SCHEMA MMAPDIR LOCKDIR manager|editor|reader STRUCT\n");
+	if (argc != 6 && argc != 7) {
+		fprintf(
+		    stderr,
+		    "usage: holder SCHEMA MMAPDIR LOCKDIR manager|editor|reader STRUCT [TAG]\n");
 		return 2;
 	}
 	o.mmap_dir = argv[2];
@@ -125,7 +146,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	m = ipm_map_new(s);
-	if (!m || ipm_map_open(m, argv[5], "", role, &o) < 0) {
+	if (!m || ipm_map_open(m, argv[5], argc == 7 ? argv[6] : "", role, &o) < 0) {
 		fprintf(stderr, "holder: %s\n", m ? ipm_map_errmsg(m) : "out of memory");
 		goto out;
 	}

@@ -3,16 +3,19 @@
 gives it (the binding in build/python, or Python IPMMAP itself), written the
 way IPMMAP's users write it, driven line by line by the tests/python scripts.
 
-    ipm_session.py -m MMAPDIR -l LOCKDIR
+    ipm_session.py -m MMAPDIR -l LOCKDIR [-t TAG]
 
 Commands on stdin, one answer line each on stdout:
     which                 "binding" or "original"
     create                a DataStructMmapManager(create=True): "created"
+    recreate              the same with force=True (the file is written anew)
+    path                  the names of its mmapFilePath and fastenerFilePath, a line each
     begin read|write      a Reader/Editor `with` block is entered: "held read|write"
     try read|write        _acquireMmapResource(blocking=False): "held ..." or "busy"
     get KEY               readData(KEY), printed as repr()
     set KEY LITERAL       writeData(KEY, ast.literal_eval(LITERAL)): "ok"
     touch                 updateLastUpdate(); prints getLastUpdate() as repr()
+    clear                 clearMappedBuffer() in the editor's block: "ok"
     end                   leaves the block: "released"
 An exception is answered as "error ClassName: message".
 """
@@ -48,6 +51,8 @@ def main():
     args = sys.argv[1:]
     dirs = {"mmapDir": pathlib.Path(args[args.index("-m") + 1]),
             "fastenerDir": pathlib.Path(args[args.index("-l") + 1])}
+    if "-t" in args:
+        dirs["tag"] = args[args.index("-t") + 1]
     cur = None
     for line in sys.stdin:
         words = line.split(None, 2)
@@ -60,6 +65,13 @@ def main():
             elif cmd == "create":
                 DataStructMmapManager("DemoMmapStructure", create=True, **dirs)
                 say("created")
+            elif cmd == "recreate":
+                DataStructMmapManager("DemoMmapStructure", create=True, force=True, **dirs)
+                say("created")
+            elif cmd == "path":
+                mg = DataStructMmapManager("DemoMmapStructure", **dirs)
+                say(mg.mmapFilePath.name)  # one line each: a tag may hold spaces
+                say(mg.fastenerFilePath.name)
             elif cmd in ("begin", "try"):
                 cls = DataStructMmapEditor if words[1] == "write" else DataStructMmapReader
                 cur = cls("DemoMmapStructure", **dirs)
@@ -77,6 +89,9 @@ def main():
                 say(repr(cur.readData(words[1])))
             elif cmd == "set":
                 cur.writeData(words[1], ast.literal_eval(words[2]))
+                say("ok")
+            elif cmd == "clear":
+                cur.clearMappedBuffer()
                 say("ok")
             elif cmd == "touch":
                 cur.updateLastUpdate()

@@ -195,7 +195,8 @@ static void bad_replacement_refused(void **state)
 	snprintf(tmp, sizeof(tmp), "%s/other", f->u.dir);
 	fd = open(tmp, O_RDWR | O_CREAT, 0600);
 	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, BIG_SIZE), 0); /* right size, no magic */
+	assert_int_equal(ftruncate(fd, BIG_SIZE), 0); /* right size, a foreign magic */
+	assert_int_equal(pwrite(fd, &(int16_t){0x7777}, 2, 0), 2); /* (0: cleared, taken) */
 	close(fd);
 	assert_int_equal(rename(tmp, f->path), 0);
 	expect_eio(f, f->u.m, ipm_get_i64(f->u.m, &f->x, &i), 0);

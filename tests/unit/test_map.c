@@ -315,14 +315,16 @@ static void bad_magic_refused(void **state)
 
 	assert_int_equal(mkdir(f->mmap_dir, 0755), 0);
 	demo_path(f, path, sizeof(path), "");
-	write_file(path, DEMO_SIZE, 0);
-	snprintf(want, sizeof(want), "%s: header_code 0x0000, expected 0x1128", path);
+	/* Zero is a cleared instance (cleared_instance_accepted); any other
+	 * wrong code is refused. */
+	write_file(path, DEMO_SIZE, (int16_t)0xbeef);
+	snprintf(want, sizeof(want), "%s: header_code 0xbeef, expected 0x1128", path);
 	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_EDITOR, &f->opts), -EINVAL);
 	assert_string_equal(ipm_map_errmsg(m), want);
 	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_READER, &f->opts), -EINVAL);
 	assert_string_equal(ipm_map_errmsg(m), want);
-	write_file(path, DEMO_SIZE, (int16_t)0xbeef);
-	snprintf(want, sizeof(want), "%s: header_code 0xbeef, expected 0x1128", path);
+	write_file(path, DEMO_SIZE, 1);
+	snprintf(want, sizeof(want), "%s: header_code 0x0001, expected 0x1128", path);
 	assert_int_equal(ipm_map_open(m, DEMO, "", IPM_READER, &f->opts), -EINVAL);
 	assert_string_equal(ipm_map_errmsg(m), want);
 
@@ -501,8 +503,8 @@ static void bad_file_wait_bounded(void **state)
 	}
 	demo_path(f, path, sizeof(path), "w");
 	assert_int_equal(ipm_lock_write(mgr, 0), 0);
-	memset(ipm_map_data(mgr), 0, 2); /* header_code 0 */
-	snprintf(want, sizeof(want), "%s: header_code 0x0000, expected 0x%04x", path,
+	memcpy(ipm_map_data(mgr), &(int16_t){0x7777}, 2); /* a foreign header_code */
+	snprintf(want, sizeof(want), "%s: header_code 0x7777, expected 0x%04x", path,
 		 IPM_HEADER_CODE);
 	t0 = (unit_now_ns() / 1000000);
 	assert_int_equal(ipm_map_open(m, DEMO, "w", IPM_READER, &f->opts), -EINVAL);
@@ -614,12 +616,117 @@ static void bad_names_refused(void **state)
 	memset(tag, 'x', sizeof(tag) - 1);
 	tag[sizeof(tag) - 1] = '\0';
 	expect_bad(f, DEMO, tag, -EINVAL, "structure name and tag too long for a file name");
-	/* The longest that fits: NAME_MAX - 14 bytes for name and tag. */
-	tag[NAME_MAX - 14 - strlen(DEMO)] = '\0';
+	/* Python's limit: "Name_tag.lockfile" fits NAME_MAX, so name and tag
+	 * have NAME_MAX - 10 bytes; one more is refused. */
+	tag[NAME_MAX - 9 - strlen(DEMO)] = '\0';
+	expect_bad(f, DEMO, tag, -EINVAL, "structure name and tag too long for a file name");
+	tag[NAME_MAX - 10 - strlen(DEMO)] = '\0';
 	ipm_map_free(open_ok(f, DEMO, tag, IPM_MANAGER, &f->opts));
+	/* The longest is re-created by rename too (its temporary name fits). */
+	{
+		char p[PATH_MAX];
+		struct ipm_open_opts o = f->opts;
+
+		snprintf(p, sizeof(p), "%s/" DEMO "_%s.mmap", f->mmap_dir, tag);
+		assert_int_equal(truncate(p, 600), 0);
+		o.flags = IPM_FORCE;
+		ipm_map_free(open_ok(f, DEMO, tag, IPM_MANAGER, &o));
+		assert_int_equal(stat(p, &st), 0);
+		assert_int_equal(st.st_size, DEMO_SIZE);
+	}
 	/* Nothing made outside the directories. */
 	assert_int_equal(stat(f->dir, &st), 0);
 	assert_int_equal(st.st_nlink, 4);
+}
+
+/*
+ * Python IPMMAP names its files Path(f"{name}_{tag}").with_suffix(".mmap"),
+ * which cuts the name at the tag's last dot: a dotted tag would name another
+ * file on each side. Refused, saying which file Python uses.
+ */
+static void dotted_tags_refused(void **state)
+{
+	struct fix *f = *state;
+	char path[160];
+	DIR *d;
+
+	expect_bad(f, DEMO, "v1.2", -EINVAL,
+		   "bad tag 'v1.2': Python IPMMAP cuts the file name at its last dot and uses "
+		   "DemoMmapStructure_v1.mmap, the file of tag 'v1'");
+	expect_bad(f, DEMO, ".x", -EINVAL,
+		   "bad tag '.x': Python IPMMAP cuts the file name at its last dot and uses "
+		   "DemoMmapStructure_.mmap, the file of tag ''");
+	expect_bad(f, DEMO, "a.b.c", -EINVAL,
+		   "bad tag 'a.b.c': Python IPMMAP cuts the file name at its last dot and uses "
+		   "DemoMmapStructure_a.b.mmap, which no tag reaches here");
+	expect_bad(f, DEMO, "v1.", -EINVAL,
+		   "bad tag 'v1.': Python IPMMAP uses DemoMmapStructure_v1..mmap for it before "
+		   "Python 3.14, and DemoMmapStructure_v1.mmap from 3.14");
+	/* Nothing was made for them. */
+	d = opendir(f->mmap_dir);
+	if (d) {
+		struct dirent *e;
+
+		while ((e = readdir(d)))
+			assert_true(e->d_name[0] == '.');
+		closedir(d);
+	}
+	/* Tags Python accepts as they are keep their name. */
+	ipm_map_free(open_ok(f, DEMO, "a b-c~\xc3\xa9", IPM_MANAGER, &f->opts));
+	demo_path(f, path, sizeof(path), "a b-c~\xc3\xa9");
+	assert_int_equal(access(path, F_OK), 0);
+}
+
+/* Python's clearMappedBuffer() zeroes the whole structure, header_code
+ * included: such a file is a cleared instance, read as zeros, and the next
+ * write section (or a manager's open) gives it its header_code back. */
+static void cleared_instance_accepted(void **state)
+{
+	struct fix *f = *state;
+	ipm_map *mg = open_ok(f, DEMO, "", IPM_MANAGER, &f->opts), *ed, *rd;
+	struct ipm_field fi;
+	char path[160];
+	int64_t v;
+	int fd;
+
+	demo_path(f, path, sizeof(path), "");
+	set_data_int(ipm_map_data(mg), 5);
+	ipm_map_free(mg);
+	write_file(path, DEMO_SIZE, 0); /* what clearMappedBuffer() leaves */
+
+	ed = open_ok(f, DEMO, "", IPM_EDITOR, &f->opts);
+	rd = open_ok(f, DEMO, "", IPM_READER, &f->opts);
+	assert_int_equal(ipm_map_resolve(rd, "data_int", &fi), 0);
+	assert_int_equal(ipm_get_i64(rd, &fi, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(header_code(ipm_map_data(rd)), 0);
+	assert_int_equal(ipm_map_cleared(rd), 1);
+
+	/* The next write section restores the code, not the time stamp. */
+	assert_int_equal(ipm_set_i64(ed, &fi, 7), 0);
+	assert_int_equal(header_code(ipm_map_data(rd)), IPM_HEADER_CODE);
+	assert_int_equal(ipm_map_cleared(rd), 0);
+	assert_true(time_stamp(ipm_map_data(rd)) == 0.0);
+	assert_int_equal(data_int(ipm_map_data(rd)), 7);
+	ipm_map_free(ed);
+	ipm_map_free(rd);
+
+	/* Cleared, then written by Python (data_int, time_stamp): a manager
+	 * keeps what is there and restores the code in place. */
+	write_file(path, DEMO_SIZE, 0);
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, &(int32_t){9}, 4, 16), 4);
+	assert_int_equal(pwrite(fd, &(double){1.5}, 8, 8), 8);
+	close(fd);
+	ed = open_ok(f, DEMO, "", IPM_EDITOR, &f->opts);
+	assert_int_equal(data_int(ipm_map_data(ed)), 9);
+	ipm_map_free(ed);
+	mg = open_ok(f, DEMO, "", IPM_MANAGER, &f->opts);
+	assert_int_equal(header_code(ipm_map_data(mg)), IPM_HEADER_CODE);
+	assert_true(time_stamp(ipm_map_data(mg)) == 1.5);
+	assert_int_equal(data_int(ipm_map_data(mg)), 9);
+	ipm_map_free(mg);
 }
 
 static void structure_checks(void **state)
@@ -823,6 +930,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(reader_is_read_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(roles_share_the_bytes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(bad_names_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(dotted_tags_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(cleared_instance_accepted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(structure_checks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(default_dirs_made, setup, teardown),
 	    cmocka_unit_test_setup_teardown(modes_and_group, setup, teardown),
