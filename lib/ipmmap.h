@@ -222,19 +222,11 @@ struct ipm_field {
  * char[N], any structure of the schema (defined before or after its use), and
  * arrays T[N], T[N][M] of any of them. The ctypes spellings are accepted too:
  * c_int8 .. c_uint64, c_byte c_ubyte c_short c_ushort c_int c_uint c_long
- * c_ulong c_longlong c_ulonglong c_size_t c_ssize_t c_time_t c_float c_double
- * c_bool c_char, "T * N" (c_long, c_size_t and the like take the platform's
- * size; their canonical name says which: "int64" here).
- * Layout is the platform's native C layout, as ctypes computes it. A line
- * "_pack_ = N" (1, 2, 4, 8 or 16) in a section packs that structure as
- * ctypes' _pack_ and gcc's #pragma pack(N) do: no field is aligned to more
- * than N bytes. A derived structure without its own takes its base's.
- */
-
-/*
- * Schemas are read with bounds (see "Reading INI files" below): at most
- * IPM_TEXT_MAX (1 MiB) in all and 199 characters a line (inih's limit), so
- * that a file without end (/dev/zero, a pipe) is an error at once.
+ * c_ulong c_longlong c_ulonglong c_size_t c_ssize_t c_time_t (platform sizes)
+ * c_float c_double c_bool c_char, "T * N". Layout is the platform's native C
+ * layout, as ctypes computes it; "_pack_ = N" (1, 2, 4, 8, 16) packs a section
+ * as ctypes' _pack_ does, and a derived structure without one takes its base's.
+ * At most IPM_TEXT_MAX bytes and lines of 199 characters are read.
  */
 
 /* A new, empty schema that knows only MmapStructureHeader. NULL if out of
@@ -249,15 +241,13 @@ void ipm_schema_free(ipm_schema *s);
  * Adds the structures defined in the INI file at path. All or nothing: on any
  * error the schema is left as it was. Structures may refer to those loaded
  * earlier into the same schema. Returns 0, or -EINVAL (bad schema, a line
- * too long or holding a NUL byte; the message is "path:line: what is
- * wrong"), -EFBIG (more than IPM_TEXT_MAX bytes: "path:line: file too large
- * (more than 1048576 bytes)"), -ENOENT/-EACCES/... (cannot read the file),
- * -ENOMEM.
+ * too long; the message is "path:line: what is wrong"), -EFBIG (over
+ * IPM_TEXT_MAX), -ENOENT/-EACCES/... (cannot read the file), -ENOMEM.
  */
 int ipm_schema_load_file(ipm_schema *s, const char *path);
 
-/* As ipm_schema_load_file(), from text in memory, with the same bounds; name
- * is used in messages in place of a file name (NULL: "<string>"). */
+/* As ipm_schema_load_file(), from text in memory; name is used in messages
+ * in place of a file name (NULL: "<string>"). */
 int ipm_schema_load_string(ipm_schema *s, const char *text, const char *name);
 
 /* Message of the last failed load; "" if none. Valid until the next call on s. */
@@ -271,53 +261,30 @@ const ipm_type *ipm_schema_find(const ipm_schema *s, const char *name);
 size_t ipm_schema_count(const ipm_schema *s);
 const ipm_type *ipm_schema_at(const ipm_schema *s, size_t i);
 
-/* ------------------------------------------------------------------------ */
-/* Reading INI files                                                         */
-/* ------------------------------------------------------------------------ */
-
-/*
- * The line reader the library reads schemas with, for programs that read
- * their own INI files with inih the same way (ipmmapfs, its configuration):
- * bounded, so that a file without end or a huge one is an error at once and
- * never memory without end, and counting lines, which Debian's inih does not
- * hand its callbacks. A reader belongs to one thread. Calling sequence:
- * ipm_lines_open(), ipm_lines_next() until it returns 0 or an error (its
- * arguments are those of inih's ini_parse_stream() reader callback), then
- * ipm_lines_close().
- */
-
-/* Most bytes a reader reads from one file (or a schema from one string):
- * 1 MiB, far beyond any schema or configuration. */
-#define IPM_TEXT_MAX (1 << 20)
-
+/* The bounded line reader schemas are read with, for programs that read INI
+ * with inih too (ipmmapfs): a file without end is an error at once, and lines
+ * are counted. One thread per reader: open, next until 0 or an error, close. */
+#define IPM_TEXT_MAX (1 << 20) /* most bytes read from one file or string */
 typedef struct ipm_lines ipm_lines; /* an open text file, read line by line */
 
-/* Opens path (any file that reads: a pipe, /dev/stdin). NULL if it cannot,
- * with "cannot open PATH: why" in err (if not NULL) and errno set. */
+/* Opens path (a pipe works). NULL, "cannot open PATH: why" in err and errno. */
 ipm_lines *ipm_lines_open(const char *path, char err[IPM_ERRLEN]);
 
 /*
- * Reads the next line into buf (size bytes, at least 2): NUL-terminated,
- * without its end of line ("\n" or "\r\n"), and on line 1 without a UTF-8
- * byte order mark. Returns 1 (a line), 0 (the end of the file), or a negative
- * errno with "PATH:LINE: what" in ipm_lines_errmsg(): -EINVAL for a line
- * of size bytes or more, read no further than that ("line too long (more
- * than SIZE-1 characters)") or one that holds a NUL byte ("NUL byte in
- * line"), -EFBIG once more than IPM_TEXT_MAX bytes were read ("file too
- * large (more than 1048576 bytes)"), or the system's error ("cannot read
- * PATH: why"). After an error it returns the same error again.
+ * The next line into buf (size >= 2 bytes, as inih's reader callback gets):
+ * without "\n" or "\r\n", nor a UTF-8 byte order mark on line 1. Returns 1, 0
+ * at the end, or with "PATH:LINE: what" in ipm_lines_errmsg() -EINVAL ("line
+ * too long (more than SIZE-1 characters)", read no further; "NUL byte in
+ * line"), -EFBIG ("file too large (more than 1048576 bytes)"), or -errno
+ * ("cannot read PATH: why"). An error stays.
  */
 int ipm_lines_next(ipm_lines *r, char *buf, size_t size);
 
-/* Number of the line last read, or of the line an error stopped in (1 for
- * the first); 0 before the first. */
+/* Line last read or stopped in (1: the first), 0 before; last message or "". */
 int ipm_lines_number(const ipm_lines *r);
-
-/* Message of the last failure; "" if none. Valid until the reader is closed. */
 const char *ipm_lines_errmsg(const ipm_lines *r);
 
-/* Closes the file and frees the reader. NULL is harmless. */
-void ipm_lines_close(ipm_lines *r);
+void ipm_lines_close(ipm_lines *r); /* closes and frees; NULL is harmless */
 
 /* ------------------------------------------------------------------------ */
 /* Type introspection (for tree walkers, generators and checkers)            */
@@ -346,8 +313,7 @@ const ipm_type *ipm_type_field_type(const ipm_type *t, size_t i);
 /* IPM_STRUCT: the base structure of "[Name : Base]", or NULL. */
 const ipm_type *ipm_type_base(const ipm_type *t);
 
-/* IPM_STRUCT: its "_pack_ = N" (its own, or else its base's), 0 if none. */
-size_t ipm_type_pack(const ipm_type *t);
+size_t ipm_type_pack(const ipm_type *t); /* IPM_STRUCT: "_pack_ = N" (or base's), 0 */
 
 /* Where the structure was defined: file name (owned by the schema) and line.
  * "<builtin>" and 0 for MmapStructureHeader and for non-structures. */
@@ -372,22 +338,15 @@ uint64_t ipm_type_fingerprint(const ipm_type *t);
 int ipm_type_resolve(const ipm_type *t, const char *path, struct ipm_field *out,
 		     char err[IPM_ERRLEN]);
 
-/*
- * ipm_type_walk() visits every leaf of a type (each scalar and char[N], element
- * by element through arrays) in layout order, with the dotted path that
- * ipm_type_resolve() reads back ("multi_pts.multi_points[3].y"); with
- * IPM_WALK_DIRS also each structure and array, the walked type included,
- * before its members (pre-order) and after them (post-order).
- */
+/* ipm_type_walk() visits, in layout order, every leaf (scalar, char[N]) and,
+ * with IPM_WALK_DIRS, each structure and array before and after its members. */
 enum ipm_walk_event {
 	IPM_WALK_LEAF,  /* a scalar or a char[N] string */
 	IPM_WALK_ENTER, /* a structure or array, before its members */
 	IPM_WALK_LEAVE, /* the same, after them */
 };
-
 #define IPM_WALK_DIRS 0x1 /* flag: report IPM_WALK_ENTER and IPM_WALK_LEAVE too */
 #define IPM_WALK_SKIP 1   /* returned for ENTER: skip its members and its LEAVE */
-
 /* One visit; all of it, path and name too, valid only during the callback. */
 struct ipm_walk {
 	enum ipm_walk_event event; /* what this visit is */
@@ -398,19 +357,14 @@ struct ipm_walk {
 	size_t index;              /* field number in parent, or element index */
 	size_t depth;              /* 0: the walked type, 1: its members, ... */
 };
-
 typedef int (*ipm_walk_fn)(const struct ipm_walk *w, void *ctx);
 
 /*
- * Calls fn(w, ctx) for every leaf below type t (for t itself if it is a
- * leaf), and with IPM_WALK_DIRS in flags for every structure and array on
- * the way down and up (see above). path is t's own path (NULL: ""), so a
- * walk can start at a resolved field: ipm_type_walk(f.type, "multi_pts",
- * f.offset, ...); offset is added to every field offset. The walk keeps its
- * state on the heap, so any nesting a schema accepts walks in little stack.
- * fn returns 0 to go on, IPM_WALK_SKIP (read as 0 but for ENTER), or anything
- * else to stop the walk, which then returns that value. Returns 0 when every
- * node was visited, -EINVAL (t or fn NULL) or -ENOMEM.
+ * Calls fn(w, ctx) for each node below t (t itself included) with the path
+ * ipm_type_resolve() reads back ("multi_pts.multi_points[3].y"). path is t's
+ * own (NULL: ""), offset t's, so a walk may start at a resolved field. State
+ * is on the heap: any nesting walks in little stack. fn returns 0, SKIP, or
+ * anything else to stop the walk, which returns it. 0, -EINVAL or -ENOMEM.
  */
 int ipm_type_walk(const ipm_type *t, const char *path, size_t offset, unsigned flags,
 		  ipm_walk_fn fn, void *ctx);
