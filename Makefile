@@ -273,14 +273,16 @@ fuzz: $(FUZZ_BIN)
 
 .PHONY: fuzz
 
-# `make soak`: writers and readers (library and mount) on one instance for
-# SOAK_SECONDS: no torn read, no error, the mount's memory flat. Not part of
-# `make check`.
+# `make soak`: first the long crash test (hundreds of writers SIGKILLed in
+# their sections, 1 KiB to 16 MiB: every byte of the last whole update), then
+# writers and readers (library and mount) on one instance for SOAK_SECONDS:
+# no torn read, no error, the mount's memory flat. Not part of `make check`.
 SOAK_SECONDS ?= 60
 $(B)/soak: tests/soak.c lib/ipmmap.h $(LIBA)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBA) $(INIH_LIBS) $(LDFLAGS) -lpthread
 
-soak: $(FSBIN) $(B)/soak
+soak: $(FSBIN) $(B)/soak $(B)/tests/test_crash
+	IPM_CRASH_LONG=1 $(B)/tests/test_crash
 	B=$(B) SOAK_SECONDS=$(SOAK_SECONDS) sh tests/soak.sh
 
 .PHONY: soak

@@ -44,7 +44,7 @@ static int attr_values_fn(ipm_map *m, void *arg)
 {
 	struct attr_ctx *c = arg;
 
-	return fs_node_text(c->in->tree, c->n, ipm_map_data(m), c->buf, c->cap);
+	return fs_node_text(c->in->tree, c->n, ipm_map_view(m), c->buf, c->cap);
 }
 
 /* Length of n's text now, and the instance's time_stamp, under one read

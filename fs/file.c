@@ -249,7 +249,7 @@ void fs_file_free(struct fs *fs, struct fs_handle *h)
 static int file_values_fn(ipm_map *m, void *ctx)
 {
 	struct fs_handle *h = ctx;
-	int rc = fs_node_text(h->in->tree, h->node, ipm_map_data(m), h->buf, h->cap);
+	int rc = fs_node_text(h->in->tree, h->node, ipm_map_view(m), h->buf, h->cap);
 
 	if (rc >= 0)
 		h->len = (size_t)rc;

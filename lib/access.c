@@ -9,7 +9,9 @@
  * Every touch of the mapping runs inside ipm_map_guarded(), so a file cut
  * short under us is -EIO and not SIGBUS. The typed calls copy the field's
  * bytes between the mapping and a local buffer under the guard and convert
- * outside it.
+ * outside it. Every write declares its bytes first, in the same guarded
+ * call (ipm_lock_declare(): their old bytes go into the undo record), so a
+ * write costs what it writes, not the structure's size.
  */
 #include "ipmmap_i.h"
 
@@ -107,11 +109,16 @@ struct span {
 static int span_copy(ipm_map *m, void *ctx)
 {
 	struct span *s = ctx;
+	int rc;
 
-	if (s->in)
+	if (s->in) {
+		rc = ipm_lock_declare(m, s->off, s->n);
+		if (rc < 0)
+			return rc;
 		memcpy(m->data + s->off, s->buf, s->n);
-	else
+	} else {
 		memcpy(s->buf, m->data + s->off, s->n);
+	}
 	return 0;
 }
 
@@ -372,7 +379,10 @@ struct str_in {
 static int str_store(ipm_map *m, void *ctx)
 {
 	const struct str_in *in = ctx;
+	int rc = ipm_lock_declare(m, in->f->offset, in->f->size);
 
+	if (rc < 0)
+		return rc;
 	memcpy(m->data + in->f->offset, in->s, in->n);
 	memset(m->data + in->f->offset + in->n, 0, in->f->size - in->n);
 	return 0;
@@ -440,7 +450,10 @@ static int text_out(ipm_map *m, void *ctx)
 static int text_in(ipm_map *m, void *ctx)
 {
 	struct text_io *t = ctx;
+	int rc = ipm_lock_declare(m, t->f->offset, t->f->size);
 
+	if (rc < 0)
+		return rc;
 	return ipm_text_parse(t->f, t->buf, t->len, m->data + t->f->offset, t->err);
 }
 
@@ -561,8 +574,11 @@ int ipm_map_copy(ipm_map *m, void *buf, size_t len)
 static int clear_all(ipm_map *m, void *ctx)
 {
 	int16_t code = IPM_HEADER_CODE;
+	int rc = ipm_lock_declare(m, 0, m->size);
 
 	(void)ctx;
+	if (rc < 0)
+		return rc;
 	/* the header code stays: a zero one would make the file look foreign */
 	memset(m->data, 0, m->size);
 	memcpy(m->data + IPM_HDR_CODE_OFF, &code, sizeof(code));
@@ -610,5 +626,47 @@ int ipm_map_timestamp(ipm_map *m, double *out)
 		return took;
 	rc = copy_out(m, IPM_HDR_STAMP_OFF, out, sizeof(*out));
 	end(m, took);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Raw writes                                                                */
+/* ------------------------------------------------------------------------ */
+
+struct range {
+	size_t off; /* in the structure */
+	size_t len; /* bytes */
+};
+
+static int range_declare(ipm_map *m, void *ctx)
+{
+	const struct range *r = ctx;
+
+	return ipm_lock_declare(m, r->off, r->len);
+}
+
+int ipm_write_range(ipm_map *m, size_t offset, size_t len, void **ptr)
+{
+	struct range r = {offset, len};
+	int rc;
+
+	if (!m)
+		return -EBADF;
+	rc = whole(m, true, "declare a write");
+	if (rc < 0)
+		return rc;
+	if (m->held != IPM_HELD_WRITE)
+		return ipm_errf(m->err, -EPERM, "cannot declare a write to %s: %s", m->path,
+				"handle does not hold the write lock");
+	if (len > m->size || offset > m->size - len)
+		return ipm_errf(m->err, -EINVAL,
+				"cannot declare a write of %zu bytes at offset %zu: not inside %s "
+				"(%zu bytes)",
+				len, offset,
+				m->type && m->type->name ? m->type->name : "the structure",
+				m->size);
+	rc = ipm_map_guarded(m, range_declare, &r);
+	if (rc == 0 && ptr)
+		*ptr = m->data + offset;
 	return rc;
 }

@@ -44,8 +44,14 @@
  *   stop an instance: the handle goes on without change counter or undo
  *   record and ipm_map_errmsg() says why after a successful open.
  * - Whoever may write the lock file (every role opens it for writing when it
- *   can) may also make C writers restore data from its undo record: giving
- *   a user write access to the lock file is giving write access to the data.
+ *   can) could make C writers restore data from its undo record, and whoever
+ *   may read it could read the saved bytes. So the record is used only from
+ *   a lock file that gives nobody more than the .mmap gives: the same owner,
+ *   and for its group and others no permission the .mmap lacks. Its owner
+ *   takes away what it gives users the .mmap gives nothing; otherwise (say
+ *   a 0666 lock file beside a 0644 .mmap, so that other users' Python
+ *   readers can lock) the handle goes on without crash-atomic writes and
+ *   ipm_map_errmsg() says why after a successful open.
  * - Lock and .mmap files are opened with O_NOFOLLOW and must be regular
  *   files: a symbolic link is refused (-ELOOP, "<path>: is a symbolic
  *   link"), so is a FIFO or device (-EINVAL, "not a regular file").
@@ -100,19 +106,38 @@
  * A process killed while it holds a lock blocks nobody: the kernel drops
  * its locks. A writer of this library killed inside a write section (between
  * ipm_lock_write() and ipm_unlock()) does not leave a half-written update
- * behind: each section first saves the structure's bytes in the lock file's
- * undo record, and the next handle to lock the instance finds the section
- * still open and copies them back: a writer when it takes the write lock, a
- * manager when it opens, an editor's or manager's handle when it takes the
- * read lock and is the only reader; any other reader reads the saved copy
- * (ipm_map_data() points at it) until it unlocks. ipm_map_recovery() says
- * so. This costs a copy of the structure per write lock (about 20 ns for
- * 688 bytes). What it cannot protect: a Python IPMMAP writer keeps no undo
- * record, so one that dies mid-update leaves it half written; and a Python
- * write made after a C writer died and before any C process locked the
- * instance again is undone with the dead section. Power loss is not
- * covered (nothing here is about durability).
- * Python IPMMAP readers read the file, never the saved copy: they see a dead
+ * behind: before a section first changes a range of bytes, it saves the old
+ * bytes of that range (in whole 64-byte lines) in the lock file's undo
+ * record, and the next handle to lock the instance finds the section still
+ * open and puts them back: a writer when it takes the write lock, a manager
+ * when it opens, an editor's or manager's handle when it takes the read lock
+ * and is the only reader; any other reader reads the saved state (the
+ * structure as it was before the section; ipm_map_view() points at it)
+ * until it unlocks. ipm_map_recovery() says so.
+ * What is saved, and so what a section costs, follows what it writes:
+ * - every call of this library that writes (ipm_set_*(), ipm_set_text(),
+ *   ipm_write_text(), ipm_values_apply(), ipm_map_touch(), ...) saves the
+ *   lines of its field: about 20 ns, whatever the structure's size;
+ * - code that writes through a raw address declares what it will touch
+ *   with ipm_write_range(), which gives the address to write to;
+ * - once a handle that may write has given out its raw address with
+ *   ipm_map_data(), every write section of that handle saves the whole
+ *   structure when it begins (and a section open at the call, at once), as
+ *   nothing says what will be written through it: a copy of the structure
+ *   per write lock (about 20 ns for 688 bytes, 40 µs for 1 MiB). Use
+ *   ipm_map_view() to read, and ipm_write_range() to write, to keep the
+ *   cost to what is written.
+ * What it cannot protect: a Python IPMMAP writer keeps no undo record, so
+ * one that dies mid-update leaves it half written; a Python write made
+ * after a C writer died and before any C process locked the instance again
+ * is undone with the dead section; and writes through an address from
+ * ipm_map_view() or ipm_write_range() outside what was declared. The undo
+ * record's format has a version: a libipmmap older than range records
+ * refuses this one's records (it goes on without crash recovery on that
+ * instance, saying so at open), and this one undoes and then takes over
+ * the older format's. Power loss is not covered (nothing here is about
+ * durability).
+ * Python IPMMAP readers read the file, never the saved state: they see a dead
  * C writer's half update until a C process with write access undoes it,
  * which each does as early as it can: a manager's or an editor's open (if
  * it can take the write lock at once), any C write lock, an editor's or
@@ -601,10 +626,39 @@ const char *ipm_map_lock_path(const ipm_map *m);
  * struct definition (see the generated headers). A reader's mapping is
  * read-only: writing through it faults. Hold the right lock while touching it,
  * and ask for the address after taking it: under a read lock it may point at
- * the saved copy of a dead writer's section (see "Crashes"). Accesses
- * through it are not guarded against SIGBUS unless made in ipm_map_guarded(). */
-void *ipm_map_data(const ipm_map *m);
+ * the saved state of a dead writer's section (see "Crashes"). Accesses
+ * through it are not guarded against SIGBUS unless made in ipm_map_guarded().
+ * On a handle that may write, the first call makes every later write section
+ * of the handle (and the open one) save the whole structure for crash
+ * recovery, until the handle is closed: the library cannot see what is
+ * written through the address (see "Crashes" for the cheaper ways). */
+void *ipm_map_data(ipm_map *m);
 size_t ipm_map_size(const ipm_map *m);
+
+/* The same address, to read through: what ipm_map_data() returns, without
+ * its cost. Writing through it (casting const away) is not undone after a
+ * crash. */
+const void *ipm_map_view(const ipm_map *m);
+
+/*
+ * Declares that the open write section will change the len bytes at offset
+ * of the structure, and gives in *ptr (if not NULL) the address to write
+ * them at: their old bytes are saved in the undo record first (see
+ * "Crashes"), so a writer killed while changing them is undone. What the
+ * section writes outside the ranges it declared is not undone. Declaring a
+ * range twice, or one that overlaps another, costs nothing more. The
+ * address is good until the section ends; accesses through it are not
+ * guarded unless made in ipm_map_guarded(). Needs the write lock.
+ *   void *p;                              // struct Big from the generated header
+ *   ipm_lock_write(m, -1);
+ *   if (ipm_write_range(m, offsetof(struct Big, frame), sizeof(frame), &p) == 0)
+ *           memcpy(p, frame, sizeof(frame));
+ *   ipm_unlock(m);
+ * Returns 0, -EACCES (a reader handle), -EPERM (the handle does not hold the
+ * write lock), -EINVAL (the range is not inside the structure), -EIO (the
+ * .mmap file was damaged: nothing may be written), -EBADF (not open).
+ */
+int ipm_write_range(ipm_map *m, size_t offset, size_t len, void **ptr);
 
 /* Resolves path in the handle's structure (see ipm_type_resolve()); the
  * message goes to the handle. */
@@ -622,10 +676,12 @@ int ipm_map_resolve(ipm_map *m, const char *path, struct ipm_field *out);
  * size is checked before the call returns (see Invariants): -EIO if it
  * changed. It costs about 10 ns.
  *
- * The handler is installed once, when first needed, and only if SIGBUS has
- * its default disposition; otherwise fn runs unguarded (a program, or a
- * sanitizer, that handles SIGBUS itself keeps it). A fault outside any
- * guarded call gets the default action. -EBADF if m is not open.
+ * The handler is installed once, when first needed. A handler the program
+ * had before (Python's faulthandler, a sanitizer's) is kept and called for
+ * every fault outside a guarded call, as the kernel would have called it;
+ * without one, such a fault gets the default action. A program that sets
+ * its own SIGBUS handler after that replaces the guard (fn then runs
+ * unguarded). -EBADF if m is not open.
  */
 int ipm_map_guarded(ipm_map *m, int (*fn)(ipm_map *m, void *ctx), void *ctx);
 

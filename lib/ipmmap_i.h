@@ -10,6 +10,7 @@
 #include <assert.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -364,10 +365,13 @@ int ipm_load_layout(struct ipm_load *ld);
 /* ======================================================================== */
 
 /*
- * Lock file layout, version 1 (lockfile.c):
+ * Lock file layout, version 2 (lockfile.c):
  *   0 .. IPM_CTL_SIZE-1          struct ipm_ctl; reserved bytes are zero
- *   IPM_CTL_SIZE ..              struct ipm_undo, then the structure's bytes
+ *   IPM_CTL_SIZE ..              struct ipm_undo and its log: IPM_UNDO_SLACK
+ *                                bytes plus the structure's size
  * All zeros is a valid state of both; each has a magic stamped from zero.
+ * Version 1 (libipmmap before range records) had the same control page and
+ * an undo record of the same header followed by a copy of the structure.
  */
 #define IPM_CTL_SIZE 4096
 #define IPM_CTL_MAGIC "IPMCTL01" /* 8 bytes, no NUL; "01" is the layout version */
@@ -383,26 +387,62 @@ struct ipm_ctl {
 };
 
 /*
- * The undo record: a copy of the structure's bytes as they were when the
- * current write section began, and whether that section is still open. A
+ * The undo record (undo.c): what the current write section saved of the
+ * structure before changing it, and whether that section is still open. A
  * section that is open while nobody holds the write lock belonged to a
- * writer that died inside it (undo.c).
+ * writer that died inside it.
+ *
+ * Its version is the last character of the magic, and an open section's
+ * state is the version of the format it was saved in: 1, a whole copy in
+ * data[] (libipmmap before range records); 2, a log in data[] of ranges of
+ * IPM_UNDO_LINE-byte lines, each a struct ipm_undo_range and then the
+ * lines' old bytes. Either library reads only what it knows and refuses the
+ * rest (undo.c says how, and why neither misreads the other's record).
  */
-#define IPM_UNDO_MAGIC "IPMUNDO1"
-#define IPM_UNDO_CLEAN 0 /* no write section open: the data is complete */
-#define IPM_UNDO_DIRTY 1 /* a section is open: data may be half written */
+#define IPM_UNDO_VERSION 2
+#define IPM_UNDO_MAGIC "IPMUNDO2"    /* this version's */
+#define IPM_UNDO_MAGIC_V1 "IPMUNDO1" /* version 1's: taken over at the first section */
+#define IPM_UNDO_CLEAN 0   /* no write section open: the data is complete */
+#define IPM_UNDO_OPEN_V1 1 /* a version 1 section is open: data[] is a whole copy */
+#define IPM_UNDO_OPEN 2    /* a version 2 section is open: data[] is a log of ranges */
+#define IPM_UNDO_LINE 64   /* what is saved at least: one cache line */
+#define IPM_UNDO_RANGES 64 /* ranges a section keeps apart; past that it saves all */
+#define IPM_UNDO_SLACK 4096 /* the record's header and range headers, past the size */
 
 struct ipm_undo {
 	uint64_t magic;            /* IPM_UNDO_MAGIC's bytes, or 0 before the first writer */
-	uint32_t state;            /* IPM_UNDO_CLEAN or IPM_UNDO_DIRTY */
+	uint32_t state;            /* IPM_UNDO_CLEAN, or which version's section is open */
 	int32_t pid;               /* process whose section is (or was last) open */
-	uint64_t size;             /* bytes saved in data[]; 0 before the first section */
+	uint64_t size;             /* of the structure the section saved from */
 	uint64_t count;            /* dead sections undone on this instance */
 	double last_time;          /* UNIX time of the last undo; 0 if none */
 	int32_t last_pid;          /* process that died inside that section */
 	uint32_t check;            /* of magic, size, pid (undo.c); 0 before the first */
-	uint64_t reserved[2];      /* zero, for later versions */
+	uint64_t used;             /* version 2: bytes of data[] the open section's log fills */
+	uint64_t reserved;         /* zero, for later versions */
 	unsigned char data[];      /* the saved bytes */
+};
+
+/* One range of the log: lines [line, line + lines), then their old bytes
+ * (lines * IPM_UNDO_LINE of room; the structure's last line may be short). */
+struct ipm_undo_range {
+	uint32_t line;             /* first line */
+	uint32_t lines;            /* how many; grows while the range is the log's last */
+};
+
+/*
+ * What the handle's open write section has saved (lock.c keeps it, undo.c
+ * fills it): the ranges of lines, which never overlap, so that the log of
+ * a section never holds more than the structure plus the range headers.
+ */
+struct ipm_section {
+	bool raw;                  /* ipm_map_data() gave the address out: save all, always */
+	bool all;                  /* this section saved every line: nothing more to save */
+	uint32_t n;                /* ranges in first[] and end[] */
+	uint32_t tail;             /* of them, the log's last one (may grow in place) */
+	uint64_t tail_off;         /* its header's offset in the log */
+	uint32_t first[IPM_UNDO_RANGES]; /* lines [first, end) of each range */
+	uint32_t end[IPM_UNDO_RANGES];
 };
 
 /* An open lock file and its one mapping (lockfile.c). */
@@ -413,7 +453,11 @@ struct ipm_lockfile {
 	size_t len;                /* control page + record + a structure's bytes */
 	struct ipm_ctl *ctl;       /* control page in base, NULL if unusable */
 	struct ipm_undo *undo;     /* undo record in base, NULL if unusable */
+	off_t cut_at;              /* where a cut found and not yet mended fell, or len + 1 */
 };
+
+/* The last byte of the lock file, at offset len: any cut clears it. */
+#define IPM_LOCKFILE_SENTINEL 0xa5
 
 /* What a handle holds (lock.c); the values are ipm_lock_held()'s. */
 enum ipm_held {
@@ -443,6 +487,8 @@ struct ipm_map {
 	int64_t look_at;           /* CLOCK_MONOTONIC_COARSE ns of the next look at path */
 	int replaced;              /* a waiter saw path name another file (atomic) */
 	uint64_t undone;           /* dead sections this handle undid */
+	struct ipm_section sec;    /* what the open write section saved (lock.c) */
+	unsigned char *saved;      /* a dead section's saved state, to read; or NULL */
 	char err[IPM_ERRLEN];      /* last failure */
 };
 
@@ -484,12 +530,15 @@ void ipm_lock_handler_install(void);
 /* ---- lockfile.c ---- */
 
 /* Allocates (when fd may write) and maps the lock file open on fd for a
- * structure of data_size bytes, and stamps the magics: 0, or a negative
- * errno with err set ("cannot allocate lock file P: No space left on
+ * structure of data_size bytes, and stamps the magics. Its undo record is
+ * used only if the file gives no more than the .mmap open on data_fd (same
+ * owner, no permission the .mmap lacks, same group if it gives its group
+ * any): root and the file's owner make it so; otherwise err says why and
+ * lf->undo is NULL. 0, or a negative errno with err set ("cannot allocate lock file P: No space left on
  * device"). A region that is unusable (a short file the fd may not grow,
  * someone else's magic: err says so) is NULL and not an error. */
 int ipm_lockfile_attach(struct ipm_lockfile *lf, int fd, const char *path, size_t data_size,
-			char *err);
+			int data_fd, char *err);
 
 /* Unmaps it (the fd is the caller's); harmless when not attached. */
 void ipm_lockfile_detach(struct ipm_lockfile *lf);
@@ -501,6 +550,12 @@ void ipm_lockfile_restamp(struct ipm_lockfile *lf);
 
 /* -EIO with err saying what happened to the lock file. */
 int ipm_lockfile_damaged(const struct ipm_lockfile *lf, const char *path, char *err);
+
+/* Under the guard: whether the lock file is whole (the sentinel, else
+ * fstat()): 0; 1 after mending a cut one (headers made anew, an open
+ * section whose saved bytes were cut forgotten); or -EIO with err set when
+ * the handle may not mend it. */
+int ipm_lockfile_check(struct ipm_lockfile *lf, const char *path, char *err);
 
 /* ---- datafile.c ---- */
 
@@ -586,6 +641,12 @@ uint32_t ipm_ctl_seq(const struct ipm_lockfile *lf);
 /* Raises the waiters' lease to until (when writable). */
 void ipm_ctl_lease(struct ipm_lockfile *lf, uint64_t until);
 
+/* A waiting writer's lease runs IPM_WLEASE_MS ahead of now; one further
+ * ahead than that (plus slack for clocks read on two CPUs) is no live
+ * writer's: forged, or left from before a reboot, and ignored. */
+#define IPM_WLEASE_MS 5
+#define IPM_WLEASE_SLACK_NS 50000000
+
 /* The waiting writer's lease: read, raised, dropped if still mine. Need
  * lf->ctl. */
 int64_t ipm_ctl_wlease(const struct ipm_lockfile *lf);
@@ -602,16 +663,37 @@ int ipm_ctl_defer(struct ipm_lockfile *lf, int64_t until);
 
 /* ---- undo.c (run under the guard) ---- */
 
-/* Whether u holds a dead writer's open section for size bytes. */
-bool ipm_undo_dead(const struct ipm_undo *u, size_t size);
+/* Which version's section a dead writer left open in u for size bytes (1,
+ * 2), or 0 if none that this library can apply. */
+int ipm_undo_dead(const struct ipm_undo *u, size_t size);
 
-/* Copies a dead section's bytes back into data and closes the record: 1 if
- * it did, 0 if there was nothing it could apply (then it is closed). */
+/* Puts a dead section's saved bytes over data (a copy of the structure, or
+ * the structure itself); version is ipm_undo_dead()'s. */
+void ipm_undo_apply(const struct ipm_undo *u, int version, void *data, size_t size);
+
+/* Restores a dead section into data and closes the record: 1 if it did, 0
+ * if there was nothing it could apply (then it is closed). */
 int ipm_undo_restore(struct ipm_undo *u, void *data, size_t size);
 
-/* Restores a dead section first if there is one, then saves data and opens
- * a section: 1 if it restored, else 0. */
-int ipm_undo_save(struct ipm_undo *u, const void *data, size_t size);
+/* Restores a dead section first if there is one, then opens a section with
+ * nothing saved yet (s forgets what it held): 1 if it restored, else 0. */
+int ipm_undo_open(struct ipm_undo *u, void *data, size_t size, struct ipm_section *s);
+
+/* Saves the lines of [off, off + len) of data that the open section has
+ * not saved yet, or all of them once too many ranges are kept apart: 0, or
+ * -ENOSPC if the log could not hold them (never: the record is sized so). */
+int ipm_undo_save(struct ipm_undo *u, const void *data, size_t size, struct ipm_section *s,
+		  size_t off, size_t len);
+
+/* Saves every line not saved yet: the section needs nothing more. */
+int ipm_undo_save_all(struct ipm_undo *u, const void *data, size_t size,
+		      struct ipm_section *s);
+
+/* Whether the record holds an open section of this library's version. */
+static inline bool ipm_undo_is_open(const struct ipm_undo *u)
+{
+	return __atomic_load_n(&u->state, __ATOMIC_RELAXED) == IPM_UNDO_OPEN;
+}
 
 /* Closes the section; the data must be complete before (release order). */
 void ipm_undo_close(struct ipm_undo *u);
@@ -655,5 +737,15 @@ void ipm_lock_discard(ipm_map *m);
 
 /* Bumps the change counter: the instance changed outside a section. */
 void ipm_lock_announce(ipm_map *m);
+
+/* Under the guard, with the write lock held: saves [off, off + len) of the
+ * structure in the open section before the caller changes it. 0, or -EIO
+ * with m->err set if the .mmap file was cut meanwhile (then the section is
+ * closed and the caller must not write). */
+int ipm_lock_declare(ipm_map *m, size_t off, size_t len);
+
+/* ipm_map_data() handed out the address: from now on every write section of
+ * the handle saves the whole structure, the open one at once. */
+void ipm_lock_raw(ipm_map *m);
 
 #endif /* IPMMAP_I_H */

@@ -403,16 +403,20 @@ int ipm_values_parse(const ipm_type *t, const char *text, size_t len, struct ipm
 /* Applying                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* Only memory, safe to run twice: it may run guarded (ipmmap.h). */
+/* Only memory, safe to run twice: it runs guarded (ipmmap.h). Each field
+ * is declared before it is written: the undo record saves what changes. */
 static int apply_fn(ipm_map *m, void *ctx)
 {
 	const struct ipm_values *v = ctx;
-	unsigned char *data = ipm_map_data(m);
 
 	for (size_t i = 0; i < v->n; i++) {
 		const struct ipm_field *f = &v->fields[i];
+		void *p;
+		int rc = ipm_write_range(m, f->offset, f->size, &p);
 
-		memcpy(data + f->offset, (const unsigned char *)v->bytes + f->offset, f->size);
+		if (rc < 0)
+			return rc;
+		memcpy(p, (const unsigned char *)v->bytes + f->offset, f->size);
 	}
 	return 0;
 }

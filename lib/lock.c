@@ -13,13 +13,20 @@
  *            WRITE --read--> READ (atomic, ends the section)
  *            any --unlock--> NONE (a WRITE ends its section first)
  *
- * A write section begins when the write lock is taken (the structure is
- * saved in the undo record) and ends while the lock is still held, before it
- * goes down to READ or NONE (the record is closed, the change counter
- * bumped). Whoever takes the lock and finds a section open knows its writer
- * died: a writer restores the saved bytes before saving its own; a reader
- * restores them when it may write and can take the write lock in place at
- * once, and otherwise reads the saved copy until it unlocks.
+ * A write section begins when the write lock is taken (the undo record is
+ * opened) and ends while the lock is still held, before it goes down to
+ * READ or NONE (the record is closed, the change counter bumped). In
+ * between, every write of the library declares its range first
+ * (ipm_lock_declare(): the range's old bytes go into the record), and a
+ * handle whose raw address is out (ipm_map_data()) saves the whole structure
+ * when the section begins, or at once if it is given out during one: the
+ * library cannot know what is written through it, so correctness never
+ * depends on the caller declaring. Whoever takes the lock and finds a
+ * section open knows its writer died: a writer restores the saved bytes
+ * before opening its own; a reader restores them when it may write and can
+ * take the write lock in place at once, and otherwise reads the saved state
+ * (the file with the saved bytes put back, in a private copy) until it
+ * unlocks.
  *
  * Writer priority. The kernel grants a read lock whenever no write lock is
  * held, even while a writer waits, so a few busy readers can keep a writer
@@ -39,9 +46,10 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 
-#define WLEASE_MS 5 /* a waiting writer's lease, renewed every slice */
+#define WLEASE_MS IPM_WLEASE_MS /* a waiting writer's lease, renewed every slice */
 #define WSLICE_MS 2 /* a waiting writer's slice, shorter than its lease */
 #define DEFER_MS 10 /* longest a reader steps aside for writers, per call */
 
@@ -87,8 +95,26 @@ static int defer_sleep(ipm_map *m, void *ctx)
 
 static int dead_get(ipm_map *m, void *ctx)
 {
-	*(bool *)ctx = ipm_undo_dead(m->lf.undo, m->size);
+	*(int *)ctx = ipm_undo_dead(m->lf.undo, m->size);
 	return 0;
+}
+
+/* The state before a dead writer's section, into the handle's own copy. */
+static int saved_fill(ipm_map *m, void *ctx)
+{
+	int version = ipm_undo_dead(m->lf.undo, m->size);
+
+	(void)ctx;
+	memcpy(m->saved, m->mapped, m->size);
+	if (version) /* 0: the lock file was cut meanwhile, the record is gone */
+		ipm_undo_apply(m->lf.undo, version, m->saved, m->size);
+	return 0;
+}
+
+static int lockfile_ok(ipm_map *m, void *ctx)
+{
+	(void)ctx;
+	return ipm_lockfile_check(&m->lf, m->lock_path, m->err);
 }
 
 /* The saved bytes back into the file, counted and announced: 1 if it did.
@@ -100,6 +126,10 @@ static int restore(ipm_map *m, void *ctx)
 	(void)ctx;
 	if (!m->lf.undo || !m->lf.rw)
 		return 0;
+	/* Only a whole record: a cut one is forgotten, not applied. */
+	rc = ipm_lockfile_check(&m->lf, m->lock_path, m->err);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
 	rc = ipm_data_verify(m);
 	if (rc < 0)
 		return rc;
@@ -112,26 +142,76 @@ static int restore(ipm_map *m, void *ctx)
 }
 
 /*
- * Undo a dead writer's section if needed, then save and open this one. Only
- * a whole file is saved, and a section whose file was cut while it saved is
- * closed again at once: an open section over a cut file's zeros would be
- * restored later as if it were the last whole update.
+ * Saves everything not saved yet in the open section: only a whole file is
+ * saved, and a section whose file was cut while it saved is closed again at
+ * once: an open section over a cut file's zeros would be restored later as
+ * if it were the last whole update.
+ */
+static int save_all(ipm_map *m, void *ctx)
+{
+	int rc;
+
+	(void)ctx;
+	if (!m->lf.undo || !m->lf.rw)
+		return 0;
+	rc = ipm_undo_save_all(m->lf.undo, m->mapped, m->size, &m->sec);
+	if (rc == 0)
+		rc = ipm_data_verify(m);
+	if (rc < 0)
+		ipm_undo_close(m->lf.undo);
+	return rc;
+}
+
+/*
+ * Undo a dead writer's section if needed, then open this one, into which
+ * the section's writes save their ranges; a handle whose raw address is out
+ * saves all of it now. Not over a damaged file: a restore would put bytes
+ * into it, and the caller's lock fails.
  */
 static int section_begin(ipm_map *m, void *ctx)
 {
 	int rc = ipm_data_verify(m);
 
 	(void)ctx;
+	/* A record in a cut lock file is mended before anything is saved in
+	 * it or undone from it (lockfile.c). */
+	if (rc == 0 && m->lf.undo && m->lf.rw)
+		rc = ipm_lockfile_check(&m->lf, m->lock_path, m->err) < 0 ? -EIO : 0;
 	if (rc == 0)
 		ipm_data_uncleared(m);
 	if (rc < 0 || !m->lf.undo || !m->lf.rw)
 		return rc;
-	if (ipm_undo_save(m->lf.undo, m->mapped, m->size))
+	if (ipm_undo_open(m->lf.undo, m->mapped, m->size, &m->sec))
 		m->undone++;
-	rc = ipm_data_verify(m);
+	return m->sec.raw ? save_all(m, NULL) : 0;
+}
+
+int ipm_lock_declare(ipm_map *m, size_t off, size_t len)
+{
+	int rc;
+
+	assert(m->held == IPM_HELD_WRITE && off <= m->size && len <= m->size - off);
+	if (m->sec.all || !m->lf.undo || !m->lf.rw)
+		return 0;
+	rc = ipm_undo_save(m->lf.undo, m->mapped, m->size, &m->sec, off, len);
+	if (rc == 0)
+		rc = ipm_data_verify(m);
+	if (rc == -ENOSPC)
+		rc = ipm_errf(m->err, -EIO, "undo record of %s: no room for the range", m->path);
 	if (rc < 0)
-		ipm_undo_close(m->lf.undo);
+		ipm_undo_close(m->lf.undo); /* see save_all() */
 	return rc;
+}
+
+void ipm_lock_raw(ipm_map *m)
+{
+	if (m->sec.raw)
+		return;
+	m->sec.raw = true;
+	/* A failure closed the section: the file was cut, as the caller's
+	 * next guarded access or unlock says. */
+	if (m->held == IPM_HELD_WRITE)
+		ipm_guarded(m, save_all, NULL, 0);
 }
 
 /* Close the section and announce it, while the write lock is still held:
@@ -167,6 +247,13 @@ static int defer_to_writer(ipm_map *m, int64_t wlease, int *wait_ms)
 
 	if (wlease <= start)
 		return 0; /* a dead writer's lease, or the one just cleared */
+	if (wlease > start + (int64_t)WLEASE_MS * 1000000 + IPM_WLEASE_SLACK_NS) {
+		/* No live writer's: forged, or from before a reboot. Cleared,
+		 * so that writers can announce themselves again. */
+		if (m->lf.rw)
+			ipm_guarded(m, wlease_drop, &(uint64_t){(uint64_t)wlease}, 0);
+		return 0;
+	}
 	if (timeout_ms == 0)
 		return ipm_errf(m->err, -EAGAIN, "cannot take the read lock on %s: a writer waits",
 				m->lock_path);
@@ -195,8 +282,7 @@ static int defer_to_writer(ipm_map *m, int64_t wlease, int *wait_ms)
  */
 static int read_taken(ipm_map *m)
 {
-	bool dead = false;
-	int rc;
+	int dead = 0, rc;
 
 	assert(m->held == IPM_HELD_READ && m->data == m->mapped);
 	rc = ipm_follow(m);
@@ -204,14 +290,33 @@ static int read_taken(ipm_map *m)
 		rc = ipm_guarded(m, dead_get, &dead, IPM_VERIFY);
 	if (rc < 0 || !dead)
 		return rc;
+	/* A dead writer's record is trusted only if the lock file is whole;
+	 * mended, it was forgotten; a reader that may not mend it cannot
+	 * tell what it may read. */
+	rc = ipm_guarded(m, lockfile_ok, NULL, 0);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
 	if (m->role != IPM_READER && m->lf.rw && ipm_lock_fd(m->lf.fd, F_WRLCK, 0) == 0) {
 		rc = ipm_guarded(m, restore, NULL, 0);
 		ipm_lock_fd(m->lf.fd, F_RDLCK, 0); /* down again: atomic, never waits */
 		if (rc >= 0)
 			return 0;
 	}
-	m->data = m->lf.undo->data;
-	return 0;
+	if (dead == 1) { /* a version 1 section: the record holds a whole copy */
+		m->data = m->lf.undo->data;
+		return 0;
+	}
+	/* The file with the saved ranges put back, in a copy of the handle's
+	 * own, made once, kept until close. */
+	if (!m->saved)
+		m->saved = malloc(m->size);
+	if (!m->saved)
+		return ipm_errf(m->err, -ENOMEM, "cannot read the saved state of %s: %s", m->path,
+				strerror(ENOMEM));
+	rc = ipm_guarded(m, saved_fill, NULL, IPM_VERIFY);
+	if (rc == 0)
+		m->data = m->saved;
+	return rc;
 }
 
 /* Drops whatever the handle holds without ending a section: NONE. */
@@ -403,6 +508,10 @@ void ipm_lock_drop(ipm_map *m)
 	if (m->held != IPM_HELD_NONE && m->lf.fd >= 0)
 		release(m);
 	m->held = IPM_HELD_NONE;
+	/* The mapping goes, and the addresses given out with it. */
+	m->sec.raw = false;
+	free(m->saved);
+	m->saved = NULL;
 }
 
 int ipm_lock_recover(ipm_map *m)

@@ -119,7 +119,16 @@ const char *ipm_map_lock_path(const ipm_map *m)
 	return m ? m->lock_path : NULL;
 }
 
-void *ipm_map_data(const ipm_map *m)
+void *ipm_map_data(ipm_map *m)
+{
+	if (!m)
+		return NULL;
+	if (m->data && m->role != IPM_READER)
+		ipm_lock_raw(m); /* writes through it are not declared */
+	return m->data;
+}
+
+const void *ipm_map_view(const ipm_map *m)
 {
 	return m ? m->data : NULL;
 }
@@ -675,7 +684,7 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 	m->size_checks = 0;
 	m->canary = ipm_data_canary(m);
 	ipm_follow_init(m);
-	rc = ipm_lockfile_attach(&m->lf, lock_fd, lock_path, size, m->err);
+	rc = ipm_lockfile_attach(&m->lf, lock_fd, lock_path, size, fd, m->err);
 	if (rc < 0)
 		m->lf.fd = lock_fd; /* for ipm_map_close() to close */
 	/* Still under the write lock: a file made anew has no open section

@@ -17,31 +17,41 @@ struct copy {
 	const void *src; /* copy in from here, or */
 	int fill;	 /* fill with this byte (when both are NULL) */
 	size_t len;
+	void *to;	 /* writing: where in the mapping */
 };
 
+/* Reads through ipm_map_view(), writes where ipm_write_range() said:
+ * ipm_map_data() would make every later write section of the handle save
+ * the whole structure (ipmmap.h, "Crashes"). */
 static int do_copy(ipm_map *m, void *ctx)
 {
 	struct copy *c = ctx;
-	char *p = (char *)ipm_map_data(m) + c->off;
 
 	if (c->dst)
-		memcpy(c->dst, p, c->len);
+		memcpy(c->dst, (const char *)ipm_map_view(m) + c->off, c->len);
 	else if (c->src)
-		memcpy(p, c->src, c->len);
+		memcpy(c->to, c->src, c->len);
 	else
-		memset(p, c->fill, c->len);
+		memset(c->to, c->fill, c->len);
 	return 0;
 }
 
 static int guarded(HandleObject *h, struct copy *c)
 {
-	int rc;
+	int rc = 0;
 
 	if (c->off > ipm_map_size(h->m) || c->len > ipm_map_size(h->m) - c->off) {
 		PyErr_SetString(PyExc_SystemError, "ipmmap: access outside the structure");
 		return -1;
 	}
-	rc = ipm_map_guarded(h->m, do_copy, c);
+	/* A write section saves the range first (crash recovery); without the
+	 * write lock (a manager's openMemory()) there is no section to save in. */
+	if (!c->dst && ipm_lock_held(h->m) == 2)
+		rc = ipm_write_range(h->m, c->off, c->len, &c->to);
+	else if (!c->dst)
+		c->to = (char *)ipm_map_view(h->m) + c->off;
+	if (rc == 0)
+		rc = ipm_map_guarded(h->m, do_copy, c);
 	if (rc < 0) {
 		pyipm_raise_rc(rc, ipm_map_errmsg(h->m), ipm_map_path(h->m));
 		return -1;
@@ -51,21 +61,21 @@ static int guarded(HandleObject *h, struct copy *c)
 
 int pyipm_copy_out(HandleObject *h, size_t off, void *dst, size_t len)
 {
-	struct copy c = {off, dst, NULL, 0, len};
+	struct copy c = {off, dst, NULL, 0, len, NULL};
 
 	return guarded(h, &c);
 }
 
 int pyipm_copy_in(HandleObject *h, size_t off, const void *src, size_t len)
 {
-	struct copy c = {off, NULL, src, 0, len};
+	struct copy c = {off, NULL, src, 0, len, NULL};
 
 	return guarded(h, &c);
 }
 
 int pyipm_fill(HandleObject *h, size_t off, int byte, size_t len)
 {
-	struct copy c = {off, NULL, NULL, byte, len};
+	struct copy c = {off, NULL, NULL, byte, len, NULL};
 
 	return guarded(h, &c);
 }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,15 +20,18 @@
 
 #include "unit.h"
 
+/* x and the note in the first 64-byte line, y in the fifth: the undo
+ * record saves lines, so a write of y that is not saved shows. */
 static const char schema_text[] = "[Pair]\n"
 				  "header = MmapStructureHeader\n"
 				  "x = int64\n"
-				  "y = int64\n"
-				  "note = char[16]\n";
+				  "note = char[16]\n"
+				  "pad = char[216]\n"
+				  "y = int64\n";
 
-#define PAIR_SIZE 48 /* 16 + 8 + 8 + 16: the .mmap file, exactly */
+#define PAIR_SIZE 264 /* 16 + 8 + 16 + 216 + 8: the .mmap file, exactly */
 #define X_OFF 16
-#define Y_OFF 24
+#define Y_OFF 256
 
 struct fix {
 	struct unit_inst u;	   /* schema, directory, manager handle */
@@ -121,6 +125,9 @@ enum how {
 	HALF_RAW,     /* x through ipm_map_data(), then killed */
 	HOLD_READ,    /* killed holding the read lock */
 	HOLD_WRITE,   /* killed holding the write lock, nothing written */
+	HALF_CACHED,  /* x through an address taken before the lock, then killed */
+	HALF_MIXED,   /* x through ipm_set_i64(), then y through ipm_map_data() */
+	HALF_RANGE,   /* x and the note through ipm_write_range(), then killed */
 };
 
 /* A child that does how (writing value v) and is killed; returns its pid. */
@@ -137,17 +144,34 @@ static pid_t killed_child(enum how how, int64_t v)
 		ipm_map *m = ipm_map_new(fx->u.s);
 		int rc;
 
+		char *p = NULL;
+		void *q;
+
 		close(up[0]);
 		if (!m || ipm_map_open(m, "Pair", "", IPM_EDITOR, &fx->u.opts) < 0)
 			_exit(91);
+		if (how == HALF_CACHED)
+			p = ipm_map_data(m); /* kept, as the demo editor keeps it */
 		rc = how == HOLD_READ ? ipm_lock_read(m, -1) : ipm_lock_write(m, -1);
 		if (rc < 0)
 			_exit(92);
-		if (how == HALF_LIBRARY &&
+		if ((how == HALF_LIBRARY || how == HALF_MIXED) &&
 		    (ipm_set_i64(m, &fx->x, v) < 0 || ipm_set_str(m, &fx->note, "half") < 0))
 			_exit(93);
 		if (how == HALF_RAW)
 			memcpy((char *)ipm_map_data(m) + X_OFF, &v, 8);
+		if (how == HALF_CACHED)
+			memcpy(p + X_OFF, &v, 8);
+		if (how == HALF_MIXED)
+			memcpy((char *)ipm_map_data(m) + Y_OFF, &v, 8);
+		if (how == HALF_RANGE) {
+			if (ipm_write_range(m, X_OFF, 8, &q) < 0)
+				_exit(93);
+			memcpy(q, &v, 8);
+			if (ipm_write_range(m, Y_OFF, 8, &q) < 0)
+				_exit(93);
+			memcpy(q, &v, 8);
+		}
 		unit_put(up[1], "L", 1);
 		for (;;)
 			pause();
@@ -403,10 +427,9 @@ static void killed_holders_never_block(void **state)
 
 	write_pair(f->u.m, v);
 	for (i = 0; i < 100; i++) {
-		enum how how = (enum how)(i % 4 == 0   ? HOLD_READ
-					  : i % 4 == 1 ? HOLD_WRITE
-					  : i % 4 == 2 ? HALF_RAW
-						       : HALF_LIBRARY);
+		static const enum how hows[] = {HOLD_READ,   HOLD_WRITE, HALF_RAW,  HALF_LIBRARY,
+						HALF_CACHED, HALF_MIXED, HALF_RANGE};
+		enum how how = hows[i % (sizeof(hows) / sizeof(hows[0]))];
 
 		killed_child(how, v + 1);
 		/* Try once: the dead holder's lock must be gone already. */
@@ -422,6 +445,207 @@ static void killed_holders_never_block(void **state)
 		write_pair(f->u.m, v);
 	}
 	expect_file(v);
+}
+
+/* Raw writers that declare nothing are undone: an address kept from before
+ * the lock, and one asked for in the middle of a section whose declared
+ * writes did not cover the raw one; and so are declared ranges. */
+static void raw_and_declared_writers_undone(void **state)
+{
+	static const enum how hows[] = {HALF_CACHED, HALF_MIXED, HALF_RANGE};
+	struct fix *f = *state;
+	ipm_map *rd = parents[0] = open_as(IPM_READER);
+	int64_t v = 40;
+
+	for (size_t i = 0; i < sizeof(hows) / sizeof(hows[0]); i++, v += 2) {
+		write_pair(f->u.m, v);
+		killed_child(hows[i], v + 1);
+		assert_int_equal(ipm_lock_read(rd, -1), 0); /* the saved state */
+		expect_pair(rd, v);
+		assert_int_equal(ipm_unlock(rd), 0);
+		expect_pair(f->u.m, v); /* restored by the write lock it takes */
+		expect_file(v);
+	}
+	ipm_map_free(rd);
+	parents[0] = NULL;
+}
+
+static void write_range_refusals(void **state)
+{
+	struct fix *f = *state;
+	ipm_map *rd = open_as(IPM_READER);
+	void *p = NULL;
+
+	assert_int_equal(ipm_write_range(f->u.m, X_OFF, 8, &p), -EPERM);
+	assert_contains(ipm_map_errmsg(f->u.m), "does not hold the write lock");
+	assert_int_equal(ipm_lock_read(f->u.m, -1), 0);
+	assert_int_equal(ipm_write_range(f->u.m, X_OFF, 8, &p), -EPERM);
+	assert_int_equal(ipm_lock_write(f->u.m, -1), 0);
+	assert_int_equal(ipm_write_range(f->u.m, PAIR_SIZE - 4, 8, &p), -EINVAL);
+	assert_contains(ipm_map_errmsg(f->u.m), "not inside Pair (264 bytes)");
+	assert_int_equal(ipm_write_range(f->u.m, SIZE_MAX, 2, &p), -EINVAL);
+	assert_null(p);
+	assert_int_equal(ipm_write_range(f->u.m, PAIR_SIZE, 0, NULL), 0);
+	assert_int_equal(ipm_write_range(f->u.m, Y_OFF, 8, &p), 0);
+	assert_ptr_equal(p, (const char *)ipm_map_view(f->u.m) + Y_OFF);
+	assert_int_equal(ipm_unlock(f->u.m), 0);
+	assert_int_equal(ipm_write_range(rd, X_OFF, 8, &p), -EACCES);
+	assert_int_equal(ipm_write_range(NULL, 0, 0, NULL), -EBADF);
+	ipm_map_free(rd);
+}
+
+/* ---- Records of another version ---- */
+
+#define REC 4096 /* the undo record's offset in the lock file */
+
+/* Version 1's check of a record, as it computed it. */
+static uint32_t v1_check(uint64_t magic, uint64_t size, int32_t pid)
+{
+	uint64_t x = magic ^ (size * 0x9e3779b97f4a7c15u) ^
+		     ((uint64_t)(uint32_t)pid * 0xc2b2ae3d27d4eb4fu);
+
+	x ^= x >> 29;
+	x *= 0xbf58476d1ce4e5b9u;
+	x ^= x >> 32;
+	return (uint32_t)x | 1;
+}
+
+static int lock_file(void)
+{
+	char path[96];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/Pair_.lockfile", fx->u.dir);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/*
+ * What a version 1 writer leaves when it dies: a whole copy of the file in
+ * the record (magic: what it finds there, or magic if not NULL), state 1,
+ * its check, and x half written in the file. Returns the saved bytes.
+ */
+static void v1_writer_died(const char *magic, int32_t pid, int64_t half,
+			   unsigned char saved[PAIR_SIZE])
+{
+	int fd = lock_file(), dfd = open(ipm_map_path(fx->u.m), O_RDWR);
+	uint64_t mg, size = PAIR_SIZE, zero = 0;
+	uint32_t state = 1, check;
+
+	assert_true(dfd >= 0);
+	if (magic)
+		assert_int_equal(pwrite(fd, magic, 8, REC), 8);
+	assert_int_equal(pread(fd, &mg, 8, REC), 8);
+	/* Its save: close what is open (it cannot read it), then the copy. */
+	assert_int_equal(pwrite(fd, &zero, 4, REC + 8), 4);
+	assert_int_equal(pread(dfd, saved, PAIR_SIZE, 0), PAIR_SIZE);
+	assert_int_equal(pwrite(fd, saved, PAIR_SIZE, REC + 64), PAIR_SIZE);
+	assert_int_equal(pwrite(fd, &size, 8, REC + 16), 8);
+	assert_int_equal(pwrite(fd, &pid, 4, REC + 12), 4);
+	check = v1_check(mg, size, pid);
+	assert_int_equal(pwrite(fd, &check, 4, REC + 44), 4);
+	assert_int_equal(pwrite(fd, &state, 4, REC + 8), 4);
+	assert_int_equal(pwrite(dfd, &half, 8, X_OFF), 8);
+	close(dfd);
+	close(fd);
+}
+
+static void expect_magic(const char *want)
+{
+	int fd = lock_file();
+	char got[9] = "";
+
+	assert_int_equal(pread(fd, got, 8, REC), 8);
+	close(fd);
+	assert_string_equal(got, want);
+}
+
+/* An instance last written by a version 1 library whose writer died: its
+ * section is undone as version 1 did (a reader reads the copy, a writer
+ * restores it), and the record becomes a version 2 record. */
+static void version1_record_undone(void **state)
+{
+	struct fix *f = *state;
+	unsigned char saved[PAIR_SIZE], now[PAIR_SIZE];
+	ipm_map *rd = open_as(IPM_READER);
+	struct ipm_recovery r;
+
+	write_pair(f->u.m, 50);
+	expect_magic("IPMUNDO2");
+	v1_writer_died("IPMUNDO1", 4242, 51, saved);
+	assert_int_equal(ipm_lock_read(rd, -1), 0);
+	expect_pair(rd, 50);
+	assert_int_equal(ipm_map_recovery(rd, &r), 0);
+	assert_int_equal(r.pending, 1);
+	assert_int_equal(ipm_unlock(rd), 0);
+	assert_int_equal(ipm_lock_write(f->u.m, -1), 0);
+	assert_int_equal(ipm_map_recovery(f->u.m, &r), 0);
+	assert_int_equal(r.undone, 1);
+	assert_int_equal(r.last_pid, 4242);
+	assert_int_equal(ipm_map_copy(f->u.m, now, sizeof(now)), 0);
+	assert_memory_equal(now, saved, PAIR_SIZE);
+	assert_int_equal(ipm_unlock(f->u.m), 0);
+	expect_file(50);
+	expect_magic("IPMUNDO2");
+	ipm_map_free(rd);
+}
+
+/* A version 1 writer that attached before this library took the record over
+ * writes its sections into it. Ours, killed, is then lost to it (it closes
+ * what it cannot read: a loss, never a misread), and its own dead section
+ * is undone to exactly what it saved. */
+static void version1_writer_in_version2_record(void **state)
+{
+	struct fix *f = *state;
+	unsigned char saved[PAIR_SIZE], now[PAIR_SIZE];
+	struct ipm_recovery r;
+	int64_t x, y;
+
+	write_pair(f->u.m, 60);
+	killed_child(HALF_RANGE, 61); /* our section open: x, y = 61 */
+	v1_writer_died(NULL, 4343, 62, saved);
+	memcpy(&x, saved + X_OFF, 8);
+	memcpy(&y, saved + Y_OFF, 8);
+	assert_int_equal(x, 61);
+	assert_int_equal(y, 61);
+	assert_int_equal(ipm_lock_write(f->u.m, -1), 0);
+	assert_int_equal(ipm_map_recovery(f->u.m, &r), 0);
+	assert_int_equal(r.last_pid, 4343);
+	assert_int_equal(ipm_map_copy(f->u.m, now, sizeof(now)), 0);
+	assert_memory_equal(now, saved, PAIR_SIZE);
+	assert_int_equal(ipm_unlock(f->u.m), 0);
+}
+
+/* A later version's record (another magic) is refused: left untouched, and
+ * the handle goes on without crash recovery, saying why. */
+static void later_version_refused(void **state)
+{
+	struct fix *f = *state;
+	unsigned char before[8192], after[8192];
+	char path[96], want[300];
+	ipm_map *m;
+	int fd;
+
+	ipm_map_close(f->u.m);
+	fd = lock_file();
+	assert_int_equal(pwrite(fd, "IPMUNDO3", 8, REC), 8);
+	memset(before, 0x5a, sizeof(before) - REC);
+	assert_int_equal(pwrite(fd, before, 4096 - 8, REC + 8), 4096 - 8);
+	assert_int_equal(pread(fd, before, sizeof(before), 0), sizeof(before));
+	m = open_as(IPM_EDITOR);
+	snprintf(path, sizeof(path), "%s/Pair_.lockfile", f->u.dir);
+	snprintf(want, sizeof(want),
+		 "lock file %s: undo record magic 'IPMUNDO3', expected 'IPMUNDO2': ignored", path);
+	assert_string_equal(ipm_map_errmsg(m), want);
+	write_pair(m, 70);
+	expect_pair(m, 70);
+	ipm_map_free(m);
+	assert_int_equal(pread(fd, after, sizeof(after), 0), sizeof(after));
+	close(fd);
+	/* The control page moved (its change counter); the record did not. */
+	assert_memory_equal(after + REC, before + REC, sizeof(before) - REC);
+	assert_int_equal(ipm_map_open(f->u.m, "Pair", "", IPM_MANAGER, &f->u.opts), 0);
 }
 
 /* What a section costs on top of a bare write lock and unlock. */
@@ -452,6 +676,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(manager_open_restores, setup, teardown),
 	    cmocka_unit_test_setup_teardown(clean_sections, setup, teardown),
 	    cmocka_unit_test_setup_teardown(killed_holders_never_block, setup, teardown),
+	    cmocka_unit_test_setup_teardown(raw_and_declared_writers_undone, setup, teardown),
+	    cmocka_unit_test_setup_teardown(write_range_refusals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(version1_record_undone, setup, teardown),
+	    cmocka_unit_test_setup_teardown(version1_writer_in_version2_record, setup, teardown),
+	    cmocka_unit_test_setup_teardown(later_version_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(cost_of_a_section, setup, teardown),
 	};
 
