@@ -13,17 +13,22 @@
  *
  * Relative paths are relative to the directory of the configuration file
  * (not to the working directory, which fuse_daemonize() changes to /).
- * Without instance lines every <Struct>_<tag>.mmap of mmap_dir is shown.
+ * Without instance lines every <Struct>_<tag>.mmap of mmap_dir is shown, and
+ * mmap_dir must then be a directory that can be read.
  * Every key is optional, schema too: instances are then shown with the
  * definitions their managers stored (define.c). Without any configuration
  * file, fs_config_default() gives what the library's defaults give, from
  * the working directory.
  * Every error is "file:line: what is wrong"; the first one wins.
  *
- * Lines are counted by our own reader for ini_parse_stream(): Debian's inih
- * is built without INI_HANDLER_LINENO (see INIH-NOTES.md).
+ * The file is read through the library's bounded line reader (ipm_lines_*,
+ * as schemas are): it counts the lines for ini_parse_stream(), as Debian's
+ * inih is built without INI_HANDLER_LINENO (see INIH-NOTES.md), and refuses
+ * a line inih would cut in two, a file over IPM_TEXT_MAX, and a file without
+ * end (/dev/zero).
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
@@ -39,7 +44,7 @@
 
 struct cfg_parse {
 	struct fs_config *c; /* being filled */
-	FILE *f;	     /* the file */
+	ipm_lines *f;	     /* the file */
 	int line;	     /* line last handed to inih */
 	int indented;	     /* that line starts with white space */
 	int mmap_line;	     /* line of mmap_dir =, 0 if none yet */
@@ -52,16 +57,24 @@ struct cfg_parse {
 	int rc;		     /* its errno, negative; 0 if none */
 };
 
+/* Stops inih at the reader's first error, whose message names its line. */
 static char *cfg_reader(char *str, int num, void *stream)
 {
 	struct cfg_parse *p = stream;
-	char *s = fgets(str, num, p->f);
+	int rc;
 
-	if (s) {
-		p->line++;
-		p->indented = (*s == ' ' || *s == '\t') && strspn(s, " \t\r\n") != strlen(s);
+	if (p->rc)
+		return NULL;
+	rc = ipm_lines_next(p->f, str, (size_t)num);
+	p->line = ipm_lines_number(p->f);
+	if (rc < 0) {
+		snprintf(p->err, p->errlen, "%s", ipm_lines_errmsg(p->f));
+		p->rc = rc;
 	}
-	return s;
+	if (rc <= 0)
+		return NULL;
+	p->indented = (*str == ' ' || *str == '\t') && strspn(str, " \t") != strlen(str);
+	return str;
 }
 
 /* Keeps the first error; returns 0 so that inih goes on to the end and we
@@ -272,6 +285,27 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
 	return cfg_fail(p, -EINVAL, "unknown key '%s'", name);
 }
 
+/* Scan mode shows what mmap_dir holds: one that is missing, is not a
+ * directory or cannot be read would mount an empty root without a word.
+ * line: of mmap_dir =, 0 for the default. */
+static int cfg_scan_dir(const struct fs_config *c, int line, char *err, size_t errlen)
+{
+	DIR *d = opendir(c->mmap_dir);
+	int e = errno;
+
+	if (d) {
+		closedir(d);
+		return 0;
+	}
+	if (line)
+		snprintf(err, errlen, "%s:%d: mmap_dir %s: %s", c->path, line, c->mmap_dir,
+			 strerror(e));
+	else
+		snprintf(err, errlen, "%s: mmap_dir %s (the default): %s", c->path, c->mmap_dir,
+			 strerror(e));
+	return -e;
+}
+
 /* See fs.h. */
 int fs_config_load(struct fs_config *c, const char *path, char *err, size_t errlen)
 {
@@ -297,14 +331,14 @@ int fs_config_load(struct fs_config *c, const char *path, char *err, size_t errl
 		slash[1] = '\0';
 	else
 		*slash = '\0';
-	p.f = fopen(real, "r");
+	p.f = ipm_lines_open(real, NULL);
 	if (!p.f) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot open configuration %s: %s", real, strerror(-rc));
 		goto fail;
 	}
 	rc = ini_parse_stream(cfg_reader, &p, cfg_handler, &p);
-	fclose(p.f);
+	ipm_lines_close(p.f);
 	if (p.rc) {
 		rc = p.rc;
 		goto fail;
@@ -350,6 +384,11 @@ int fs_config_load(struct fs_config *c, const char *path, char *err, size_t errl
 		rc = -ENOMEM;
 		goto fail;
 	}
+	if (!c->ninsts) {
+		rc = cfg_scan_dir(c, p.mmap_line, err, errlen);
+		if (rc < 0)
+			goto fail;
+	}
 	return 0;
 fail:
 	fs_config_free(c);
@@ -372,9 +411,24 @@ static char *cfg_abs(const char *dir)
 	return s;
 }
 
-/* See fs.h. */
-int fs_config_dirs(struct fs_config *c, const char *mmap_dir, const char *lock_dir, char *err,
-		   size_t errlen)
+/* Scan mode without a configuration file's line to name: as cfg_scan_dir(),
+ * what says where dir came from. */
+static int cfg_scan_given(const char *dir, const char *what, char *err, size_t errlen)
+{
+	DIR *d = opendir(dir);
+	int e = errno;
+
+	if (d) {
+		closedir(d);
+		return 0;
+	}
+	snprintf(err, errlen, "mmap_dir %s (%s): %s", dir, what, strerror(e));
+	return -e;
+}
+
+/* Sets the directories given (NULL: left as they are). */
+static int cfg_set_dirs(struct fs_config *c, const char *mmap_dir, const char *lock_dir,
+			char *err, size_t errlen)
 {
 	const char *v[2] = {mmap_dir, lock_dir};
 	char **dst[2] = {&c->mmap_dir, &c->lock_dir};
@@ -403,17 +457,35 @@ int fs_config_dirs(struct fs_config *c, const char *mmap_dir, const char *lock_d
 }
 
 /* See fs.h. */
-int fs_config_default(struct fs_config *c, char *err, size_t errlen)
+int fs_config_dirs(struct fs_config *c, const char *mmap_dir, const char *lock_dir, char *err,
+		   size_t errlen)
+{
+	int rc = cfg_set_dirs(c, mmap_dir, lock_dir, err, errlen);
+
+	if (rc == 0 && mmap_dir && !c->ninsts)
+		rc = cfg_scan_given(c->mmap_dir, "-o mmap_dir=", err, errlen);
+	return rc;
+}
+
+/* See fs.h. */
+int fs_config_default(struct fs_config *c, const char *mmap_dir, const char *lock_dir, char *err,
+		      size_t errlen)
 {
 	int rc;
 
 	memset(c, 0, sizeof(*c));
-	rc = fs_config_dirs(c, IPM_DEFAULT_MMAP_DIR, IPM_DEFAULT_LOCK_DIR, err, errlen);
+	rc = cfg_set_dirs(c, mmap_dir ? mmap_dir : IPM_DEFAULT_MMAP_DIR,
+			  lock_dir ? lock_dir : IPM_DEFAULT_LOCK_DIR, err, errlen);
 	if (rc == 0) {
 		c->dir = cfg_abs(".");
 		if (!c->dir)
 			rc = -ENOMEM;
 	}
+	if (rc == 0)
+		rc = cfg_scan_given(c->mmap_dir,
+				    mmap_dir ? "-o mmap_dir=" : "the default: ./.mmap of the working "
+								"directory",
+				    err, errlen);
 	if (rc < 0)
 		fs_config_free(c);
 	return rc;

@@ -99,10 +99,11 @@ struct fs_config {
 int fs_config_load(struct fs_config *c, const char *path, char *err, size_t errlen);
 void fs_config_free(struct fs_config *c);
 
-/* No configuration file: mmap_dir ./.mmap and lock_dir ./.fasteners of the
- * working directory, no schema, every file shown. 0 or a negative errno
- * with err. */
-int fs_config_default(struct fs_config *c, char *err, size_t errlen);
+/* No configuration file: mmap_dir and lock_dir as given (-o, relative to
+ * the working directory; NULL: ./.mmap and ./.fasteners), no schema, every
+ * file shown; mmap_dir must be readable. 0 or a negative errno with err. */
+int fs_config_default(struct fs_config *c, const char *mmap_dir, const char *lock_dir, char *err,
+		      size_t errlen);
 
 /* -o mmap_dir=, lock_dir= (NULL: not given), relative to the working
  * directory, over what c says. 0 or a negative errno with err. */

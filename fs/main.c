@@ -313,8 +313,8 @@ int main(int argc, char *argv[])
 	/* No configuration is fine: the working directory's instances. */
 	cpath = main_find_config(mo.config);
 	rc = cpath ? fs_config_load(&conf, cpath, err, sizeof(err))
-		   : fs_config_default(&conf, err, sizeof(err));
-	if (rc == 0)
+		   : fs_config_default(&conf, mo.mmap_dir, mo.lock_dir, err, sizeof(err));
+	if (rc == 0 && cpath)
 		rc = fs_config_dirs(&conf, mo.mmap_dir, mo.lock_dir, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "%s\n", err);

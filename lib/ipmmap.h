@@ -247,8 +247,11 @@ struct ipm_field {
  * char[N], any structure of the schema (defined before or after its use), and
  * arrays T[N], T[N][M] of any of them. The ctypes spellings are accepted too:
  * c_int8 .. c_uint64, c_byte c_ubyte c_short c_ushort c_int c_uint c_long
- * c_ulong c_longlong c_ulonglong c_float c_double c_bool c_char, "T * N".
- * Layout is the platform's native C layout.
+ * c_ulong c_longlong c_ulonglong c_size_t c_ssize_t c_time_t (platform sizes)
+ * c_float c_double c_bool c_char, "T * N". Layout is the platform's native C
+ * layout, as ctypes computes it; "_pack_ = N" (1, 2, 4, 8, 16) packs a section
+ * as ctypes' _pack_ does, and a derived structure without one takes its base's.
+ * At most IPM_TEXT_MAX bytes and lines of 199 characters are read.
  */
 
 /* A new, empty schema that knows only MmapStructureHeader. NULL if out of
@@ -262,9 +265,9 @@ void ipm_schema_free(ipm_schema *s);
 /*
  * Adds the structures defined in the INI file at path. All or nothing: on any
  * error the schema is left as it was. Structures may refer to those loaded
- * earlier into the same schema. Returns 0, or -EINVAL (bad schema; the
- * message is "path:line: what is wrong"), -ENOENT/-EACCES/... (cannot read
- * the file), -ENOMEM.
+ * earlier into the same schema. Returns 0, or -EINVAL (bad schema, a line
+ * too long; the message is "path:line: what is wrong"), -EFBIG (over
+ * IPM_TEXT_MAX), -ENOENT/-EACCES/... (cannot read the file), -ENOMEM.
  */
 int ipm_schema_load_file(ipm_schema *s, const char *path);
 
@@ -282,6 +285,31 @@ const ipm_type *ipm_schema_find(const ipm_schema *s, const char *name);
  * MmapStructureHeader is number 0). */
 size_t ipm_schema_count(const ipm_schema *s);
 const ipm_type *ipm_schema_at(const ipm_schema *s, size_t i);
+
+/* The bounded line reader schemas are read with, for programs that read INI
+ * with inih too (ipmmapfs): a file without end is an error at once, and lines
+ * are counted. One thread per reader: open, next until 0 or an error, close. */
+#define IPM_TEXT_MAX (1 << 20) /* most bytes read from one file or string */
+typedef struct ipm_lines ipm_lines; /* an open text file, read line by line */
+
+/* Opens path (a pipe works). NULL, "cannot open PATH: why" in err and errno. */
+ipm_lines *ipm_lines_open(const char *path, char err[IPM_ERRLEN]);
+
+/*
+ * The next line into buf (size >= 2 bytes, as inih's reader callback gets):
+ * without "\n" or "\r\n", nor a UTF-8 byte order mark on line 1. Returns 1, 0
+ * at the end, or with "PATH:LINE: what" in ipm_lines_errmsg() -EINVAL ("line
+ * too long (more than SIZE-1 characters)", read no further; "NUL byte in
+ * line"), -EFBIG ("file too large (more than 1048576 bytes)"), or -errno
+ * ("cannot read PATH: why"). An error stays.
+ */
+int ipm_lines_next(ipm_lines *r, char *buf, size_t size);
+
+/* Line last read or stopped in (1: the first), 0 before; last message or "". */
+int ipm_lines_number(const ipm_lines *r);
+const char *ipm_lines_errmsg(const ipm_lines *r);
+
+void ipm_lines_close(ipm_lines *r); /* closes and frees; NULL is harmless */
 
 /* ------------------------------------------------------------------------ */
 /* Type introspection (for tree walkers, generators and checkers)            */
@@ -310,6 +338,8 @@ const ipm_type *ipm_type_field_type(const ipm_type *t, size_t i);
 /* IPM_STRUCT: the base structure of "[Name : Base]", or NULL. */
 const ipm_type *ipm_type_base(const ipm_type *t);
 
+size_t ipm_type_pack(const ipm_type *t); /* IPM_STRUCT: "_pack_ = N" (or base's), 0 */
+
 /* Where the structure was defined: file name (owned by the schema) and line.
  * "<builtin>" and 0 for MmapStructureHeader and for non-structures. */
 const char *ipm_type_file(const ipm_type *t);
@@ -332,6 +362,37 @@ uint64_t ipm_type_fingerprint(const ipm_type *t);
  */
 int ipm_type_resolve(const ipm_type *t, const char *path, struct ipm_field *out,
 		     char err[IPM_ERRLEN]);
+
+/* ipm_type_walk() visits, in layout order, every leaf (scalar, char[N]) and,
+ * with IPM_WALK_DIRS, each structure and array before and after its members. */
+enum ipm_walk_event {
+	IPM_WALK_LEAF,  /* a scalar or a char[N] string */
+	IPM_WALK_ENTER, /* a structure or array, before its members */
+	IPM_WALK_LEAVE, /* the same, after them */
+};
+#define IPM_WALK_DIRS 0x1 /* flag: report IPM_WALK_ENTER and IPM_WALK_LEAVE too */
+#define IPM_WALK_SKIP 1   /* returned for ENTER: skip its members and its LEAVE */
+/* One visit; all of it, path and name too, valid only during the callback. */
+struct ipm_walk {
+	enum ipm_walk_event event; /* what this visit is */
+	const char *path;          /* dotted path, starting with the walk's path */
+	const char *name;          /* last part: field name or index ("3"); "" at depth 0 */
+	struct ipm_field field;    /* offset (plus the walk's), size, kind, type */
+	const ipm_type *parent;    /* structure or array holding it; NULL at depth 0 */
+	size_t index;              /* field number in parent, or element index */
+	size_t depth;              /* 0: the walked type, 1: its members, ... */
+};
+typedef int (*ipm_walk_fn)(const struct ipm_walk *w, void *ctx);
+
+/*
+ * Calls fn(w, ctx) for each node below t (t itself included) with the path
+ * ipm_type_resolve() reads back ("multi_pts.multi_points[3].y"). path is t's
+ * own (NULL: ""), offset t's, so a walk may start at a resolved field. State
+ * is on the heap: any nesting walks in little stack. fn returns 0, SKIP, or
+ * anything else to stop the walk, which returns it. 0, -EINVAL or -ENOMEM.
+ */
+int ipm_type_walk(const ipm_type *t, const char *path, size_t offset, unsigned flags,
+		  ipm_walk_fn fn, void *ctx);
 
 /* ------------------------------------------------------------------------ */
 /* Values as text (pure functions on bytes; no map, no lock)                 */
@@ -539,14 +600,11 @@ void ipm_map_free(ipm_map *m);
  * The lock file is allocated in full when a handle that may write it opens
  * it, so a full disk shows here (-ENOSPC, "cannot allocate lock file P: No
  * space left on device") and never as a bus error later.
- * The instance's stored definition (see "Stored definitions" below): a
- * manager that makes the file anew (or keeps one that has none) stores the
- * structure's definition before the file appears under its name; every role
- * that finds one compares its own structure with it and refuses a different
- * layout with -EINVAL, naming the first field that differs ("structure
- * 'Demo' differs from its stored definition .fasteners/Demo_.schema:
- * data_xy.x is float here, double there"). A manager that forces the file
- * anew replaces the definition instead.
+ * Stored definitions (see below): a manager that makes the file (or keeps
+ * one without a good definition) stores its structure's first; every role
+ * that finds one refuses a different layout with -EINVAL, naming the first
+ * field that differs ("structure 'Demo' differs from its stored definition
+ * P: data_xy.x is float here, double there"); IPM_FORCE replaces it.
  * Returns 0 or a negative errno: -ENOENT (no such file or structure), -EINVAL
  * (bad name or tag, structure not mappable, size or magic mismatch, layout
  * fingerprint mismatch, a different stored definition, lock or data file not
@@ -559,17 +617,11 @@ void ipm_map_free(ipm_map *m);
 int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role role,
 		 const struct ipm_open_opts *opts);
 
-/*
- * As ipm_map_open(), but when the handle's schema has no structure name (or
- * the handle was made with ipm_map_new(NULL)), with the instance's stored
- * definition: read with ipm_definition_read() into a schema the handle owns
- * until it is freed or opened again this way (types and fields resolved from
- * it stay valid that long). With a structure of its own the call is exactly
- * ipm_map_open(). Returns what ipm_map_open() and ipm_definition_read()
- * return: -ENOENT (no file, or no stored definition: an instance made by
- * Python IPMMAP or an older libipmmap; give a schema), -EIO (a stored
- * definition that cannot be trusted, with the reason), ...
- */
+/* As ipm_map_open(), but when the handle's schema lacks structure name (or
+ * is NULL), with the instance's stored definition (ipm_definition_read()),
+ * owned by the handle until it is freed or opened so again. Returns what
+ * both return: -ENOENT (no file, or none stored: made by Python IPMMAP or an
+ * older libipmmap), -EIO (one that cannot be trusted, with the reason), ... */
 int ipm_map_open_described(ipm_map *m, const char *name, const char *tag, enum ipm_role role,
 			   const struct ipm_open_opts *opts);
 
@@ -653,76 +705,51 @@ int ipm_map_guarded(ipm_map *m, int (*fn)(ipm_map *m, void *ctx), void *ctx);
 /* ------------------------------------------------------------------------ */
 
 /*
- * A manager stores the definition of the instance's structure next to its
- * lock file, in <lock_dir>/<name>_<tag>.schema: the schema text of the
- * structure and of every structure it uses, which ipm_schema_load_string()
- * reads, after four comment lines that say what it describes:
+ * A manager stores its structure's definition beside the lock file, in
+ * <lock_dir>/<name>_<tag>.schema (see ipm_map_open()): four header lines,
+ * then the schema text of the structure and of every structure it uses:
  *
  *   ; ipmmap definition 1
  *   ; structure = DemoMmapStructure
  *   ; size = 688
- *   ; fingerprint = 0x6c1e0f0b5a3d2e71
+ *   ; fingerprint = 0x27e68f77d67e6795
+ *   [Point2D] ...
  *
- *   [Point2D]
- *   x = double
- *   ...
- *
- * So every program opens the instance without a schema of its own
- * (ipm_map_open_described(), `ipmmap get` without -s, `ipmmapfs` without a
- * configuration), and one that has its own is told when the two differ
- * (ipm_map_open()). The file is written under a temporary name and renamed
- * into place, with the mode and group of the instance's files; Python
- * IPMMAP never looks at it. Instances made by Python IPMMAP or an older
- * libipmmap have none; they work as before through a schema.
- *
- * A stored definition is input from whoever may write the lock directory:
- * it is read with limits (IPM_DEFINITION_MAX bytes, the loader's rules),
- * must describe a mappable structure whose layout has the stored size and
- * fingerprint, and that size must be the .mmap file's. Anything else is
- * refused with the reason; it is never trusted over the file's size.
+ * Written under a temporary name and renamed, with the mode and group of the
+ * instance's files; Python IPMMAP never looks at it. Being input from
+ * whoever may write the lock directory, it is read with limits: at most
+ * IPM_DEFINITION_MAX bytes, the loader's rules, a mappable structure of the
+ * size and fingerprint its header says and, from a file, of the .mmap's size.
  */
-
-/* Longest stored definition read or written: 256 KiB, thousands of fields. */
 #define IPM_DEFINITION_MAX (256 * 1024)
 
-/*
- * The definition of structure t as ipm_definition_parse() reads it (the
- * text above), in *text: NUL-terminated, malloc()ed, the caller frees it.
- * Structures come after those they use; inheritance is kept. The text is
- * checked by reading it back: it lays out to t's size and fingerprint.
- * Returns its length, or -EINVAL (t is not a structure, or has something the
- * text cannot say), -EFBIG (longer than IPM_DEFINITION_MAX), -ENOMEM, with
- * a message in err (if not NULL).
- */
+/* The definition of structure t, malloc()ed into *text (the caller frees
+ * it), checked by reading it back. Returns its length, or -EINVAL (t is not
+ * a mappable structure, or holds what the text cannot say), -EFBIG, -ENOMEM,
+ * with a message in err (if not NULL). */
 int ipm_type_describe(const ipm_type *t, char **text, char err[IPM_ERRLEN]);
 
 /*
- * Reads a definition (len bytes at text, need not be NUL-terminated) into a
- * new schema, stored in *schema (the caller frees it with ipm_schema_free()),
- * and its structure in *type. name names the text in messages ("<string>"
- * if NULL). structure: the structure it must describe (NULL: any); size:
- * the size it must lay out to (0: any). Returns 0, or -EFBIG (more than
- * IPM_DEFINITION_MAX bytes), -EINVAL (not a definition, a bad schema, a
- * structure that is missing, not mappable, of another size or fingerprint
- * than its header says or than asked), -ENOMEM, with "name: why" or
- * "name:line: why" in err (if not NULL); *schema is then NULL.
+ * Reads a definition (len bytes at text, need not be NUL-terminated; named
+ * name in messages) into a new schema in *schema (free it with
+ * ipm_schema_free()) and its structure in *type. structure (NULL: any) and
+ * size (0: any) are what it must describe. Returns 0, or -EFBIG, -EINVAL
+ * (not a definition, a bad schema, a structure missing, not mappable, or of
+ * another size or fingerprint), -ENOMEM, with "name[:line]: why" in err (if
+ * not NULL) and *schema NULL.
  */
 int ipm_definition_parse(const char *text, size_t len, const char *name, const char *structure,
 			 size_t size, ipm_schema **schema, const ipm_type **type,
 			 char err[IPM_ERRLEN]);
 
 /*
- * Reads the stored definition of instance <name>_<tag> (directories of
- * opts, as ipm_map_open() takes them; it makes nothing) into a new schema
- * as ipm_definition_parse() does, requiring it to describe structure name
- * and to lay out to the size of the .mmap file. With tag NULL, name is the
- * whole "<Struct>_<tag>" of the files, as found in a listing, and the
- * structure is the one the definition names; the file name must start with
- * it and '_'. Returns 0, -ENOENT (no .mmap file, or no stored definition:
- * the message says which), -EIO (a definition that cannot be trusted:
- * damaged, truncated, too large, of another structure or size; the message
- * says why), or another error of the system (-EACCES, -ELOOP for a
- * symbolic link), with the message in err (if not NULL).
+ * The same from the stored file of instance <name>_<tag> (directories of
+ * opts, as ipm_map_open() takes them; it makes nothing), for structure name
+ * and the .mmap file's size. With tag NULL, name is the files' whole
+ * "<Struct>_<tag>", as a listing finds it, and the structure is the one the
+ * definition names. Returns 0, -ENOENT (no .mmap file, or no stored
+ * definition: err says which), -EIO (one that cannot be trusted: err says
+ * why), or the system's error.
  */
 int ipm_definition_read(const char *name, const char *tag, const struct ipm_open_opts *opts,
 			ipm_schema **schema, const ipm_type **type, char err[IPM_ERRLEN]);
