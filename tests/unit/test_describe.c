@@ -166,9 +166,12 @@ static void describe_kinds(void **state)
 				   "header = MmapStructureHeader\n"
 				   "a = uint8\n"
 				   "[Inner]\n"
+				   "_pack_ = 1\n"
 				   "b = bool\n"
 				   "c = c_char * 3\n"
+				   "d = int32\n"
 				   "[Derived : Base]\n"
+				   "_pack_ = 2\n"
 				   "grid = int16[3][2]\n"
 				   "names = char[4][16]\n"
 				   "inner = Inner * 2 * 5\n"
@@ -184,7 +187,8 @@ static void describe_kinds(void **state)
 	t = ipm_schema_find(s, "Derived");
 	n = ipm_type_describe(t, &out, err);
 	assert_true(n > 0);
-	assert_non_null(strstr(out, "[Derived : Base]\n"));
+	assert_non_null(strstr(out, "[Derived : Base]\n_pack_ = 2\n"));
+	assert_non_null(strstr(out, "[Inner]\n_pack_ = 1\n"));
 	assert_true(strstr(out, "[Base]") < strstr(out, "[Derived : Base]"));
 	/* Only Derived's own fields in its section. */
 	assert_null(strstr(strstr(out, "[Derived : Base]"), "a = uint8"));
