@@ -137,6 +137,9 @@ static int emit(struct sb *b, struct seen *s, const ipm_type *t, char *err)
 		sb_add(b, "\n[%s : %s]\n", ipm_type_name(t), ipm_type_name(base));
 	else
 		sb_add(b, "\n[%s]\n", ipm_type_name(t));
+	/* A derived structure without its own _pack_ takes its base's. */
+	if (ipm_type_pack(t) && (!base || ipm_type_pack(base) != ipm_type_pack(t)))
+		sb_add(b, "_pack_ = %zu\n", ipm_type_pack(t));
 	for (i = first; i < n; i++)
 		sb_add(b, "%s = %s\n", ipm_type_field_name(t, i),
 		       ipm_type_name(ipm_type_field_type(t, i)));
