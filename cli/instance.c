@@ -66,6 +66,10 @@ int cli_create(struct cli *c, int argc, char **argv)
 	}
 	if (cli_open(c, &m, argv[0], IPM_MANAGER))
 		return 1;
+	/* Made, but with a note: the definition could not be stored, or the
+	 * lock file holds bytes not ours. */
+	if (*ipm_map_errmsg(m))
+		fprintf(stderr, "ipmmap: note: %s\n", ipm_map_errmsg(m));
 	printf("%s\n", ipm_map_path(m));
 	ipm_map_free(m);
 	return 0;

@@ -104,6 +104,13 @@ else
 	nok "make install: $(cat "$T/install.log")"
 fi
 
+# No configuration, and no ./.mmap here: nothing to show, refused.
+mkdir -p "$T/empty"
+out=$(cd "$T/empty" && IPMMAPFS_CONFIG='' timeout 10 "$FS" -f "$M" 2>&1)
+[ $? -ne 0 ] && ok "no configuration and no ./.mmap: not mounted" || nok "... mounted"
+contains "... saying which directory" "mmap_dir $T/empty/.mmap (the default: ./.mmap of the working directory): No such file or directory" "$out"
+mounted "$M" && nok "... but mounted" || ok "... nothing mounted"
+
 # -o mmap_dir=,lock_dir= from anywhere, over the same files.
 start "$M" -o "mmap_dir=$APP/.mmap,lock_dir=$APP/.fasteners" || nok "mount with -o mmap_dir, lock_dir"
 expect "-o mmap_dir,lock_dir: reads" 77 "$(t cat "$M/$D/data_int")"
