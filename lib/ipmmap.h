@@ -251,6 +251,8 @@ struct ipm_field {
  * c_float c_double c_bool c_char, "T * N". Layout is the platform's native C
  * layout, as ctypes computes it; "_pack_ = N" (1, 2, 4, 8, 16) packs a section
  * as ctypes' _pack_ does, and a derived structure without one takes its base's.
+ * "[Name : Union]" is a union (ctypes.Union): kind IPM_STRUCT, every field at
+ * offset 0, so walkers and paths ("v.i") treat it as a structure.
  * At most IPM_TEXT_MAX bytes and lines of 199 characters are read.
  */
 
@@ -339,6 +341,7 @@ const ipm_type *ipm_type_field_type(const ipm_type *t, size_t i);
 const ipm_type *ipm_type_base(const ipm_type *t);
 
 size_t ipm_type_pack(const ipm_type *t); /* IPM_STRUCT: "_pack_ = N" (or base's), 0 */
+int ipm_type_is_union(const ipm_type *t); /* IPM_STRUCT of "[Name : Union]": 1, else 0 */
 
 /* Where the structure was defined: file name (owned by the schema) and line.
  * "<builtin>" and 0 for MmapStructureHeader and for non-structures. */

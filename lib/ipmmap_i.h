@@ -180,6 +180,7 @@ struct ipm_type {
 	size_t nfields;
 	const struct ipm_type *base; /* "[Name : Base]", or NULL */
 	size_t pack;               /* _pack_: most alignment of a field, 0: none */
+	bool is_union;             /* "[Name : Union]": every field at offset 0 */
 	const char *file;          /* defining file, owned by the schema */
 	int line;                  /* line of the [section] */
 	uint64_t fingerprint;      /* see ipm_type_fingerprint() */

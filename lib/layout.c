@@ -50,10 +50,14 @@ static size_t round_up(size_t n, size_t align)
  * ctypes computes it: B {int8 a; int64 b;}, D(B) {_pack_ = 1; int8 c; int64
  * d;} puts c at 16, d at 17, and sizeof(D) is 32. (C cannot say that with
  * #pragma pack, which would cap the base member's alignment too.)
+ *
+ * A union ("[U : Union]", ctypes.Union) puts every member at offset 0; its
+ * size is its largest member's, rounded up to its alignment, which _pack_
+ * caps as in a structure: gcc and ctypes agree on both.
  */
 int ipm_layout_struct(struct ipm_type *t)
 {
-	size_t off = 0, align = 1, first = 0, i;
+	size_t off = 0, end = 0, align = 1, first = 0, i;
 
 	if (t->base) {
 		off = t->base->size;
@@ -64,14 +68,23 @@ int ipm_layout_struct(struct ipm_type *t)
 		const struct ipm_type *ft = t->fields[i].type;
 		size_t fa = t->pack && ft->align > t->pack ? t->pack : ft->align;
 
+		if (fa > align)
+			align = fa;
+		if (t->is_union) {
+			/* a union: every member at 0, as large as its largest */
+			t->fields[i].offset = 0;
+			if (ft->size > end)
+				end = ft->size;
+			continue;
+		}
 		off = round_up(off, fa);
 		if (ft->size > IPM_SIZE_LIMIT || off > IPM_SIZE_LIMIT - ft->size)
 			return -EOVERFLOW;
 		t->fields[i].offset = off;
 		off += ft->size;
-		if (fa > align)
-			align = fa;
 	}
+	if (end > off)
+		off = end;
 	t->size = round_up(off, align);
 	t->align = align;
 	if (t->size > IPM_SIZE_LIMIT)
@@ -93,7 +106,7 @@ static uint64_t fnv1a(uint64_t h, const char *s)
  * The fingerprint is FNV-1a 64 (offset basis 0xcbf29ce484222325) over this
  * text, so that any tool can recompute it:
  *
- *   "struct <name> <size> <align>\n"
+ *   "struct <name> <size> <align>\n" ("union ..." for a union)
  *   then per field, base's first: "<field> <type name> <offset> <size>\n",
  *   where a field whose type is a structure, or an array of one at any depth,
  *   has " {<that structure's fingerprint, 16 lowercase hex digits>}" before
@@ -109,7 +122,7 @@ void ipm_layout_fingerprint(struct ipm_type *t)
 	size_t i;
 
 	snprintf(num, sizeof(num), " %zu %zu\n", t->size, t->align);
-	h = fnv1a(h, "struct ");
+	h = fnv1a(h, t->is_union ? "union " : "struct ");
 	h = fnv1a(h, t->name);
 	h = fnv1a(h, num);
 	for (i = 0; i < t->nfields; i++) {

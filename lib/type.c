@@ -78,6 +78,11 @@ size_t ipm_type_pack(const ipm_type *t)
 	return t && t->kind == IPM_STRUCT ? t->pack : 0;
 }
 
+int ipm_type_is_union(const ipm_type *t)
+{
+	return t && t->kind == IPM_STRUCT && t->is_union;
+}
+
 const char *ipm_type_file(const ipm_type *t)
 {
 	return t && t->kind == IPM_STRUCT && t->file ? t->file : "<builtin>";
@@ -94,7 +99,7 @@ int ipm_type_mappable(const ipm_type *t)
 {
 	const struct ipm_member *m = member(t, 0);
 
-	return m && m->type->kind == IPM_STRUCT && !strcmp(m->type->name, IPM_HEADER_STRUCT);
+	return m && !t->is_union && m->type->kind == IPM_STRUCT && !strcmp(m->type->name, IPM_HEADER_STRUCT);
 }
 
 uint64_t ipm_type_fingerprint(const ipm_type *t)
