@@ -80,11 +80,15 @@ static const char *c_scalar(enum ipm_kind k)
 	return names[k];
 }
 
-static void print_decl(const ipm_type *t, const char *name)
+static void print_decl(const ipm_type *t, const char *name, unsigned width)
 {
 	char dims[256] = "";
 	size_t used = 0;
 
+	if (width) { /* a C bit field: gcc lays it out as the library does */
+		printf("\t%s %s : %u;\n", c_scalar(ipm_type_kind(t)), name, width);
+		return;
+	}
 	while (ipm_type_kind(t) == IPM_ARRAY) {
 		used += snprintf(dims + used, sizeof(dims) - used, "[%zu]", ipm_type_count(t));
 		t = ipm_type_elem(t);
@@ -109,7 +113,8 @@ static void print_struct(const ipm_type *t)
 		printf("#pragma pack(push, %zu)\n", ipm_type_pack(t));
 	printf("%s %s {\n", tag, name);
 	for (size_t j = 0; j < ipm_type_nfields(t); j++)
-		print_decl(ipm_type_field_type(t, j), ipm_type_field_name(t, j));
+		print_decl(ipm_type_field_type(t, j), ipm_type_field_name(t, j),
+			   ipm_type_field_bits(t, j, NULL));
 	printf("};\n");
 	if (ipm_type_pack(t))
 		printf("#pragma pack(pop)\n");
@@ -118,7 +123,8 @@ static void print_struct(const ipm_type *t)
 	printf("_Static_assert(sizeof(%s %s) == %zu, \"size of %s\");\n", tag, name,
 	       ipm_type_size(t), name);
 	for (size_t j = 0; j < ipm_type_nfields(t); j++)
-		printf("_Static_assert(offsetof(%s %s, %s) == %zu, "
+		if (!ipm_type_field_bits(t, j, NULL)) /* C has no offsetof for a bit field */
+			printf("_Static_assert(offsetof(%s %s, %s) == %zu, "
 		       "\"offset of %s.%s\");\n",
 		       tag, name, ipm_type_field_name(t, j), ipm_type_field_offset(t, j), name,
 		       ipm_type_field_name(t, j));
@@ -191,8 +197,13 @@ static int cmd_header(struct cli *c, int argc, char **argv)
 static int check_leaf(const struct ipm_walk *w, void *arg)
 {
 	(void)arg;
+	char bits[96];
+
+	if (w->field.width) /* type:width@lowest bit of the unit at offset */
+		snprintf(bits, sizeof(bits), "%s:%u@%u", ipm_type_name(w->field.type),
+			 w->field.width, w->field.bit);
 	printf("  %6zu %6zu  %-12s %s\n", w->field.offset, w->field.size,
-	       ipm_type_name(w->field.type), w->path);
+	       w->field.width ? bits : ipm_type_name(w->field.type), w->path);
 	return 0;
 }
 

@@ -219,8 +219,15 @@ struct ipm_field {
 	size_t offset;         /* byte offset from the start of the structure */
 	size_t size;           /* bytes the field occupies */
 	enum ipm_kind kind;    /* kind of type, repeated for speed */
+	unsigned char bit;     /* a bit field: its lowest bit in the unit below */
+	unsigned char width;   /* a bit field's bits ("x = c_uint32 : 3"), 0: none */
 	const ipm_type *type;  /* the field's type */
 };
+/* A bit field's offset and size are its storage unit's (a whole kind, laid
+ * out as gcc does on the platform). Typed and text access read and write only
+ * its bits, refuse a value wider than them, and never move the neighbours;
+ * ipm_get_bytes/ipm_set_bytes move the unit, of which set takes only the
+ * field's bits. */
 
 /* ------------------------------------------------------------------------ */
 /* Schema                                                                    */
@@ -253,6 +260,8 @@ struct ipm_field {
  * as ctypes' _pack_ does, and a derived structure without one takes its base's.
  * "[Name : Union]" is a union (ctypes.Union): kind IPM_STRUCT, every field at
  * offset 0, so walkers and paths ("v.i") treat it as a structure.
+ * "f = c_uint32 : 3" is a bit field (integer types, not in unions or packed
+ * sections), laid out as gcc does; see struct ipm_field.
  * At most IPM_TEXT_MAX bytes and lines of 199 characters are read.
  */
 
@@ -336,6 +345,8 @@ size_t ipm_type_nfields(const ipm_type *t);
 const char *ipm_type_field_name(const ipm_type *t, size_t i);
 size_t ipm_type_field_offset(const ipm_type *t, size_t i);
 const ipm_type *ipm_type_field_type(const ipm_type *t, size_t i);
+/* The i-th field's bits (0: not a bit field) and its lowest bit in its unit. */
+unsigned ipm_type_field_bits(const ipm_type *t, size_t i, unsigned *bit);
 
 /* IPM_STRUCT: the base structure of "[Name : Base]", or NULL. */
 const ipm_type *ipm_type_base(const ipm_type *t);

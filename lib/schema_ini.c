@@ -267,6 +267,30 @@ static int parse_type(struct ipm_load *ld, const char *text, struct ipm_pfield *
 	return 0;
 }
 
+/* "type : N", a bit field as ctypes' ('name', type, N): the width into pf,
+ * and the type alone into pf->text for parse_type(). Whether N fits the type
+ * is checked at layout, where the type is known. */
+static int parse_bits(struct ipm_load *ld, const char *value, struct ipm_pfield *pf)
+{
+	const char *colon = strchr(value, ':'), *p;
+	size_t n = 0;
+
+	if (!colon)
+		return 0;
+	for (p = colon + 1; isspace((unsigned char)*p); p++)
+		;
+	if (parse_size(ld, p, strlen(p), value, &n))
+		return ld->code;
+	if (n > 64)
+		return ipm_load_fail(ld, -EINVAL, ld->lineno,
+				     "bit field width %zu in '%s' is more than 64", n, value);
+	for (p = colon; p > value && isspace((unsigned char)p[-1]); p--)
+		;
+	pf->width = (unsigned)n;
+	pf->text = strndup(value, (size_t)(p - value));
+	return pf->text ? 0 : ipm_load_nomem(ld);
+}
+
 /* "_pack_ = N" in structure ps, as ctypes' _pack_: N a power of two up to
  * 16 (what C's #pragma pack takes), once. */
 static int set_pack(struct ipm_load *ld, struct ipm_pstruct *ps, const char *value)
@@ -335,8 +359,10 @@ static int add_field(void *user, const char *section, const char *name, const ch
 	pf = &ps->fields[ps->nfields];
 	memset(pf, 0, sizeof(*pf));
 	pf->line = ld->lineno;
-	if (parse_type(ld, value, pf))
+	if (parse_bits(ld, value, pf) || parse_type(ld, pf->text ? pf->text : value, pf))
 		goto fail;
+	free(pf->text);
+	pf->text = NULL;
 	pf->name = strdup(name);
 	pf->text = strdup(value);
 	if (!pf->name || !pf->text ||

@@ -68,6 +68,15 @@ const ipm_type *ipm_type_field_type(const ipm_type *t, size_t i)
 	return m ? m->type : NULL;
 }
 
+unsigned ipm_type_field_bits(const ipm_type *t, size_t i, unsigned *bit)
+{
+	const struct ipm_member *m = member(t, i);
+
+	if (bit)
+		*bit = m ? m->bit : 0;
+	return m ? m->width : 0;
+}
+
 const ipm_type *ipm_type_base(const ipm_type *t)
 {
 	return t && t->kind == IPM_STRUCT ? t->base : NULL;
