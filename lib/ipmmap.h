@@ -29,12 +29,13 @@
  *   holds the library's own state: a control block of one page (a change
  *   counter for ipm_map_wait(), a waiting writer's lease for the locks),
  *   then the undo record of crash-atomic write sections (see "Crashes"
- *   below). Every handle maps it. NEVER delete, rename or replace a lock
- *   file while any process (C or Python) uses the instance: locks live on
- *   the file's inode, so a process that opens the new file locks another
- *   inode than those that kept the old one, and mutual exclusion silently
- *   ends (fasteners has the same flaw; the library does not stat the file
- *   at each lock, to keep locking cheap).
+ *   below). Every handle maps it. Do not delete, rename or replace a lock
+ *   file while any process uses the instance: locks live on the file's
+ *   inode, so a process that opens the new file locks another inode than
+ *   those that kept the old one. Handles of this library move to the file
+ *   the path names within IPM_FOLLOW_MS (making it if it is gone), so
+ *   exclusion among them is whole again within a second; Python processes
+ *   that keep the old file open stay apart from the others for good.
  *   Cutting it short while processes have it open never kills them: every
  *   access to it is guarded, a handle that may write it grows it back and
  *   goes on (the change counter, the leases and the undo record start again
