@@ -82,11 +82,15 @@ static const char *c_scalar(enum ipm_kind k)
 	return names[k];
 }
 
-static void print_decl(const ipm_type *t, const char *name)
+static void print_decl(const ipm_type *t, const char *name, unsigned width)
 {
 	char dims[256] = "";
 	size_t used = 0;
 
+	if (width) { /* a C bit field: gcc lays it out as the library does */
+		printf("\t%s %s : %u;\n", c_scalar(ipm_type_kind(t)), name, width);
+		return;
+	}
 	while (ipm_type_kind(t) == IPM_ARRAY) {
 		used += snprintf(dims + used, sizeof(dims) - used, "[%zu]", ipm_type_count(t));
 		t = ipm_type_elem(t);
@@ -94,32 +98,37 @@ static void print_decl(const ipm_type *t, const char *name)
 	if (ipm_type_kind(t) == IPM_STRING)
 		snprintf(dims + used, sizeof(dims) - used, "[%zu]", ipm_type_size(t));
 	if (ipm_type_kind(t) == IPM_STRUCT)
-		printf("\tstruct %s %s%s;\n", ipm_type_name(t), name, dims);
+		printf("\t%s %s %s%s;\n", ipm_type_is_union(t) ? "union" : "struct",
+		       ipm_type_name(t), name, dims);
 	else
 		printf("\t%s %s%s;\n", c_scalar(ipm_type_kind(t)), name, dims);
 }
 
-/* Prints a structure's C declaration, its fingerprint and layout checks. */
+/* Prints a structure's (or union's) C declaration, its fingerprint and
+ * layout checks. */
 static void print_struct(const ipm_type *t)
 {
 	const char *name = ipm_type_name(t);
+	const char *tag = ipm_type_is_union(t) ? "union" : "struct";
 
 	if (ipm_type_pack(t))
 		printf("#pragma pack(push, %zu)\n", ipm_type_pack(t));
-	printf("struct %s {\n", name);
+	printf("%s %s {\n", tag, name);
 	for (size_t j = 0; j < ipm_type_nfields(t); j++)
-		print_decl(ipm_type_field_type(t, j), ipm_type_field_name(t, j));
+		print_decl(ipm_type_field_type(t, j), ipm_type_field_name(t, j),
+			   ipm_type_field_bits(t, j, NULL));
 	printf("};\n");
 	if (ipm_type_pack(t))
 		printf("#pragma pack(pop)\n");
 	printf("#define %s_FINGERPRINT UINT64_C(0x%016" PRIx64 ")\n", name,
 	       ipm_type_fingerprint(t));
-	printf("_Static_assert(sizeof(struct %s) == %zu, \"size of %s\");\n", name,
+	printf("_Static_assert(sizeof(%s %s) == %zu, \"size of %s\");\n", tag, name,
 	       ipm_type_size(t), name);
 	for (size_t j = 0; j < ipm_type_nfields(t); j++)
-		printf("_Static_assert(offsetof(struct %s, %s) == %zu, "
+		if (!ipm_type_field_bits(t, j, NULL)) /* C has no offsetof for a bit field */
+			printf("_Static_assert(offsetof(%s %s, %s) == %zu, "
 		       "\"offset of %s.%s\");\n",
-		       name, ipm_type_field_name(t, j), ipm_type_field_offset(t, j), name,
+		       tag, name, ipm_type_field_name(t, j), ipm_type_field_offset(t, j), name,
 		       ipm_type_field_name(t, j));
 	printf("\n");
 }
@@ -190,8 +199,13 @@ static int cmd_header(struct cli *c, int argc, char **argv)
 static int check_leaf(const struct ipm_walk *w, void *arg)
 {
 	(void)arg;
+	char bits[96];
+
+	if (w->field.width) /* type:width@lowest bit of the unit at offset */
+		snprintf(bits, sizeof(bits), "%s:%u@%u", ipm_type_name(w->field.type),
+			 w->field.width, w->field.bit);
 	printf("  %6zu %6zu  %-12s %s\n", w->field.offset, w->field.size,
-	       ipm_type_name(w->field.type), w->path);
+	       w->field.width ? bits : ipm_type_name(w->field.type), w->path);
 	return 0;
 }
 

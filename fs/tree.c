@@ -143,6 +143,8 @@ static int tree_visit(const struct ipm_walk *w, void *ctx)
 			      w->field.type, ro);
 		if (rc)
 			return rc;
+		t->nodes[node].field.bit = w->field.bit; /* a bit field's */
+		t->nodes[node].field.width = w->field.width;
 	}
 	if (w->event != IPM_WALK_ENTER)
 		return 0;

@@ -136,6 +136,12 @@ static int copy_in(ipm_map *m, size_t off, const void *buf, size_t n)
 	return ipm_map_guarded(m, span_copy, &s);
 }
 
+/* Stores a field's bytes; a bit field's only its bits, from the unit at buf. */
+static int copy_field_in(ipm_map *m, const struct ipm_field *f, const void *buf)
+{
+	return f->width ? ipm_bits_store(m, f, buf) : copy_in(m, f->offset, buf, f->size);
+}
+
 static bool is_int(enum ipm_kind k)
 {
 	return k <= IPM_UINT64 || k == IPM_BOOL;
@@ -167,6 +173,8 @@ static int read_int(ipm_map *m, const struct ipm_field *f, uint64_t *u, bool *ne
 	end(m, took);
 	if (rc < 0)
 		return rc;
+	if (f->width)
+		ipm_bits_get(f, v, v);
 	*u = ipm_load_int(v, f->kind, neg);
 	return 0;
 }
@@ -233,6 +241,8 @@ int ipm_get_f64(ipm_map *m, const struct ipm_field *f, double *out)
 	} else if (f->kind == IPM_DOUBLE) {
 		memcpy(out, v, 8);
 	} else {
+		if (f->width)
+			ipm_bits_get(f, v, v);
 		u = ipm_load_int(v, f->kind, &neg);
 		*out = neg ? (double)(int64_t)u : (double)u;
 	}
@@ -325,10 +335,19 @@ static int set_int(ipm_map *m, const struct ipm_field *f, bool neg, uint64_t v)
 				where(f, NULL, b), v, l->name, l->min, l->max);
 	}
 	ipm_store_int(tmp, f->size, v);
+	if (f->width) { /* the value checked, then placed in a unit */
+		unsigned char val[8];
+		char e[IPM_ERRLEN];
+
+		memcpy(val, tmp, sizeof(val));
+		if (ipm_bits_check(f, val, e) < 0)
+			return ipm_errf(m->err, -ERANGE, "%s: %s", where(f, NULL, b), e);
+		ipm_bits_put(f, tmp, val);
+	}
 	took = begin(m, true);
 	if (took < 0)
 		return took;
-	rc = copy_in(m, f->offset, tmp, f->size);
+	rc = copy_field_in(m, f, tmp);
 	end(m, took);
 	return rc;
 }
@@ -423,7 +442,7 @@ int ipm_set_bytes(ipm_map *m, const struct ipm_field *f, const void *buf, size_t
 	took = begin(m, true);
 	if (took < 0)
 		return took;
-	rc = copy_in(m, f->offset, buf, len);
+	rc = copy_field_in(m, f, buf);
 	end(m, took);
 	return rc;
 }
@@ -483,7 +502,7 @@ static int set_text(ipm_map *m, const struct ipm_field *f, const char *path, con
 		    size_t len)
 {
 	char b[96], e[IPM_ERRLEN];
-	unsigned char tmp[8];
+	unsigned char tmp[8] = {0};
 	int rc = check_field(m, f, path, true), took;
 
 	if (rc < 0)
@@ -503,7 +522,7 @@ static int set_text(ipm_map *m, const struct ipm_field *f, const char *path, con
 	if (took < 0)
 		return took;
 	if (f->kind < IPM_STRING)
-		rc = copy_in(m, f->offset, tmp, f->size);
+		rc = copy_field_in(m, f, tmp);
 	else
 		rc = ipm_map_guarded(m, text_in, &(struct text_io){f, (char *)text, len, e});
 	end(m, took);

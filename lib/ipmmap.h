@@ -29,12 +29,13 @@
  *   holds the library's own state: a control block of one page (a change
  *   counter for ipm_map_wait(), a waiting writer's lease for the locks),
  *   then the undo record of crash-atomic write sections (see "Crashes"
- *   below). Every handle maps it. NEVER delete, rename or replace a lock
- *   file while any process (C or Python) uses the instance: locks live on
- *   the file's inode, so a process that opens the new file locks another
- *   inode than those that kept the old one, and mutual exclusion silently
- *   ends (fasteners has the same flaw; the library does not stat the file
- *   at each lock, to keep locking cheap).
+ *   below). Every handle maps it. Do not delete, rename or replace a lock
+ *   file while any process uses the instance: locks live on the file's
+ *   inode, so a process that opens the new file locks another inode than
+ *   those that kept the old one. Handles of this library move to the file
+ *   the path names within IPM_FOLLOW_MS (making it if it is gone), so
+ *   exclusion among them is whole again within a second; Python processes
+ *   that keep the old file open stay apart from the others for good.
  *   Cutting it short while processes have it open never kills them: every
  *   access to it is guarded, a handle that may write it grows it back and
  *   goes on (the change counter, the leases and the undo record start again
@@ -219,8 +220,15 @@ struct ipm_field {
 	size_t offset;         /* byte offset from the start of the structure */
 	size_t size;           /* bytes the field occupies */
 	enum ipm_kind kind;    /* kind of type, repeated for speed */
+	unsigned char bit;     /* a bit field: its lowest bit in the unit below */
+	unsigned char width;   /* a bit field's bits ("x = c_uint32 : 3"), 0: none */
 	const ipm_type *type;  /* the field's type */
 };
+/* A bit field's offset and size are its storage unit's (a whole kind, laid
+ * out as gcc does on the platform). Typed and text access read and write only
+ * its bits, refuse a value wider than them, and never move the neighbours;
+ * ipm_get_bytes/ipm_set_bytes move the unit, of which set takes only the
+ * field's bits. */
 
 /* ------------------------------------------------------------------------ */
 /* Schema                                                                    */
@@ -251,6 +259,10 @@ struct ipm_field {
  * c_float c_double c_bool c_char, "T * N". Layout is the platform's native C
  * layout, as ctypes computes it; "_pack_ = N" (1, 2, 4, 8, 16) packs a section
  * as ctypes' _pack_ does, and a derived structure without one takes its base's.
+ * "[Name : Union]" is a union (ctypes.Union): kind IPM_STRUCT, every field at
+ * offset 0, so walkers and paths ("v.i") treat it as a structure.
+ * "f = c_uint32 : 3" is a bit field (integer types, not in unions or packed
+ * sections), laid out as gcc does; see struct ipm_field.
  * At most IPM_TEXT_MAX bytes and lines of 199 characters are read.
  */
 
@@ -334,11 +346,14 @@ size_t ipm_type_nfields(const ipm_type *t);
 const char *ipm_type_field_name(const ipm_type *t, size_t i);
 size_t ipm_type_field_offset(const ipm_type *t, size_t i);
 const ipm_type *ipm_type_field_type(const ipm_type *t, size_t i);
+/* The i-th field's bits (0: not a bit field) and its lowest bit in its unit. */
+unsigned ipm_type_field_bits(const ipm_type *t, size_t i, unsigned *bit);
 
 /* IPM_STRUCT: the base structure of "[Name : Base]", or NULL. */
 const ipm_type *ipm_type_base(const ipm_type *t);
 
 size_t ipm_type_pack(const ipm_type *t); /* IPM_STRUCT: "_pack_ = N" (or base's), 0 */
+int ipm_type_is_union(const ipm_type *t); /* IPM_STRUCT of "[Name : Union]": 1, else 0 */
 
 /* Where the structure was defined: file name (owned by the schema) and line.
  * "<builtin>" and 0 for MmapStructureHeader and for non-structures. */

@@ -163,6 +163,7 @@ struct ipm_member {
 	char *name;                /* identifier, owned */
 	const struct ipm_type *type; /* owned by the schema */
 	size_t offset;             /* from the start of the structure */
+	unsigned char bit, width;  /* a bit field (see struct ipm_field), width 0: none */
 	int line;                  /* schema line that defined it */
 };
 
@@ -180,11 +181,21 @@ struct ipm_type {
 	size_t nfields;
 	const struct ipm_type *base; /* "[Name : Base]", or NULL */
 	size_t pack;               /* _pack_: most alignment of a field, 0: none */
+	bool is_union;             /* "[Name : Union]": every field at offset 0 */
 	const char *file;          /* defining file, owned by the schema */
 	int line;                  /* line of the [section] */
 	uint64_t fingerprint;      /* see ipm_type_fingerprint() */
 	struct ipm_type *next;     /* schema's list of owned types */
 };
+
+/* Bit fields (bits.c): a field's bits in its storage unit, as a whole
+ * integer of its kind (sign-extended) and back; whether a value of its kind
+ * fits the bits (0, or -ERANGE and a message); and the read-modify-write of
+ * the unit under a held write lock, from a unit whose field bits are taken. */
+void ipm_bits_get(const struct ipm_field *f, const void *unit, void *val);
+void ipm_bits_put(const struct ipm_field *f, void *unit, const void *val);
+int ipm_bits_check(const struct ipm_field *f, const void *val, char *err);
+int ipm_bits_store(ipm_map *m, const struct ipm_field *f, const void *unit);
 
 /* Static scalar types, indexed by enum ipm_kind up to IPM_BOOL. */
 extern const struct ipm_type ipm_scalar_types[IPM_BOOL + 1];
@@ -271,6 +282,7 @@ struct ipm_pfield {
 	char *text;		   /* the whole type as written, for messages, owned */
 	size_t dims[IPM_DIMS_MAX]; /* array sizes, outermost first (C order) */
 	int ndims;		   /* in use */
+	unsigned width;		   /* "name = type : width", 0: no bit field */
 	int line;		   /* where it was written */
 };
 

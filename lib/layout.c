@@ -50,28 +50,58 @@ static size_t round_up(size_t n, size_t align)
  * ctypes computes it: B {int8 a; int64 b;}, D(B) {_pack_ = 1; int8 c; int64
  * d;} puts c at 16, d at 17, and sizeof(D) is 32. (C cannot say that with
  * #pragma pack, which would cap the base member's alignment too.)
+ *
+ * A union ("[U : Union]", ctypes.Union) puts every member at offset 0; its
+ * size is its largest member's, rounded up to its alignment, which _pack_
+ * caps as in a structure: gcc and ctypes agree on both.
  */
 int ipm_layout_struct(struct ipm_type *t)
 {
-	size_t off = 0, align = 1, first = 0, i;
+	size_t off = 0, end = 0, align = 1, first = 0, i, bits;
 
 	if (t->base) {
 		off = t->base->size;
 		align = t->base->align;
 		first = t->base->nfields;
 	}
+	bits = 8 * off;
 	for (i = first; i < t->nfields; i++) {
 		const struct ipm_type *ft = t->fields[i].type;
 		size_t fa = t->pack && ft->align > t->pack ? t->pack : ft->align;
 
+		if (fa > align)
+			align = fa;
+		if (t->fields[i].width) {
+			/* a bit field, as gcc places it on the SysV ABIs: at the next
+			 * free bit unless that crosses a boundary of its type's size,
+			 * then at the next such boundary; a plain field after it takes
+			 * the next free byte */
+			size_t unit = 8 * ft->size, w = t->fields[i].width;
+
+			if (bits / unit != (bits + w - 1) / unit)
+				bits = round_up(bits, unit);
+			t->fields[i].offset = bits / unit * ft->size;
+			t->fields[i].bit = (unsigned char)(bits % unit);
+			bits += w;
+			off = (bits + 7) / 8;
+			continue;
+		}
+		if (t->is_union) {
+			/* a union: every member at 0, as large as its largest */
+			t->fields[i].offset = 0;
+			if (ft->size > end)
+				end = ft->size;
+			continue;
+		}
 		off = round_up(off, fa);
 		if (ft->size > IPM_SIZE_LIMIT || off > IPM_SIZE_LIMIT - ft->size)
 			return -EOVERFLOW;
 		t->fields[i].offset = off;
 		off += ft->size;
-		if (fa > align)
-			align = fa;
+		bits = 8 * off;
 	}
+	if (end > off)
+		off = end;
 	t->size = round_up(off, align);
 	t->align = align;
 	if (t->size > IPM_SIZE_LIMIT)
@@ -93,11 +123,11 @@ static uint64_t fnv1a(uint64_t h, const char *s)
  * The fingerprint is FNV-1a 64 (offset basis 0xcbf29ce484222325) over this
  * text, so that any tool can recompute it:
  *
- *   "struct <name> <size> <align>\n"
+ *   "struct <name> <size> <align>\n" ("union ..." for a union)
  *   then per field, base's first: "<field> <type name> <offset> <size>\n",
  *   where a field whose type is a structure, or an array of one at any depth,
  *   has " {<that structure's fingerprint, 16 lowercase hex digits>}" before
- *   the newline.
+ *   the newline, and a bit field " :<width>@<lowest bit>" after its size.
  *
  * Nested structures enter through their own fingerprint instead of their
  * full text so the work stays linear in the size of the schema.
@@ -109,7 +139,7 @@ void ipm_layout_fingerprint(struct ipm_type *t)
 	size_t i;
 
 	snprintf(num, sizeof(num), " %zu %zu\n", t->size, t->align);
-	h = fnv1a(h, "struct ");
+	h = fnv1a(h, t->is_union ? "union " : "struct ");
 	h = fnv1a(h, t->name);
 	h = fnv1a(h, num);
 	for (i = 0; i < t->nfields; i++) {
@@ -123,6 +153,10 @@ void ipm_layout_fingerprint(struct ipm_type *t)
 		h = fnv1a(h, m->type->name);
 		snprintf(num, sizeof(num), " %zu %zu", m->offset, m->type->size);
 		h = fnv1a(h, num);
+		if (m->width) {
+			snprintf(num, sizeof(num), " :%u@%u", m->width, m->bit);
+			h = fnv1a(h, num);
+		}
 		if (in->kind == IPM_STRUCT) {
 			snprintf(num, sizeof(num), " {%016" PRIx64 "}", in->fingerprint);
 			h = fnv1a(h, num);
@@ -298,6 +332,27 @@ static int fail_too_deep(struct ipm_load *ld, const struct ipm_type *t)
 			     IPM_NEST_MAX);
 }
 
+/* What a bit field may be: an integer of at least its width, as ctypes and
+ * C take it, in a plain structure (gcc and ctypes place bit fields in
+ * unions and packed structures differently from each other). */
+static int check_bits(struct ipm_load *ld, const struct ipm_type *t,
+		      const struct ipm_pfield *pf, const struct ipm_type *ft)
+{
+	if (ft->kind > IPM_UINT64)
+		return ipm_load_fail(ld, -EINVAL, pf->line,
+				     "bit field '%s' must be an integer type, not '%s'", pf->name,
+				     ft->name);
+	if (pf->width > 8 * ft->size)
+		return ipm_load_fail(ld, -EINVAL, pf->line,
+				     "bit field '%s' has %u bits, more than its type's %zu",
+				     pf->name, pf->width, 8 * ft->size);
+	if (t->is_union || t->pack)
+		return ipm_load_fail(ld, -EINVAL, pf->line,
+				     "bit field '%s' in a %s is not supported", pf->name,
+				     t->is_union ? "union" : "packed structure");
+	return 0;
+}
+
 /* Lays out ps after everything it contains (depth first). */
 static int lay_out_depth_first(struct ipm_load *ld, struct ipm_pstruct *ps, bool via_base)
 {
@@ -357,6 +412,9 @@ static int lay_out_depth_first(struct ipm_load *ld, struct ipm_pstruct *ps, bool
 		m->type = field_type(ld, pf, st);
 		if (!m->type)
 			goto out;
+		if (pf->width && check_bits(ld, t, pf, m->type))
+			goto out;
+		m->width = (unsigned char)pf->width;
 		m->name = strdup(pf->name);
 		if (!m->name)
 			goto nomem;

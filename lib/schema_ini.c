@@ -66,7 +66,7 @@ static int check_name(struct ipm_load *ld, const char *what, const char *name, b
 		return ipm_load_fail(ld, -EINVAL, ld->lineno,
 				     "%s name '%s' is too long (more than %d characters)", what,
 				     name, IPM_NAME_MAX);
-	if (type && (ipm_scalar_by_name(name) || ipm_is_char_name(name)))
+	if (type && (ipm_scalar_by_name(name) || ipm_is_char_name(name) || !strcmp(name, "Union")))
 		return ipm_load_fail(ld, -EINVAL, ld->lineno, "bad %s name '%s': a built-in type",
 				     what, name);
 	if (is_c_keyword(name))
@@ -83,8 +83,8 @@ static int close_section(struct ipm_load *ld)
 
 	ld->in_section = false;
 	if (ps && !ps->nfields && !ps->base)
-		return ipm_load_fail(ld, -EINVAL, ps->t->line, "structure '%s' has no fields",
-				     ps->t->name);
+		return ipm_load_fail(ld, -EINVAL, ps->t->line, "%s '%s' has no fields",
+				     ps->t->is_union ? "union" : "structure", ps->t->name);
 	return 0;
 }
 
@@ -100,7 +100,9 @@ static char *trim(char *s)
 	return s;
 }
 
-/* "[Name]" or "[Name : Base]" at p, in the reader's copy of the line. */
+/* "[Name]", "[Name : Base]" or "[Name : Union]" at p, in the reader's copy
+ * of the line. "Union" is a name no structure may take, as ctypes.Union is
+ * the base that makes a Python class a union. */
 static int open_section(struct ipm_load *ld, char *p)
 {
 	char *end = strchr(p, ']'), *name, *base = NULL, *colon, *after;
@@ -125,7 +127,7 @@ static int open_section(struct ipm_load *ld, char *p)
 	name = trim(p + 1);
 	if (check_name(ld, "structure", name, true))
 		return ld->code;
-	if (base && check_name(ld, "base structure", base, true))
+	if (base && strcmp(base, "Union") && check_name(ld, "base structure", base, true))
 		return ld->code;
 	old = ipm_load_find_struct(ld, name, &dup);
 	if (dup)
@@ -161,6 +163,9 @@ static int open_section(struct ipm_load *ld, char *p)
 	ps = &ld->ps[ld->nps];
 	memset(ps, 0, sizeof(*ps));
 	ps->t = t;
+	t->is_union = base && !strcmp(base, "Union");
+	if (t->is_union)
+		base = NULL;
 	if (!t->name || (base && !(ps->base = strdup(base))))
 		goto nomem;
 	if (ipm_strmap_put(&ld->names, t->name, (void *)(uintptr_t)(ld->nps + 1)))
@@ -262,6 +267,30 @@ static int parse_type(struct ipm_load *ld, const char *text, struct ipm_pfield *
 	return 0;
 }
 
+/* "type : N", a bit field as ctypes' ('name', type, N): the width into pf,
+ * and the type alone into pf->text for parse_type(). Whether N fits the type
+ * is checked at layout, where the type is known. */
+static int parse_bits(struct ipm_load *ld, const char *value, struct ipm_pfield *pf)
+{
+	const char *colon = strchr(value, ':'), *p;
+	size_t n = 0;
+
+	if (!colon)
+		return 0;
+	for (p = colon + 1; isspace((unsigned char)*p); p++)
+		;
+	if (parse_size(ld, p, strlen(p), value, &n))
+		return ld->code;
+	if (n > 64)
+		return ipm_load_fail(ld, -EINVAL, ld->lineno,
+				     "bit field width %zu in '%s' is more than 64", n, value);
+	for (p = colon; p > value && isspace((unsigned char)p[-1]); p--)
+		;
+	pf->width = (unsigned)n;
+	pf->text = strndup(value, (size_t)(p - value));
+	return pf->text ? 0 : ipm_load_nomem(ld);
+}
+
 /* "_pack_ = N" in structure ps, as ctypes' _pack_: N a power of two up to
  * 16 (what C's #pragma pack takes), once. */
 static int set_pack(struct ipm_load *ld, struct ipm_pstruct *ps, const char *value)
@@ -330,8 +359,10 @@ static int add_field(void *user, const char *section, const char *name, const ch
 	pf = &ps->fields[ps->nfields];
 	memset(pf, 0, sizeof(*pf));
 	pf->line = ld->lineno;
-	if (parse_type(ld, value, pf))
+	if (parse_bits(ld, value, pf) || parse_type(ld, pf->text ? pf->text : value, pf))
 		goto fail;
+	free(pf->text);
+	pf->text = NULL;
 	pf->name = strdup(name);
 	pf->text = strdup(value);
 	if (!pf->name || !pf->text ||

@@ -68,6 +68,15 @@ const ipm_type *ipm_type_field_type(const ipm_type *t, size_t i)
 	return m ? m->type : NULL;
 }
 
+unsigned ipm_type_field_bits(const ipm_type *t, size_t i, unsigned *bit)
+{
+	const struct ipm_member *m = member(t, i);
+
+	if (bit)
+		*bit = m ? m->bit : 0;
+	return m ? m->width : 0;
+}
+
 const ipm_type *ipm_type_base(const ipm_type *t)
 {
 	return t && t->kind == IPM_STRUCT ? t->base : NULL;
@@ -76,6 +85,11 @@ const ipm_type *ipm_type_base(const ipm_type *t)
 size_t ipm_type_pack(const ipm_type *t)
 {
 	return t && t->kind == IPM_STRUCT ? t->pack : 0;
+}
+
+int ipm_type_is_union(const ipm_type *t)
+{
+	return t && t->kind == IPM_STRUCT && t->is_union;
 }
 
 const char *ipm_type_file(const ipm_type *t)
@@ -94,7 +108,7 @@ int ipm_type_mappable(const ipm_type *t)
 {
 	const struct ipm_member *m = member(t, 0);
 
-	return m && m->type->kind == IPM_STRUCT && !strcmp(m->type->name, IPM_HEADER_STRUCT);
+	return m && !t->is_union && m->type->kind == IPM_STRUCT && !strcmp(m->type->name, IPM_HEADER_STRUCT);
 }
 
 uint64_t ipm_type_fingerprint(const ipm_type *t)

@@ -477,6 +477,12 @@ int ipm_text_format(const struct ipm_field *f, const void *src, char *buf, size_
 	bool neg;
 	float fl;
 	double db;
+	unsigned char v[8];
+
+	if (f->width) { /* a bit field: its value out of the unit at src */
+		ipm_bits_get(f, src, v);
+		src = v;
+	}
 
 	switch (f->kind) {
 	case IPM_INT8:
@@ -539,5 +545,14 @@ int ipm_text_parse(const struct ipm_field *f, const char *text, size_t len, void
 		return parse_bool(text, len, dst, err);
 	if (f->kind >= IPM_FLOAT)
 		return parse_float(f->kind, text, len, dst, err);
+	if (f->width) { /* a bit field: checked, then merged into the unit at dst */
+		unsigned char v[8];
+		int rc = parse_int(f->kind, text, len, v, err);
+
+		if (rc < 0 || (rc = ipm_bits_check(f, v, err)) < 0)
+			return rc;
+		ipm_bits_put(f, dst, v);
+		return 0;
+	}
 	return parse_int(f->kind, text, len, dst, err);
 }

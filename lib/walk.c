@@ -95,7 +95,7 @@ static int emit(struct walker *w, enum ipm_walk_event ev, const struct ipm_type 
 	    .event = ev,
 	    .path = w->path,
 	    .name = "",
-	    .field = {offset, t->size, t->kind, t},
+	    .field = {offset, t->size, t->kind, 0, 0, t},
 	    .parent = parent,
 	    .index = index,
 	    .depth = depth,
@@ -103,6 +103,8 @@ static int emit(struct walker *w, enum ipm_walk_event ev, const struct ipm_type 
 
 	if (parent && parent->kind == IPM_STRUCT) {
 		it.name = parent->fields[index].name;
+		it.field.bit = parent->fields[index].bit;
+		it.field.width = parent->fields[index].width;
 	} else if (parent) {
 		snprintf(w->idx, sizeof(w->idx), "%zu", index);
 		it.name = w->idx;

@@ -4,7 +4,7 @@
 Reads structure descriptions on stdin, in the canonical type names of
 ipm_type_name(), structures in any order (forward references allowed):
 
-    struct Derived Base        (or "-" for no base)
+    struct Derived Base        (or "-" for no base, "Union" for a ctypes.Union)
     pack 2                     (optional: _pack_ = 2)
     field x int32
     field pts Point2D[24]
@@ -68,7 +68,10 @@ def main():
     def make(name):
         if name not in done:
             spec = specs[name]
-            base = make(spec["base"]) if spec["base"] else ctypes.Structure
+            if spec["base"] == "Union":
+                base = ctypes.Union
+            else:
+                base = make(spec["base"]) if spec["base"] else ctypes.Structure
             fields = [(f, typeof(t)) for f, t in spec["fields"]]
             body = {"_fields_": fields}
             if spec["pack"]:

@@ -99,7 +99,24 @@ static const char layout_ini[] = "[Mixed]\n"
 				 "m = c_ssize_t\n"
 				 "t = c_time_t\n"
 				 "l = c_long\n"
-				 "u = c_ulong\n";
+				 "u = c_ulong\n"
+				 "\n"
+				 "[U1 : Union]\n"
+				 "i = int32\n"
+				 "d = double\n"
+				 "c = char[3]\n"
+				 "\n"
+				 "[UPacked : Union]\n"
+				 "_pack_ = 2\n"
+				 "a = int8\n"
+				 "b = int64\n"
+				 "c = char[11]\n"
+				 "\n"
+				 "[HoldsUnion]\n"
+				 "a = int8\n"
+				 "u = U1\n"
+				 "p = UPacked[2]\n"
+				 "m = Mixed\n";
 
 /* The same in C. A derived structure is its base as first member: that is
  * how ctypes lays out a subclass (own fields after the base's padding). */
@@ -206,6 +223,25 @@ struct Platform {
 	unsigned long u;
 };
 
+union U1 {
+	int32_t i;
+	double d;
+	char c[3];
+};
+#pragma pack(push, 2)
+union UPacked {
+	int8_t a;
+	int64_t b;
+	char c[11];
+};
+#pragma pack(pop)
+struct HoldsUnion {
+	int8_t a;
+	union U1 u;
+	union UPacked p[2];
+	struct Mixed m;
+};
+
 struct expect {
 	const char *name; /* field */
 	size_t offset;	  /* offsetof */
@@ -221,6 +257,11 @@ struct expect {
 #define FB(S, path, m, t)                                                                          \
 	{                                                                                          \
 #m, offsetof(struct S, path.m), sizeof(((struct S *)0)->path.m), t                 \
+	}
+
+#define FU(S, m, t)                                                                                \
+	{                                                                                          \
+#m, offsetof(union S, m), sizeof(((union S *)0)->m), t                             \
 	}
 
 static ipm_schema *load(void)
@@ -362,6 +403,31 @@ static void test_pack(void **state)
 	ipm_schema_free(s);
 }
 
+#define CHECKU(s, S, ...)                                                                          \
+	do {                                                                                       \
+		const struct expect e_[] = {__VA_ARGS__};                                          \
+		check(s, #S, sizeof(union S), _Alignof(union S), e_, sizeof(e_) / sizeof(e_[0]));  \
+	} while (0)
+
+/* "[U : Union]" as gcc's unions, packed or not, nested in a structure. */
+static void test_union(void **state)
+{
+	ipm_schema *s = load();
+	const ipm_type *u = ipm_schema_find(s, "U1");
+
+	(void)state;
+	CHECKU(s, U1, FU(U1, i, "int32"), FU(U1, d, "double"), FU(U1, c, "char[3]"));
+	CHECKU(s, UPacked, FU(UPacked, a, "int8"), FU(UPacked, b, "int64"),
+	       FU(UPacked, c, "char[11]"));
+	CHECK(s, HoldsUnion, F(HoldsUnion, a, "int8"), F(HoldsUnion, u, "U1"),
+	      F(HoldsUnion, p, "UPacked[2]"), F(HoldsUnion, m, "Mixed"));
+	assert_true(ipm_type_is_union(u));
+	assert_false(ipm_type_is_union(ipm_schema_find(s, "HoldsUnion")));
+	assert_false(ipm_type_is_union(ipm_type_field_type(u, 0)));
+	assert_int_equal(ipm_type_size(ipm_schema_find(s, "UPacked")), 12);
+	ipm_schema_free(s);
+}
+
 static void test_inheritance(void **state)
 {
 	ipm_schema *s = load();
@@ -386,7 +452,8 @@ static void describe(const ipm_schema *s, FILE *f)
 	for (i = 1; i < ipm_schema_count(s); i++) {
 		const ipm_type *t = ipm_schema_at(s, i), *b = ipm_type_base(t);
 
-		fprintf(f, "struct %s %s\n", ipm_type_name(t), b ? ipm_type_name(b) : "-");
+		fprintf(f, "struct %s %s\n", ipm_type_name(t),
+			ipm_type_is_union(t) ? "Union" : b ? ipm_type_name(b) : "-");
 		if (ipm_type_pack(t) && (!b || ipm_type_pack(t) != ipm_type_pack(b)))
 			fprintf(f, "pack %zu\n", ipm_type_pack(t));
 		for (j = b ? ipm_type_nfields(b) : 0; j < ipm_type_nfields(t); j++)
@@ -545,6 +612,7 @@ int main(void)
 	    cmocka_unit_test(test_arrays),	cmocka_unit_test(test_inheritance),
 	    cmocka_unit_test(test_ctypes),	cmocka_unit_test(test_fingerprint),
 	    cmocka_unit_test(test_many_fields), cmocka_unit_test(test_pack),
+	    cmocka_unit_test(test_union),
 	};
 
 	return cmocka_run_group_tests_name("layout", tests, NULL, NULL);

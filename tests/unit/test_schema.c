@@ -702,6 +702,8 @@ int main(void)
 	    ERR("err_indented_first.ini", "2: indented line; schema lines must not be indented"),
 	    ERR("err_syntax.ini", "3: expected 'name = type' or '[Structure]'"),
 	    ERR("err_empty_struct.ini", "1: structure 'Empty' has no fields"),
+	    ERR("err_union_name.ini", "1: bad structure name 'Union': a built-in type"),
+	    ERR("err_union_empty.ini", "4: union 'U' has no fields"),
 	    ERR("err_missing_bracket.ini", "1: missing ']' in section header"),
 	    ERR("err_bad_type.ini", "3: bad type 'int32 extra'"),
 	    ERR("err_type_bracket.ini", "3: missing ']' in type 'int32[3'"),
