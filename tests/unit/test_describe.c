@@ -213,6 +213,43 @@ static void describe_kinds(void **state)
 	ipm_schema_free(s);
 }
 
+/* Unions and bit fields are said as the schema says them, and a bit field
+ * of another width is the difference named. */
+static void describe_unions_bits(void **state)
+{
+#define UB_TEXT(w)                                                                                 \
+	"[V : Union]\ni = int32\nf = float\nb = uint8[8]\n"                                          \
+	"[Flags]\na = c_uint32 : 3\nb = c_uint32 : 5\nc = uint8\n"                                  \
+	"[S]\nheader = MmapStructureHeader\nv = V\nfl = Flags\nw = uint16 : " w "\n"
+	struct fix *f = *state;
+	ipm_schema *s = unit_schema(UB_TEXT("4"), "ub"), *o = unit_schema(UB_TEXT("5"), "ub5");
+	char err[IPM_ERRLEN], *text;
+	ipm_map *m;
+	int n;
+
+	assert_non_null(s);
+	assert_non_null(o);
+	n = ipm_type_describe(ipm_schema_find(s, "S"), &text, err);
+	if (n < 0)
+		fail_msg("%s", err);
+	assert_non_null(strstr(text, "[V : Union]\ni = int32\n"));
+	assert_non_null(strstr(text, "a = uint32 : 3\nb = uint32 : 5\n"));
+	assert_non_null(strstr(text, "w = uint16 : 4\n"));
+	free(text);
+	ipm_map_free(unit_open(s, "S", "", IPM_MANAGER, &f->opts));
+	m = ipm_map_new(o);
+	assert_int_equal(ipm_map_open(m, "S", "", IPM_READER, &f->opts), -EINVAL);
+	assert_contains(ipm_map_errmsg(m), "w is bits 0..4 here, 0..3 there");
+	ipm_map_free(m);
+	m = ipm_map_new(NULL);
+	assert_int_equal(ipm_map_open_described(m, "S", "", IPM_READER, &f->opts), 0);
+	assert_true(ipm_type_is_union(ipm_type_field_type(ipm_map_type(m), 1)));
+	ipm_map_free(m);
+	ipm_schema_free(o);
+	ipm_schema_free(s);
+#undef UB_TEXT
+}
+
 /* Each fixture is refused with the message given. */
 static void parse_errors(void **state)
 {
@@ -577,6 +614,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(describe_demo, setup, teardown),
 	    cmocka_unit_test(describe_kinds),
+	    cmocka_unit_test_setup_teardown(describe_unions_bits, setup, teardown),
 	    cmocka_unit_test(parse_errors),
 	    cmocka_unit_test_setup_teardown(parse_truncated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(manager_stores, setup, teardown),
