@@ -136,13 +136,17 @@ static int emit(struct sb *b, struct seen *s, const ipm_type *t, char *err)
 	if (base)
 		sb_add(b, "\n[%s : %s]\n", ipm_type_name(t), ipm_type_name(base));
 	else
-		sb_add(b, "\n[%s]\n", ipm_type_name(t));
+		sb_add(b, "\n[%s%s]\n", ipm_type_name(t), ipm_type_is_union(t) ? " : Union" : "");
 	/* A derived structure without its own _pack_ takes its base's. */
 	if (ipm_type_pack(t) && (!base || ipm_type_pack(base) != ipm_type_pack(t)))
 		sb_add(b, "_pack_ = %zu\n", ipm_type_pack(t));
-	for (i = first; i < n; i++)
-		sb_add(b, "%s = %s\n", ipm_type_field_name(t, i),
+	for (i = first; i < n; i++) {
+		unsigned bit, bits = ipm_type_field_bits(t, i, &bit);
+
+		sb_add(b, "%s = %s", ipm_type_field_name(t, i),
 		       ipm_type_name(ipm_type_field_type(t, i)));
+		sb_add(b, bits ? " : %u\n" : "\n", bits);
+	}
 	return 0;
 }
 
@@ -337,6 +341,7 @@ static int differ(const ipm_type *a, const ipm_type *b, char *path, size_t cap, 
 {
 	const char *at = used ? path : "the structure";
 	enum ipm_kind ka = ipm_type_kind(a), kb = ipm_type_kind(b);
+	unsigned ba = 0, bb = 0;
 	size_t na, nb, i;
 
 	if (ka != kb || (ka != IPM_STRUCT && ipm_type_count(a) != ipm_type_count(b)) ||
@@ -366,6 +371,12 @@ static int differ(const ipm_type *a, const ipm_type *b, char *path, size_t cap, 
 		if (ipm_type_field_offset(a, i) != ipm_type_field_offset(b, i)) {
 			snprintf(why, wlen, "%s is at offset %zu here, %zu there", path,
 				 ipm_type_field_offset(a, i), ipm_type_field_offset(b, i));
+			return 1;
+		}
+		if (ipm_type_field_bits(a, i, &ba) != ipm_type_field_bits(b, i, &bb) || ba != bb) {
+			snprintf(why, wlen, "%s is bits %u..%u here, %u..%u there", path, ba,
+				 ba + ipm_type_field_bits(a, i, &ba) - 1, bb,
+				 bb + ipm_type_field_bits(b, i, &bb) - 1);
 			return 1;
 		}
 		if (differ(ipm_type_field_type(a, i), ipm_type_field_type(b, i), path, cap, u, why,
