@@ -108,6 +108,8 @@ static int inst_add(struct fs *fs, const char *sname, const char *tag, int ro)
 	in->uid = fs->uid; /* until its file is looked at */
 	in->gid = fs->gid;
 	in->mode = 0600;
+	in->idx = n;
+	atomic_init(&in->watch.attr_until, 0);
 	fs->insts[n] = in;
 	atomic_store_explicit(&fs->ninsts, n + 1, memory_order_release);
 	return 0;
@@ -339,7 +341,7 @@ int fs_init(struct fs *fs, struct fs_config *c, int read_only, char *err, size_t
 		fs->pool_total = 256;
 	fs->insts = calloc(FS_MAX_INST, sizeof(*fs->insts));
 	fs->schema = ipm_schema_new();
-	if (!fs->insts || !fs->schema) {
+	if (fs_attr_init(fs) < 0 || !fs->insts || !fs->schema) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -391,6 +393,7 @@ void fs_fini(struct fs *fs)
 	free(fs->trees);
 	ipm_schema_free(fs->schema);
 	fs_files_free(fs);
+	fs_attr_fini(fs);
 	pthread_mutex_destroy(&fs->scan_mu);
 	pthread_mutex_destroy(&fs->free_mu);
 }
@@ -740,9 +743,13 @@ out:
  * .status: sysfs-like "key = value" lines about the instance, from a real
  * attempt made now (inst_probe()), never from what an earlier request
  * found. A file that cannot be served reads as state = damaged (why), not
- * as EIO: .status is where one looks for the reason.
+ * as EIO: .status is where one looks for the reason. While another process
+ * holds the write lock, the read waits (parked) at most FS_STATUS_WAIT_MS;
+ * then (busy_ok) it shows "state = busy (...)": the files opened and
+ * checked fine, the data could not be read, and the recoveries are not
+ * known (0).
  */
-int fs_inst_status(struct fs_inst *in, char *buf, size_t cap)
+int fs_inst_status(struct fs_inst *in, char *buf, size_t cap, int busy_ok)
 {
 	struct ipm_recovery r;
 	char why[IPM_ERRLEN], msg[IPM_ERRLEN + 16];
@@ -751,9 +758,12 @@ int fs_inst_status(struct fs_inst *in, char *buf, size_t cap)
 
 	memset(&r, 0, sizeof(r));
 	rc = inst_probe(in, &r, &cleared, why, sizeof(why));
-	if (rc == FS_PARK)
+	if (rc == FS_PARK && !busy_ok)
 		return rc;
-	if (rc == 0)
+	if (rc == FS_PARK)
+		snprintf(msg, sizeof(msg),
+			 "busy (another process holds the write lock; data not read)");
+	else if (rc == 0)
 		snprintf(msg, sizeof(msg), "ok");
 	else
 		snprintf(msg, sizeof(msg), "damaged (%s)", why[0] ? why : strerror(-rc));

@@ -131,12 +131,18 @@ static void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	struct stat st;
 	uint32_t node = 0;
 
-	(void)fi;
-	if (fs_node_of(fs, ino, &in, &node) < 0 && ino != FUSE_ROOT_ID) {
-		fuse_reply_err(req, ENOENT);
+	if (fs_node_of(fs, ino, &in, &node) < 0) {
+		if (ino == FUSE_ROOT_ID)
+			fuse_reply_attr(req, &st, fs_attr(fs, NULL, 0, 0, &st));
+		else
+			fuse_reply_err(req, ENOENT);
 		return;
 	}
-	fuse_reply_attr(req, &st, fs_attr(fs, in, (size_t)(ino >> 32) - 1, node, &st));
+	/* fstat(fd) comes with the open file: the value it shows (attr.c). */
+	if (fi && fi->fh && in->tree->nodes[node].kind != FS_DIR)
+		fs_file_getattr(req, fi);
+	else
+		fs_attr_getattr(req, fs, in, (size_t)(ino >> 32) - 1, node);
 }
 
 /* truncate -s0, vim's chmod, touch: accepted, and nothing changes. */
@@ -273,8 +279,9 @@ static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	rc = wr ? fs_writable(in, n) : 0;
-	if (!rc && fs_inst_check(in))
-		rc = fs->scan ? -ENOENT : -EIO; /* its file was removed */
+	/* Its file was removed: .status of a listed instance says so. */
+	if (!rc && fs_inst_check(in) && (fs->scan || n->kind != FS_STATUS))
+		rc = fs->scan ? -ENOENT : -EIO;
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -284,6 +291,10 @@ static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	/* The kernel may answer this open file's fstat from attributes it
+	 * keeps: its first read shows that value (attr.c). */
+	if (!wr && n->kind != FS_STATUS)
+		fs_file_prime(fs, h);
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1; /* every read asks us: values change behind the kernel */
 	fi->keep_cache = 0;

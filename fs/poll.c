@@ -49,6 +49,13 @@
  * waits it sleeps on a condition variable: no wake-ups at all. It ends
  * with the mount: stop flag, then ipm_lock_signal() sent until it returns.
  *
+ * The same thread also serves attr.c while the kernel keeps attributes of
+ * the instance's files (FS_SNAP_NS after the last such reply): it then looks
+ * at the change token every FS_WATCH_ATTR_MS (a sleep, not a futex wait,
+ * when nobody polls: a futex waiter would make every write wake it) and has
+ * the kernel drop the attributes of an older state (fs_attr_stale()). At
+ * most FS_MAX_WATCHERS such threads run in a mount.
+ *
  * No change is missed: a render of a polled file stores its reference
  * under the read lock it read with, and the watcher compares under a read
  * lock taken after it last saw the change token move, so any write is
@@ -67,6 +74,7 @@
 #define FS_WATCH_SLICE_MS 1000 /* longest sleep before looking at the file */
 #define FS_WATCH_LOCK_MS 100   /* longest lock wait before checking stop */
 #define FS_WATCH_RETRY_MS 1000 /* after a failure (file gone, cut short) */
+#define FS_WATCH_ATTR_MS 1     /* looks while the kernel keeps attributes */
 
 /* The poll state of one open file, in its instance's list. */
 struct fs_poll {
@@ -312,16 +320,21 @@ static void *watch_main(void *arg)
 	void *data = malloc(ipm_type_size(in->tree->type));
 	char *text = malloc(cap);
 	ipm_map *m = NULL;
-	unsigned gen = 0;
+	unsigned gen = 0, narmed;
+	int64_t until, now;
 	uint64_t tok;
-	int rc;
+	int rc, ms;
 
 	pthread_mutex_lock(&w->mu);
 	while (!w->stop) {
-		if (!w->narmed) {
+		/* Pollers wait, or the kernel keeps attributes (attr.c). */
+		until = atomic_load(&w->attr_until);
+		now = fs_now();
+		if (!w->narmed && until <= now) {
 			pthread_cond_wait(&w->cv, &w->mu);
 			continue;
 		}
+		narmed = w->narmed;
 		pthread_mutex_unlock(&w->mu);
 		/* A file replaced or removed: look with a new handle. */
 		if (fs_inst_check(in))
@@ -333,10 +346,27 @@ static void *watch_main(void *arg)
 		rc = !data || !text ? -ENOMEM : 0;
 		if (!rc && !m)
 			rc = fs_map_get(in, &m, &gen);
-		if (!rc)
+		if (!rc && narmed)
 			rc = watch_pass(in, m, data, text, cap, &tok);
+		else if (!rc)
+			rc = ipm_map_changes(m, &tok);
+		if (!rc && until > now)
+			fs_attr_stale(in->fs, in->idx, tok, gen);
 		if (!rc) {
-			rc = ipm_map_wait(m, tok, FS_WATCH_SLICE_MS);
+			ms = FS_WATCH_SLICE_MS;
+			if (!narmed && (until - now) / 1000000 + 1 < ms)
+				ms = (int)((until - now) / 1000000) + 1;
+			if (narmed) {
+				rc = ipm_map_wait(m, tok, ms);
+			} else {
+				/* Attributes only: a look every FS_WATCH_ATTR_MS,
+				 * not a futex wait, which would make every write
+				 * through the mount wake this thread. */
+				struct timespec ts = {0, FS_WATCH_ATTR_MS * 1000000L};
+
+				nanosleep(&ts, NULL);
+				rc = 0;
+			}
 			if (rc == -ETIMEDOUT || rc == -EINTR)
 				rc = 0;
 		}
@@ -358,12 +388,43 @@ static void *watch_main(void *arg)
 static int watch_start(struct fs_inst *in)
 {
 	struct fs_watch *w = &in->watch;
-	int rc = fs_thread_start(&w->thread, watch_main, in);
+	int rc;
 
-	if (rc)
+	if (atomic_fetch_add(&in->fs->nwatchers, 1) >= FS_MAX_WATCHERS) {
+		atomic_fetch_sub(&in->fs->nwatchers, 1);
+		return -EAGAIN;
+	}
+	rc = fs_thread_start(&w->thread, watch_main, in);
+	if (rc) {
+		atomic_fetch_sub(&in->fs->nwatchers, 1);
 		return rc;
+	}
 	w->started = 1;
 	return 0;
+}
+
+/* See fs.h. */
+int fs_watch_attrs(struct fs_inst *in)
+{
+	struct fs_watch *w = &in->watch;
+	int64_t now = fs_now();
+	int64_t old = atomic_exchange(&w->attr_until, now + FS_SNAP_NS);
+	int rc = 0;
+
+	/* Armed already: the watcher runs and looks until the new end. */
+	if (old > now)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	if (w->stop)
+		rc = -1;
+	else if (!w->started)
+		rc = watch_start(in);
+	else
+		pthread_cond_broadcast(&w->cv);
+	if (rc < 0)
+		atomic_store(&w->attr_until, 0);
+	pthread_mutex_unlock(&w->mu);
+	return rc < 0 ? -1 : 0;
 }
 
 /* See fs.h. */
