@@ -55,6 +55,23 @@ static int fs_writable(const struct fs_inst *in, const struct fs_node *n)
 	return 0;
 }
 
+/* A write open of a file whose text is stored at the last close (.values,
+ * a string): an instance that cannot be used now (no handle can be opened,
+ * a damaged file) refuses it here, where a shell sees the error; bash loses
+ * the error of a builtin's final close. A busy lock is no reason. */
+static int fs_usable(struct fs_inst *in, const struct fs_node *n)
+{
+	struct fs_lk lk;
+	int rc;
+
+	if (n->kind != FS_VALUES && (n->kind != FS_FIELD || n->field.kind != IPM_STRING))
+		return 0;
+	rc = fs_acquire(in, 0, &lk);
+	if (rc == 0)
+		fs_release(in, &lk);
+	return rc == FS_PARK ? 0 : rc;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Operations                                                                */
 /* ------------------------------------------------------------------------ */
@@ -282,6 +299,8 @@ static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	/* Its file was removed: .status of a listed instance says so. */
 	if (!rc && fs_inst_check(in) && (fs->scan || n->kind != FS_STATUS))
 		rc = fs->scan ? -ENOENT : -EIO;
+	if (!rc && wr)
+		rc = fs_usable(in, n);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
