@@ -118,7 +118,17 @@ enum fs_node_kind {
 	FS_VALUES, /* .values: every field as "path = value" lines */
 	FS_RAW,	   /* .raw: the structure's bytes */
 	FS_STATUS, /* .status: the instance's file and crash recoveries */
+	FS_LIST,   /* an array of more than FS_ARRAY_FILES numbers: one per line */
 };
+
+/* An array of numbers longer than this is one read-only file (FS_LIST), not
+ * a directory of one file per element: int8[20000000] would cost twenty
+ * million nodes (about 3 GB) and seconds at start. */
+#define FS_ARRAY_FILES 1024
+
+/* Most nodes (files and directories) of one structure: about 300 bytes
+ * each, so at most about 80 MB. A structure that needs more is refused. */
+#define FS_MAX_NODES (1u << 18)
 
 /* Fixed node numbers inside every instance. */
 #define FS_NODE_ROOT 0
@@ -150,6 +160,7 @@ struct fs_tree {
 	uint32_t count;	       /* nodes in the table */
 };
 
+/* Walks type into t: 0, -ENOMEM, or -EFBIG (more than FS_MAX_NODES). */
 int fs_tree_build(struct fs_tree *t, const ipm_type *type);
 void fs_tree_free(struct fs_tree *t);
 /* Child of directory node dir called name, or UINT32_MAX. */

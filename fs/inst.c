@@ -38,10 +38,13 @@
 /* A directory mtime younger than this may be shared by a file made next. */
 #define FS_RESCAN_FRESH_NS 20000000LL
 
-static const struct fs_tree *inst_tree(struct fs *fs, const ipm_type *type)
+/* The node table of type, walked at its first instance; NULL with *rc set
+ * (-EFBIG: more than FS_MAX_NODES). */
+static const struct fs_tree *inst_tree(struct fs *fs, const ipm_type *type, int *rc)
 {
 	struct fs_tree **trees, *t;
 
+	*rc = -ENOMEM;
 	for (size_t i = 0; i < fs->ntrees; i++)
 		if (fs->trees[i]->type == type)
 			return fs->trees[i];
@@ -50,7 +53,7 @@ static const struct fs_tree *inst_tree(struct fs *fs, const ipm_type *type)
 		return NULL;
 	fs->trees = trees;
 	t = malloc(sizeof(*t));
-	if (!t || fs_tree_build(t, type) < 0) {
+	if (!t || (*rc = fs_tree_build(t, type)) < 0) {
 		free(t);
 		return NULL;
 	}
@@ -64,6 +67,7 @@ static int inst_add(struct fs *fs, const char *sname, const char *tag, int ro)
 	const ipm_type *type = ipm_schema_find(fs->schema, sname);
 	size_t n = fs_ninsts(fs);
 	struct fs_inst *in;
+	int rc = 0;
 
 	if (n == FS_MAX_INST)
 		return -ENFILE;
@@ -81,16 +85,17 @@ static int inst_add(struct fs *fs, const char *sname, const char *tag, int ro)
 	}
 	if (asprintf(&in->path, "%s/%s_%s.mmap", fs->conf->mmap_dir, sname, tag) < 0)
 		in->path = NULL;
-	in->tree = inst_tree(fs, type);
+	in->tree = inst_tree(fs, type, &rc);
 	in->ro = ro || fs->read_only;
 	in->role = in->ro ? IPM_READER : IPM_EDITOR;
 	if (!in->sname || !in->tag || !in->dirname || !in->path || !in->tree) {
+		rc = in->tree ? -ENOMEM : rc;
 		free(in->sname);
 		free(in->tag);
 		free(in->dirname);
 		free(in->path);
 		free(in);
-		return -ENOMEM;
+		return rc;
 	}
 	pthread_mutex_init(&in->mu, NULL);
 	pthread_mutex_init(&in->watch.mu, NULL);
@@ -278,6 +283,19 @@ unsigned fs_inst_gen(struct fs_inst *in)
 	return gen;
 }
 
+/* Why a structure's instance cannot be shown (fs_tree_build() said -EFBIG). */
+static const char *inst_toobig(const char *sname)
+{
+	static __thread char msg[512];
+
+	snprintf(msg, sizeof(msg),
+		 "structure '%s' needs more than %u files and directories, the most a mount "
+		 "shows (an array of more than %d numbers is one file; arrays of structures "
+		 "and strings are not)",
+		 sname, FS_MAX_NODES, FS_ARRAY_FILES);
+	return msg;
+}
+
 /* A listed instance: created if asked, opened once before mounting. */
 static int inst_listed(struct fs *fs, const struct fs_inst_conf *ic, char *err, size_t errlen)
 {
@@ -298,7 +316,8 @@ static int inst_listed(struct fs *fs, const struct fs_inst_conf *ic, char *err, 
 	rc = inst_add(fs, ic->name, ic->tag, ic->ro);
 	if (rc < 0) {
 		ipm_map_free(m);
-		snprintf(err, errlen, "%s:%d: %s", c->path, ic->line, strerror(-rc));
+		snprintf(err, errlen, "%s:%d: %s", c->path, ic->line,
+			 rc == -EFBIG ? inst_toobig(ic->name) : strerror(-rc));
 		return rc;
 	}
 	in = fs->insts[fs_ninsts(fs) - 1];
