@@ -100,6 +100,12 @@ struct fs_config {
 	gid_t gid;		    /* ... that group */
 	struct fs_inst_conf *insts; /* instance = lines; none: scan mmap_dir */
 	size_t ninsts;		    /* entries in insts */
+	int owners_line;	    /* line of owners =; 0: the mount's owner and root */
+	int owners_any;		    /* owners = any: every file of mmap_dir */
+	uid_t *own_uids;	    /* scan mode: files of these users are shown */
+	size_t nown_uids;	    /* entries in own_uids */
+	gid_t *own_gids;	    /* ... and files of these groups (@group) */
+	size_t nown_gids;	    /* entries in own_gids */
 };
 
 /* Reads the configuration at path. On error returns a negative errno with
@@ -192,6 +198,11 @@ struct fs_watch {
 	struct fs_poll *polls;	    /* open files of the instance ever polled */
 	unsigned narmed;	    /* of those, waiting for a notification */
 	_Atomic int64_t attr_until; /* watch for attr.c until (fs_now() ns) */
+	int shared;		    /* on the shared watcher's list (no thread) */
+	struct fs_inst *snext;	    /* that list */
+	uint64_t stok;		    /* shared watcher only: token of its last pass */
+	unsigned sgen;		    /* ... and generation */
+	int stok_ok;		    /* ... that pass was made */
 };
 
 /* A request parked on an instance (park.c): the operation again, run by
@@ -270,9 +281,18 @@ struct fs {
 	_Atomic size_t ninsts;		/* slots in use; only grows */
 	pthread_mutex_t scan_mu;	/* serialises rescans, guards trees */
 	_Atomic unsigned nwatchers;	/* watcher threads started (poll.c) */
+	pthread_mutex_t shared_mu;	/* guards the four below */
+	struct fs_inst *shared;		/* polled instances past FS_MAX_WATCHERS */
+	pthread_t shared_thread;	/* their one watcher */
+	int shared_started;		/* it runs */
+	int shared_stop;		/* the mount is ending */
 	struct fs_tree **trees;		/* one per structure type in use */
 	size_t ntrees;			/* entries in trees */
 	unsigned scan_serial;		/* rescans done, under scan_mu */
+	unsigned log_owner;		/* files of other owners last logged */
+	unsigned log_full;		/* files past FS_MAX_INST last logged */
+	int64_t log_at;			/* fs_now() of that log line; under scan_mu */
+	int log_other;			/* a file not shown for another reason was logged */
 	struct timespec scan_mtim;	/* mmap_dir's mtime at the last rescan */
 	int64_t scan_at;		/* CLOCK_MONOTONIC_COARSE ns of the last rescan */
 	_Atomic unsigned npooled;	/* idle map handles of all instances */
@@ -548,6 +568,8 @@ void fs_poll_rendered(struct fs_inst *in, struct fs_poll *p, const char *text, s
 
 /* At release of a polled file. */
 void fs_poll_drop(struct fs_inst *in, struct fs_poll *p);
+
+void fs_poll_init(struct fs *fs);
 
 /* After the session loop, before the session is destroyed: stops every
  * watcher and frees every poll state (open files that point to one are

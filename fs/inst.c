@@ -27,6 +27,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -37,6 +38,33 @@
 
 /* A directory mtime younger than this may be shared by a file made next. */
 #define FS_RESCAN_FRESH_NS 20000000LL
+
+/* Shortest time between two log lines about files not shown. */
+#define FS_LOG_NS 60000000000LL
+
+/*
+ * Scan mode: whose files are shown. A shared (1777) mmap_dir lets any user
+ * put files there; the slots (FS_MAX_INST) and the watchers are the mount's
+ * owner's, so by default only files of the mount's owner and of root are
+ * shown (owners = in the configuration widens or narrows it). Listed
+ * instances are the administrator's choice and never filtered.
+ */
+static int inst_owner_ok(const struct fs *fs, uid_t uid, gid_t gid)
+{
+	const struct fs_config *c = fs->conf;
+
+	if (!fs->scan || c->owners_any)
+		return 1;
+	if (!c->owners_line)
+		return uid == fs->uid || uid == 0;
+	for (size_t i = 0; i < c->nown_uids; i++)
+		if (c->own_uids[i] == uid)
+			return 1;
+	for (size_t i = 0; i < c->nown_gids; i++)
+		if (c->own_gids[i] == gid)
+			return 1;
+	return 0;
+}
 
 /* The node table of type, walked at its first instance; NULL with *rc set
  * (-EFBIG: more than FS_MAX_NODES). */
@@ -218,7 +246,8 @@ static int inst_ident(struct fs_inst *in)
 	ipm_map *drop[FS_POOL_MAX];
 	struct stat st;
 	unsigned n = 0;
-	int gone = stat(in->path, &st) < 0 && errno == ENOENT;
+	int gone = stat(in->path, &st) < 0 ? errno == ENOENT
+					   : !inst_owner_ok(in->fs, st.st_uid, st.st_gid);
 
 	pthread_mutex_lock(&in->mu);
 	if (gone) {
@@ -360,6 +389,7 @@ int fs_init(struct fs *fs, struct fs_config *c, int read_only, char *err, size_t
 		fs->pool_total = 256;
 	fs->insts = calloc(FS_MAX_INST, sizeof(*fs->insts));
 	fs->schema = ipm_schema_new();
+	fs_poll_init(fs);
 	if (fs_attr_init(fs) < 0 || !fs->insts || !fs->schema) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -474,7 +504,9 @@ static int inst_name_ok(const char *s)
 /* A file of mmap_dir. */
 struct inst_ent {
 	char *name; /* its name */
-	ino_t ino;  /* its inode, 1 if not known */
+	ino_t ino;  /* its inode */
+	uid_t uid;  /* its owner */
+	gid_t gid;  /* its group */
 };
 
 static int inst_cmp(const void *a, const void *b)
@@ -488,6 +520,7 @@ static struct inst_ent *inst_list(const char *dir, size_t *n)
 	struct inst_ent *v = NULL, *nv;
 	size_t cap = 0;
 	struct dirent *de;
+	struct stat st;
 	DIR *d = opendir(dir);
 
 	*n = 0;
@@ -500,6 +533,9 @@ static struct inst_ent *inst_list(const char *dir, size_t *n)
 			continue;
 		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
 			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 64;
 			nv = realloc(v, (cap + 1) * sizeof(*v));
@@ -510,7 +546,9 @@ static struct inst_ent *inst_list(const char *dir, size_t *n)
 		v[*n].name = strdup(de->d_name);
 		if (!v[*n].name)
 			break;
-		v[*n].ino = de->d_ino ? de->d_ino : 1;
+		v[*n].ino = st.st_ino;
+		v[*n].uid = st.st_uid;
+		v[*n].gid = st.st_gid;
 		(*n)++;
 	}
 	closedir(d);
@@ -519,6 +557,28 @@ static struct inst_ent *inst_list(const char *dir, size_t *n)
 	if (v)
 		qsort(v, *n, sizeof(*v), inst_cmp);
 	return v;
+}
+
+/* One line when the count of files not shown changed, at most once every
+ * FS_LOG_NS: another user's files must not fill the log at each lookup. */
+static void inst_log_skipped(struct fs *fs, unsigned owner, unsigned full)
+{
+	int64_t now = fs_now();
+
+	if ((owner == fs->log_owner && full == fs->log_full) ||
+	    (fs->log_at && now - fs->log_at < FS_LOG_NS))
+		return;
+	if (owner != fs->log_owner && owner)
+		fprintf(stderr,
+			FS_NAME ": %s: %u files not shown: owned by users not in owners = (the "
+			"mount's owner and root unless configured)\n",
+			fs->conf->mmap_dir, owner);
+	if (full != fs->log_full && full)
+		fprintf(stderr, FS_NAME ": %s: %u files not shown: a mount shows at most %d instances\n",
+			fs->conf->mmap_dir, full, FS_MAX_INST);
+	fs->log_owner = owner;
+	fs->log_full = full;
+	fs->log_at = now;
 }
 
 /* See fs.h. */
@@ -531,6 +591,9 @@ void fs_rescan(struct fs *fs)
 	struct inst_ent *names;
 	char dn[512];
 	size_t n;
+	unsigned owner = 0, full = 0;
+
+	int rc;
 
 	pthread_mutex_lock(&fs->scan_mu);
 	serial = ++fs->scan_serial;
@@ -555,6 +618,10 @@ void fs_rescan(struct fs *fs)
 		t = inst_match(fs, base, &sl);
 		if (!t || !inst_name_ok(base))
 			continue;
+		if (!inst_owner_ok(fs, names[k].uid, names[k].gid)) {
+			owner++;
+			continue;
+		}
 		base[sl] = '\0';
 		tag = base + sl + 1;
 		/* The directory is the file's name without .mmap and without
@@ -573,11 +640,16 @@ void fs_rescan(struct fs *fs)
 			in->clashed = 1;
 		} else if (in) {
 			inst_scanned(in, serial, names[k].ino);
-		} else if (inst_add(fs, base, tag, 0) < 0) {
-			fprintf(stderr, FS_NAME ": cannot show %s/%s_%s.mmap\n", fs->conf->mmap_dir,
-				base, tag);
+		} else if ((rc = inst_add(fs, base, tag, 0)) == -ENFILE) {
+			full++;
+		} else if (rc < 0 && !fs->log_other) {
+			fprintf(stderr, FS_NAME ": cannot show %s/%s_%s.mmap: %s\n",
+				fs->conf->mmap_dir, base, tag,
+				rc == -EFBIG ? inst_toobig(base) : strerror(-rc));
+			fs->log_other = 1; /* once: a structure too big stays so */
 		}
 	}
+	inst_log_skipped(fs, owner, full);
 	if (names) {
 		/* The files not seen are gone; only after a whole listing. */
 		for (size_t i = 0; i < fs_ninsts(fs); i++)

@@ -24,6 +24,10 @@ cp "$MMAP/DemoMmapStructure_seed.mmap" "$SEED"
 chmod 644 "$SEED"
 rm -f "$MMAP/DemoMmapStructure_seed.mmap"
 
+conf "$T/bad.ini" "owners = nosuch$$"
+out=$(timeout 10 "$FS" -f -o config="$T/bad.ini" "$T/mnt" 2>&1)
+contains "owners = an unknown user: refused, naming the line" "$T/bad.ini:5: unknown user 'nosuch$$'" "$out"
+
 conf "$T/s.ini"
 start "$T/mnt" -o config="$T/s.ini" -o allow_other || { nok "scan mount"; finish; }
 as_u cp "$SEED" "$MMAP/DemoMmapStructure_theirs.mmap"
