@@ -301,7 +301,7 @@ static int attr_text(fuse_req_t req, struct fs *fs, struct fs_inst *in, size_t i
 	const struct fs_node *n = &in->tree->nodes[node];
 	fuse_ino_t ino = fs_ino(idx, node);
 	pid_t tid = fuse_req_ctx(req)->pid;
-	struct fs_snapmeta meta;
+	struct fs_snapmeta meta = {0};
 	char small[256], *buf;
 	size_t cap = n->textmax + 1, len = 0;
 	struct stat st;
