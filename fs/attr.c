@@ -152,6 +152,28 @@ static int attr_current(struct fs_inst *in, const struct fs_snapmeta *meta)
 	return rc == 0 && tok == meta->tok && gen == meta->gen;
 }
 
+/* See fs.h. Two GETATTRs of one file may keep their snapshots in one order
+ * and reply in the other: the kernel would then keep one that is not the
+ * kept one. So the reply of a kept snapshot is sent under snap_mu, and only
+ * with its timeout while the slot still holds that very snapshot. */
+void fs_attr_reply(fuse_req_t req, struct fs *fs, const struct stat *st, double tmo,
+		   const struct fs_snapmeta *meta)
+{
+	struct attr_snap *s;
+
+	if (tmo <= 0) {
+		fuse_reply_attr(req, st, tmo);
+		return;
+	}
+	s = attr_slot(fs, st->st_ino);
+	pthread_mutex_lock(&fs->snap_mu);
+	if (s->ino != st->st_ino || s->len != (size_t)st->st_size || s->meta.tok != meta->tok ||
+	    s->meta.at != meta->at || s->meta.gen != meta->gen)
+		tmo = 0;
+	fuse_reply_attr(req, st, tmo);
+	pthread_mutex_unlock(&fs->snap_mu);
+}
+
 static void attr_inval(struct fs *fs, fuse_ino_t ino)
 {
 	/* Attributes only (offset -1): no page to drop, no inode lock
@@ -353,7 +375,7 @@ static int attr_text(fuse_req_t req, struct fs *fs, struct fs_inst *in, size_t i
 		tmo = fs_attr(fs, in, idx, node, &st);
 	else
 		tmo = fs_attr_snapshot(fs, in, idx, node, buf, len, &meta, &st, keep);
-	fuse_reply_attr(req, &st, tmo);
+	fs_attr_reply(req, fs, &st, tmo, &meta);
 	if (buf != small)
 		free(buf);
 	return 0;
@@ -416,12 +438,18 @@ void fs_attr_open(struct fs *fs, struct fs_inst *in, fuse_ino_t ino, char *buf, 
 
 	*primed = 0;
 	pthread_mutex_lock(&fs->snap_mu);
-	known = s->ino == ino;
-	if (known && (fs_now() - s->at >= FS_SNAP_NS || s->kdrop)) {
-		/* The kernel has dropped them: the first read renders. */
+	known = s->ino == ino && fs_now() - s->at < FS_SNAP_NS;
+	if (s->ino == ino && s->kdrop) {
+		/* Written through the mount: the kernel dropped its size and
+		 * times itself, so fstat comes here. */
 		pthread_mutex_unlock(&fs->snap_mu);
 		return;
 	}
+	/* An old snapshot is no proof: the reply it was kept for may have
+	 * reached the kernel long after (a preempted thread), so the kernel
+	 * is told, as for an unknown one. Normally the permission check of
+	 * this very open asked, or the kernel's copy is younger than a tick:
+	 * the snapshot is fresh. */
 	pthread_mutex_unlock(&fs->snap_mu);
 	if (known && fs_map_get(in, &m, &gen) == 0) {
 		/* No lock: a write section under way has not counted its

@@ -281,7 +281,7 @@ int fs_file_stat(struct fs *fs, fuse_ino_t ino, pid_t tid, char *buf, size_t cap
 			h->meta = *meta;
 			fs_file_to(h, FS_F_SHOWN);
 			h->primed = 1;
-			rc = 1;
+			rc = 2;
 		}
 		pthread_mutex_unlock(&h->mu);
 	}
@@ -368,13 +368,14 @@ enum { FS_R_ERR, FS_R_BUF, FS_R_WRITE, FS_R_POLL, FS_R_ATTR };
 
 /* A reply made under the open file's mutex, sent after (file_send()). */
 struct fs_reply {
-	int kind;	  /* FS_R_* */
-	int err;	  /* FS_R_ERR: positive errno, 0 for success */
-	const char *p;	  /* FS_R_BUF: the bytes, NULL when none */
-	size_t n;	  /* FS_R_BUF: their count; FS_R_WRITE: bytes written */
-	unsigned revents; /* FS_R_POLL: the events */
-	struct stat st;	  /* FS_R_ATTR: the attributes */
-	double tmo;	  /* FS_R_ATTR: how long the kernel may keep them */
+	int kind;		 /* FS_R_* */
+	int err;		 /* FS_R_ERR: positive errno, 0 for success */
+	const char *p;		 /* FS_R_BUF: the bytes, NULL when none */
+	size_t n;		 /* FS_R_BUF: their count; FS_R_WRITE: bytes written */
+	unsigned revents;	 /* FS_R_POLL: the events */
+	struct stat st;		 /* FS_R_ATTR: the attributes */
+	double tmo;		 /* FS_R_ATTR: how long the kernel may keep them */
+	struct fs_snapmeta meta; /* FS_R_ATTR: what they were rendered from */
 };
 
 static void file_reply_err(struct fs_reply *r, int err)
@@ -396,7 +397,7 @@ static void file_send(fuse_req_t req, const struct fs_reply *r)
 		fuse_reply_poll(req, r->revents);
 		break;
 	case FS_R_ATTR:
-		fuse_reply_attr(req, &r->st, r->tmo);
+		fs_attr_reply(req, fuse_req_userdata(req), &r->st, r->tmo, &r->meta);
 		break;
 	default:
 		fuse_reply_err(req, r->err);
@@ -648,6 +649,7 @@ static int file_attr(struct fs_reply *r, struct fs_handle *h, int expired)
 			h->primed = 1;
 	}
 	r->kind = FS_R_ATTR;
+	r->meta = h->meta;
 	if (h->state == FS_F_SHOWN)
 		r->tmo =
 		    fs_attr_snapshot(fs, h->in, idx, node, h->buf, h->len, &h->meta, &r->st, 1);

@@ -417,6 +417,11 @@ double fs_attr_snapshot(struct fs *fs, struct fs_inst *in, size_t idx, uint32_t 
 			const char *text, size_t len, const struct fs_snapmeta *meta,
 			struct stat *st, int keep);
 
+/* Replies st with timeout tmo; a kept snapshot (meta) only keeps its
+ * timeout while it is still the one kept for its inode. */
+void fs_attr_reply(fuse_req_t req, struct fs *fs, const struct stat *st, double tmo,
+		   const struct fs_snapmeta *meta);
+
 /* A GETATTR without an open file: replied now, or parked (bounded) while
  * another process holds the write lock. */
 void fs_attr_getattr(fuse_req_t req, struct fs *fs, struct fs_inst *in, size_t idx, uint32_t node);
@@ -476,7 +481,7 @@ void fs_file_getattr(fuse_req_t req, struct fuse_file_info *fi);
  * only the task): when tid has ino open read-only, the value that open file
  * shows wins. Returns 1 with its text in buf (cap bytes), *len and *meta
  * when it shows one; when it shows none yet and have is set, it is primed
- * with the text given in buf and returns 1 too; else 0. */
+ * with the text given in buf and returns 2; else 0. */
 int fs_file_stat(struct fs *fs, fuse_ino_t ino, pid_t tid, char *buf, size_t cap, size_t *len,
 		 struct fs_snapmeta *meta, int have);
 
