@@ -1,5 +1,5 @@
 #!/bin/sh
-# 18_live_copy.sh - tar -c and rsync -a of a LIVE instance, while another
+# 23_live_copy.sh - tar -c and rsync -a of a LIVE instance, while another
 # process keeps changing its values (and their lengths): every copy exits 0,
 # tar never says "File shrank", rsync never "read errors", and every copied
 # file is one whole value, never NUL-padded or cut. stat while another process
