@@ -28,7 +28,7 @@ for c in "unknown_key.ini:4: unknown key 'colour'" \
 	contains "... with $c" "$FIX/$c" "$out"
 	mounted "$M2" && nok "... but mounted" || ok "... nothing mounted"
 done
-# No configuration at all mounts the working directory's .mmap: 18_described.sh.
+# No configuration at all mounts the working directory's .mmap: 24_described.sh.
 contains "--help lists the config option" "config=FILE" "$(timeout 10 "$FS" --help 2>&1)"
 contains "--help gives the search order" '$IPMMAPFS_CONFIG, ./ipmmapfs.ini, /etc/ipmmapfs.ini' "$(timeout 10 "$FS" --help 2>&1)"
 contains "--help documents auto_unmount" "auto_unmount" "$(timeout 10 "$FS" --help 2>&1)"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# 11_described.sh - a structure made from ctypes classes only, by the Python
+# 16_described.sh - a structure made from ctypes classes only, by the Python
 # binding's manager, is stored beside its lock file like any other: the
 # mount with no configuration shows its fields, `ipmmap get` reads it
 # without -s; one made by Python IPMMAP itself shows .raw and .status only.

@@ -1,5 +1,5 @@
 #!/bin/sh
-# 18_described.sh - the mount with no configuration at all: from the
+# 24_described.sh - the mount with no configuration at all: from the
 # directory that holds .mmap/, `ipmmapfs MOUNTPOINT` shows every instance
 # with the definition its manager stored, cat and echo work; -o mmap_dir=,
 # lock_dir= from elsewhere; a file made as Python IPMMAP makes it shows .raw

@@ -1,5 +1,5 @@
 #!/bin/sh
-# 10_described.sh - instances that describe themselves: what `ipmmap create`
+# 12_described.sh - instances that describe themselves: what `ipmmap create`
 # stores beside the lock file is enough for get/set/dump/watch/list without
 # -s or IPMMAP_SCHEMA; a different local schema is refused with the field
 # named; a damaged or missing definition is a clear failure.
