@@ -473,6 +473,11 @@ enum ipm_role {
 
 #define IPM_GROUP 0x2 /* files and directories made get group gid */
 
+/* Manager: record the instance's mode (see "Modes" at the top). Neither:
+ * the instance keeps the mode it has (a new lock file: compat). */
+#define IPM_NATIVE 0x4 /* every writer uses libipmmap: reads take no lock */
+#define IPM_COMPAT 0x8 /* Python IPMMAP writers may run: reads lock */
+
 /* Default mode of the files the library makes: only their owner may use
  * them. Directories get the files' mode plus search (x) wherever it gives
  * read: 0700 for 0600, 0750 for 0640, 0755 for 0644. */
@@ -483,7 +488,7 @@ enum ipm_role {
 struct ipm_open_opts {
 	const char *mmap_dir;  /* NULL: IPM_DEFAULT_MMAP_DIR; made when missing */
 	const char *lock_dir;  /* NULL: IPM_DEFAULT_LOCK_DIR; made when missing */
-	unsigned flags;        /* IPM_FORCE, IPM_GROUP */
+	unsigned flags;        /* IPM_FORCE, IPM_GROUP, IPM_NATIVE, IPM_COMPAT */
 	uint64_t fingerprint;  /* non-zero: refuse unless the layout has it */
 	mode_t mode;           /* new files (exact, not less the umask); 0: 0600 */
 	gid_t gid;             /* with IPM_GROUP: group of new files and dirs */
@@ -542,6 +547,11 @@ void ipm_map_free(ipm_map *m);
  */
 int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role role,
 		 const struct ipm_open_opts *opts);
+
+/* The instance's mode as its control page says now: 1 native, 0 compat
+ * (see "Modes"), -EIO (a lock file cut short that the handle cannot grow
+ * back) or -EBADF. One guarded load, no lock, no system call. */
+int ipm_map_native(ipm_map *m);
 
 /* Unlocks, unmaps and closes; the handle can be opened again. Harmless twice. */
 void ipm_map_close(ipm_map *m);

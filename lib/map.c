@@ -419,6 +419,12 @@ static int create_file(ipm_map *m, const char *dir, const char *name, const char
 	return fd;
 }
 
+static int wbegin_fn(void *arg)
+{
+	ipm_ctl_wbegin(arg);
+	return 0;
+}
+
 /* What a manager did to the file (manager_prepare()). */
 enum made { KEPT, REWRITTEN, RENAMED };
 
@@ -476,7 +482,11 @@ static int manager_prepare(ipm_map *m, const char *dir, const char *name, const 
 		rc = ipm_errf(m->err, -errno, "cannot write %s: %s", path, strerror(errno));
 		goto fail;
 	}
+	/* Rewritten in place, where lock-free readers may be copying: the
+	 * write sequence count goes odd first, and the section's end after
+	 * the open (ipm_lock_discard()) makes it even again. */
 	*made = REWRITTEN;
+	ipm_guard_run(wbegin_fn, &m->lf, &rc, &(void *){NULL}); /* a cut page: no count */
 	rc = write_initial(m, fd, path, size);
 	if (rc == 0)
 		return fd;
@@ -540,6 +550,50 @@ int ipm_map_recover(ipm_map *m, int timeout_ms)
 	if (rc < 0)
 		return rc;
 	return m->undone > before;
+}
+
+/*
+ * The mode (see ipmmap.h, "Modes"): a manager given IPM_NATIVE or
+ * IPM_COMPAT writes it into the control page while it still holds the write
+ * lock, with the file whole; every handle then learns what the page says.
+ * Without a flag the page keeps what it holds (0 for a new lock file: compat).
+ */
+static int mode_fn(ipm_map *m, void *ctx)
+{
+	uint32_t *mode = ctx;
+
+	if (*mode)
+		ipm_ctl_mode_set(&m->lf, *mode);
+	*mode = ipm_ctl_mode(&m->lf);
+	if (*mode)
+		m->mode = *mode; /* kept for a page cut later (lock.c) */
+	return 0;
+}
+
+static void mode_at_open(ipm_map *m, enum ipm_role role, unsigned flags)
+{
+	uint32_t want = 0;
+
+	if (role == IPM_MANAGER && (flags & IPM_NATIVE))
+		want = IPM_MODE_NATIVE;
+	else if (role == IPM_MANAGER && (flags & IPM_COMPAT))
+		want = IPM_MODE_COMPAT;
+	m->mode = 0;
+	ipm_guarded(m, mode_fn, &want, 0); /* a cut lock file: compat, said later */
+}
+
+int ipm_map_native(ipm_map *m)
+{
+	uint32_t want = 0;
+	int rc;
+
+	if (!m || !m->type)
+		return m ? ipm_errf(m->err, -EBADF, "cannot read the mode: map is not open")
+			 : -EBADF;
+	rc = ipm_guarded(m, mode_fn, &want, 0);
+	if (rc < 0)
+		return rc;
+	return want == IPM_MODE_NATIVE;
 }
 
 static int wait_failed(ipm_map *m, int rc, const char *lock_path)
@@ -658,6 +712,11 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 			rc = wait_failed(m, rc, lock_path);
 			goto fail;
 		}
+		/* The lock file first: a rewrite in place tells lock-free
+		 * readers through its control page. */
+		rc = ipm_lockfile_attach(&m->lf, lock_fd, lock_path, size, m->err);
+		if (rc < 0)
+			goto fail;
 		fd = manager_prepare(m, mmap_dir, name, tag, path, size, opts, &made);
 		rc = fd < 0 ? fd : ipm_data_check(m->err, fd, path, size);
 	} else {
@@ -684,7 +743,8 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 	m->size_checks = 0;
 	m->canary = ipm_data_canary(m);
 	ipm_follow_init(m);
-	rc = ipm_lockfile_attach(&m->lf, lock_fd, lock_path, size, m->err);
+	rc = role == IPM_MANAGER ? 0
+				 : ipm_lockfile_attach(&m->lf, lock_fd, lock_path, size, m->err);
 	if (rc < 0)
 		m->lf.fd = lock_fd; /* for ipm_map_close() to close */
 	/* Still under the write lock: a file made anew has no open section
@@ -697,6 +757,8 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 		ipm_lock_discard(m);
 	else if (rc == 0 && role != IPM_READER)
 		rc = undo_at_open(m);
+	if (rc == 0)
+		mode_at_open(m, role, opts->flags);
 	if (rc == 0) {
 		rc = ipm_lock_fd(lock_fd, F_UNLCK, 0);
 		if (rc < 0)
@@ -711,6 +773,7 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 	return 0;
 
 fail:
+	ipm_lockfile_detach(&m->lf); /* a manager's, attached early */
 	if (data != MAP_FAILED)
 		munmap(data, ipm_data_maplen(size));
 	if (fd >= 0)
