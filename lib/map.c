@@ -570,6 +570,13 @@ static int mode_fn(ipm_map *m, void *ctx)
 	return 0;
 }
 
+static int nothing_fn(ipm_map *m, void *ctx)
+{
+	(void)m;
+	(void)ctx;
+	return 0;
+}
+
 static void mode_at_open(ipm_map *m, enum ipm_role role, unsigned flags)
 {
 	uint32_t want = 0;
@@ -759,6 +766,10 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 		rc = undo_at_open(m);
 	if (rc == 0)
 		mode_at_open(m, role, opts->flags);
+	/* A writer's first size check sets the canary, which readers (whose
+	 * own check costs an fstat() while it is missing) then trust. */
+	if (rc == 0 && role != IPM_READER)
+		ipm_guarded(m, nothing_fn, NULL, IPM_VERIFY);
 	if (rc == 0) {
 		rc = ipm_lock_fd(lock_fd, F_UNLCK, 0);
 		if (rc < 0)

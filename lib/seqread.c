@@ -74,6 +74,7 @@
 #include "ipmmap_i.h"
 
 #include <fcntl.h>
+#include <setjmp.h>
 #include <time.h>
 
 #define SPINS 64   /* looks at an odd count before asking whether its writer lives */
@@ -172,6 +173,30 @@ static int seq_dead(ipm_map *m, void *ctx)
 	return ipm_data_verify(m);
 }
 
+/*
+ * seq_copy() under the guard, armed here inline as fault.c arms it (the
+ * call, the thunk and the guard's set-up cost as much as the read itself).
+ * A fault, or a guard not set up yet, goes through ipm_guarded(), which
+ * repairs or reports and runs the copy again.
+ */
+static inline int guarded_copy(ipm_map *m, struct seqjob *j)
+{
+	sigjmp_buf env, *prev;
+	int rc;
+
+	if (!ipm_guard_on)
+		return ipm_guarded(m, seq_copy, j, 0);
+	prev = ipm_guard_armed;
+	if (sigsetjmp(env, 0)) {
+		ipm_guard_armed = prev;
+		return ipm_guarded(m, seq_copy, j, 0);
+	}
+	ipm_guard_armed = &env;
+	rc = seq_copy(m, j);
+	ipm_guard_armed = prev;
+	return rc;
+}
+
 /* Whether anyone holds a write lock on the lock file: a live writer, since
  * the kernel drops a dead process's locks. In doubt, yes. */
 static bool writer_lives(int fd)
@@ -205,7 +230,7 @@ int ipm_seq_read(ipm_map *m, size_t off, void *buf, size_t n)
 	    follow_due(m))
 		return IPM_SEQ_LOCK;
 	for (;;) {
-		rc = ipm_guarded(m, seq_copy, &j, 0);
+		rc = guarded_copy(m, &j);
 		if (rc != MOVED && rc != ODD)
 			return rc;
 		if (rc == MOVED) {
