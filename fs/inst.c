@@ -324,6 +324,7 @@ int fs_init(struct fs *fs, struct fs_config *c, int read_only, char *err, size_t
 	fs->oopts.mmap_dir = c->mmap_dir;
 	fs->oopts.lock_dir = c->lock_dir;
 	fs->oopts.mode = c->mode;
+	fs->oopts.flags |= c->mode_flag; /* managers record it; others ignore it */
 	if (c->group) {
 		fs->oopts.flags |= IPM_GROUP;
 		fs->oopts.gid = c->gid;
@@ -702,8 +703,8 @@ void fs_release(struct fs_inst *in, struct fs_lk *lk)
  * fails. 0, FS_PARK (the lock is busy) or a negative errno with why; the
  * recoveries in *r, and in *cleared whether Python cleared the header.
  */
-static int inst_probe(struct fs_inst *in, struct ipm_recovery *r, int *cleared, char *why,
-		      size_t whylen)
+static int inst_probe(struct fs_inst *in, struct ipm_recovery *r, int *cleared, int *native,
+		      char *why, size_t whylen)
 {
 	size_t size = ipm_type_size(in->tree->type);
 	ipm_map *m = ipm_map_new(in->fs->schema);
@@ -729,6 +730,7 @@ static int inst_probe(struct fs_inst *in, struct ipm_recovery *r, int *cleared, 
 	else
 		ipm_map_recovery(lk.m, r);
 	*cleared = rc == 0 && ipm_map_cleared(lk.m) == 1;
+	*native = rc == 0 && ipm_map_native(lk.m) == 1;
 	fs_release(in, &lk);
 out:
 	ipm_map_free(m);
@@ -747,10 +749,10 @@ int fs_inst_status(struct fs_inst *in, char *buf, size_t cap)
 	struct ipm_recovery r;
 	char why[IPM_ERRLEN], msg[IPM_ERRLEN + 16];
 	struct stat st;
-	int rc, n, cleared = 0;
+	int rc, n, cleared = 0, native = 0;
 
 	memset(&r, 0, sizeof(r));
-	rc = inst_probe(in, &r, &cleared, why, sizeof(why));
+	rc = inst_probe(in, &r, &cleared, &native, why, sizeof(why));
 	if (rc == FS_PARK)
 		return rc;
 	if (rc == 0)
@@ -762,9 +764,9 @@ int fs_inst_status(struct fs_inst *in, char *buf, size_t cap)
 	n = snprintf(buf, cap,
 		     "file = %s\nsize = %lld\nstate = %s\nrecoveries = %llu\n"
 		     "last_recovery_pid = %d\nlast_recovery_time = %.6f\npending = %d\n"
-		     "cleared = %d\n",
+		     "cleared = %d\nmode = %s\n",
 		     in->path, (long long)st.st_size, msg, (unsigned long long)r.count,
-		     (int)r.last_pid, r.last_time, r.pending, cleared);
+		     (int)r.last_pid, r.last_time, r.pending, cleared, native ? "native" : "compat");
 	if (n < 0)
 		return -EIO;
 	return (size_t)n < cap ? n : (int)cap - 1;

@@ -22,7 +22,9 @@
 #include "ipmmap_i.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -104,6 +106,29 @@ void ipm_ctl_mode_restamp(struct ipm_lockfile *lf, uint32_t mode)
 	if (lf->ctl && lf->rw && mode)
 		__atomic_compare_exchange_n(&lf->ctl->mode, &zero, mode, false, __ATOMIC_SEQ_CST,
 					    __ATOMIC_RELAXED);
+}
+
+int ipm_lockfile_native(const char *lock_path)
+{
+	uint64_t magic;
+	struct ipm_ctl c;
+	ssize_t n;
+	int fd = open(lock_path, O_RDONLY | IPM_SAFE_OPEN), err;
+
+	if (fd < 0)
+		return -errno;
+	do
+		n = pread(fd, &c, offsetof(struct ipm_ctl, reserved), 0);
+	while (n < 0 && errno == EINTR);
+	err = errno;
+	close(fd);
+	if (n < 0)
+		return -err;
+	memcpy(&magic, IPM_CTL_MAGIC, sizeof(magic));
+	/* Too short, or not stamped yet: no mode said, compat. */
+	if ((size_t)n < offsetof(struct ipm_ctl, reserved) || c.magic != magic)
+		return 0;
+	return c.mode == IPM_MODE_NATIVE;
 }
 
 /* Raises *word to until, unless a longer one runs already. */

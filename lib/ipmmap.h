@@ -553,6 +553,11 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
  * back) or -EBADF. One guarded load, no lock, no system call. */
 int ipm_map_native(ipm_map *m);
 
+/* The same of the lock file at lock_path, for tools that only look (ipmmap
+ * list): 1 native, 0 compat (also a file not stamped yet), or -errno if it
+ * cannot be read. One pread(): no lock, no mapping, nothing created. */
+int ipm_lockfile_native(const char *lock_path);
+
 /* Unlocks, unmaps and closes; the handle can be opened again. Harmless twice. */
 void ipm_map_close(ipm_map *m);
 
