@@ -140,6 +140,57 @@
  * (its mapping is read-only). With none of these running, the window lasts
  * until the next of them comes.
  *
+ * Modes
+ * -----
+ * A locked read costs two system calls (the OFD lock and unlock: 0.4 to
+ * 2 us) for a load of a few nanoseconds. Each instance has a mode, recorded
+ * in its lock file's control page so that every process agrees:
+ * - compat (the default): Python IPMMAP writers may be present. Every read
+ *   takes the read lock, as it always did.
+ * - native: every writer uses this library (C programs, the mount, the
+ *   ipmmap tool, the Python binding built on it). A read that holds no lock
+ *   takes none: ipm_get_*(), ipm_get_text(), ipm_read_text(),
+ *   ipm_map_copy() and ipm_map_timestamp() copy optimistically, as a
+ *   seqlock reader does (about 20 ns for an int32, memcpy speed for the
+ *   whole structure), and never return a torn state: every write section
+ *   makes a count in the control page odd before it changes anything and
+ *   even again once it is whole, and a copy during which the count was odd
+ *   or moved is made again. A read under a lock the handle holds works as
+ *   before.
+ * A manager chooses the mode when it opens (IPM_NATIVE, IPM_COMPAT; neither
+ * keeps what the instance has); `ipmmap create --native` and the mount's
+ * `native = yes` do the same. ipm_map_native() and `ipmmap list` say which.
+ * Pick native when you control every writer; Python IPMMAP readers are
+ * fine in either mode (they take fasteners' read lock, which C writers
+ * respect). A Python IPMMAP writer on a native instance breaks the promise:
+ * it publishes no count, so C readers may copy its half-written update.
+ * Nothing tells a C reader without a system call that a foreign writer is
+ * present (fasteners leaves nothing but a POSIX lock in the kernel), which
+ * is why compat stays the default. A libipmmap older than the mode knows
+ * nothing of the count either: it is a foreign writer too.
+ * A consistent read of several fields takes one copy: ipm_map_copy() of the
+ * structure, or ipm_get_bytes() of a field that holds them all (a structure
+ * or an array), which is one optimistic copy; separate calls are each
+ * consistent, not together. (The library offers no read-begin/read-retry
+ * pair: between them the caller would act on bytes that may be torn, a
+ * string without its NUL, an index out of range, unguarded against SIGBUS
+ * and unchecked against a cut file. A copy checked inside the library
+ * has none of that.)
+ * A writer that dies inside its section leaves the count odd. A reader that
+ * finds it odd looks again for a few microseconds, then asks the kernel
+ * whether anyone holds the write lock (F_OFD_GETLK): if someone does, a
+ * live writer is in a long section and the read waits for it under the
+ * read lock (no spinning, and writers' leases are respected as by every
+ * locked read); if nobody does, the writer is dead and the read gives the
+ * last whole update at once, the saved bytes of the undo record put back
+ * over the file's (see "Crashes"); the next writer restores the file. The
+ * SIGBUS guard and the size canary hold as under a lock: no value from a
+ * cut or damaged file is ever returned. A file replaced under the handle
+ * sends the read to the lock path, which follows it (IPM_FOLLOW_MS), and so
+ * does a handle's first read. A lock file cut short loses the mode with
+ * the rest of its page: reads lock (compat, the safe side) until a handle
+ * that saw the mode stamps it back at its next lock.
+ *
  * Timeouts follow git's lockfile.h: 0 means try once, -1 means wait forever,
  * a positive value is a limit in milliseconds.
  */
@@ -797,7 +848,8 @@ int ipm_map_wait(ipm_map *m, uint64_t seen, int timeout_ms);
  * Locking rule for every call below: if the handle holds a lock, the call
  * uses it (writing needs the write lock: -EPERM under a read lock); if it
  * holds none, the call takes the lock it needs for its own duration, waiting
- * as long as it takes. Writing through a reader handle fails with -EACCES.
+ * as long as it takes, except that a read of a native instance takes no lock
+ * at all (see "Modes"). Writing through a reader handle fails with -EACCES.
  * Field descriptors must come from the handle's structure type.
  *
  * Typed access converts between the field's type and the C type of the call
@@ -836,7 +888,8 @@ int ipm_write_text(ipm_map *m, const char *path, const char *text);
 /* Whole structure and header                                                */
 /* ------------------------------------------------------------------------ */
 
-/* Copies the whole structure (ipm_map_size() bytes) into buf (len bytes). */
+/* Copies the whole structure (ipm_map_size() bytes) into buf (len bytes):
+ * one state, the lock-free snapshot of a native instance (see "Modes"). */
 int ipm_map_copy(ipm_map *m, void *buf, size_t len);
 
 /* Zero fills the structure, keeping header_code; time_stamp becomes 0. */
