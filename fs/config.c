@@ -336,8 +336,10 @@ int fs_config_load(struct fs_config *c, const char *path, char *err, size_t errl
 	/* Only a manager records the mode: a mount that creates nothing
 	 * would silently not do what the line says. */
 	if (p.native_line && !c->create) {
-		snprintf(err, errlen, "%s:%d: native = needs create = yes (the mode is recorded "
-			 "by whoever creates the instance)", c->path, p.native_line);
+		snprintf(err, errlen,
+			 "%s:%d: native = needs create = yes (the mode is recorded "
+			 "by whoever creates the instance)",
+			 c->path, p.native_line);
 		rc = -EINVAL;
 		goto fail;
 	}

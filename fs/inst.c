@@ -766,7 +766,8 @@ int fs_inst_status(struct fs_inst *in, char *buf, size_t cap)
 		     "last_recovery_pid = %d\nlast_recovery_time = %.6f\npending = %d\n"
 		     "cleared = %d\nmode = %s\n",
 		     in->path, (long long)st.st_size, msg, (unsigned long long)r.count,
-		     (int)r.last_pid, r.last_time, r.pending, cleared, native ? "native" : "compat");
+		     (int)r.last_pid, r.last_time, r.pending, cleared,
+		     native ? "native" : "compat");
 	if (n < 0)
 		return -EIO;
 	return (size_t)n < cap ? n : (int)cap - 1;

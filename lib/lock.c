@@ -153,7 +153,6 @@ static int restore(ipm_map *m, void *ctx)
 	return undone;
 }
 
-
 /*
  * Saves everything not saved yet in the open section: only a whole file is
  * saved, and a section whose file was cut while it saved is closed again at

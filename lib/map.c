@@ -750,8 +750,8 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 	m->size_checks = 0;
 	m->canary = ipm_data_canary(m);
 	ipm_follow_init(m);
-	rc = role == IPM_MANAGER ? 0
-				 : ipm_lockfile_attach(&m->lf, lock_fd, lock_path, size, m->err);
+	rc =
+	    role == IPM_MANAGER ? 0 : ipm_lockfile_attach(&m->lf, lock_fd, lock_path, size, m->err);
 	if (rc < 0)
 		m->lf.fd = lock_fd; /* for ipm_map_close() to close */
 	/* Still under the write lock: a file made anew has no open section
