@@ -73,43 +73,6 @@ static int fail(const char *what)
 	return cli_fail(what);
 }
 
-/* Walks every leaf (scalar or string) below type t, building its dotted path
- * in path (len bytes), and calls fn for each. */
-typedef int (*leaf_fn)(const char *path, const struct ipm_field *f, void *arg);
-
-static int walk(const ipm_type *t, size_t offset, char *path, size_t len, size_t used,
-		leaf_fn fn, void *arg)
-{
-	struct ipm_field f = {offset, ipm_type_size(t), ipm_type_kind(t), t};
-	int rc = 0;
-
-	switch (f.kind) {
-	case IPM_STRUCT:
-		for (size_t i = 0; i < ipm_type_nfields(t) && !rc; i++) {
-			int n = snprintf(path + used, len - used, "%s%s", used ? "." : "",
-					 ipm_type_field_name(t, i));
-			if (n < 0 || (size_t)n >= len - used)
-				return -ENAMETOOLONG;
-			rc = walk(ipm_type_field_type(t, i), offset + ipm_type_field_offset(t, i),
-				  path, len, used + n, fn, arg);
-		}
-		return rc;
-	case IPM_ARRAY: {
-		const ipm_type *e = ipm_type_elem(t);
-		for (size_t i = 0; i < ipm_type_count(t) && !rc; i++) {
-			int n = snprintf(path + used, len - used, "[%zu]", i);
-			if (n < 0 || (size_t)n >= len - used)
-				return -ENAMETOOLONG;
-			rc = walk(e, offset + i * ipm_type_size(e), path, len, used + n, fn, arg);
-		}
-		return rc;
-	}
-	default:
-		path[used] = '\0';
-		return fn(path, &f, arg);
-	}
-}
-
 /* C spelling of a scalar kind in a generated header. */
 static const char *c_scalar(enum ipm_kind k)
 {
@@ -122,11 +85,15 @@ static const char *c_scalar(enum ipm_kind k)
 	return names[k];
 }
 
-static void print_decl(const ipm_type *t, const char *name)
+static void print_decl(const ipm_type *t, const char *name, unsigned width)
 {
 	char dims[256] = "";
 	size_t used = 0;
 
+	if (width) { /* a C bit field: gcc lays it out as the library does */
+		printf("\t%s %s : %u;\n", c_scalar(ipm_type_kind(t)), name, width);
+		return;
+	}
 	while (ipm_type_kind(t) == IPM_ARRAY) {
 		used += snprintf(dims + used, sizeof(dims) - used, "[%zu]", ipm_type_count(t));
 		t = ipm_type_elem(t);
@@ -134,74 +101,119 @@ static void print_decl(const ipm_type *t, const char *name)
 	if (ipm_type_kind(t) == IPM_STRING)
 		snprintf(dims + used, sizeof(dims) - used, "[%zu]", ipm_type_size(t));
 	if (ipm_type_kind(t) == IPM_STRUCT)
-		printf("\tstruct %s %s%s;\n", ipm_type_name(t), name, dims);
+		printf("\t%s %s %s%s;\n", ipm_type_is_union(t) ? "union" : "struct",
+		       ipm_type_name(t), name, dims);
 	else
 		printf("\t%s %s%s;\n", c_scalar(ipm_type_kind(t)), name, dims);
 }
 
+/* Prints a structure's (or union's) C declaration, its fingerprint and
+ * layout checks. */
+static void print_struct(const ipm_type *t)
+{
+	const char *name = ipm_type_name(t);
+	const char *tag = ipm_type_is_union(t) ? "union" : "struct";
+
+	if (ipm_type_pack(t))
+		printf("#pragma pack(push, %zu)\n", ipm_type_pack(t));
+	printf("%s %s {\n", tag, name);
+	for (size_t j = 0; j < ipm_type_nfields(t); j++)
+		print_decl(ipm_type_field_type(t, j), ipm_type_field_name(t, j),
+			   ipm_type_field_bits(t, j, NULL));
+	printf("};\n");
+	if (ipm_type_pack(t))
+		printf("#pragma pack(pop)\n");
+	printf("#define %s_FINGERPRINT UINT64_C(0x%016" PRIx64 ")\n", name,
+	       ipm_type_fingerprint(t));
+	printf("_Static_assert(sizeof(%s %s) == %zu, \"size of %s\");\n", tag, name,
+	       ipm_type_size(t), name);
+	for (size_t j = 0; j < ipm_type_nfields(t); j++)
+		if (!ipm_type_field_bits(t, j, NULL)) /* C has no offsetof for a bit field */
+			printf("_Static_assert(offsetof(%s %s, %s) == %zu, "
+		       "\"offset of %s.%s\");\n",
+		       tag, name, ipm_type_field_name(t, j), ipm_type_field_offset(t, j), name,
+		       ipm_type_field_name(t, j));
+	printf("\n");
+}
+
+/* The structures printed so far. */
+struct printed {
+	const ipm_type **v; /* in order */
+	size_t n;           /* in use; allocated: as many as the schema has */
+};
+
+static int printed_has(const struct printed *p, const ipm_type *t)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i] == t)
+			return 1;
+	return 0;
+}
+
+/*
+ * Prints each structure when the walk leaves it, so that it comes after
+ * those it contains. A structure printed already is skipped, and so is an
+ * array of anything else than structures not printed yet.
+ */
+static int header_visit(const struct ipm_walk *w, void *arg)
+{
+	struct printed *p = arg;
+	const ipm_type *t = w->field.type;
+
+	while (ipm_type_kind(t) == IPM_ARRAY)
+		t = ipm_type_elem(t);
+	if (ipm_type_kind(t) != IPM_STRUCT)
+		return w->field.kind == IPM_ARRAY ? IPM_WALK_SKIP : 0;
+	if (printed_has(p, t))
+		return IPM_WALK_SKIP;
+	if (w->event == IPM_WALK_LEAVE && w->field.kind == IPM_STRUCT) {
+		print_struct(t);
+		p->v[p->n++] = t;
+	}
+	return 0;
+}
+
 static int cmd_header(struct cli *c, int argc, char **argv)
 {
+	size_t n = ipm_schema_count(c->schema);
+	struct printed p = {calloc(n ? n : 1, sizeof(*p.v)), 0};
+
 	(void)argv;
-	if (argc != 0)
+	if (argc != 0) {
+		free(p.v);
 		return 2;
+	}
+	if (!p.v)
+		return fail("out of memory");
 	printf("/* Generated by `ipmmap header` from the schema: do not edit. */\n"
 	       "#ifndef IPMMAP_SCHEMA_H\n#define IPMMAP_SCHEMA_H\n\n"
 	       "#include <stddef.h>\n#include <stdint.h>\n\n");
-	/* Structures are printed so that each comes after those it contains. */
-	size_t n = ipm_schema_count(c->schema);
-	char *done = calloc(n ? n : 1, 1);
-	if (!done)
-		return fail("out of memory");
-	for (size_t printed = 0, pass = 0; printed < n && pass <= n; pass++) {
-		for (size_t i = 0; i < n; i++) {
-			const ipm_type *t = ipm_schema_at(c->schema, i);
-			int ready = !done[i];
-
-			for (size_t j = 0; ready && j < ipm_type_nfields(t); j++) {
-				const ipm_type *ft = ipm_type_field_type(t, j);
-				while (ipm_type_kind(ft) == IPM_ARRAY)
-					ft = ipm_type_elem(ft);
-				for (size_t k = 0; ready && k < n; k++)
-					if (ipm_schema_at(c->schema, k) == ft && !done[k])
-						ready = 0;
-			}
-			if (!ready)
-				continue;
-			const char *name = ipm_type_name(t);
-			printf("struct %s {\n", name);
-			for (size_t j = 0; j < ipm_type_nfields(t); j++)
-				print_decl(ipm_type_field_type(t, j), ipm_type_field_name(t, j));
-			printf("};\n");
-			printf("#define %s_FINGERPRINT UINT64_C(0x%016" PRIx64 ")\n", name,
-			       ipm_type_fingerprint(t));
-			printf("_Static_assert(sizeof(struct %s) == %zu, \"size of %s\");\n", name,
-			       ipm_type_size(t), name);
-			for (size_t j = 0; j < ipm_type_nfields(t); j++)
-				printf("_Static_assert(offsetof(struct %s, %s) == %zu, "
-				       "\"offset of %s.%s\");\n",
-				       name, ipm_type_field_name(t, j), ipm_type_field_offset(t, j),
-				       name, ipm_type_field_name(t, j));
-			printf("\n");
-			done[i] = 1;
-			printed++;
+	for (size_t i = 0; i < n; i++)
+		if (ipm_type_walk(ipm_schema_at(c->schema, i), NULL, 0, IPM_WALK_DIRS,
+				  header_visit, &p) < 0) {
+			free(p.v);
+			return fail("out of memory");
 		}
-	}
-	free(done);
+	free(p.v);
 	printf("#endif\n");
 	return 0;
 }
 
-static int check_leaf(const char *path, const struct ipm_field *f, void *arg)
+static int check_leaf(const struct ipm_walk *w, void *arg)
 {
 	(void)arg;
-	printf("  %6zu %6zu  %-12s %s\n", f->offset, f->size, ipm_type_name(f->type), path);
+	char bits[96];
+
+	if (w->field.width) /* type:width@lowest bit of the unit at offset */
+		snprintf(bits, sizeof(bits), "%s:%u@%u", ipm_type_name(w->field.type),
+			 w->field.width, w->field.bit);
+	printf("  %6zu %6zu  %-12s %s\n", w->field.offset, w->field.size,
+	       w->field.width ? bits : ipm_type_name(w->field.type), w->path);
 	return 0;
 }
 
 static int cmd_check(struct cli *c, int argc, char **argv)
 {
-	char path[1024];
-
 	(void)argv;
 	if (argc != 0)
 		return 2;
@@ -212,8 +224,8 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 		       ipm_type_align(t), ipm_type_mappable(t) ? ", mappable" : "",
 		       ipm_type_file(t), ipm_type_line(t));
 		printf("  offset   size  type         path\n");
-		if (walk(t, 0, path, sizeof(path), 0, check_leaf, NULL) < 0)
-			return fail("field path too long");
+		if (ipm_type_walk(t, NULL, 0, 0, check_leaf, NULL) < 0)
+			return fail("out of memory");
 	}
 	return 0;
 }

@@ -14,13 +14,18 @@
  *
  * Relative paths are relative to the directory of the configuration file
  * (not to the working directory, which fuse_daemonize() changes to /).
- * Without instance lines every <Struct>_<tag>.mmap of mmap_dir is shown.
+ * Without instance lines every <Struct>_<tag>.mmap of mmap_dir is shown, and
+ * mmap_dir must then be a directory that can be read.
  * Every error is "file:line: what is wrong"; the first one wins.
  *
- * Lines are counted by our own reader for ini_parse_stream(): Debian's inih
- * is built without INI_HANDLER_LINENO (see INIH-NOTES.md).
+ * The file is read through the library's bounded line reader (ipm_lines_*,
+ * as schemas are): it counts the lines for ini_parse_stream(), as Debian's
+ * inih is built without INI_HANDLER_LINENO (see INIH-NOTES.md), and refuses
+ * a line inih would cut in two, a file over IPM_TEXT_MAX, and a file without
+ * end (/dev/zero).
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
@@ -35,7 +40,7 @@
 
 struct cfg_parse {
 	struct fs_config *c; /* being filled */
-	FILE *f;	     /* the file */
+	ipm_lines *f;	     /* the file */
 	int line;	     /* line last handed to inih */
 	int indented;	     /* that line starts with white space */
 	int mmap_line;	     /* line of mmap_dir =, 0 if none yet */
@@ -49,16 +54,24 @@ struct cfg_parse {
 	int rc;		     /* its errno, negative; 0 if none */
 };
 
+/* Stops inih at the reader's first error, whose message names its line. */
 static char *cfg_reader(char *str, int num, void *stream)
 {
 	struct cfg_parse *p = stream;
-	char *s = fgets(str, num, p->f);
+	int rc;
 
-	if (s) {
-		p->line++;
-		p->indented = (*s == ' ' || *s == '\t') && strspn(s, " \t\r\n") != strlen(s);
+	if (p->rc)
+		return NULL;
+	rc = ipm_lines_next(p->f, str, (size_t)num);
+	p->line = ipm_lines_number(p->f);
+	if (rc < 0) {
+		snprintf(p->err, p->errlen, "%s", ipm_lines_errmsg(p->f));
+		p->rc = rc;
 	}
-	return s;
+	if (rc <= 0)
+		return NULL;
+	p->indented = (*str == ' ' || *str == '\t') && strspn(str, " \t") != strlen(str);
+	return str;
 }
 
 /* Keeps the first error; returns 0 so that inih goes on to the end and we
@@ -273,6 +286,27 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
 	return cfg_fail(p, -EINVAL, "unknown key '%s'", name);
 }
 
+/* Scan mode shows what mmap_dir holds: one that is missing, is not a
+ * directory or cannot be read would mount an empty root without a word.
+ * line: of mmap_dir =, 0 for the default. */
+static int cfg_scan_dir(const struct fs_config *c, int line, char *err, size_t errlen)
+{
+	DIR *d = opendir(c->mmap_dir);
+	int e = errno;
+
+	if (d) {
+		closedir(d);
+		return 0;
+	}
+	if (line)
+		snprintf(err, errlen, "%s:%d: mmap_dir %s: %s", c->path, line, c->mmap_dir,
+			 strerror(e));
+	else
+		snprintf(err, errlen, "%s: mmap_dir %s (the default): %s", c->path, c->mmap_dir,
+			 strerror(e));
+	return -e;
+}
+
 /* See fs.h. */
 int fs_config_load(struct fs_config *c, const char *path, char *err, size_t errlen)
 {
@@ -298,14 +332,14 @@ int fs_config_load(struct fs_config *c, const char *path, char *err, size_t errl
 		slash[1] = '\0';
 	else
 		*slash = '\0';
-	p.f = fopen(real, "r");
+	p.f = ipm_lines_open(real, NULL);
 	if (!p.f) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot open configuration %s: %s", real, strerror(-rc));
 		goto fail;
 	}
 	rc = ini_parse_stream(cfg_reader, &p, cfg_handler, &p);
-	fclose(p.f);
+	ipm_lines_close(p.f);
 	if (p.rc) {
 		rc = p.rc;
 		goto fail;
@@ -357,6 +391,11 @@ int fs_config_load(struct fs_config *c, const char *path, char *err, size_t errl
 		snprintf(err, errlen, "%s: out of memory", c->path);
 		rc = -ENOMEM;
 		goto fail;
+	}
+	if (!c->ninsts) {
+		rc = cfg_scan_dir(c, p.mmap_line, err, errlen);
+		if (rc < 0)
+			goto fail;
 	}
 	return 0;
 fail:

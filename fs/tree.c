@@ -39,27 +39,40 @@ static size_t tree_textmax(const ipm_type *type)
 	return IPM_SCALAR_TEXTLEN;
 }
 
-static int tree_add(struct fs_tree *t, size_t *cap, uint32_t parent, char *name, char *path,
-		    size_t offset, const ipm_type *type, int ro)
+/* Appends n zeroed nodes to the table. */
+static int tree_reserve(struct fs_tree *t, size_t *cap, size_t n)
 {
-	struct fs_node *n;
-	enum ipm_kind k = ipm_type_kind(type);
+	struct fs_node *nodes;
+	size_t c = *cap ? *cap : 64;
 
-	if (!name || !path)
-		goto nomem;
-	if (t->count == *cap) {
-		size_t c = *cap ? *cap * 2 : 64;
-
-		if (c > UINT32_MAX / 2)
-			goto nomem;
-		n = realloc(t->nodes, c * sizeof(*n));
-		if (!n)
-			goto nomem;
-		t->nodes = n;
+	if (n > UINT32_MAX / 2 - t->count)
+		return -ENOMEM;
+	while (c < t->count + n)
+		c *= 2;
+	if (c != *cap) {
+		nodes = realloc(t->nodes, c * sizeof(*nodes));
+		if (!nodes)
+			return -ENOMEM;
+		t->nodes = nodes;
 		*cap = c;
 	}
-	n = &t->nodes[t->count++];
-	memset(n, 0, sizeof(*n));
+	memset(&t->nodes[t->count], 0, n * sizeof(*t->nodes));
+	t->count += (uint32_t)n;
+	return 0;
+}
+
+/* Fills node i, taking over name and path (freed on failure). */
+static int tree_set(struct fs_tree *t, uint32_t i, uint32_t parent, char *name, char *path,
+		    size_t offset, const ipm_type *type, int ro)
+{
+	struct fs_node *n = &t->nodes[i];
+	enum ipm_kind k = ipm_type_kind(type);
+
+	if (!name || !path) {
+		free(name);
+		free(path);
+		return -ENOMEM;
+	}
 	n->name = name;
 	n->path = path;
 	n->parent = parent;
@@ -77,91 +90,108 @@ static int tree_add(struct fs_tree *t, size_t *cap, uint32_t parent, char *name,
 		n->size = tree_size(n->textmax);
 	}
 	return 0;
-nomem:
-	free(name);
-	free(path);
-	return -ENOMEM;
 }
 
-/* Appends the children of directory node d, then walks into each. */
-static int tree_expand(struct fs_tree *t, size_t *cap, uint32_t d)
+static int tree_add(struct fs_tree *t, size_t *cap, uint32_t parent, char *name, char *path,
+		    size_t offset, const ipm_type *type, int ro)
 {
-	const struct fs_node *dn = &t->nodes[d];
-	const ipm_type *type = dn->field.type;
-	size_t base = dn->field.offset;
-	const char *path = dn->path;
-	int ro = dn->ro, rc = 0;
-	uint32_t first = t->count, n;
-	char *name, *cpath;
-
-	if (ipm_type_kind(type) == IPM_ARRAY) {
-		const ipm_type *et = ipm_type_elem(type);
-		size_t es = ipm_type_size(et);
-
-		n = (uint32_t)ipm_type_count(type);
-		for (uint32_t i = 0; i < n && !rc; i++) {
-			if (asprintf(&name, "%u", i) < 0)
-				name = NULL;
-			if (asprintf(&cpath, "%s[%u]", path, i) < 0)
-				cpath = NULL;
-			rc = tree_add(t, cap, d, name, cpath, base + i * es, et, ro);
-			path = t->nodes[d].path; /* the table may have moved */
-		}
-	} else {
-		n = (uint32_t)ipm_type_nfields(type);
-		for (uint32_t i = 0; i < n && !rc; i++) {
-			const char *fname = ipm_type_field_name(type, i);
-			const ipm_type *ft = ipm_type_field_type(type, i);
-			/* The header is the library's: header_code is the magic
-			 * number, time_stamp is set by every write. */
-			int fro = ro || (d == FS_NODE_ROOT && i == 0);
-
-			name = strdup(fname);
-			if (*path) {
-				if (asprintf(&cpath, "%s.%s", path, fname) < 0)
-					cpath = NULL;
-			} else {
-				cpath = strdup(fname);
-			}
-			rc = tree_add(t, cap, d, name, cpath, base + ipm_type_field_offset(type, i),
-				      ft, fro);
-			path = t->nodes[d].path;
-		}
+	if (tree_reserve(t, cap, 1)) {
+		free(name);
+		free(path);
+		return -ENOMEM;
 	}
-	if (rc)
-		return rc;
-	if (d == FS_NODE_ROOT) {
+	return tree_set(t, t->count - 1, parent, name, path, offset, type, ro);
+}
+
+/* A directory open in the walk: its node and where its children go. */
+struct tree_dir {
+	uint32_t node;	/* the directory's node */
+	uint32_t first; /* node of its first child */
+};
+
+/* The walk's state (see tree_visit()). */
+struct tree_walk {
+	struct fs_tree *t;    /* the table being built */
+	size_t cap;	      /* nodes allocated in it */
+	struct tree_dir *dir; /* the directory open at each depth */
+	size_t ndir;	      /* entries allocated in dir */
+};
+
+/*
+ * One node of ipm_type_walk(), which visits in pre-order: a node's slot was
+ * reserved with its siblings when its directory was entered, and entering a
+ * directory reserves its children's block at the end of the table. So each
+ * directory's children are contiguous, in the order the table always had.
+ */
+static int tree_visit(const struct ipm_walk *w, void *ctx)
+{
+	struct tree_walk *b = ctx;
+	struct fs_tree *t = b->t;
+	uint32_t node = FS_NODE_ROOT, n;
+	int rc;
+
+	if (w->event == IPM_WALK_LEAVE)
+		return 0;
+	if (w->depth) {
+		const struct tree_dir *d = &b->dir[w->depth - 1];
+		/* The header is the library's: header_code is the magic
+		 * number, time_stamp is set by every write. */
+		int ro = t->nodes[d->node].ro || (d->node == FS_NODE_ROOT && w->index == 0);
+
+		node = d->first + (uint32_t)w->index;
+		rc = tree_set(t, node, d->node, strdup(w->name), strdup(w->path), w->field.offset,
+			      w->field.type, ro);
+		if (rc)
+			return rc;
+		t->nodes[node].field.bit = w->field.bit; /* a bit field's */
+		t->nodes[node].field.width = w->field.width;
+	}
+	if (w->event != IPM_WALK_ENTER)
+		return 0;
+	if (w->depth == b->ndir) {
+		size_t c = b->ndir ? 2 * b->ndir : 16;
+		struct tree_dir *bigger = realloc(b->dir, c * sizeof(*bigger));
+
+		if (!bigger)
+			return -ENOMEM;
+		b->dir = bigger;
+		b->ndir = c;
+	}
+	n = (uint32_t)(w->field.kind == IPM_ARRAY ? ipm_type_count(w->field.type)
+						  : ipm_type_nfields(w->field.type));
+	b->dir[w->depth].node = node;
+	b->dir[w->depth].first = t->count;
+	if (node == FS_NODE_ROOT) {
 		/* .values, .raw and .status were added first: widen the range
 		 * to them. */
-		t->nodes[d].first = FS_NODE_VALUES;
-		t->nodes[d].count = n + FS_NODE_FIRST - FS_NODE_VALUES;
+		t->nodes[node].first = FS_NODE_VALUES;
+		t->nodes[node].count = n + FS_NODE_FIRST - FS_NODE_VALUES;
 	} else {
-		t->nodes[d].first = first;
-		t->nodes[d].count = n;
+		t->nodes[node].first = t->count;
+		t->nodes[node].count = n;
 	}
-	for (uint32_t i = first; i < first + n && !rc; i++)
-		if (t->nodes[i].kind == FS_DIR)
-			rc = tree_expand(t, cap, i);
-	return rc;
+	return tree_reserve(t, &b->cap, n);
 }
 
 /* See fs.h. */
 int fs_tree_build(struct fs_tree *t, const ipm_type *type)
 {
-	size_t cap = 0, vmax = 0;
+	struct tree_walk b = {.t = t};
+	size_t vmax = 0;
 	int rc;
 
 	memset(t, 0, sizeof(*t));
 	t->type = type;
-	rc = tree_add(t, &cap, 0, strdup(""), strdup(""), 0, type, 0);
+	rc = tree_add(t, &b.cap, 0, strdup(""), strdup(""), 0, type, 0);
 	if (!rc)
-		rc = tree_add(t, &cap, 0, strdup(".values"), strdup(""), 0, type, 0);
+		rc = tree_add(t, &b.cap, 0, strdup(".values"), strdup(""), 0, type, 0);
 	if (!rc)
-		rc = tree_add(t, &cap, 0, strdup(".raw"), strdup(""), 0, type, 1);
+		rc = tree_add(t, &b.cap, 0, strdup(".raw"), strdup(""), 0, type, 1);
 	if (!rc)
-		rc = tree_add(t, &cap, 0, strdup(".status"), strdup(""), 0, type, 1);
+		rc = tree_add(t, &b.cap, 0, strdup(".status"), strdup(""), 0, type, 1);
 	if (!rc)
-		rc = tree_expand(t, &cap, FS_NODE_ROOT);
+		rc = ipm_type_walk(type, "", 0, IPM_WALK_DIRS, tree_visit, &b);
+	free(b.dir);
 	if (rc) {
 		fs_tree_free(t);
 		return rc;

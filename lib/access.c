@@ -15,6 +15,7 @@
  */
 #include "ipmmap_i.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -192,55 +193,10 @@ static int copy_in(ipm_map *m, size_t off, const void *buf, size_t n)
 	return ipm_map_guarded(m, span_copy, &s);
 }
 
-/* The value of an integer or bool field; *neg says which of the two holds it. */
-static void load_int(const unsigned char *p, enum ipm_kind k, int64_t *s, uint64_t *u, bool *neg)
+/* Stores a field's bytes; a bit field's only its bits, from the unit at buf. */
+static int copy_field_in(ipm_map *m, const struct ipm_field *f, const void *buf)
 {
-	int8_t i8;
-	int16_t i16;
-	int32_t i32;
-	uint8_t u8;
-	uint16_t u16;
-	uint32_t u32;
-
-	*neg = false;
-	switch (k) {
-	case IPM_INT8:
-		memcpy(&i8, p, 1);
-		*s = i8;
-		break;
-	case IPM_INT16:
-		memcpy(&i16, p, 2);
-		*s = i16;
-		break;
-	case IPM_INT32:
-		memcpy(&i32, p, 4);
-		*s = i32;
-		break;
-	case IPM_INT64:
-		memcpy(s, p, 8);
-		break;
-	case IPM_UINT8:
-		memcpy(&u8, p, 1);
-		*u = u8;
-		return;
-	case IPM_UINT16:
-		memcpy(&u16, p, 2);
-		*u = u16;
-		return;
-	case IPM_UINT32:
-		memcpy(&u32, p, 4);
-		*u = u32;
-		return;
-	case IPM_UINT64:
-		memcpy(u, p, 8);
-		return;
-	default: /* bool: any non-zero byte is true */
-		memcpy(&u8, p, 1);
-		*u = u8 != 0;
-		return;
-	}
-	*neg = *s < 0;
-	*u = (uint64_t)*s;
+	return f->width ? ipm_bits_store(m, f, buf) : copy_in(m, f->offset, buf, f->size);
 }
 
 static bool is_int(enum ipm_kind k)
@@ -256,8 +212,8 @@ static int kind_mismatch(ipm_map *m, const struct ipm_field *f, const char *want
 }
 
 /* The common part of the integer getters: checks, reads under the lock the
- * rule asks for, and splits the value into sign and magnitude. */
-static int read_int(ipm_map *m, const struct ipm_field *f, int64_t *s, uint64_t *u, bool *neg)
+ * rule asks for, and loads the value (see ipm_load_int()). */
+static int read_int(ipm_map *m, const struct ipm_field *f, uint64_t *u, bool *neg)
 {
 	unsigned char v[8];
 	int rc = check_field(m, f, NULL, false);
@@ -266,20 +222,21 @@ static int read_int(ipm_map *m, const struct ipm_field *f, int64_t *s, uint64_t 
 		return rc;
 	if (!is_int(f->kind))
 		return kind_mismatch(m, f, "an integer or bool");
+	assert(f->size <= sizeof(v)); /* check_field() matched size and kind */
 	rc = read_span(m, f->offset, v, f->size);
 	if (rc < 0)
 		return rc;
-	*s = 0;
-	load_int(v, f->kind, s, u, neg);
+	if (f->width)
+		ipm_bits_get(f, v, v);
+	*u = ipm_load_int(v, f->kind, neg);
 	return 0;
 }
 
 int ipm_get_i64(ipm_map *m, const struct ipm_field *f, int64_t *out)
 {
-	int64_t s;
 	uint64_t u;
 	bool neg;
-	int rc = read_int(m, f, &s, &u, &neg);
+	int rc = read_int(m, f, &u, &neg);
 
 	if (rc < 0)
 		return rc;
@@ -295,10 +252,9 @@ int ipm_get_i64(ipm_map *m, const struct ipm_field *f, int64_t *out)
 
 int ipm_get_u64(ipm_map *m, const struct ipm_field *f, uint64_t *out)
 {
-	int64_t s;
 	uint64_t u;
 	bool neg;
-	int rc = read_int(m, f, &s, &u, &neg);
+	int rc = read_int(m, f, &u, &neg);
 
 	if (rc < 0)
 		return rc;
@@ -306,7 +262,7 @@ int ipm_get_u64(ipm_map *m, const struct ipm_field *f, uint64_t *out)
 		char b[96];
 
 		return ipm_errf(m->err, -ERANGE, "%s: value %" PRId64 " does not fit in uint64",
-				where(f, NULL, b), s);
+				where(f, NULL, b), (int64_t)u);
 	}
 	*out = u;
 	return 0;
@@ -315,7 +271,6 @@ int ipm_get_u64(ipm_map *m, const struct ipm_field *f, uint64_t *out)
 int ipm_get_f64(ipm_map *m, const struct ipm_field *f, double *out)
 {
 	unsigned char v[8];
-	int64_t s = 0;
 	uint64_t u;
 	bool neg;
 	float fl;
@@ -325,6 +280,7 @@ int ipm_get_f64(ipm_map *m, const struct ipm_field *f, double *out)
 		return rc;
 	if (f->kind > IPM_BOOL)
 		return kind_mismatch(m, f, "a number");
+	assert(f->size <= sizeof(v)); /* check_field() matched size and kind */
 	rc = read_span(m, f->offset, v, f->size);
 	if (rc < 0)
 		return rc;
@@ -334,8 +290,10 @@ int ipm_get_f64(ipm_map *m, const struct ipm_field *f, double *out)
 	} else if (f->kind == IPM_DOUBLE) {
 		memcpy(out, v, 8);
 	} else {
-		load_int(v, f->kind, &s, &u, &neg);
-		*out = neg ? (double)s : (double)u;
+		if (f->width)
+			ipm_bits_get(f, v, v);
+		u = ipm_load_int(v, f->kind, &neg);
+		*out = neg ? (double)(int64_t)u : (double)u;
 	}
 	return 0;
 }
@@ -434,10 +392,19 @@ static int set_int(ipm_map *m, const struct ipm_field *f, bool neg, uint64_t v)
 				where(f, NULL, b), v, l->name, l->min, l->max);
 	}
 	ipm_store_int(tmp, f->size, v);
+	if (f->width) { /* the value checked, then placed in a unit */
+		unsigned char val[8];
+		char e[IPM_ERRLEN];
+
+		memcpy(val, tmp, sizeof(val));
+		if (ipm_bits_check(f, val, e) < 0)
+			return ipm_errf(m->err, -ERANGE, "%s: %s", where(f, NULL, b), e);
+		ipm_bits_put(f, tmp, val);
+	}
 	took = begin(m, true);
 	if (took < 0)
 		return took;
-	rc = copy_in(m, f->offset, tmp, f->size);
+	rc = copy_field_in(m, f, tmp);
 	end(m, took);
 	return rc;
 }
@@ -532,7 +499,7 @@ int ipm_set_bytes(ipm_map *m, const struct ipm_field *f, const void *buf, size_t
 	took = begin(m, true);
 	if (took < 0)
 		return took;
-	rc = copy_in(m, f->offset, buf, len);
+	rc = copy_field_in(m, f, buf);
 	end(m, took);
 	return rc;
 }
@@ -601,7 +568,7 @@ static int set_text(ipm_map *m, const struct ipm_field *f, const char *path, con
 		    size_t len)
 {
 	char b[96], e[IPM_ERRLEN];
-	unsigned char tmp[8];
+	unsigned char tmp[8] = {0};
 	int rc = check_field(m, f, path, true), took;
 
 	if (rc < 0)
@@ -621,7 +588,7 @@ static int set_text(ipm_map *m, const struct ipm_field *f, const char *path, con
 	if (took < 0)
 		return took;
 	if (f->kind < IPM_STRING)
-		rc = copy_in(m, f->offset, tmp, f->size);
+		rc = copy_field_in(m, f, tmp);
 	else
 		rc = ipm_map_guarded(m, text_in, &(struct text_io){f, (char *)text, len, e});
 	end(m, took);

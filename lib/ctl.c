@@ -203,8 +203,9 @@ int ipm_ctl_defer(struct ipm_lockfile *lf, int64_t until)
 		int64_t now = ipm_now_ns(), end;
 		int rc;
 
-		if (w <= now || now >= until)
-			return 0;
+		if (w <= now || now >= until ||
+		    w > now + (int64_t)IPM_WLEASE_MS * 1000000 + IPM_WLEASE_SLACK_NS)
+			return 0; /* ended, or no live writer's (see lock.c) */
 		end = w < until ? w : until;
 		if (lf->rw)
 			ipm_ctl_lease(lf, (uint64_t)end);

@@ -24,7 +24,7 @@ static bool in_lockfile(const ipm_map *m, const void *addr)
 {
 	const unsigned char *a = addr;
 
-	return m->lf.base && a >= m->lf.base && a < m->lf.base + m->lf.len;
+	return m->lf.base && a >= m->lf.base && a <= m->lf.base + m->lf.len; /* + the sentinel */
 }
 
 /* fn, then the size check: what the caller gets if nothing faults. */

@@ -33,8 +33,17 @@
  *   a change; the flag it leaves makes the next lock look at once.
  * The new file must pass the checks of an open (size, header_code); a file
  * that does not fails the lock with -EIO, naming it, until a good one is in
- * place. The lock file is never replaced (see ipmmap.h), so the locks and
- * the undo record go on as they were.
+ * place.
+ *
+ * The lock file should never be replaced or removed while in use, but a
+ * careless `rm -rf .fasteners/ *` does it: every process that opens the
+ * instance afterwards locks a new file, the ones that had it open lock the
+ * old one, and the two no longer exclude each other. So a handle that holds
+ * no lock also looks at the lock file's path, at the same pace
+ * (ipm_follow_lockfile(), before a lock is taken), and moves to the file the
+ * path names, making it when it is gone (with the old one's mode and
+ * group). Exclusion is whole again within IPM_FOLLOW_MS; what the old
+ * file's control page and undo record held stays behind.
  *
  * It stands between the guarded accesses (fault.c) and the lock protocol
  * (lock.c), which calls ipm_follow() with the lock just taken.
@@ -42,7 +51,9 @@
 #include "ipmmap_i.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -128,11 +139,70 @@ int ipm_follow(ipm_map *m)
 	return gen == m->gen ? 0 : look(m);
 }
 
+/* The lock file at path now, opened as the handle's was (made with mode and
+ * group when it is gone): an fd, or -1. */
+static int lockfile_reopen(const ipm_map *m, mode_t mode, gid_t gid)
+{
+	struct stat st;
+	int fd, i;
+
+	for (i = 0, fd = -1; i < 3 && fd < 0; i++) {
+		fd = open(m->lock_path, O_RDWR | IPM_SAFE_OPEN);
+		if (fd >= 0 || errno != ENOENT)
+			break;
+		fd = open(m->lock_path, O_RDWR | O_CREAT | O_EXCL | IPM_SAFE_OPEN, mode);
+		if (fd >= 0) {
+			/* As good as it gets if these fail: still a lock file. */
+			(void)!fchmod(fd, mode);
+			(void)!fchown(fd, (uid_t)-1, gid);
+		} else if (errno != EEXIST) {
+			break;
+		}
+	}
+	if (fd < 0 && !m->lf.rw && (errno == EACCES || errno == EROFS))
+		fd = open(m->lock_path, O_RDONLY | IPM_SAFE_OPEN);
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void ipm_follow_lockfile(ipm_map *m)
+{
+	struct ipm_lockfile nlf;
+	struct stat a, b;
+	char err[IPM_ERRLEN];
+	int fd;
+
+	if (coarse_ns() < m->lock_look_at)
+		return;
+	m->lock_look_at = coarse_ns() + (int64_t)IPM_FOLLOW_MS * 1000000;
+	if (fstat(m->lf.fd, &b) < 0)
+		return;
+	if (stat(m->lock_path, &a) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+		return;
+	/* Removed, or replaced: join whoever opens the instance now. */
+	fd = lockfile_reopen(m, b.st_mode & 07777, b.st_gid);
+	if (fd < 0)
+		return; /* the directory went too: nothing better to lock */
+	err[0] = '\0';
+	if (ipm_lockfile_attach(&nlf, fd, m->lock_path, m->size, m->data_fd, err) < 0) {
+		close(fd);
+		return;
+	}
+	fd = m->lf.fd;
+	ipm_lockfile_detach(&m->lf);
+	close(fd);
+	m->lf = nlf;
+}
+
 void ipm_follow_init(ipm_map *m)
 {
 	ipm_data_ident(m);
 	m->gen = 0;
 	m->look_at = 0; /* the first lock looks */
+	m->lock_look_at = coarse_ns() + (int64_t)IPM_FOLLOW_MS * 1000000; /* just opened */
 	m->replaced = 0;
 }
 

@@ -18,8 +18,11 @@
  * of it leaves SIGBUS unblocked and no mask needs restoring.
  *
  * A fault nobody armed for (the program's own access through
- * ipm_map_data(), or a real hardware error) gets the default action, as if
- * the handler were not there.
+ * ipm_map_data(), or a real hardware error) gets what it would have got
+ * without the guard: the handler the program had before (Python's
+ * faulthandler, a sanitizer's), called as the kernel would have called it,
+ * or else the default action. A program that sets its own handler after
+ * the guard is in place replaces the guard: its choice.
  */
 #include "ipmmap_i.h"
 
@@ -36,7 +39,8 @@ __thread void *ipm_guard_addr __attribute__((tls_model("initial-exec")));
 int ipm_guard_on; /* the handler is in place */
 
 static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
-static int guard_done; /* guard_once has run: skips its call on the hot path */
+static int guard_done;          /* guard_once has run: skips its call on the hot path */
+static struct sigaction before; /* what SIGBUS did before the guard */
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
@@ -48,8 +52,20 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 		ipm_guard_addr = si->si_addr;
 		siglongjmp(*env, 1);
 	}
-	/* Not ours: what would have happened without us. A fault repeats when
-	 * the handler returns; a sent signal has to be sent again. */
+	/* Not ours: what would have happened without us. */
+	if (before.sa_flags & SA_SIGINFO) {
+		before.sa_sigaction(sig, si, uc);
+		return;
+	}
+	if (before.sa_handler != SIG_DFL && before.sa_handler != SIG_IGN) {
+		before.sa_handler(sig);
+		return;
+	}
+	/* Default (an ignored SIGBUS from a fault is not ignored either): a
+	 * fault repeats when the handler returns; a sent signal has to be sent
+	 * again, and an ignored one is dropped. */
+	if (before.sa_handler == SIG_IGN && si->si_code <= 0)
+		return;
 	signal(sig, SIG_DFL);
 	if (si->si_code <= 0)
 		raise(sig);
@@ -59,13 +75,15 @@ static void guard_install(void)
 {
 	struct sigaction old, sa;
 
-	if (sigaction(SIGBUS, NULL, &old) < 0 || (old.sa_flags & SA_SIGINFO) ||
-	    old.sa_handler != SIG_DFL)
+	if (sigaction(SIGBUS, NULL, &old) < 0)
 		return;
+	before = old;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_sigbus;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	/* SA_ONSTACK kept: a handler that wants the alternate stack (Python's
+	 * faulthandler) still gets it when it is called from ours. */
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER | (old.sa_flags & SA_ONSTACK);
 	if (sigaction(SIGBUS, &sa, NULL) == 0)
 		ipm_guard_on = 1;
 }

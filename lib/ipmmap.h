@@ -29,12 +29,13 @@
  *   holds the library's own state: a control block of one page (a change
  *   counter for ipm_map_wait(), a waiting writer's lease for the locks),
  *   then the undo record of crash-atomic write sections (see "Crashes"
- *   below). Every handle maps it. NEVER delete, rename or replace a lock
- *   file while any process (C or Python) uses the instance: locks live on
- *   the file's inode, so a process that opens the new file locks another
- *   inode than those that kept the old one, and mutual exclusion silently
- *   ends (fasteners has the same flaw; the library does not stat the file
- *   at each lock, to keep locking cheap).
+ *   below). Every handle maps it. Do not delete, rename or replace a lock
+ *   file while any process uses the instance: locks live on the file's
+ *   inode, so a process that opens the new file locks another inode than
+ *   those that kept the old one. Handles of this library move to the file
+ *   the path names within IPM_FOLLOW_MS (making it if it is gone), so
+ *   exclusion among them is whole again within a second; Python processes
+ *   that keep the old file open stay apart from the others for good.
  *   Cutting it short while processes have it open never kills them: every
  *   access to it is guarded, a handle that may write it grows it back and
  *   goes on (the change counter, the leases and the undo record start again
@@ -44,8 +45,14 @@
  *   stop an instance: the handle goes on without change counter or undo
  *   record and ipm_map_errmsg() says why after a successful open.
  * - Whoever may write the lock file (every role opens it for writing when it
- *   can) may also make C writers restore data from its undo record: giving
- *   a user write access to the lock file is giving write access to the data.
+ *   can) could make C writers restore data from its undo record, and whoever
+ *   may read it could read the saved bytes. So the record is used only from
+ *   a lock file that gives nobody more than the .mmap gives: the same owner,
+ *   and for its group and others no permission the .mmap lacks. Its owner
+ *   takes away what it gives users the .mmap gives nothing; otherwise (say
+ *   a 0666 lock file beside a 0644 .mmap, so that other users' Python
+ *   readers can lock) the handle goes on without crash-atomic writes and
+ *   ipm_map_errmsg() says why after a successful open.
  * - Lock and .mmap files are opened with O_NOFOLLOW and must be regular
  *   files: a symbolic link is refused (-ELOOP, "<path>: is a symbolic
  *   link"), so is a FIFO or device (-EINVAL, "not a regular file").
@@ -264,8 +271,15 @@ struct ipm_field {
 	size_t offset;         /* byte offset from the start of the structure */
 	size_t size;           /* bytes the field occupies */
 	enum ipm_kind kind;    /* kind of type, repeated for speed */
+	unsigned char bit;     /* a bit field: its lowest bit in the unit below */
+	unsigned char width;   /* a bit field's bits ("x = c_uint32 : 3"), 0: none */
 	const ipm_type *type;  /* the field's type */
 };
+/* A bit field's offset and size are its storage unit's (a whole kind, laid
+ * out as gcc does on the platform). Typed and text access read and write only
+ * its bits, refuse a value wider than them, and never move the neighbours;
+ * ipm_get_bytes/ipm_set_bytes move the unit, of which set takes only the
+ * field's bits. */
 
 /* ------------------------------------------------------------------------ */
 /* Schema                                                                    */
@@ -292,8 +306,15 @@ struct ipm_field {
  * char[N], any structure of the schema (defined before or after its use), and
  * arrays T[N], T[N][M] of any of them. The ctypes spellings are accepted too:
  * c_int8 .. c_uint64, c_byte c_ubyte c_short c_ushort c_int c_uint c_long
- * c_ulong c_longlong c_ulonglong c_float c_double c_bool c_char, "T * N".
- * Layout is the platform's native C layout.
+ * c_ulong c_longlong c_ulonglong c_size_t c_ssize_t c_time_t (platform sizes)
+ * c_float c_double c_bool c_char, "T * N". Layout is the platform's native C
+ * layout, as ctypes computes it; "_pack_ = N" (1, 2, 4, 8, 16) packs a section
+ * as ctypes' _pack_ does, and a derived structure without one takes its base's.
+ * "[Name : Union]" is a union (ctypes.Union): kind IPM_STRUCT, every field at
+ * offset 0, so walkers and paths ("v.i") treat it as a structure.
+ * "f = c_uint32 : 3" is a bit field (integer types, not in unions or packed
+ * sections), laid out as gcc does; see struct ipm_field.
+ * At most IPM_TEXT_MAX bytes and lines of 199 characters are read.
  */
 
 /* A new, empty schema that knows only MmapStructureHeader. NULL if out of
@@ -307,9 +328,9 @@ void ipm_schema_free(ipm_schema *s);
 /*
  * Adds the structures defined in the INI file at path. All or nothing: on any
  * error the schema is left as it was. Structures may refer to those loaded
- * earlier into the same schema. Returns 0, or -EINVAL (bad schema; the
- * message is "path:line: what is wrong"), -ENOENT/-EACCES/... (cannot read
- * the file), -ENOMEM.
+ * earlier into the same schema. Returns 0, or -EINVAL (bad schema, a line
+ * too long; the message is "path:line: what is wrong"), -EFBIG (over
+ * IPM_TEXT_MAX), -ENOENT/-EACCES/... (cannot read the file), -ENOMEM.
  */
 int ipm_schema_load_file(ipm_schema *s, const char *path);
 
@@ -327,6 +348,31 @@ const ipm_type *ipm_schema_find(const ipm_schema *s, const char *name);
  * MmapStructureHeader is number 0). */
 size_t ipm_schema_count(const ipm_schema *s);
 const ipm_type *ipm_schema_at(const ipm_schema *s, size_t i);
+
+/* The bounded line reader schemas are read with, for programs that read INI
+ * with inih too (ipmmapfs): a file without end is an error at once, and lines
+ * are counted. One thread per reader: open, next until 0 or an error, close. */
+#define IPM_TEXT_MAX (1 << 20) /* most bytes read from one file or string */
+typedef struct ipm_lines ipm_lines; /* an open text file, read line by line */
+
+/* Opens path (a pipe works). NULL, "cannot open PATH: why" in err and errno. */
+ipm_lines *ipm_lines_open(const char *path, char err[IPM_ERRLEN]);
+
+/*
+ * The next line into buf (size >= 2 bytes, as inih's reader callback gets):
+ * without "\n" or "\r\n", nor a UTF-8 byte order mark on line 1. Returns 1, 0
+ * at the end, or with "PATH:LINE: what" in ipm_lines_errmsg() -EINVAL ("line
+ * too long (more than SIZE-1 characters)", read no further; "NUL byte in
+ * line"), -EFBIG ("file too large (more than 1048576 bytes)"), or -errno
+ * ("cannot read PATH: why"). An error stays.
+ */
+int ipm_lines_next(ipm_lines *r, char *buf, size_t size);
+
+/* Line last read or stopped in (1: the first), 0 before; last message or "". */
+int ipm_lines_number(const ipm_lines *r);
+const char *ipm_lines_errmsg(const ipm_lines *r);
+
+void ipm_lines_close(ipm_lines *r); /* closes and frees; NULL is harmless */
 
 /* ------------------------------------------------------------------------ */
 /* Type introspection (for tree walkers, generators and checkers)            */
@@ -351,9 +397,14 @@ size_t ipm_type_nfields(const ipm_type *t);
 const char *ipm_type_field_name(const ipm_type *t, size_t i);
 size_t ipm_type_field_offset(const ipm_type *t, size_t i);
 const ipm_type *ipm_type_field_type(const ipm_type *t, size_t i);
+/* The i-th field's bits (0: not a bit field) and its lowest bit in its unit. */
+unsigned ipm_type_field_bits(const ipm_type *t, size_t i, unsigned *bit);
 
 /* IPM_STRUCT: the base structure of "[Name : Base]", or NULL. */
 const ipm_type *ipm_type_base(const ipm_type *t);
+
+size_t ipm_type_pack(const ipm_type *t); /* IPM_STRUCT: "_pack_ = N" (or base's), 0 */
+int ipm_type_is_union(const ipm_type *t); /* IPM_STRUCT of "[Name : Union]": 1, else 0 */
 
 /* Where the structure was defined: file name (owned by the schema) and line.
  * "<builtin>" and 0 for MmapStructureHeader and for non-structures. */
@@ -377,6 +428,37 @@ uint64_t ipm_type_fingerprint(const ipm_type *t);
  */
 int ipm_type_resolve(const ipm_type *t, const char *path, struct ipm_field *out,
 		     char err[IPM_ERRLEN]);
+
+/* ipm_type_walk() visits, in layout order, every leaf (scalar, char[N]) and,
+ * with IPM_WALK_DIRS, each structure and array before and after its members. */
+enum ipm_walk_event {
+	IPM_WALK_LEAF,  /* a scalar or a char[N] string */
+	IPM_WALK_ENTER, /* a structure or array, before its members */
+	IPM_WALK_LEAVE, /* the same, after them */
+};
+#define IPM_WALK_DIRS 0x1 /* flag: report IPM_WALK_ENTER and IPM_WALK_LEAVE too */
+#define IPM_WALK_SKIP 1   /* returned for ENTER: skip its members and its LEAVE */
+/* One visit; all of it, path and name too, valid only during the callback. */
+struct ipm_walk {
+	enum ipm_walk_event event; /* what this visit is */
+	const char *path;          /* dotted path, starting with the walk's path */
+	const char *name;          /* last part: field name or index ("3"); "" at depth 0 */
+	struct ipm_field field;    /* offset (plus the walk's), size, kind, type */
+	const ipm_type *parent;    /* structure or array holding it; NULL at depth 0 */
+	size_t index;              /* field number in parent, or element index */
+	size_t depth;              /* 0: the walked type, 1: its members, ... */
+};
+typedef int (*ipm_walk_fn)(const struct ipm_walk *w, void *ctx);
+
+/*
+ * Calls fn(w, ctx) for each node below t (t itself included) with the path
+ * ipm_type_resolve() reads back ("multi_pts.multi_points[3].y"). path is t's
+ * own (NULL: ""), offset t's, so a walk may start at a resolved field. State
+ * is on the heap: any nesting walks in little stack. fn returns 0, SKIP, or
+ * anything else to stop the walk, which returns it. 0, -EINVAL or -ENOMEM.
+ */
+int ipm_type_walk(const ipm_type *t, const char *path, size_t offset, unsigned flags,
+		  ipm_walk_fn fn, void *ctx);
 
 /* ------------------------------------------------------------------------ */
 /* Values as text (pure functions on bytes; no map, no lock)                 */
@@ -675,10 +757,12 @@ int ipm_map_resolve(ipm_map *m, const char *path, struct ipm_field *out);
  * size is checked before the call returns (see Invariants): -EIO if it
  * changed. It costs about 10 ns.
  *
- * The handler is installed once, when first needed, and only if SIGBUS has
- * its default disposition; otherwise fn runs unguarded (a program, or a
- * sanitizer, that handles SIGBUS itself keeps it). A fault outside any
- * guarded call gets the default action. -EBADF if m is not open.
+ * The handler is installed once, when first needed. A handler the program
+ * had before (Python's faulthandler, a sanitizer's) is kept and called for
+ * every fault outside a guarded call, as the kernel would have called it;
+ * without one, such a fault gets the default action. A program that sets
+ * its own SIGBUS handler after that replaces the guard (fn then runs
+ * unguarded). -EBADF if m is not open.
  */
 int ipm_map_guarded(ipm_map *m, int (*fn)(ipm_map *m, void *ctx), void *ctx);
 

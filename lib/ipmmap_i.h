@@ -7,9 +7,12 @@
 
 #include "ipmmap.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -70,9 +73,63 @@ static inline void ipm_store_int(void *p, size_t size, uint64_t v)
 		memcpy(p, &u32, 4);
 		break;
 	default:
+		assert(size == 8);
 		memcpy(p, &v, 8);
 		break;
 	}
+}
+
+/* The value of an integer or bool field of kind k at p, in host order: its
+ * bits sign-extended to 64 (a bool reads 1 for any non-zero byte), and in
+ * *neg whether it is below zero. The one integer load of the library, for
+ * typed access (access.c) and text (value.c). */
+static inline uint64_t ipm_load_int(const void *p, enum ipm_kind k, bool *neg)
+{
+	int8_t i8;
+	int16_t i16;
+	int32_t i32;
+	int64_t i64;
+	uint8_t u8;
+	uint16_t u16;
+	uint32_t u32;
+	uint64_t u64;
+
+	*neg = false;
+	switch (k) {
+	case IPM_INT8:
+		memcpy(&i8, p, 1);
+		i64 = i8;
+		break;
+	case IPM_INT16:
+		memcpy(&i16, p, 2);
+		i64 = i16;
+		break;
+	case IPM_INT32:
+		memcpy(&i32, p, 4);
+		i64 = i32;
+		break;
+	case IPM_INT64:
+		memcpy(&i64, p, 8);
+		break;
+	case IPM_UINT8:
+		memcpy(&u8, p, 1);
+		return u8;
+	case IPM_UINT16:
+		memcpy(&u16, p, 2);
+		return u16;
+	case IPM_UINT32:
+		memcpy(&u32, p, 4);
+		return u32;
+	case IPM_UINT64:
+		memcpy(&u64, p, 8);
+		return u64;
+	default:
+		assert(k == IPM_BOOL);
+		memcpy(&u8, p, 1);
+		return u8 != 0;
+	}
+	*neg = i64 < 0;
+	return (uint64_t)i64;
 }
 
 /* CLOCK_MONOTONIC in nanoseconds. */
@@ -106,6 +163,7 @@ struct ipm_member {
 	char *name;                /* identifier, owned */
 	const struct ipm_type *type; /* owned by the schema */
 	size_t offset;             /* from the start of the structure */
+	unsigned char bit, width;  /* a bit field (see struct ipm_field), width 0: none */
 	int line;                  /* schema line that defined it */
 };
 
@@ -122,11 +180,22 @@ struct ipm_type {
 	struct ipm_member *fields; /* base's fields first */
 	size_t nfields;
 	const struct ipm_type *base; /* "[Name : Base]", or NULL */
+	size_t pack;               /* _pack_: most alignment of a field, 0: none */
+	bool is_union;             /* "[Name : Union]": every field at offset 0 */
 	const char *file;          /* defining file, owned by the schema */
 	int line;                  /* line of the [section] */
 	uint64_t fingerprint;      /* see ipm_type_fingerprint() */
 	struct ipm_type *next;     /* schema's list of owned types */
 };
+
+/* Bit fields (bits.c): a field's bits in its storage unit, as a whole
+ * integer of its kind (sign-extended) and back; whether a value of its kind
+ * fits the bits (0, or -ERANGE and a message); and the read-modify-write of
+ * the unit under a held write lock, from a unit whose field bits are taken. */
+void ipm_bits_get(const struct ipm_field *f, const void *unit, void *val);
+void ipm_bits_put(const struct ipm_field *f, void *unit, const void *val);
+int ipm_bits_check(const struct ipm_field *f, const void *val, char *err);
+int ipm_bits_store(ipm_map *m, const struct ipm_field *f, const void *unit);
 
 /* Static scalar types, indexed by enum ipm_kind up to IPM_BOOL. */
 extern const struct ipm_type ipm_scalar_types[IPM_BOOL + 1];
@@ -137,6 +206,160 @@ int ipm_layout_struct(struct ipm_type *t);
 
 /* Computes t->fingerprint from its fields (layout.c). */
 void ipm_layout_fingerprint(struct ipm_type *t);
+
+/* ------------------------------------------------------------------------ */
+/* Schemas and their loads (schema.c, schema_ini.c, layout.c, strmap.c)     */
+/* ------------------------------------------------------------------------ */
+
+#define IPM_NAME_MAX 63 /* longest structure or field name */
+#define IPM_DIMS_MAX 16 /* most array dimensions in one type */
+/* Deepest chain of structures in structures or bases: far beyond real use,
+ * it keeps every recursive walk of a type within a small stack. */
+#define IPM_NEST_MAX 1000
+
+/* A string-keyed hash table (open addressing), keys owned by the caller
+ * (strmap.c). All zeros is an empty table. */
+struct ipm_strmap_slot {
+	const char *key; /* NULL: empty */
+	void *val;	 /* what key maps to */
+};
+
+struct ipm_strmap {
+	struct ipm_strmap_slot *slots; /* cap entries */
+	size_t cap;		       /* 0 or a power of two */
+	size_t n;		       /* keys in use */
+};
+
+/* What key maps to, or NULL. */
+void *ipm_strmap_get(const struct ipm_strmap *m, const char *key);
+/* Maps a key known to be absent: 0 or -ENOMEM. */
+int ipm_strmap_put(struct ipm_strmap *m, const char *key, void *val);
+/* Makes room for n keys in all, so that as many ipm_strmap_put_room()
+ * cannot fail: 0 or -ENOMEM. */
+int ipm_strmap_reserve(struct ipm_strmap *m, size_t n);
+/* ipm_strmap_put() into a table with room for the key. */
+void ipm_strmap_put_room(struct ipm_strmap *m, const char *key, void *val);
+void ipm_strmap_free(struct ipm_strmap *m);
+
+struct ipm_schema {
+	struct ipm_type **structs; /* in order of definition, [0] the header */
+	size_t nstructs;	   /* in use */
+	size_t cap;		   /* allocated */
+	struct ipm_type *types;	   /* every owned type, linked by ->next */
+	struct ipm_strmap names;   /* structure name -> struct ipm_type */
+	struct ipm_strmap derived; /* "char[8]", "Point2D[24]" -> struct ipm_type */
+	struct ipm_strmap nest;	   /* structure name -> its nesting level */
+	char **files;		   /* file names the types point to */
+	size_t nfiles;		   /* in use, each allocated exactly */
+	char err[IPM_ERRLEN];	   /* last failed load */
+};
+
+/* The scalar a schema spells name ("int32", "c_ulong"), or NULL (schema.c). */
+const struct ipm_type *ipm_scalar_by_name(const char *name);
+
+/* "char" or "c_char": a string type, char[N] (schema.c). */
+bool ipm_is_char_name(const char *name);
+
+/*
+ * A load runs in three passes over a staging area that the schema does not
+ * see until everything succeeded (all or nothing):
+ *   1. the INI pass reads the lines; sections and fields are recorded as
+ *      text, and everything a single line can get wrong is reported at once
+ *      (schema_ini.c);
+ *   2. every base and every structure a field names must exist, in this load
+ *      or an earlier one (forward references are allowed) (layout.c);
+ *   3. structures are laid out depth first, which finds cycles, makes the
+ *      array and string types and computes sizes, offsets and fingerprints
+ *      (layout.c).
+ * Then the staging area is moved into the schema with allocations that were
+ * all made beforehand, so that cannot fail half way (schema.c).
+ */
+
+/* A field as written, before its type is made. */
+struct ipm_pfield {
+	char *name;		   /* owned */
+	char *tname;		   /* base type name ("Point2D", "c_char"), owned */
+	char *text;		   /* the whole type as written, for messages, owned */
+	size_t dims[IPM_DIMS_MAX]; /* array sizes, outermost first (C order) */
+	int ndims;		   /* in use */
+	unsigned width;		   /* "name = type : width", 0: no bit field */
+	int line;		   /* where it was written */
+};
+
+/* States of a structure in the depth-first layout. */
+enum ipm_pstate {
+	IPM_PS_NEW,  /* not reached yet */
+	IPM_PS_BUSY, /* on the stack: reaching it again is a cycle */
+	IPM_PS_DONE, /* laid out */
+};
+
+/* A structure defined by this load. */
+struct ipm_pstruct {
+	struct ipm_type *t;	  /* the type being built, on the load's list */
+	char *base;		  /* name of the base, or NULL; owned */
+	struct ipm_pfield *fields; /* own fields as written */
+	size_t nfields;		  /* in use */
+	size_t cap;		  /* allocated */
+	struct ipm_strmap fnames; /* own field name -> index in fields + 1 */
+	enum ipm_pstate state;	  /* in the depth-first layout */
+	size_t pack;		  /* "_pack_ = N" of this section, 0 if none */
+	int pack_line;		  /* its line, 0 if none */
+	size_t nest;		  /* levels of structures and bases, 1: none */
+};
+
+/* One structure on the way down the depth-first layout. */
+struct ipm_layout_frame {
+	struct ipm_pstruct *ps; /* the structure being laid out */
+	bool via_base;		/* entered as the base of the one before */
+};
+
+struct ipm_load {
+	ipm_schema *s;		   /* where it goes when all is well */
+	char *file;		   /* name for messages and types, owned until commit */
+	ipm_lines *lines;	   /* the source, owned */
+	int lineno;		   /* the line being read */
+	char *line;		   /* a section header's copy, cut up while read */
+	size_t linecap;		   /* its allocation */
+	struct ipm_pstruct *ps;	   /* structures of this load, in order */
+	size_t nps;		   /* in use */
+	size_t capps;		   /* allocated */
+	bool in_section;	   /* a section was opened: ps[nps - 1] is current */
+	struct ipm_strmap names;   /* new structure name -> struct ipm_pstruct index + 1 */
+	struct ipm_strmap derived; /* new array and string types by name */
+	struct ipm_type *types;	   /* every new type, linked by ->next */
+	int code;		   /* 0, or the first error */
+	int errline;		   /* its line; 0: none; -1: message is complete */
+	char err[IPM_ERRLEN];	   /* its message, without the "file:line: " */
+	struct ipm_layout_frame *stack; /* structures being laid out, outermost first */
+	size_t depth;		   /* in use */
+};
+
+/* A reader of text in memory (textread.c), for ipm_schema_load_string(): name
+ * is used in messages. NULL if out of memory. */
+ipm_lines *ipm_lines_text(const char *text, const char *name);
+
+/* The reader's message without its "path:line: " (textread.c). */
+const char *ipm_lines_what(const ipm_lines *r);
+
+/* Records the first error of a load at line (see errline). Returns code
+ * (schema.c). */
+int ipm_load_fail(struct ipm_load *ld, int code, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+int ipm_load_nomem(struct ipm_load *ld);
+
+/* The structure called name, of this load or an earlier one, or NULL; *psp
+ * (if psp) is this load's record of it, or NULL (schema.c). */
+struct ipm_type *ipm_load_find_struct(struct ipm_load *ld, const char *name,
+				      struct ipm_pstruct **psp);
+
+void ipm_pfield_free(struct ipm_pfield *pf);
+
+/* Pass 1: reads the source into ld->ps (schema_ini.c). 0 or ld->code. */
+int ipm_load_read_ini(struct ipm_load *ld);
+
+/* Passes 2 and 3: checks the names, lays out every structure of the load
+ * (layout.c). 0 or ld->code. */
+int ipm_load_layout(struct ipm_load *ld);
 
 /* ======================================================================== */
 /* The lock path, from the bottom up; calls only go down (README,           */
@@ -252,7 +475,11 @@ struct ipm_lockfile {
 	size_t len;                /* control page + record + a structure's bytes */
 	struct ipm_ctl *ctl;       /* control page in base, NULL if unusable */
 	struct ipm_undo *undo;     /* undo record in base, NULL if unusable */
+	off_t cut_at;              /* where a cut found and not yet mended fell, or len + 1 */
 };
+
+/* The last byte of the lock file, at offset len: any cut clears it. */
+#define IPM_LOCKFILE_SENTINEL 0xa5
 
 /* What a handle holds (lock.c); the values are ipm_lock_held()'s. */
 enum ipm_held {
@@ -280,6 +507,7 @@ struct ipm_map {
 	ino_t ino;                 /*   atomic: a waiter reads them) */
 	uint32_t gen;              /* the lock file's generation when last looked */
 	int64_t look_at;           /* CLOCK_MONOTONIC_COARSE ns of the next look at path */
+	int64_t lock_look_at;      /* ... and at lock_path (ipm_follow_lockfile()) */
 	int replaced;              /* a waiter saw path name another file (atomic) */
 	uint64_t undone;           /* dead sections this handle undid */
 	struct ipm_section sec;    /* what the open write section saved (lock.c) */
@@ -327,12 +555,15 @@ void ipm_lock_handler_install(void);
 /* ---- lockfile.c ---- */
 
 /* Allocates (when fd may write) and maps the lock file open on fd for a
- * structure of data_size bytes, and stamps the magics: 0, or a negative
- * errno with err set ("cannot allocate lock file P: No space left on
+ * structure of data_size bytes, and stamps the magics. Its undo record is
+ * used only if the file gives no more than the .mmap open on data_fd (same
+ * owner, no permission the .mmap lacks, same group if it gives its group
+ * any): root and the file's owner make it so; otherwise err says why and
+ * lf->undo is NULL. 0, or a negative errno with err set ("cannot allocate lock file P: No space left on
  * device"). A region that is unusable (a short file the fd may not grow,
  * someone else's magic: err says so) is NULL and not an error. */
 int ipm_lockfile_attach(struct ipm_lockfile *lf, int fd, const char *path, size_t data_size,
-			char *err);
+			int data_fd, char *err);
 
 /* Unmaps it (the fd is the caller's); harmless when not attached. */
 void ipm_lockfile_detach(struct ipm_lockfile *lf);
@@ -344,6 +575,12 @@ void ipm_lockfile_restamp(struct ipm_lockfile *lf);
 
 /* -EIO with err saying what happened to the lock file. */
 int ipm_lockfile_damaged(const struct ipm_lockfile *lf, const char *path, char *err);
+
+/* Under the guard: whether the lock file is whole (the sentinel, else
+ * fstat()): 0; 1 after mending a cut one (headers made anew, an open
+ * section whose saved bytes were cut forgotten); or -EIO with err set when
+ * the handle may not mend it. */
+int ipm_lockfile_check(struct ipm_lockfile *lf, const char *path, char *err);
 
 /* ---- datafile.c ---- */
 
@@ -428,6 +665,12 @@ uint32_t ipm_ctl_seq(const struct ipm_lockfile *lf);
 
 /* Raises the waiters' lease to until (when writable). */
 void ipm_ctl_lease(struct ipm_lockfile *lf, uint64_t until);
+
+/* A waiting writer's lease runs IPM_WLEASE_MS ahead of now; one further
+ * ahead than that (plus slack for clocks read on two CPUs) is no live
+ * writer's: forged, or left from before a reboot, and ignored. */
+#define IPM_WLEASE_MS 5
+#define IPM_WLEASE_SLACK_NS 50000000
 
 /* The waiting writer's lease: read, raised, dropped if still mine. Need
  * lf->ctl. */
@@ -518,6 +761,11 @@ int ipm_guarded(ipm_map *m, int (*fn)(ipm_map *m, void *ctx), void *ctx, int fla
 /* With a lock just taken: 0 if the handle maps the file its path names, or
  * maps it now; -EIO with m->err set if that file cannot be mapped. */
 int ipm_follow(ipm_map *m);
+
+/* With no lock held, before one is taken: at most every IPM_FOLLOW_MS, moves
+ * the handle to the lock file its path names if that is another (removed,
+ * or replaced), making it if it is gone. Failures leave the old one. */
+void ipm_follow_lockfile(ipm_map *m);
 
 /* At open, with the file just mapped: the first lock looks at the path. */
 void ipm_follow_init(ipm_map *m);

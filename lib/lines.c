@@ -108,9 +108,19 @@ static void put_type(struct out *w, const struct step *st, const ipm_type *t, si
 	switch (ipm_type_kind(t)) {
 	case IPM_STRUCT:
 		for (size_t i = 0; i < ipm_type_nfields(t); i++) {
+			const ipm_type *ft = ipm_type_field_type(t, i);
+			size_t off = offset + ipm_type_field_offset(t, i);
+			unsigned bit, width = ipm_type_field_bits(t, i, &bit);
+
 			sub.name = ipm_type_field_name(t, i);
-			put_type(w, &sub, ipm_type_field_type(t, i),
-				 offset + ipm_type_field_offset(t, i), data);
+			if (width) { /* a bit field: a leaf of its own */
+				struct ipm_field f = {off, ipm_type_size(ft), ipm_type_kind(ft),
+						      (unsigned char)bit, (unsigned char)width, ft};
+
+				put_leaf(w, &sub, &f, data);
+				continue;
+			}
+			put_type(w, &sub, ft, off, data);
 		}
 		break;
 	case IPM_ARRAY: {
@@ -121,7 +131,7 @@ static void put_type(struct out *w, const struct step *st, const ipm_type *t, si
 		break;
 	}
 	default: {
-		struct ipm_field f = {offset, ipm_type_size(t), ipm_type_kind(t), t};
+		struct ipm_field f = {offset, ipm_type_size(t), ipm_type_kind(t), 0, 0, t};
 
 		put_leaf(w, st, &f, data);
 	}
@@ -132,7 +142,7 @@ static void put_type(struct out *w, const struct step *st, const ipm_type *t, si
 static int values_root(const ipm_type *t, const char *path, struct ipm_field *f)
 {
 	if (!path || !*path) {
-		*f = (struct ipm_field){0, ipm_type_size(t), ipm_type_kind(t), t};
+		*f = (struct ipm_field){0, ipm_type_size(t), ipm_type_kind(t), 0, 0, t};
 		return 0;
 	}
 	return ipm_type_resolve(t, path, f, NULL);
@@ -416,7 +426,13 @@ static int apply_fn(ipm_map *m, void *ctx)
 
 		if (rc < 0)
 			return rc;
-		memcpy(p, (const unsigned char *)v->bytes + f->offset, f->size);
+		if (f->width) { /* only its bits: the shadow's unit may be stale */
+			unsigned char b[8];
+
+			ipm_bits_get(f, (const unsigned char *)v->bytes + f->offset, b);
+			ipm_bits_put(f, p, b);
+		} else
+			memcpy(p, (const unsigned char *)v->bytes + f->offset, f->size);
 	}
 	return 0;
 }

@@ -49,7 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WLEASE_MS 5 /* a waiting writer's lease, renewed every slice */
+#define WLEASE_MS IPM_WLEASE_MS /* a waiting writer's lease, renewed every slice */
 #define WSLICE_MS 2 /* a waiting writer's slice, shorter than its lease */
 #define DEFER_MS 10 /* longest a reader steps aside for writers, per call */
 
@@ -127,6 +127,12 @@ static int saved_fill(ipm_map *m, void *ctx)
 	return 0;
 }
 
+static int lockfile_ok(ipm_map *m, void *ctx)
+{
+	(void)ctx;
+	return ipm_lockfile_check(&m->lf, m->lock_path, m->err);
+}
+
 /* The saved bytes back into the file, counted and announced: 1 if it did.
  * Not into a damaged file: the record waits for it to be whole. A restore
  * changes the structure: it is a write section for lock-free readers, whose
@@ -138,6 +144,10 @@ static int restore(ipm_map *m, void *ctx)
 	(void)ctx;
 	if (!m->lf.undo || !m->lf.rw)
 		return 0;
+	/* Only a whole record: a cut one is forgotten, not applied. */
+	rc = ipm_lockfile_check(&m->lf, m->lock_path, m->err);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
 	rc = ipm_data_verify(m);
 	if (rc < 0)
 		return rc;
@@ -185,6 +195,10 @@ static int section_begin(ipm_map *m, void *ctx)
 	int rc = ipm_data_verify(m);
 
 	(void)ctx;
+	/* A record in a cut lock file is mended before anything is saved in
+	 * it or undone from it (lockfile.c). */
+	if (rc == 0 && m->lf.undo && m->lf.rw)
+		rc = ipm_lockfile_check(&m->lf, m->lock_path, m->err) < 0 ? -EIO : 0;
 	if (rc < 0)
 		return rc;
 	/* Odd before the first store of the section, the restore included. */
@@ -264,6 +278,13 @@ static int defer_to_writer(ipm_map *m, int64_t wlease, int *wait_ms)
 
 	if (wlease <= start)
 		return 0; /* a dead writer's lease, or the one just cleared */
+	if (wlease > start + (int64_t)WLEASE_MS * 1000000 + IPM_WLEASE_SLACK_NS) {
+		/* No live writer's: forged, or from before a reboot. Cleared,
+		 * so that writers can announce themselves again. */
+		if (m->lf.rw)
+			ipm_guarded(m, wlease_drop, &(uint64_t){(uint64_t)wlease}, 0);
+		return 0;
+	}
 	if (timeout_ms == 0)
 		return ipm_errf(m->err, -EAGAIN, "cannot take the read lock on %s: a writer waits",
 				m->lock_path);
@@ -300,6 +321,12 @@ static int read_taken(ipm_map *m)
 		rc = ipm_guarded(m, dead_get, &dead, IPM_VERIFY);
 	if (rc < 0 || !dead)
 		return rc;
+	/* A dead writer's record is trusted only if the lock file is whole;
+	 * mended, it was forgotten; a reader that may not mend it cannot
+	 * tell what it may read. */
+	rc = ipm_guarded(m, lockfile_ok, NULL, 0);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
 	if (m->role != IPM_READER && m->lf.rw && ipm_lock_fd(m->lf.fd, F_WRLCK, 0) == 0) {
 		rc = ipm_guarded(m, restore, NULL, 0);
 		ipm_lock_fd(m->lf.fd, F_RDLCK, 0); /* down again: atomic, never waits */
@@ -340,6 +367,8 @@ int ipm_lock_read(ipm_map *m, int timeout_ms)
 		return m ? ipm_errf(m->err, -EBADF, "cannot lock: handle not open") : -EBADF;
 	if (m->held == IPM_HELD_READ)
 		return 0;
+	if (m->held == IPM_HELD_NONE)
+		ipm_follow_lockfile(m);
 	/* Leaving the write lock ends a write section, while still holding it.
 	 * Write to read is atomic in the kernel: the lock is replaced, and
 	 * nobody can find our section open. */
@@ -451,6 +480,8 @@ int ipm_lock_write(ipm_map *m, int timeout_ms)
 		return ipm_errf(m->err, -EACCES, "reader handle cannot take the write lock");
 	if (m->held == IPM_HELD_WRITE)
 		return 0;
+	if (m->held == IPM_HELD_NONE)
+		ipm_follow_lockfile(m);
 	if (m->held == IPM_HELD_READ) {
 		/*
 		 * Read to write: try in place first, which succeeds atomically

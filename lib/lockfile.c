@@ -20,10 +20,28 @@
  * fallocate() gets the file grown by one byte at its end, as before.)
  *
  * Anyone who may lock the instance may also write or cut this file. Cut
- * short, its pages fault: every access runs under the guard (fault.c), and
- * a handle that may write the file grows it back and stamps it again
- * (ipm_lockfile_repair()); what the cut took was the change counter, the
- * leases and the undo record, all of which start again from zero.
+ * short, its pages past the cut fault: every access runs under the guard
+ * (fault.c), and a handle that may write the file grows it back and stamps
+ * it again (ipm_lockfile_repair()). A cut within a page raises no fault: the
+ * bytes past it just read as zeros, which could pass for a record whose
+ * saved bytes are zeros, or leave half a magic that turns the record off
+ * for good. So the file ends in a sentinel byte past the regions
+ * (IPM_LOCKFILE_SENTINEL at offset len), which any cut clears; the write
+ * lock checks it before a section saves anything, and anyone checks it
+ * before trusting a dead writer's record (ipm_lockfile_check()). A cut file
+ * is grown back, a magic of ours that the cut went through is made whole,
+ * and an open section whose saved bytes were cut is forgotten: its writer's
+ * update, if it died, cannot be undone (nothing whole is left to undo it
+ * with). Bytes that are not ours are left alone.
+ *
+ * Whose file it is. The undo record holds the structure's bytes, and
+ * whoever may write it can make C writers restore them: a lock file that
+ * someone else owns, or that gives a class of users more than the .mmap
+ * gives them, would leak the data or let it be forged (fasteners makes it
+ * 0644 when the umask is 022, beside a 0600 .mmap of ours). Such a record is
+ * not used: the handle goes on without crash-atomic writes, and its message
+ * says why, unless the handle may take the extra permissions away without
+ * locking anyone out (make_trusted()).
  */
 #include "ipmmap_i.h"
 
@@ -52,7 +70,8 @@ static size_t lockfile_len(size_t data_size)
 }
 
 /* The whole [0, len) backed by disk blocks, the file at least len long,
- * never shorter than it was: 0 or a negative errno. */
+ * never shorter than it was: 0 or a negative errno. Callers pass len + 1:
+ * the sentinel's byte. */
 static int allocate(int fd, size_t len)
 {
 	static const unsigned char zero;
@@ -99,6 +118,8 @@ static const char *magic_text(uint64_t v, char out[9])
 	out[8] = '\0';
 	return out;
 }
+
+static int restamp_run(void *arg);
 
 struct stamp_job {
 	struct ipm_lockfile *lf; /* the lock file */
@@ -152,8 +173,76 @@ static int stamp_regions(void *arg)
 	return 0;
 }
 
+/*
+ * Whether the lock file lets no one read or write it who may not read or
+ * write the .mmap: the same owner, and for its group (the same group) and
+ * for others no permission the .mmap does not give them. Otherwise the
+ * saved bytes would leak, or a record could be forged (see the top).
+ */
+static bool trusted(const struct stat *l, const struct stat *d)
+{
+	mode_t lm = l->st_mode & 0777, dm = d->st_mode & 0777;
+
+	return l->st_uid == d->st_uid && !(lm & 070 & ~dm) && !(lm & 007 & ~dm) &&
+	       (!(lm & 070) || l->st_gid == d->st_gid);
+}
+
+/*
+ * Its owner (or root, when the two files have one owner) takes away what
+ * the lock file gives to a class of users the .mmap gives nothing at all:
+ * they cannot use the instance, so nobody is locked out. (A class that may
+ * read the .mmap keeps its access: a Python reader opens the lock file
+ * 'a+', which needs read and write.) A record kept while others could write
+ * the file is not trusted afterwards: an open section is forgotten.
+ */
+static void make_trusted(struct ipm_lockfile *lf, struct stat *l, const struct stat *d)
+{
+	mode_t mode = l->st_mode & 0777, dm = d->st_mode & 0777;
+
+	if (l->st_uid != d->st_uid || (geteuid() != 0 && geteuid() != l->st_uid))
+		return;
+	if (!(dm & 070) || l->st_gid != d->st_gid)
+		mode &= ~(mode_t)070;
+	if (!(dm & 007))
+		mode &= ~(mode_t)007;
+	if (mode == (l->st_mode & 0777) || fchmod(lf->fd, mode) < 0 || fstat(lf->fd, l) < 0 ||
+	    !trusted(l, d))
+		return;
+	if (lf->undo && lf->rw)
+		__atomic_store_n(&lf->undo->state, IPM_UNDO_CLEAN, __ATOMIC_RELEASE);
+}
+
+static int forget_run(void *arg)
+{
+	void **a = arg;
+
+	make_trusted(a[0], a[1], a[2]);
+	return 0;
+}
+
+/* The record is used only from a lock file that gives no more than the
+ * .mmap (see the top of this file); the message says why when not. */
+static void check_owner(struct ipm_lockfile *lf, int data_fd, const char *path, char *err)
+{
+	struct stat l, d;
+	void *addr, *a[3] = {lf, &l, &d};
+	int rc;
+
+	if (!lf->undo || data_fd < 0 || fstat(lf->fd, &l) < 0 || fstat(data_fd, &d) < 0 ||
+	    trusted(&l, &d))
+		return;
+	if (ipm_guard_run(forget_run, a, &rc, &addr) == 0 && trusted(&l, &d))
+		return;
+	lf->undo = NULL;
+	ipm_errf(err, -EPERM,
+		 "lock file %s gives more than its .mmap (owner %u, mode %04o, against owner "
+		 "%u, mode %04o): its undo record is not used, crash-atomic writes are off",
+		 path, (unsigned)l.st_uid, (unsigned)(l.st_mode & 07777), (unsigned)d.st_uid,
+		 (unsigned)(d.st_mode & 07777));
+}
+
 int ipm_lockfile_attach(struct ipm_lockfile *lf, int fd, const char *path, size_t data_size,
-			char *err)
+			int data_fd, char *err)
 {
 	struct stamp_job j = {lf, 0, path, err};
 	struct stat st;
@@ -166,33 +255,41 @@ int ipm_lockfile_attach(struct ipm_lockfile *lf, int fd, const char *path, size_
 	lf->base = NULL;
 	lf->ctl = NULL;
 	lf->undo = NULL;
+	lf->cut_at = (off_t)lf->len + 1;
+	if (fstat(fd, &st) < 0)
+		return ipm_errf(err, -errno, "cannot stat %s: %s", path, strerror(errno));
 	if (lf->rw) {
-		rc = allocate(fd, lf->len);
+		/* Shorter than the regions but not new: it may have been cut. */
+		if (st.st_size > 0 && (size_t)st.st_size < lf->len)
+			lf->cut_at = st.st_size;
+		rc = allocate(fd, lf->len + 1);
 		if (rc < 0)
 			return ipm_errf(err, rc, "cannot allocate lock file %s: %s", path,
 					strerror(-rc));
+		if (fstat(fd, &st) < 0)
+			return ipm_errf(err, -errno, "cannot stat %s: %s", path, strerror(errno));
 	}
-	if (fstat(fd, &st) < 0)
-		return ipm_errf(err, -errno, "cannot stat %s: %s", path, strerror(errno));
 	j.size = st.st_size;
 	/* Past a short read-only file's end the pages fault: no region there
 	 * is used (stamp_regions()), and none is touched unguarded. */
-	base = mmap(NULL, lf->len, lf->rw ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+	base = mmap(NULL, lf->len + 1, lf->rw ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd,
+		    0);
 	if (base == MAP_FAILED)
 		return ipm_errf(err, -errno, "cannot map lock file %s: %s", path, strerror(errno));
 	lf->base = base;
-	if (ipm_guard_run(stamp_regions, &j, &rc, &addr)) {
+	if (ipm_guard_run(restamp_run, lf, &rc, &addr) || ipm_guard_run(stamp_regions, &j, &rc, &addr)) {
 		ipm_lockfile_detach(lf);
 		lf->fd = fd;
 		return ipm_lockfile_damaged(lf, path, err);
 	}
+	check_owner(lf, data_fd, path, err);
 	return 0;
 }
 
 void ipm_lockfile_detach(struct ipm_lockfile *lf)
 {
 	if (lf->base)
-		munmap(lf->base, lf->len);
+		munmap(lf->base, lf->len + 1);
 	lf->base = NULL;
 	lf->ctl = NULL;
 	lf->undo = NULL;
@@ -203,7 +300,7 @@ int ipm_lockfile_damaged(const struct ipm_lockfile *lf, const char *path, char *
 {
 	struct stat st;
 
-	if (fstat(lf->fd, &st) == 0 && (size_t)st.st_size < lf->len)
+	if (fstat(lf->fd, &st) == 0 && (size_t)st.st_size <= lf->len)
 		return ipm_errf(err, -EIO, "lock file %s was truncated to %lld bytes", path,
 				(long long)st.st_size);
 	return ipm_errf(err, -EIO, "lock file %s: bus error while accessing it", path);
@@ -218,19 +315,94 @@ int ipm_lockfile_repair(struct ipm_lockfile *lf, const char *path, char *err)
 		return ipm_lockfile_damaged(lf, path, err);
 	if (fstat(lf->fd, &st) < 0)
 		st.st_size = 0;
-	rc = allocate(lf->fd, lf->len);
+	rc = allocate(lf->fd, lf->len + 1);
 	if (rc < 0)
 		return ipm_errf(err, -EIO, "lock file %s was truncated to %lld bytes: cannot grow it: %s",
 				path, (long long)st.st_size, strerror(-rc));
+	if ((size_t)st.st_size <= lf->len && st.st_size < lf->cut_at)
+		lf->cut_at = st.st_size;
 	return 0;
+}
+
+/* Whether a magic reads as ours cut short: our first bytes, then zeros. */
+static bool cut_magic(uint64_t seen, const char *want)
+{
+	unsigned char a[8], b[8];
+	int i = 0;
+
+	memcpy(a, &seen, 8);
+	memcpy(b, want, 8);
+	while (i < 8 && a[i] == b[i])
+		i++;
+	if (i == 0 || i == 8)
+		return false;
+	while (i < 8 && a[i] == 0)
+		i++;
+	return i == 8;
 }
 
 void ipm_lockfile_restamp(struct ipm_lockfile *lf)
 {
-	if (!lf->rw)
+	struct ipm_ctl *c = (struct ipm_ctl *)lf->base;
+	struct ipm_undo *u = (struct ipm_undo *)(lf->base + IPM_CTL_SIZE);
+	off_t cut = lf->cut_at, end;
+	uint64_t um;
+
+	if (!lf->rw || !lf->base)
 		return;
-	if (lf->ctl)
-		stamp(&lf->ctl->magic, magic_of(IPM_CTL_MAGIC), true);
-	if (lf->undo)
-		stamp(&lf->undo->magic, magic_of(IPM_UNDO_MAGIC), true);
+	/* Only what is ours is mended: someone else's bytes stay as they are
+	 * (and stay ignored, see stamp_regions()). A magic cut short is made
+	 * whole again. */
+	if (cut_magic(c->magic, IPM_CTL_MAGIC))
+		__atomic_store_n(&c->magic, magic_of(IPM_CTL_MAGIC), __ATOMIC_SEQ_CST);
+	if (cut_magic(u->magic, IPM_UNDO_MAGIC) || cut_magic(u->magic, IPM_UNDO_MAGIC_V1)) {
+		__atomic_store_n(&u->state, IPM_UNDO_CLEAN, __ATOMIC_RELEASE);
+		__atomic_store_n(&u->magic, magic_of(IPM_UNDO_MAGIC), __ATOMIC_SEQ_CST);
+	}
+	/* An open section whose saved bytes the cut went through cannot be
+	 * undone with them: forgotten. (A version 1 record ends earlier.) */
+	um = u->magic;
+	end = (off_t)(um == magic_of(IPM_UNDO_MAGIC_V1) ? IPM_CTL_SIZE + 64 + u->size : lf->len);
+	if ((um == magic_of(IPM_UNDO_MAGIC) || um == magic_of(IPM_UNDO_MAGIC_V1)) && cut < end &&
+	    u->state != IPM_UNDO_CLEAN)
+		__atomic_store_n(&u->state, IPM_UNDO_CLEAN, __ATOMIC_RELEASE);
+	if (lf->ctl || cut < (off_t)sizeof(*c))
+		stamp(&c->magic, magic_of(IPM_CTL_MAGIC), true);
+	if (lf->undo || cut <= IPM_CTL_SIZE)
+		stamp(&u->magic, magic_of(IPM_UNDO_MAGIC), true);
+	lf->cut_at = (off_t)lf->len + 1;
+	lf->base[lf->len] = IPM_LOCKFILE_SENTINEL;
+}
+
+static int restamp_run(void *arg)
+{
+	struct ipm_lockfile *lf = arg;
+
+	if (lf->rw && lf->cut_at <= (off_t)lf->len)
+		ipm_lockfile_restamp(lf);
+	else if (lf->rw)
+		lf->base[lf->len] = IPM_LOCKFILE_SENTINEL;
+	return 0;
+}
+
+int ipm_lockfile_check(struct ipm_lockfile *lf, const char *path, char *err)
+{
+	struct stat st;
+	int rc;
+
+	if (lf->base[lf->len] == IPM_LOCKFILE_SENTINEL)
+		return 0;
+	if (fstat(lf->fd, &st) < 0)
+		return ipm_errf(err, -EIO, "cannot stat %s: %s", path, strerror(errno));
+	if ((size_t)st.st_size > lf->len) {
+		/* Whole, the sentinel merely unset (an older library's file). */
+		if (lf->rw)
+			lf->base[lf->len] = IPM_LOCKFILE_SENTINEL;
+		return 0;
+	}
+	rc = ipm_lockfile_repair(lf, path, err);
+	if (rc < 0)
+		return rc;
+	ipm_lockfile_restamp(lf);
+	return 1;
 }

@@ -432,8 +432,9 @@ enum made { KEPT, REWRITTEN, RENAMED };
  * says whether it wrote the contents, in place or as a new file. */
 static int manager_prepare(ipm_map *m, const char *dir, const char *name, const char *tag,
 			   const char *path, size_t size, const struct ipm_open_opts *o,
-			   enum made *made)
+			   enum made *made, int lock_fd, const char *lock_path)
 {
+	void *addr;
 	struct stat st;
 	int16_t code;
 	int fd, rc;
@@ -483,10 +484,14 @@ static int manager_prepare(ipm_map *m, const char *dir, const char *name, const 
 		goto fail;
 	}
 	/* Rewritten in place, where lock-free readers may be copying: the
-	 * write sequence count goes odd first, and the section's end after
-	 * the open (ipm_lock_discard()) makes it even again. */
+	 * write sequence count of the lock file (attached now for it) goes
+	 * odd first, and the section's end after the open
+	 * (ipm_lock_discard()) makes it even again. */
 	*made = REWRITTEN;
-	ipm_guard_run(wbegin_fn, &m->lf, &rc, &(void *){NULL}); /* a cut page: no count */
+	rc = ipm_lockfile_attach(&m->lf, lock_fd, lock_path, size, fd, m->err);
+	if (rc < 0)
+		goto fail;
+	ipm_guard_run(wbegin_fn, &m->lf, &rc, &addr); /* a cut page: no count to tell */
 	rc = write_initial(m, fd, path, size);
 	if (rc == 0)
 		return fd;
@@ -719,12 +724,8 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 			rc = wait_failed(m, rc, lock_path);
 			goto fail;
 		}
-		/* The lock file first: a rewrite in place tells lock-free
-		 * readers through its control page. */
-		rc = ipm_lockfile_attach(&m->lf, lock_fd, lock_path, size, m->err);
-		if (rc < 0)
-			goto fail;
-		fd = manager_prepare(m, mmap_dir, name, tag, path, size, opts, &made);
+		fd = manager_prepare(m, mmap_dir, name, tag, path, size, opts, &made, lock_fd,
+				     lock_path);
 		rc = fd < 0 ? fd : ipm_data_check(m->err, fd, path, size);
 	} else {
 		rc = open_existing(m, lock_fd, lock_path, path, size, role, &fd);
@@ -750,8 +751,8 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 	m->size_checks = 0;
 	m->canary = ipm_data_canary(m);
 	ipm_follow_init(m);
-	rc =
-	    role == IPM_MANAGER ? 0 : ipm_lockfile_attach(&m->lf, lock_fd, lock_path, size, m->err);
+	/* (A manager that rewrote the file in place attached it already.) */
+	rc = m->lf.base ? 0 : ipm_lockfile_attach(&m->lf, lock_fd, lock_path, size, fd, m->err);
 	if (rc < 0)
 		m->lf.fd = lock_fd; /* for ipm_map_close() to close */
 	/* Still under the write lock: a file made anew has no open section
@@ -784,7 +785,7 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 	return 0;
 
 fail:
-	ipm_lockfile_detach(&m->lf); /* a manager's, attached early */
+	ipm_lockfile_detach(&m->lf); /* a manager's, attached to rewrite in place */
 	if (data != MAP_FAILED)
 		munmap(data, ipm_data_maplen(size));
 	if (fd >= 0)

@@ -62,6 +62,7 @@ int ipm_type_resolve(const ipm_type *t, const char *path, struct ipm_field *out,
 	const struct ipm_type *cur = t;
 	const char *p = path;
 	size_t off = 0;
+	unsigned char bit = 0, width = 0;
 
 	if (!t || t->kind != IPM_STRUCT)
 		return ipm_errf(err, -EINVAL, "cannot resolve '%s': not in a structure",
@@ -95,6 +96,8 @@ int ipm_type_resolve(const ipm_type *t, const char *path, struct ipm_field *out,
 			return ipm_errf(err, -ENOENT, "no field '%.*s' in '%s' (at '%.*s')", (int)n,
 					name, type_name(cur), (int)(p - path), path);
 		off += cur->fields[i].offset;
+		bit = cur->fields[i].bit;
+		width = cur->fields[i].width;
 		cur = cur->fields[i].type;
 
 		while (*p == '[') {
@@ -127,6 +130,8 @@ int ipm_type_resolve(const ipm_type *t, const char *path, struct ipm_field *out,
 	out->offset = off;
 	out->size = cur->size;
 	out->kind = cur->kind;
+	out->bit = bit;
+	out->width = width;
 	out->type = cur;
 	return 0;
 }

@@ -150,6 +150,18 @@ static int seq_copy(ipm_map *m, void *ctx)
 }
 
 /*
+ * Whether the lock file is whole: its sentinel, which any cut clears
+ * (lockfile.c). Looked at before the record is trusted and again after it
+ * was applied, as the canary is after a copy. A cut one is mended only
+ * under a lock: the read goes there (ipm_lockfile_check() in lock.c).
+ */
+static bool lockfile_whole(const ipm_map *m)
+{
+	return __atomic_load_n(&m->lf.base[m->lf.len], __ATOMIC_RELAXED) ==
+	       IPM_LOCKFILE_SENTINEL;
+}
+
+/*
  * A dead writer's section (count j->s0, odd, and no write lock held): the
  * bytes as they were before it, the saved ones put back over a copy of the
  * file's, as long as the count has not moved by the end.
@@ -162,13 +174,13 @@ static int seq_dead(ipm_map *m, void *ctx)
 
 	if (__atomic_load_n(&c->wseq, __ATOMIC_ACQUIRE) != j->s0)
 		return MOVED;
-	version = m->lf.undo ? ipm_undo_dead(m->lf.undo, m->size) : 0;
+	version = m->lf.undo && lockfile_whole(m) ? ipm_undo_dead(m->lf.undo, m->size) : 0;
 	if (!version)
 		return IPM_SEQ_LOCK;
 	racy_copy(j->buf, m->mapped + j->off, j->n);
 	ipm_undo_apply_span(m->lf.undo, version, j->buf, j->off, j->n, m->size);
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	if (__atomic_load_n(&c->wseq, __ATOMIC_RELAXED) != j->s0)
+	if (__atomic_load_n(&c->wseq, __ATOMIC_RELAXED) != j->s0 || !lockfile_whole(m))
 		return MOVED;
 	return ipm_data_verify(m);
 }

@@ -17,6 +17,7 @@
  */
 #include "ipmmap_i.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <float.h>
 #include <inttypes.h>
@@ -217,6 +218,7 @@ static void dec_print(double x, int p, struct dec *r)
 	for (; *s != 'e'; s++)
 		if (*s != '.')
 			r->d[r->n++] = *s;
+	assert(r->n <= (int)sizeof(r->d));
 	r->e = atoi(s + 1);
 }
 
@@ -238,7 +240,8 @@ static void dec_step(struct dec *r, int dir)
 	}
 	for (i = r->n - 1; i >= 0 && r->d[i] == '0'; i--)
 		r->d[i] = '9';
-	r->d[i]--; /* r is never zero */
+	assert(i >= 0); /* r is never zero */
+	r->d[i]--;
 	if (r->d[0] == '0') { /* 1.00 -> 0.999: one decade lower, all nines */
 		memset(r->d, '9', r->n);
 		r->e--;
@@ -470,52 +473,30 @@ int ipm_text_format(const struct ipm_field *f, const void *src, char *buf, size_
 	char t[IPM_SCALAR_TEXTLEN];
 	const char *text = t;
 	int n;
-	int8_t i8;
-	int16_t i16;
-	int32_t i32;
-	int64_t i64;
-	uint8_t u8;
-	uint16_t u16;
-	uint32_t u32;
-	uint64_t u64;
+	uint64_t u;
+	bool neg;
 	float fl;
 	double db;
+	unsigned char v[8];
+
+	if (f->width) { /* a bit field: its value out of the unit at src */
+		ipm_bits_get(f, src, v);
+		src = v;
+	}
 
 	switch (f->kind) {
 	case IPM_INT8:
-		memcpy(&i8, src, 1);
-		i64 = i8;
-		goto sint;
 	case IPM_INT16:
-		memcpy(&i16, src, 2);
-		i64 = i16;
-		goto sint;
 	case IPM_INT32:
-		memcpy(&i32, src, 4);
-		i64 = i32;
-		goto sint;
 	case IPM_INT64:
-		memcpy(&i64, src, 8);
-sint:
-		/* magnitude of INT64_MIN without overflow */
-		n = i64 < 0 ? format_uint((uint64_t)-(i64 + 1) + 1, true, t)
-			    : format_uint((uint64_t)i64, false, t);
-		break;
 	case IPM_UINT8:
-		memcpy(&u8, src, 1);
-		n = format_uint(u8, false, t);
-		break;
 	case IPM_UINT16:
-		memcpy(&u16, src, 2);
-		n = format_uint(u16, false, t);
-		break;
 	case IPM_UINT32:
-		memcpy(&u32, src, 4);
-		n = format_uint(u32, false, t);
-		break;
 	case IPM_UINT64:
-		memcpy(&u64, src, 8);
-		n = format_uint(u64, false, t);
+	case IPM_BOOL:
+		u = ipm_load_int(src, f->kind, &neg);
+		/* the magnitude of a negative value, INT64_MIN's included */
+		n = format_uint(neg ? 0 - u : u, neg, t);
 		break;
 	case IPM_FLOAT:
 		memcpy(&fl, src, 4);
@@ -524,10 +505,6 @@ sint:
 	case IPM_DOUBLE:
 		memcpy(&db, src, 8);
 		n = format_float(db, false, t);
-		break;
-	case IPM_BOOL:
-		memcpy(&u8, src, 1);
-		n = format_uint(u8 != 0, false, t);
 		break;
 	case IPM_STRING: {
 		const char *nul = memchr(src, '\0', f->size);
@@ -539,6 +516,7 @@ sint:
 	default:
 		return -EINVAL;
 	}
+	assert(text != t || n < (int)sizeof(t));
 	if ((size_t)n >= len) {
 		if (len)
 			buf[0] = '\0';
@@ -567,5 +545,14 @@ int ipm_text_parse(const struct ipm_field *f, const char *text, size_t len, void
 		return parse_bool(text, len, dst, err);
 	if (f->kind >= IPM_FLOAT)
 		return parse_float(f->kind, text, len, dst, err);
+	if (f->width) { /* a bit field: checked, then merged into the unit at dst */
+		unsigned char v[8];
+		int rc = parse_int(f->kind, text, len, v, err);
+
+		if (rc < 0 || (rc = ipm_bits_check(f, v, err)) < 0)
+			return rc;
+		ipm_bits_put(f, dst, v);
+		return 0;
+	}
 	return parse_int(f->kind, text, len, dst, err);
 }

@@ -11,8 +11,9 @@ out exactly as ctypes does.
     data_xy = Point2D
     ...
 
-What the library cannot lay out yet (unions, bit fields, _pack_, pointers,
-non-native byte order) is refused with a LayoutIpMmapError that names the
+Unions become "[Name : Union]" sections and _pack_ a "_pack_ = N" line. What
+the library cannot lay out yet (bit fields, pointers, non-native byte order)
+is refused with a LayoutIpMmapError that names the
 class and the field.
 """
 import ctypes
@@ -34,7 +35,7 @@ c_short c_ushort c_int c_uint c_long c_ulong c_longlong c_ulonglong c_float c_do
 c_bool c_char auto break case const continue default do else enum extern for goto if
 inline int long register restrict return short signed sizeof static struct switch
 typedef union unsigned void volatile while _Bool _Complex _Imaginary _Alignas _Alignof
-_Atomic _Generic _Noreturn _Static_assert _Thread_local true false""".split())
+_Atomic _Generic _Noreturn _Static_assert _Thread_local true false Union""".split())
 
 _NATIVE = "__ctype_le__" if sys.byteorder == "little" else "__ctype_be__"
 
@@ -59,12 +60,16 @@ def own_fields(cls):
     return list(cls.__dict__.get("_fields_", ()))
 
 
+def is_union(cls):
+    return isinstance(cls, type) and issubclass(cls, ctypes.Union)
+
+
 def struct_base(cls):
     """The nearest ctypes base of cls that has fields, or None."""
     for b in cls.__mro__[1:]:
-        if b is ctypes.Structure:
+        if b is ctypes.Structure or b is ctypes.Union:
             return None
-        if isinstance(b, type) and issubclass(b, ctypes.Structure) and ctypes.sizeof(b):
+        if isinstance(b, type) and issubclass(b, (ctypes.Structure, ctypes.Union)) and ctypes.sizeof(b):
             return b
     return None
 
@@ -72,15 +77,13 @@ def struct_base(cls):
 def check_class(cls, where=None):
     """Refuses what is not a plain ctypes.Structure libipmmap can lay out."""
     where = where or getattr(cls, "__name__", repr(cls))
-    if not isinstance(cls, type) or not issubclass(cls, ctypes.Structure):
-        if isinstance(cls, type) and issubclass(cls, ctypes.Union):
-            _fail(where, "unions are not supported yet")
-        _fail(where, "not a ctypes.Structure class ({!r})".format(cls))
+    if not isinstance(cls, type) or not issubclass(cls, (ctypes.Structure, ctypes.Union)):
+        _fail(where, "not a ctypes.Structure or ctypes.Union class ({!r})".format(cls))
+    if is_union(cls) and struct_base(cls):
+        _fail(where, "a union derived from another union is not supported")
     for c in cls.__mro__:
-        if c is ctypes.Structure:
+        if c is ctypes.Structure or c is ctypes.Union:
             break
-        if "_pack_" in c.__dict__:
-            _fail(c.__name__, "_pack_ is not supported yet (only the native layout)")
         if "_align_" in c.__dict__:
             _fail(c.__name__, "_align_ is not supported yet (only the native layout)")
     if hasattr(cls, "_swappedbytes_"):
@@ -114,8 +117,14 @@ class _Builder:
         self.used.add(name)
         self.names[cls] = name
         base = struct_base(cls)
-        head = "[{} : {}]".format(name, self.name_of(base)) if base else "[{}]".format(name)
+        if is_union(cls):
+            head = "[{} : Union]".format(name)
+        else:
+            head = "[{} : {}]".format(name, self.name_of(base)) if base else "[{}]".format(name)
         lines = []
+        if "_pack_" in cls.__dict__:
+            lines.append(("_pack_ = {}".format(cls.__dict__["_pack_"]),
+                          "{}._pack_".format(cls.__name__)))
         for entry in own_fields(cls):
             where = "{}.{}".format(cls.__name__, entry[0] if entry else "?")
             if not isinstance(entry, tuple) or len(entry) != 2:
@@ -138,9 +147,7 @@ class _Builder:
                 _fail(where, "zero-length arrays are not supported")
             dims.append(t._length_)
             t = t._type_
-        if isinstance(t, type) and issubclass(t, ctypes.Union):
-            _fail(where, "unions are not supported yet")
-        if isinstance(t, type) and issubclass(t, ctypes.Structure):
+        if isinstance(t, type) and issubclass(t, (ctypes.Structure, ctypes.Union)):
             base = self.name_of(t)
         elif isinstance(t, type) and issubclass(t, ctypes._SimpleCData):
             code = t._type_
@@ -197,7 +204,7 @@ def ctype_at(cls, key):
     for part in key.split("."):
         name, _, rest = part.partition("[")
         fields = {}
-        if isinstance(t, type) and issubclass(t, ctypes.Structure):
+        if isinstance(t, type) and issubclass(t, (ctypes.Structure, ctypes.Union)):
             for c in reversed(t.__mro__):
                 fields.update(dict(c.__dict__.get("_fields_", ())))
         if name not in fields:
@@ -230,10 +237,13 @@ def ctypes_from_schema(schema, name):
             return base_struct.MmapStructureHeader
         if n in made:
             return made[n]
-        size, align, fields, base = schema.describe(n)[:4]
-        parent = struct(base) if base else ctypes.Structure
+        size, align, fields, base, _, _, pack, union = schema.describe(n)[:8]
+        parent = struct(base) if base else ctypes.Union if union else ctypes.Structure
         skip = len(schema.describe(base)[2]) if base else 0
-        cls = type(n, (parent,), {"_fields_": [(f[0], ctype(f[3])) for f in fields[skip:]]})
+        body = {"_fields_": [(f[0], ctype(f[3])) for f in fields[skip:]]}
+        if pack and (not base or pack != schema.describe(base)[6]):
+            body["_pack_"] = pack
+        cls = type(n, (parent,), body)
         made[n] = cls
         return cls
 

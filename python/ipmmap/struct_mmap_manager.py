@@ -111,7 +111,7 @@ def _make_entry(key, structName, tag, mmapDir, fastenerDir, write, fingerprint, 
         raise Err.TypeIpMmapError("tag must be a str, not {}".format(type(tag).__name__))
     if ini is None:
         ini, _ = _schema_of(cls)
-    size, align, fields, base, mappable, fp = ini.describe(cls.__name__)
+    size, align, fields, base, mappable, fp = ini.describe(cls.__name__)[:6]
     if not mappable:
         raise Err.CommonHeaderNotFoundIpMmapError(cls.__name__)
     if fingerprint is not None and (not isinstance(fingerprint, int)

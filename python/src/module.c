@@ -156,9 +156,10 @@ static PyObject *schema_describe(SchemaObject *self, PyObject *arg)
 	}
 	base = ipm_type_base(t) ? PyUnicode_FromString(ipm_type_name(ipm_type_base(t)))
 				: Py_NewRef(Py_None);
-	return Py_BuildValue("(nnNNiK)", (Py_ssize_t)ipm_type_size(t),
+	return Py_BuildValue("(nnNNiKni)", (Py_ssize_t)ipm_type_size(t),
 			     (Py_ssize_t)ipm_type_align(t), fields, base, ipm_type_mappable(t),
-			     (unsigned long long)ipm_type_fingerprint(t));
+			     (unsigned long long)ipm_type_fingerprint(t),
+			     (Py_ssize_t)ipm_type_pack(t), ipm_type_is_union(t));
 }
 
 static PyObject *schema_names(SchemaObject *self, PyObject *unused)
@@ -180,7 +181,7 @@ static PyObject *schema_names(SchemaObject *self, PyObject *unused)
 static PyMethodDef schema_methods[] = {
     {"describe", (PyCFunction)schema_describe, METH_O,
      "describe(name) -> (size, align, [(field, offset, size, type)], base, mappable, "
-     "fingerprint)"},
+     "fingerprint, pack, is_union)"},
     {"names", (PyCFunction)schema_names, METH_NOARGS, "the structures, in order"},
     {NULL, NULL, 0, NULL},
 };

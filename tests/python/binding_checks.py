@@ -209,9 +209,14 @@ def group_bad():
     class Big(ctypes.BigEndianStructure):
         _fields_ = (("header", bs.MmapStructureHeader), ("a", ctypes.c_int))
 
-    for name, cls, word in (("WithUnion", WithUnion, "WithUnion.u"),
-                            ("WithBits", WithBits, "WithBits.a"),
-                            ("Packed", Packed, "Packed"),
+    for name, cls in (("WithUnion", WithUnion), ("Packed", Packed)):
+        with DataStructMmapManager(name, create=True, force=True) as e:
+            e.writeData("u.a" if cls is WithUnion else "a", 0x3f800000)
+            got = e.readData("u.b") if cls is WithUnion else e.readData("a")
+            ok(got == (1.0 if cls is WithUnion else 0x3f800000),
+               "{} (a {}) is mapped and its members overlap as in ctypes".format(
+                   name, "union" if cls is WithUnion else "_pack_ = 1"), repr(got))
+    for name, cls, word in (("WithBits", WithBits, "WithBits.a"),
                             ("WithPointer", WithPointer, "WithPointer.p"),
                             ("WithWchar", WithWchar, "WithWchar.w"),
                             ("BadName", BadName, "BadName.int")):
@@ -222,7 +227,8 @@ def group_bad():
            DataStructMmapReader, Big)
     raises("a class that is no ctypes.Structure is refused", Err.LayoutIpMmapError,
            DataStructMmapReader, dict)
-    raises("a ctypes.Union class is refused", Err.LayoutIpMmapError, DataStructMmapReader, U)
+    raises("a ctypes.Union class without the header is refused",
+           Err.CommonHeaderNotFoundIpMmapError, DataStructMmapReader, U)
     raises("a structure without the common header (manager)",
            Err.CommonHeaderNotFoundIpMmapError, DataStructMmapManager, "NoHeader", create=True)
     raises("a structure without the common header (reader)",

@@ -4,7 +4,8 @@
 Reads structure descriptions on stdin, in the canonical type names of
 ipm_type_name(), structures in any order (forward references allowed):
 
-    struct Derived Base        (or "-" for no base)
+    struct Derived Base        (or "-" for no base, "Union" for a ctypes.Union)
+    pack 2                     (optional: _pack_ = 2)
     field x int32
     field pts Point2D[24]
     field grid int32[4][3]     (C order: 4 arrays of 3)
@@ -43,9 +44,11 @@ def main():
         if not words:
             continue
         if words[0] == "struct":
-            cur = {"base": None if words[2] == "-" else words[2], "fields": []}
+            cur = {"base": None if words[2] == "-" else words[2], "fields": [], "pack": None}
             specs[words[1]] = cur
             order.append(words[1])
+        elif words[0] == "pack":
+            cur["pack"] = int(words[1])
         elif words[0] == "field":
             cur["fields"].append((words[1], words[2]))
 
@@ -65,9 +68,15 @@ def main():
     def make(name):
         if name not in done:
             spec = specs[name]
-            base = make(spec["base"]) if spec["base"] else ctypes.Structure
+            if spec["base"] == "Union":
+                base = ctypes.Union
+            else:
+                base = make(spec["base"]) if spec["base"] else ctypes.Structure
             fields = [(f, typeof(t)) for f, t in spec["fields"]]
-            done[name] = type(name, (base,), {"_fields_": fields})
+            body = {"_fields_": fields}
+            if spec["pack"]:
+                body["_pack_"] = spec["pack"]
+            done[name] = type(name, (base,), body)
         return done[name]
 
     for name in order:

@@ -59,7 +59,64 @@ static const char layout_ini[] = "[Mixed]\n"
 				 "[Holder]\n"
 				 "x = int8\n"
 				 "d = Derived[2]\n"
-				 "y = int8\n";
+				 "y = int8\n"
+				 "\n"
+				 "[Pack1]\n"
+				 "_pack_ = 1\n"
+				 "a = int8\n"
+				 "b = int64\n"
+				 "c = int16\n"
+				 "\n"
+				 "[Pack2]\n"
+				 "a = int8\n"
+				 "_pack_ = 2\n"
+				 "b = double\n"
+				 "m = Mixed\n"
+				 "c = int8\n"
+				 "\n"
+				 "[Pack4]\n"
+				 "_pack_ = 4  ; as ctypes' _pack_\n"
+				 "a = int16\n"
+				 "b = uint64[2]\n"
+				 "c = Pack1\n"
+				 "\n"
+				 "[HoldsPacked]\n"
+				 "a = int8\n"
+				 "p = Pack2\n"
+				 "q = Pack1[3]\n"
+				 "\n"
+				 "[PackedBase : Pack2]\n"
+				 "d = int8\n"
+				 "e = int64\n"
+				 "\n"
+				 "[PacksOwn : Base]\n"
+				 "_pack_ = 1\n"
+				 "c = int8\n"
+				 "d = int64\n"
+				 "\n"
+				 "[Platform]\n"
+				 "n = c_size_t\n"
+				 "m = c_ssize_t\n"
+				 "t = c_time_t\n"
+				 "l = c_long\n"
+				 "u = c_ulong\n"
+				 "\n"
+				 "[U1 : Union]\n"
+				 "i = int32\n"
+				 "d = double\n"
+				 "c = char[3]\n"
+				 "\n"
+				 "[UPacked : Union]\n"
+				 "_pack_ = 2\n"
+				 "a = int8\n"
+				 "b = int64\n"
+				 "c = char[11]\n"
+				 "\n"
+				 "[HoldsUnion]\n"
+				 "a = int8\n"
+				 "u = U1\n"
+				 "p = UPacked[2]\n"
+				 "m = Mixed\n";
 
 /* The same in C. A derived structure is its base as first member: that is
  * how ctypes lays out a subclass (own fields after the base's padding). */
@@ -131,6 +188,60 @@ struct Holder {
 	int8_t y;
 };
 
+#pragma pack(push, 1)
+struct Pack1 {
+	int8_t a;
+	int64_t b;
+	int16_t c;
+};
+#pragma pack(pop)
+#pragma pack(push, 2)
+struct Pack2 {
+	int8_t a;
+	double b;
+	struct Mixed m;
+	int8_t c;
+};
+#pragma pack(pop)
+#pragma pack(push, 4)
+struct Pack4 {
+	int16_t a;
+	uint64_t b[2];
+	struct Pack1 c;
+};
+#pragma pack(pop)
+struct HoldsPacked {
+	int8_t a;
+	struct Pack2 p;
+	struct Pack1 q[3];
+};
+struct Platform {
+	size_t n;
+	ssize_t m;
+	time_t t;
+	long l;
+	unsigned long u;
+};
+
+union U1 {
+	int32_t i;
+	double d;
+	char c[3];
+};
+#pragma pack(push, 2)
+union UPacked {
+	int8_t a;
+	int64_t b;
+	char c[11];
+};
+#pragma pack(pop)
+struct HoldsUnion {
+	int8_t a;
+	union U1 u;
+	union UPacked p[2];
+	struct Mixed m;
+};
+
 struct expect {
 	const char *name; /* field */
 	size_t offset;	  /* offsetof */
@@ -146,6 +257,11 @@ struct expect {
 #define FB(S, path, m, t)                                                                          \
 	{                                                                                          \
 #m, offsetof(struct S, path.m), sizeof(((struct S *)0)->path.m), t                 \
+	}
+
+#define FU(S, m, t)                                                                                \
+	{                                                                                          \
+#m, offsetof(union S, m), sizeof(((union S *)0)->m), t                             \
 	}
 
 static ipm_schema *load(void)
@@ -254,6 +370,64 @@ static void test_arrays(void **state)
 	ipm_schema_free(s);
 }
 
+/* _pack_ as gcc's #pragma pack; derived packed structures, which C cannot
+ * state, are checked against ctypes in test_ctypes(). */
+static void test_pack(void **state)
+{
+	ipm_schema *s = load();
+	const char *i64 = sizeof(long) == 8 ? "int64" : "int32";
+
+	(void)state;
+	CHECK(s, Pack1, F(Pack1, a, "int8"), F(Pack1, b, "int64"), F(Pack1, c, "int16"));
+	CHECK(s, Pack2, F(Pack2, a, "int8"), F(Pack2, b, "double"), F(Pack2, m, "Mixed"),
+	      F(Pack2, c, "int8"));
+	CHECK(s, Pack4, F(Pack4, a, "int16"), F(Pack4, b, "uint64[2]"), F(Pack4, c, "Pack1"));
+	CHECK(s, HoldsPacked, F(HoldsPacked, a, "int8"), F(HoldsPacked, p, "Pack2"),
+	      F(HoldsPacked, q, "Pack1[3]"));
+	assert_int_equal(ipm_type_pack(ipm_schema_find(s, "Pack1")), 1);
+	assert_int_equal(ipm_type_pack(ipm_schema_find(s, "Pack4")), 4);
+	assert_int_equal(ipm_type_pack(ipm_schema_find(s, "HoldsPacked")), 0);
+	/* inherited, as a Python class attribute is; or a derived one's own */
+	assert_int_equal(ipm_type_pack(ipm_schema_find(s, "PackedBase")), 2);
+	assert_int_equal(ipm_type_pack(ipm_schema_find(s, "PacksOwn")), 1);
+	assert_int_equal(ipm_type_field_offset(ipm_schema_find(s, "PacksOwn"), 3), 17);
+	assert_int_equal(ipm_type_size(ipm_schema_find(s, "PacksOwn")), 32);
+	/* the platform's sizes, under their canonical names */
+	CHECK(s, Platform, F(Platform, n, sizeof(size_t) == 8 ? "uint64" : "uint32"),
+	      F(Platform, m, sizeof(ssize_t) == 8 ? "int64" : "int32"),
+	      F(Platform, t, sizeof(time_t) == 8 ? "int64" : "int32"), F(Platform, l, i64),
+	      F(Platform, u, sizeof(long) == 8 ? "uint64" : "uint32"));
+	/* packing changes the layout, so the fingerprint */
+	assert_int_not_equal(ipm_type_fingerprint(ipm_schema_find(s, "Pack1")),
+			     ipm_type_fingerprint(ipm_schema_find(s, "Mixed")));
+	ipm_schema_free(s);
+}
+
+#define CHECKU(s, S, ...)                                                                          \
+	do {                                                                                       \
+		const struct expect e_[] = {__VA_ARGS__};                                          \
+		check(s, #S, sizeof(union S), _Alignof(union S), e_, sizeof(e_) / sizeof(e_[0]));  \
+	} while (0)
+
+/* "[U : Union]" as gcc's unions, packed or not, nested in a structure. */
+static void test_union(void **state)
+{
+	ipm_schema *s = load();
+	const ipm_type *u = ipm_schema_find(s, "U1");
+
+	(void)state;
+	CHECKU(s, U1, FU(U1, i, "int32"), FU(U1, d, "double"), FU(U1, c, "char[3]"));
+	CHECKU(s, UPacked, FU(UPacked, a, "int8"), FU(UPacked, b, "int64"),
+	       FU(UPacked, c, "char[11]"));
+	CHECK(s, HoldsUnion, F(HoldsUnion, a, "int8"), F(HoldsUnion, u, "U1"),
+	      F(HoldsUnion, p, "UPacked[2]"), F(HoldsUnion, m, "Mixed"));
+	assert_true(ipm_type_is_union(u));
+	assert_false(ipm_type_is_union(ipm_schema_find(s, "HoldsUnion")));
+	assert_false(ipm_type_is_union(ipm_type_field_type(u, 0)));
+	assert_int_equal(ipm_type_size(ipm_schema_find(s, "UPacked")), 12);
+	ipm_schema_free(s);
+}
+
 static void test_inheritance(void **state)
 {
 	ipm_schema *s = load();
@@ -278,7 +452,10 @@ static void describe(const ipm_schema *s, FILE *f)
 	for (i = 1; i < ipm_schema_count(s); i++) {
 		const ipm_type *t = ipm_schema_at(s, i), *b = ipm_type_base(t);
 
-		fprintf(f, "struct %s %s\n", ipm_type_name(t), b ? ipm_type_name(b) : "-");
+		fprintf(f, "struct %s %s\n", ipm_type_name(t),
+			ipm_type_is_union(t) ? "Union" : b ? ipm_type_name(b) : "-");
+		if (ipm_type_pack(t) && (!b || ipm_type_pack(t) != ipm_type_pack(b)))
+			fprintf(f, "pack %zu\n", ipm_type_pack(t));
 		for (j = b ? ipm_type_nfields(b) : 0; j < ipm_type_nfields(t); j++)
 			fprintf(f, "field %s %s\n", ipm_type_field_name(t, j),
 				ipm_type_name(ipm_type_field_type(t, j)));
@@ -434,7 +611,8 @@ int main(void)
 	    cmocka_unit_test(test_demo),	cmocka_unit_test(test_padding),
 	    cmocka_unit_test(test_arrays),	cmocka_unit_test(test_inheritance),
 	    cmocka_unit_test(test_ctypes),	cmocka_unit_test(test_fingerprint),
-	    cmocka_unit_test(test_many_fields),
+	    cmocka_unit_test(test_many_fields), cmocka_unit_test(test_pack),
+	    cmocka_unit_test(test_union),
 	};
 
 	return cmocka_run_group_tests_name("layout", tests, NULL, NULL);

@@ -385,6 +385,200 @@ static void refused_section_left_closed(void **state)
 	in_child(*state, refused_section_child);
 }
 
+/*
+ * A writer inside its section, then killed: the parent cuts the lock file
+ * (within a page: no fault anywhere) before the kill. Returns the child's
+ * pid, dead. The child set x to 1 and s to "half" in its section.
+ */
+static pid_t killed_in_section(struct fix *f, off_t cut)
+{
+	int p[2], status;
+	pid_t pid;
+	char c;
+
+	CHECK(pipe(p) == 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		ipm_map *w = open_as(f, IPM_EDITOR);
+
+		if (ipm_lock_write(w, -1) < 0 || ipm_set_i64(w, &f->x, 1) < 0 ||
+		    ipm_set_str(w, &f->str, "half") < 0)
+			_exit(3);
+		if (write(p[1], "k", 1) != 1)
+			_exit(4);
+		pause();
+		_exit(5);
+	}
+	close(p[1]);
+	CHECK(read(p[0], &c, 1) == 1);
+	close(p[0]);
+	if (cut >= 0)
+		CHECK(truncate(f->lock, cut) == 0);
+	kill(pid, SIGKILL);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status));
+	return pid;
+}
+
+/* The saved bytes of a dead writer's section cut away: the record is not
+ * applied (it would write zeros over the structure), the half update stays
+ * as the one thing left, and nothing else is touched. Found by review. */
+static void cut_record_child(struct fix *f)
+{
+	ipm_map *r;
+	struct ipm_recovery rec;
+	char s[64];
+	int64_t v = 0;
+
+	CHECK(ipm_set_str(f->u.m, &f->str, "hello") == 0);
+	killed_in_section(f, 4096 + 80);
+	r = open_as(f, IPM_EDITOR);
+	CHECK(ipm_get_i64(r, &f->x, &v) == 0);
+	CHECK(ipm_get_str(r, &f->str, s, sizeof(s)) == 0);
+	if (v != 1 || strcmp(s, "half") != 0)
+		fprintf(stderr, "x %lld s '%s'\n", (long long)v, s);
+	CHECK(v == 1 && strcmp(s, "half") == 0);
+	CHECK(ipm_map_recovery(r, &rec) == 0 && rec.count == 0);
+	ipm_map_free(r);
+}
+
+static void cut_record_not_applied(void **state)
+{
+	in_child(*state, cut_record_child);
+}
+
+/* A lock file cut through the undo record's magic, once: crash-atomic
+ * writes must go on working (before, the half magic turned them off for
+ * good, silently). */
+static void cut_magic_child(struct fix *f)
+{
+	ipm_map *r;
+	struct ipm_recovery rec;
+	char s[64];
+	int64_t v = 0;
+
+	CHECK(ipm_set_str(f->u.m, &f->str, "hello") == 0);
+	CHECK(truncate(f->lock, 4096 + 4) == 0);
+	CHECK(ipm_set_i64(f->u.m, &f->x, 4243) == 0);
+	killed_in_section(f, -1);
+	r = open_as(f, IPM_READER);
+	CHECK(ipm_get_i64(r, &f->x, &v) == 0);
+	CHECK(ipm_get_str(r, &f->str, s, sizeof(s)) == 0);
+	if (v != 4243 || strcmp(s, "hello") != 0)
+		fprintf(stderr, "x %lld s '%s'\n", (long long)v, s);
+	CHECK(v == 4243 && strcmp(s, "hello") == 0);
+	ipm_map_free(r);
+	r = open_as(f, IPM_EDITOR); /* undoes it in the file */
+	CHECK(ipm_map_recovery(r, &rec) == 0 && rec.count == 1);
+	ipm_map_free(r);
+}
+
+static void cut_magic_keeps_undo(void **state)
+{
+	in_child(*state, cut_magic_child);
+}
+
+/*
+ * A writer lease far in the future (written by someone who may write the
+ * lock file, or left by a writer waiting at a crash: CLOCK_MONOTONIC starts
+ * again at boot, the file does not) must not make every reader step aside
+ * for ever, nor every try fail. A live lease is never more than a few ms
+ * ahead. Found by review.
+ */
+static void stale_lease_child(struct fix *f)
+{
+	uint64_t far = 0x7fffffffffffffffULL;
+	ipm_map *r = open_as(f, IPM_EDITOR);
+	int fd = open(f->lock, O_WRONLY);
+	int64_t v = 0;
+
+	CHECK(fd >= 0 && pwrite(fd, &far, 8, 24) == 8); /* struct ipm_ctl.wlease */
+	close(fd);
+	if (ipm_lock_read(r, 0) != 0)
+		fprintf(stderr, "try: %s\n", ipm_map_errmsg(r));
+	CHECK(ipm_lock_held(r) == 1);
+	CHECK(ipm_get_i64(r, &f->x, &v) == 0 && v == 4242);
+	CHECK(ipm_unlock(r) == 0);
+	ipm_map_free(r);
+}
+
+static void stale_writer_lease_ignored(void **state)
+{
+	in_child(*state, stale_lease_child);
+}
+
+/*
+ * The undo record holds the structure's bytes, and whoever may write it can
+ * make writers restore them: it is used only from a lock file that gives
+ * nobody more than the .mmap does. Found by review: a 0644 lock file (as
+ * fasteners makes it) beside a 0600 .mmap leaked every saved byte, and
+ * another user's lock file let them forge a record that root restored.
+ */
+static void lock_file_trust(void **state)
+{
+	struct fix *f = *state;
+	struct stat st;
+	ipm_map *m;
+
+	/* Ours, and wider than the .mmap for users who may not use it: made
+	 * narrower, and used. */
+	assert_int_equal(chmod(f->path, 0600), 0);
+	assert_int_equal(chmod(f->lock, 0644), 0);
+	m = unit_inst_handle(&f->u, IPM_EDITOR, 0);
+	assert_string_equal(ipm_map_errmsg(m), "");
+	assert_int_equal(stat(f->lock, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	ipm_map_free(m);
+	/* Others may read the .mmap, and write the lock file (as a Python
+	 * reader needs): not taken from them, and the record is not used. */
+	assert_int_equal(chmod(f->path, 0644), 0);
+	assert_int_equal(chmod(f->lock, 0666), 0);
+	m = unit_inst_handle(&f->u, IPM_EDITOR, 0);
+	assert_contains(ipm_map_errmsg(m), "its undo record is not used");
+	assert_int_equal(stat(f->lock, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0666);
+	assert_int_equal(ipm_set_i64(m, &f->x, 5), 0); /* works, without the record */
+	ipm_map_free(m);
+	/* Someone else's: not used (root may give it away to check). */
+	if (geteuid() != 0)
+		return;
+	assert_int_equal(chmod(f->lock, 0600), 0);
+	assert_int_equal(chown(f->lock, 65534, 65534), 0);
+	m = unit_inst_handle(&f->u, IPM_EDITOR, 0);
+	assert_contains(ipm_map_errmsg(m), "owner 65534");
+	ipm_map_free(m);
+}
+
+/*
+ * A lock file removed (rm -rf .fasteners/ *) or replaced while handles use
+ * it: new openers lock the new file, old handles the old one, and the two
+ * no longer exclude each other. Old handles must join the file the path
+ * names within IPM_FOLLOW_MS. Found by review: split for ever.
+ */
+static void removed_lock_file_child(struct fix *f)
+{
+	ipm_map *a = open_as(f, IPM_EDITOR), *b;
+	struct timespec ts = {IPM_FOLLOW_MS / 1000, (IPM_FOLLOW_MS % 1000 + 200) * 1000000L};
+
+	CHECK(ipm_lock_read(a, 0) == 0 && ipm_unlock(a) == 0);
+	CHECK(unlink(f->lock) == 0);
+	b = open_as(f, IPM_EDITOR); /* makes a new lock file */
+	CHECK(ipm_lock_write(b, 0) == 0);
+	nanosleep(&ts, NULL);
+	CHECK(ipm_lock_read(a, 0) == -EAGAIN); /* excluded again */
+	CHECK(ipm_unlock(b) == 0);
+	CHECK(ipm_lock_write(a, 0) == 0);
+	CHECK(ipm_lock_read(b, 0) == -EAGAIN);
+	CHECK(ipm_unlock(a) == 0);
+	ipm_map_free(b);
+	ipm_map_free(a);
+}
+
+static void removed_lock_file_joined(void **state)
+{
+	in_child(*state, removed_lock_file_child);
+}
+
 /* Grown past its size: noticed (at once where the filesystem clears the
  * tail of the last page on growth, within IPM_SIZE_RECHECK accesses
  * elsewhere), and the other handles are not fooled either. */
@@ -421,6 +615,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(small_file_cut_in_section, setup, teardown),
 	    cmocka_unit_test_setup_teardown(small_file_grown_noticed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(refused_section_left_closed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(cut_record_not_applied, setup, teardown),
+	    cmocka_unit_test_setup_teardown(cut_magic_keeps_undo, setup, teardown),
+	    cmocka_unit_test_setup_teardown(stale_writer_lease_ignored, setup, teardown),
+	    cmocka_unit_test_setup_teardown(lock_file_trust, setup, teardown),
+	    cmocka_unit_test_setup_teardown(removed_lock_file_joined, setup, teardown),
 	};
 
 	/* The first guarded call installs the handler, even on no handle. */

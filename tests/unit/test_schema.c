@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 
 static ipm_schema *demo(void)
 {
@@ -391,6 +393,135 @@ static void test_cannot_open(void **state)
 	ipm_schema_free(s);
 }
 
+/*
+ * Loads path in a child with its memory and time bounded, so that a reader
+ * without bounds fails the test instead of the machine: the child reports
+ * the return code and message through a pipe. Under AddressSanitizer, whose
+ * shadow memory a limit on the address space would break, only the time is
+ * bounded.
+ */
+static int load_bounded(const char *path, char *msg, size_t len)
+{
+	int fd[2], status, rc = 0;
+	ssize_t n;
+	pid_t pid;
+
+	assert_int_equal(pipe(fd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ipm_schema *s = ipm_schema_new();
+#if !defined(__SANITIZE_ADDRESS__)
+		struct rlimit as = {512u << 20, 512u << 20};
+
+		setrlimit(RLIMIT_AS, &as);
+#endif
+		alarm(20);
+		rc = ipm_schema_load_file(s, path);
+		if (write(fd[1], &rc, sizeof(rc)) < 0 ||
+		    write(fd[1], ipm_schema_errmsg(s), strlen(ipm_schema_errmsg(s)) + 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(fd[1]);
+	n = read(fd[0], &rc, sizeof(rc));
+	if (n != sizeof(rc))
+		rc = 1;
+	n = read(fd[0], msg, len - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	close(fd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status))
+		fail_msg("loading %s: killed by signal %d", path, WTERMSIG(status));
+	return rc;
+}
+
+/* A file without end (/dev/zero) stops at its first line's bound. */
+static void test_endless_file(void **state)
+{
+	char msg[IPM_ERRLEN];
+
+	(void)state;
+	assert_int_equal(load_bounded("/dev/zero", msg, sizeof(msg)), -EINVAL);
+	assert_string_equal(msg, "/dev/zero:1: line too long (more than 199 characters)");
+}
+
+/* Writes a schema of exactly size bytes: a structure, then comment lines of
+ * 64 bytes (the last one shorter). */
+static void write_sized(const char *path, size_t size)
+{
+	static const char head[] = "[Big]\nx = int32\n";
+	FILE *f = fopen(path, "w");
+	size_t left = size - strlen(head);
+
+	assert_non_null(f);
+	fputs(head, f);
+	while (left) {
+		size_t n = left < 64 ? left : 64;
+
+		fprintf(f, ";%.*s\n", (int)n - 2,
+			"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+		left -= n;
+	}
+	assert_int_equal(fclose(f), 0);
+}
+
+/* A schema may be 1 MiB, not a byte more, from a file or from memory. */
+static void test_size_cap(void **state)
+{
+	char dir[64], path[96], msg[IPM_ERRLEN], want[2 * IPM_ERRLEN];
+	ipm_schema *s = ipm_schema_new();
+	char *text;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(unit_mkdtemp(dir, sizeof(dir), "schema"), 0);
+	snprintf(path, sizeof(path), "%s/big.ini", dir);
+	write_sized(path, 1 << 20);
+	assert_int_equal(load_bounded(path, msg, sizeof(msg)), 0);
+	write_sized(path, (1 << 20) + 1);
+	assert_int_equal(load_bounded(path, msg, sizeof(msg)), -EFBIG);
+	/* 16 bytes of head on 2 lines, 16383 comment lines of 64 bytes, and the
+	 * last line (49 bytes) crosses the cap */
+	snprintf(want, sizeof(want), "%s:16386: file too large (more than 1048576 bytes)", path);
+	assert_string_equal(msg, want);
+
+	text = malloc((1 << 20) + 2);
+	assert_non_null(text);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_int_equal(fread(text, 1, (1 << 20) + 2, f), (1 << 20) + 1);
+	fclose(f);
+	text[(1 << 20) + 1] = '\0';
+	assert_int_equal(ipm_schema_load_string(s, text, "big"), -EFBIG);
+	assert_string_equal(ipm_schema_errmsg(s),
+			    "big:16386: file too large (more than 1048576 bytes)");
+	text[1 << 20] = '\0';
+	assert_int_equal(ipm_schema_load_string(s, text, "big"), 0);
+	free(text);
+	ipm_schema_free(s);
+	unit_rm_tree(dir);
+}
+
+/* A long line is refused at its bound, however long it is. */
+static void test_line_cap(void **state)
+{
+	size_t n = 10 << 20;
+	char *text = malloc(n + 1);
+	ipm_schema *s = ipm_schema_new();
+
+	(void)state;
+	assert_non_null(text);
+	memcpy(text, "[A]\nx = ", 8);
+	memset(text + 8, 'a', n - 8);
+	text[n] = '\0';
+	assert_int_equal(ipm_schema_load_string(s, text, "long"), -EINVAL);
+	assert_string_equal(ipm_schema_errmsg(s),
+			    "long:2: line too long (more than 199 characters)");
+	free(text);
+	ipm_schema_free(s);
+}
+
 /* Good structures before the error do not stay; the schema is as it was. */
 static void test_nothing_half_loaded(void **state)
 {
@@ -527,6 +658,9 @@ int main(void)
 	    cmocka_unit_test(test_string_errors),
 	    cmocka_unit_test(test_two_files),
 	    cmocka_unit_test(test_cannot_open),
+	    cmocka_unit_test(test_endless_file),
+	    cmocka_unit_test(test_size_cap),
+	    cmocka_unit_test(test_line_cap),
 	    cmocka_unit_test(test_nothing_half_loaded),
 	    cmocka_unit_test(test_deep),
 	    ERR("err_unknown_type.ini", "7: unknown type 'u33'"),
@@ -568,9 +702,13 @@ int main(void)
 	    ERR("err_indented_first.ini", "2: indented line; schema lines must not be indented"),
 	    ERR("err_syntax.ini", "3: expected 'name = type' or '[Structure]'"),
 	    ERR("err_empty_struct.ini", "1: structure 'Empty' has no fields"),
+	    ERR("err_union_name.ini", "1: bad structure name 'Union': a built-in type"),
+	    ERR("err_union_empty.ini", "4: union 'U' has no fields"),
 	    ERR("err_missing_bracket.ini", "1: missing ']' in section header"),
 	    ERR("err_bad_type.ini", "3: bad type 'int32 extra'"),
 	    ERR("err_type_bracket.ini", "3: missing ']' in type 'int32[3'"),
+	    ERR("err_pack_bad.ini", "3: bad _pack_ '3': expected 1, 2, 4, 8 or 16"),
+	    ERR("err_pack_dup.ini", "4: duplicate _pack_ in 'P' (first at line 2)"),
 	};
 
 	return cmocka_run_group_tests_name("schema", tests, NULL, NULL);

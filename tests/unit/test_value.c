@@ -18,7 +18,7 @@ static const size_t scalar_size[] = {1, 2, 4, 8, 1, 2, 4, 8, 4, 8, 1};
 
 static struct ipm_field field(enum ipm_kind k, size_t n)
 {
-	struct ipm_field f = {0, k == IPM_STRING ? n : scalar_size[k], k, NULL};
+	struct ipm_field f = {.size = k == IPM_STRING ? n : scalar_size[k], .kind = k};
 
 	return f;
 }
