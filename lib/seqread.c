@@ -157,8 +157,7 @@ static int seq_copy(ipm_map *m, void *ctx)
  */
 static bool lockfile_whole(const ipm_map *m)
 {
-	return __atomic_load_n(&m->lf.base[m->lf.len], __ATOMIC_RELAXED) ==
-	       IPM_LOCKFILE_SENTINEL;
+	return __atomic_load_n(&m->lf.base[m->lf.len], __ATOMIC_RELAXED) == IPM_LOCKFILE_SENTINEL;
 }
 
 /*
