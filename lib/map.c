@@ -425,6 +425,12 @@ static int wbegin_fn(void *arg)
 	return 0;
 }
 
+static int wend_fn(void *arg)
+{
+	ipm_ctl_wend(arg);
+	return 0;
+}
+
 /* What a manager did to the file (manager_prepare()). */
 enum made { KEPT, REWRITTEN, RENAMED };
 
@@ -484,15 +490,15 @@ static int manager_prepare(ipm_map *m, const char *dir, const char *name, const 
 		goto fail;
 	}
 	/* Rewritten in place, where lock-free readers may be copying: the
-	 * write sequence count of the lock file (attached now for it) goes
-	 * odd first, and the section's end after the open
-	 * (ipm_lock_discard()) makes it even again. */
+	 * write sequence count of the lock file (attached now for it) is odd
+	 * while it is written. A cut page has no count to tell. */
 	*made = REWRITTEN;
 	rc = ipm_lockfile_attach(&m->lf, lock_fd, lock_path, size, fd, m->err);
 	if (rc < 0)
 		goto fail;
-	ipm_guard_run(wbegin_fn, &m->lf, &rc, &addr); /* a cut page: no count to tell */
+	ipm_guard_run(wbegin_fn, &m->lf, &rc, &addr);
 	rc = write_initial(m, fd, path, size);
+	ipm_guard_run(wend_fn, &m->lf, &(int){0}, &addr);
 	if (rc == 0)
 		return fd;
 fail:
