@@ -149,54 +149,31 @@
  *
  * Modes
  * -----
- * A locked read costs two system calls (the OFD lock and unlock: 0.4 to
- * 2 us) for a load of a few nanoseconds. Each instance has a mode, recorded
- * in its lock file's control page so that every process agrees:
- * - compat (the default): Python IPMMAP writers may be present. Every read
+ * Each instance has a mode, in its lock file's control page:
+ * - compat (the default): Python IPMMAP writers may be present; every read
  *   takes the read lock, as it always did.
- * - native: every writer uses this library (C programs, the mount, the
- *   ipmmap tool, the Python binding built on it). A read that holds no lock
- *   takes none: ipm_get_*(), ipm_get_text(), ipm_read_text(),
- *   ipm_map_copy() and ipm_map_timestamp() copy optimistically, as a
- *   seqlock reader does (about 20 ns for an int32, memcpy speed for the
- *   whole structure), and never return a torn state: every write section
- *   makes a count in the control page odd before it changes anything and
- *   even again once it is whole, and a copy during which the count was odd
- *   or moved is made again. A read under a lock the handle holds works as
- *   before.
- * A manager chooses the mode when it opens (IPM_NATIVE, IPM_COMPAT; neither
- * keeps what the instance has); `ipmmap create --native` and the mount's
- * `native = yes` do the same. ipm_map_native() and `ipmmap list` say which.
- * Pick native when you control every writer; Python IPMMAP readers are
- * fine in either mode (they take fasteners' read lock, which C writers
- * respect). A Python IPMMAP writer on a native instance breaks the promise:
- * it publishes no count, so C readers may copy its half-written update.
- * Nothing tells a C reader without a system call that a foreign writer is
- * present (fasteners leaves nothing but a POSIX lock in the kernel), which
- * is why compat stays the default. A libipmmap older than the mode knows
- * nothing of the count either: it is a foreign writer too.
- * A consistent read of several fields takes one copy: ipm_map_copy() of the
- * structure, or ipm_get_bytes() of a field that holds them all (a structure
- * or an array), which is one optimistic copy; separate calls are each
- * consistent, not together. (The library offers no read-begin/read-retry
- * pair: between them the caller would act on bytes that may be torn, a
- * string without its NUL, an index out of range, unguarded against SIGBUS
- * and unchecked against a cut file. A copy checked inside the library
- * has none of that.)
- * A writer that dies inside its section leaves the count odd. A reader that
- * finds it odd looks again for a few microseconds, then asks the kernel
- * whether anyone holds the write lock (F_OFD_GETLK): if someone does, a
- * live writer is in a long section and the read waits for it under the
- * read lock (no spinning, and writers' leases are respected as by every
- * locked read); if nobody does, the writer is dead and the read gives the
- * last whole update at once, the saved bytes of the undo record put back
- * over the file's (see "Crashes"); the next writer restores the file. The
- * SIGBUS guard and the size canary hold as under a lock: no value from a
- * cut or damaged file is ever returned. A file replaced under the handle
- * sends the read to the lock path, which follows it (IPM_FOLLOW_MS), and so
- * does a handle's first read. A lock file cut short loses the mode with
- * the rest of its page: reads lock (compat, the safe side) until a handle
- * that saw the mode stamps it back at its next lock.
+ * - native: every writer uses this library. A read that holds no lock takes
+ *   none (ipm_get_*(), ipm_get_text(), ipm_read_text(), ipm_map_copy(),
+ *   ipm_map_timestamp()): it copies optimistically as a seqlock reader does,
+ *   against a count every write section makes odd before its first store
+ *   and even after its last (about 15 ns for an int32 instead of 0.4-2 us),
+ *   and never returns a torn state. Writers lock as before.
+ * A manager sets it (IPM_NATIVE, IPM_COMPAT); ipm_map_native() reads it.
+ * A Python IPMMAP writer, or a libipmmap older than the modes, on a native
+ * instance breaks the promise: it publishes no count. Nothing shows such a
+ * writer without a system call, hence compat by default. Several fields
+ * read together take one copy: ipm_map_copy(), or ipm_get_bytes() of a
+ * field holding them all (no read-begin/retry pair: the caller would act on
+ * bytes that may be torn, unguarded). A count left odd by a writer that
+ * died in its section: after a few microseconds the reader asks the kernel
+ * (F_OFD_GETLK); a live writer is waited for under the read lock, a dead
+ * one's last whole update is read at once through the undo record, and the
+ * next writer restores the file. The SIGBUS guard and the size canary hold
+ * as under a lock. A replaced file sends the read to the lock, which
+ * follows it: at once when a C manager made it, else within IPM_FOLLOW_MS
+ * and at most three reads more; so does a handle's first read. A lock file
+ * cut short reads as compat until a handle that saw the mode stamps it back
+ * at its next lock. README, "Two modes", says more.
  *
  * Timeouts follow git's lockfile.h: 0 means try once, -1 means wait forever,
  * a positive value is a limit in milliseconds.

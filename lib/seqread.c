@@ -79,6 +79,7 @@
 
 #define SPINS 64   /* looks at an odd count before asking whether its writer lives */
 #define RETRIES 32 /* copies that moving counts may spoil before the lock path */
+#define FOLLOW_EVERY 4 /* reads per look at the clock (see follow_due()) */
 
 /* What a round under the guard says, besides 0 (a good copy), a negative
  * errno and IPM_SEQ_LOCK. */
@@ -125,10 +126,10 @@ static inline void racy_copy(void *dst, const unsigned char *src, size_t n)
 	}
 }
 
-/* One optimistic copy, under the guard. */
-static int seq_copy(ipm_map *m, void *ctx)
+/* One optimistic copy, under the guard: inline in guarded_copy(), and
+ * out of line for ipm_guarded() (seq_copy()). */
+static inline __attribute__((always_inline)) int seq_copy_body(ipm_map *m, struct seqjob *j)
 {
-	struct seqjob *j = ctx;
 	struct ipm_ctl *c = m->lf.ctl;
 	uint32_t s0, s1;
 
@@ -147,6 +148,11 @@ static int seq_copy(ipm_map *m, void *ctx)
 		return MOVED;
 	/* The canary after the copy: a cut before it is seen (datafile.c). */
 	return ipm_data_verify(m);
+}
+
+static int seq_copy(ipm_map *m, void *ctx)
+{
+	return seq_copy_body(m, ctx);
 }
 
 /*
@@ -190,7 +196,7 @@ static int seq_dead(ipm_map *m, void *ctx)
  * A fault, or a guard not set up yet, goes through ipm_guarded(), which
  * repairs or reports and runs the copy again.
  */
-static inline int guarded_copy(ipm_map *m, struct seqjob *j)
+static int guarded_copy(ipm_map *m, struct seqjob *j)
 {
 	sigjmp_buf env, *prev;
 	int rc;
@@ -203,7 +209,7 @@ static inline int guarded_copy(ipm_map *m, struct seqjob *j)
 		return ipm_guarded(m, seq_copy, j, 0);
 	}
 	ipm_guard_armed = &env;
-	rc = seq_copy(m, j);
+	rc = seq_copy_body(m, j);
 	ipm_guard_armed = prev;
 	return rc;
 }
@@ -219,47 +225,75 @@ static bool writer_lives(int fd)
 	return fl.l_type != F_UNLCK;
 }
 
-/* Whether the next lock must look at the path (follow.c's ipm_follow()
- * tests the same): then the read takes the lock, which looks. */
+/*
+ * Whether the next lock must look at the path (follow.c's ipm_follow()
+ * tests the same): then the read takes the lock, which looks. The clock is
+ * read at one read in FOLLOW_EVERY (it costs as much as the rest of the
+ * read's checks together), so a file replaced by anyone but a C manager
+ * (whose generation is looked at every time) is followed within
+ * IPM_FOLLOW_MS and at most FOLLOW_EVERY - 1 reads more.
+ */
 static bool follow_due(const ipm_map *m)
 {
 	struct timespec ts;
 
+	if (m->size_checks % FOLLOW_EVERY && !__atomic_load_n(&m->replaced, __ATOMIC_RELAXED))
+		return false;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec >= m->look_at ||
 	       __atomic_load_n(&m->replaced, __ATOMIC_RELAXED);
 }
 
+/* The rounds after a first copy that did not give a good one (rc). */
+static int seq_again(ipm_map *m, struct seqjob *j, int rc)
+{
+	unsigned spins = 0, spoilt = 0;
+
+	for (;;) {
+		if (rc != MOVED && rc != ODD)
+			return rc;
+		if (rc == MOVED) {
+			if (++spoilt > RETRIES)
+				return IPM_SEQ_LOCK;
+		} else if (++spins < SPINS) {
+			cpu_relax();
+		} else {
+			spins = 0;
+			if (writer_lives(m->lf.fd))
+				return IPM_SEQ_LOCK;
+			rc = ipm_guarded(m, seq_dead, j, 0);
+			if (rc != MOVED)
+				return rc;
+			if (++spoilt > RETRIES)
+				return IPM_SEQ_LOCK;
+		}
+		rc = guarded_copy(m, j);
+	}
+}
+
+/* The first round armed here, not in guarded_copy(): one call less on the
+ * path every read takes. */
 int ipm_seq_read(ipm_map *m, size_t off, void *buf, size_t n)
 {
 	struct seqjob j = {off, buf, n, 0};
-	unsigned spins = 0, spoilt = 0;
+	sigjmp_buf env, *prev;
 	int rc;
 
 	/* The handle's last look at the mode: a compat instance pays nothing. */
 	if (m->held != IPM_HELD_NONE || m->mode != IPM_MODE_NATIVE || !m->lf.ctl || !m->mapped ||
 	    follow_due(m))
 		return IPM_SEQ_LOCK;
-	for (;;) {
-		rc = guarded_copy(m, &j);
-		if (rc != MOVED && rc != ODD)
-			return rc;
-		if (rc == MOVED) {
-			if (++spoilt > RETRIES)
-				return IPM_SEQ_LOCK;
-			continue;
-		}
-		if (++spins < SPINS) {
-			cpu_relax();
-			continue;
-		}
-		spins = 0;
-		if (writer_lives(m->lf.fd))
-			return IPM_SEQ_LOCK;
-		rc = ipm_guarded(m, seq_dead, &j, 0);
-		if (rc != MOVED)
-			return rc;
-		if (++spoilt > RETRIES)
-			return IPM_SEQ_LOCK;
+	if (!ipm_guard_on)
+		return seq_again(m, &j, ipm_guarded(m, seq_copy, &j, 0));
+	prev = ipm_guard_armed;
+	if (sigsetjmp(env, 0)) {
+		ipm_guard_armed = prev;
+		return seq_again(m, &j, ipm_guarded(m, seq_copy, &j, 0));
 	}
+	ipm_guard_armed = &env;
+	rc = seq_copy_body(m, &j);
+	ipm_guard_armed = prev;
+	if (__builtin_expect(rc == 0, 1))
+		return 0;
+	return seq_again(m, &j, rc);
 }
