@@ -77,8 +77,8 @@
 #include <setjmp.h>
 #include <time.h>
 
-#define SPINS 64   /* looks at an odd count before asking whether its writer lives */
-#define RETRIES 32 /* copies that moving counts may spoil before the lock path */
+#define SPINS 64       /* looks at an odd count before asking whether its writer lives */
+#define RETRIES 32     /* copies that moving counts may spoil before the lock path */
 #define FOLLOW_EVERY 4 /* reads per look at the clock (see follow_due()) */
 
 /* What a round under the guard says, besides 0 (a good copy), a negative
