@@ -11,6 +11,9 @@
  *   mode      = 0640                  ; files the mount makes (default 0600)
  *   group     = staff                 ; ... and their group (name or number)
  *   instance  = DemoMmapStructure     ; repeatable: Name, Name:tag, "Name:tag ro"
+ *   owners    = alice 1001 @ipm       ; scan mode: whose files are shown (users,
+ *                                     ; @groups, or any; default: the mount's
+ *                                     ; owner and root)
  *
  * Relative paths are relative to the directory of the configuration file
  * (not to the working directory, which fuse_daemonize() changes to /).
@@ -28,6 +31,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -220,6 +224,70 @@ static int cfg_group(struct cfg_parse *p, const char *v)
 	return 1;
 }
 
+/* One word of owners =: a user (name or uid) or @group (name or gid). */
+static int cfg_owner(struct cfg_parse *p, const char *w)
+{
+	struct fs_config *c = p->c;
+	int grp = *w == '@';
+	const char *v = w + grp;
+	unsigned long id;
+	char buf[4096], *end;
+	void *a;
+
+	errno = 0;
+	id = strtoul(v, &end, 10);
+	if (!*v || ((*v >= '0' && *v <= '9') && (*end || errno || id >= (uid_t)-1)))
+		return cfg_fail(p, -EINVAL,
+				"bad owner '%s': expected a user or @group, a name "
+				"or a number",
+				w);
+	if (*v < '0' || *v > '9') {
+		struct passwd pw, *pr = NULL;
+		struct group gr, *gres = NULL;
+		int rc = grp ? getgrnam_r(v, &gr, buf, sizeof(buf), &gres)
+			     : getpwnam_r(v, &pw, buf, sizeof(buf), &pr);
+
+		if (grp ? !gres : !pr)
+			return cfg_fail(p, rc ? -rc : -ENOENT, "unknown %s '%s'",
+					grp ? "group" : "user", v);
+		id = grp ? gr.gr_gid : pw.pw_uid;
+	}
+	if (grp) {
+		a = realloc(c->own_gids, (c->nown_gids + 1) * sizeof(gid_t));
+		if (a)
+			((gid_t *)(c->own_gids = a))[c->nown_gids++] = (gid_t)id;
+	} else {
+		a = realloc(c->own_uids, (c->nown_uids + 1) * sizeof(uid_t));
+		if (a)
+			((uid_t *)(c->own_uids = a))[c->nown_uids++] = (uid_t)id;
+	}
+	return a ? 1 : cfg_fail(p, -ENOMEM, "out of memory");
+}
+
+/* owners = any, or users and @groups separated by spaces or commas. */
+static int cfg_owners(struct cfg_parse *p, const char *v)
+{
+	char *copy, *w, *save = NULL;
+	int rc = 1;
+
+	if (p->c->owners_line)
+		return cfg_fail(p, -EINVAL, "owners given twice");
+	p->c->owners_line = p->line;
+	if (!strcmp(v, "any")) {
+		p->c->owners_any = 1;
+		return 1;
+	}
+	copy = strdup(v);
+	if (!copy)
+		return cfg_fail(p, -ENOMEM, "out of memory");
+	for (w = strtok_r(copy, " \t,", &save); w && rc == 1; w = strtok_r(NULL, " \t,", &save))
+		rc = cfg_owner(p, w);
+	if (rc == 1 && !p->c->nown_uids && !p->c->nown_gids)
+		rc = cfg_fail(p, -EINVAL, "owners is empty");
+	free(copy);
+	return rc;
+}
+
 static int cfg_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct cfg_parse *p = user;
@@ -264,6 +332,8 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
 		return cfg_mode(p, value);
 	if (!strcmp(name, "group"))
 		return cfg_group(p, value);
+	if (!strcmp(name, "owners"))
+		return cfg_owners(p, value);
 	if (!strcmp(name, "create") || !strcmp(name, "read_only") || !strcmp(name, "native")) {
 		int *seen = name[0] == 'c'   ? &c->create_line
 			    : name[0] == 'r' ? &p->ro_line
@@ -417,6 +487,8 @@ void fs_config_free(struct fs_config *c)
 	free(c->insts);
 	free(c->mmap_dir);
 	free(c->lock_dir);
+	free(c->own_uids);
+	free(c->own_gids);
 	free(c->dir);
 	free(c->path);
 	memset(c, 0, sizeof(*c));

@@ -56,8 +56,7 @@ void fs_file_to(struct fs_handle *h, enum fs_fstate to)
 	static const unsigned allowed[] = {
 	    [FS_F_FRESH] = TO(FS_F_SHOWN) | TO(FS_F_PENDING) | TO(FS_F_CUT) | TO(FS_F_WRITTEN),
 	    [FS_F_SHOWN] = TO(FS_F_SHOWN) | TO(FS_F_PENDING) | TO(FS_F_CUT) | TO(FS_F_WRITTEN),
-	    [FS_F_PENDING] = TO(FS_F_PENDING) | TO(FS_F_CUT) | TO(FS_F_STORING) |
-			     TO(FS_F_WRITTEN),
+	    [FS_F_PENDING] = TO(FS_F_PENDING) | TO(FS_F_CUT) | TO(FS_F_STORING) | TO(FS_F_WRITTEN),
 	    [FS_F_CUT] = TO(FS_F_PENDING) | TO(FS_F_CUT) | TO(FS_F_STORING) | TO(FS_F_WRITTEN),
 	    /* Back to PENDING or CUT: the parked request was cancelled, or
 	     * must run again from its start. */
@@ -121,21 +120,39 @@ static struct fs_handle *file_get(struct fs *fs, size_t need)
 	h->err = 0;
 	h->oflags = 0;
 	h->state = FS_F_FRESH;
+	h->primed = 0;
+	h->stores = 0;
 	h->opener = 0;
 	h->owner = 0;
 	h->nwriters = 0;
 	h->scratch = NULL;
 	h->set = NULL;
-	/* On the open list: freed at the end if the kernel never releases it
-	 * (a lazy unmount, a signal). */
+	return h;
+}
+
+static struct fs_handle **file_bucket(struct fs *fs, fuse_ino_t ino)
+{
+	return &fs->byino[((uint64_t)ino * 0x9e3779b97f4a7c15u) >> 56];
+}
+
+/* On the open list: freed at the end if the kernel never releases it (a
+ * lazy unmount, a signal); read-only, also found by inode (fs_file_stat). */
+static void file_link(struct fs *fs, struct fs_handle *h)
+{
+	struct fs_handle **b = file_bucket(fs, h->ino);
+
 	pthread_mutex_lock(&fs->free_mu);
 	h->prev = NULL;
 	h->next = fs->open_handles;
 	if (h->next)
 		h->next->prev = h;
 	fs->open_handles = h;
+	h->inext = NULL;
+	if ((h->oflags & O_ACCMODE) == O_RDONLY) {
+		h->inext = *b;
+		*b = h;
+	}
 	pthread_mutex_unlock(&fs->free_mu);
-	return h;
 }
 
 static void file_put(struct fs *fs, struct fs_handle *h)
@@ -148,6 +165,12 @@ static void file_put(struct fs *fs, struct fs_handle *h)
 		h->cap = sizeof(h->small);
 	}
 	pthread_mutex_lock(&fs->free_mu);
+	for (struct fs_handle **b = file_bucket(fs, h->ino); *b; b = &(*b)->inext) {
+		if (*b == h) {
+			*b = h->inext;
+			break;
+		}
+	}
 	if (h->prev)
 		h->prev->next = h->next;
 	else
@@ -226,7 +249,44 @@ struct fs_handle *fs_file_new(struct fs *fs, struct fs_inst *in, const struct fs
 	h->oflags = flags;
 	h->ino = ino;
 	h->opener = pid;
+	file_link(fs, h);
 	return h;
+}
+
+/* See fs.h. Lock order: free_mu, then the open file's mutex, which is never
+ * held while waiting for the shared lock. */
+int fs_file_stat(struct fs *fs, fuse_ino_t ino, pid_t tid, char *buf, size_t cap, size_t *len,
+		 struct fs_snapmeta *meta, int have)
+{
+	struct fs_handle *h, *found = NULL;
+	int rc = 0;
+
+	pthread_mutex_lock(&fs->free_mu);
+	for (h = *file_bucket(fs, ino); h; h = h->inext)
+		if (h->ino == ino && h->opener == tid) {
+			found = h; /* the first found is the last opened */
+			break;
+		}
+	if (found) {
+		h = found;
+		pthread_mutex_lock(&h->mu);
+		if (h->state == FS_F_SHOWN && h->len <= cap) {
+			memcpy(buf, h->buf, h->len);
+			*len = h->len;
+			*meta = h->meta;
+			rc = 1;
+		} else if (h->state == FS_F_FRESH && have && *len <= h->cap) {
+			memcpy(h->buf, buf, *len);
+			h->len = *len;
+			h->meta = *meta;
+			fs_file_to(h, FS_F_SHOWN);
+			h->primed = 1;
+			rc = 2;
+		}
+		pthread_mutex_unlock(&h->mu);
+	}
+	pthread_mutex_unlock(&fs->free_mu);
+	return rc;
 }
 
 /* See fs.h. */
@@ -245,58 +305,34 @@ void fs_file_free(struct fs *fs, struct fs_handle *h)
 /* Rendering                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* .values in the mapping: only memory, so it may run guarded (ipmmap.h). */
-static int file_values_fn(ipm_map *m, void *ctx)
-{
-	struct fs_handle *h = ctx;
-	int rc = fs_node_text(h->in->tree, h->node, ipm_map_view(m), h->buf, h->cap);
-
-	if (rc >= 0)
-		h->len = (size_t)rc;
-	return rc;
-}
-
-/* Renders the open file's text into its buffer under one read lock. */
-static int file_render(struct fs_handle *h)
+/* Renders the open file's text into its buffer under one read lock.
+ * expired: a parked .status read waited long enough (see inst.c). */
+static int file_render(struct fs_handle *h, int expired)
 {
 	const struct fs_node *n = h->node;
 	struct fs_poll *p;
 	struct fs_lk lk;
-	ipm_map *m;
+	unsigned gen;
 	int rc;
 
 	/* A removed file: as an open of it would answer (ops.c). */
 	if (n->kind != FS_STATUS && fs_inst_check(h->in))
 		return h->in->fs->scan ? -ENOENT : -EIO;
+	h->primed = 0;
 	if (n->kind == FS_STATUS) {
-		rc = fs_inst_status(h->in, h->buf, h->cap);
+		rc = fs_inst_status(h->in, h->buf, h->cap, expired);
 		if (rc < 0)
 			return rc;
 		h->len = (size_t)rc;
+		h->meta.ts = 0;
 		fs_file_to(h, FS_F_SHOWN);
 		return 0;
 	}
+	gen = fs_inst_gen(h->in);
 	rc = fs_acquire(h->in, 0, &lk);
 	if (rc < 0)
 		return rc;
-	m = lk.m;
-	switch (n->kind) {
-	case FS_FIELD:
-		rc = ipm_get_text(m, &n->field, h->buf, h->cap - 1);
-		if (rc >= 0) {
-			h->buf[rc] = '\n';
-			h->len = (size_t)rc + 1;
-		}
-		break;
-	case FS_VALUES:
-		rc = ipm_map_guarded(m, file_values_fn, h);
-		break;
-	default:
-		rc = ipm_map_copy(m, h->buf, h->cap);
-		if (rc >= 0)
-			h->len = ipm_map_size(m);
-		break;
-	}
+	rc = fs_attr_render(h->in, n, lk.m, gen, h->buf, h->cap, &h->len, &h->meta);
 	/* The only cost of poll() here when nobody polls: one load. */
 	p = __atomic_load_n(&h->poll, __ATOMIC_ACQUIRE);
 	if (p && rc >= 0)
@@ -308,23 +344,38 @@ static int file_render(struct fs_handle *h)
 	return 0;
 }
 
+/* See fs.h. */
+void fs_file_prime(struct fs *fs, struct fs_handle *h)
+{
+	int primed;
+
+	fs_attr_open(fs, h->in, h->ino, h->buf, h->cap, &h->len, &h->meta, &primed);
+	if (primed) {
+		fs_file_to(h, FS_F_SHOWN);
+		h->primed = 1;
+	}
+}
+
 /* ------------------------------------------------------------------------ */
 /* Replies                                                                   */
 /* ------------------------------------------------------------------------ */
 
-enum { FS_OP_READ, FS_OP_WRITE, FS_OP_FLUSH, FS_OP_POLL };
+enum { FS_OP_READ, FS_OP_WRITE, FS_OP_FLUSH, FS_OP_POLL, FS_OP_ATTR };
 
-enum { FS_R_ERR, FS_R_BUF, FS_R_WRITE, FS_R_POLL };
+enum { FS_R_ERR, FS_R_BUF, FS_R_WRITE, FS_R_POLL, FS_R_ATTR };
 
 #define FS_REPLY_COPY 4096 /* replies up to this size sent after unlocking */
 
 /* A reply made under the open file's mutex, sent after (file_send()). */
 struct fs_reply {
-	int kind;	  /* FS_R_* */
-	int err;	  /* FS_R_ERR: positive errno, 0 for success */
-	const char *p;	  /* FS_R_BUF: the bytes, NULL when none */
-	size_t n;	  /* FS_R_BUF: their count; FS_R_WRITE: bytes written */
-	unsigned revents; /* FS_R_POLL: the events */
+	int kind;		 /* FS_R_* */
+	int err;		 /* FS_R_ERR: positive errno, 0 for success */
+	const char *p;		 /* FS_R_BUF: the bytes, NULL when none */
+	size_t n;		 /* FS_R_BUF: their count; FS_R_WRITE: bytes written */
+	unsigned revents;	 /* FS_R_POLL: the events */
+	struct stat st;		 /* FS_R_ATTR: the attributes */
+	double tmo;		 /* FS_R_ATTR: how long the kernel may keep them */
+	struct fs_snapmeta meta; /* FS_R_ATTR: what they were rendered from */
 };
 
 static void file_reply_err(struct fs_reply *r, int err)
@@ -344,6 +395,9 @@ static void file_send(fuse_req_t req, const struct fs_reply *r)
 		break;
 	case FS_R_POLL:
 		fuse_reply_poll(req, r->revents);
+		break;
+	case FS_R_ATTR:
+		fs_attr_reply(req, fuse_req_userdata(req), &r->st, r->tmo, &r->meta);
 		break;
 	default:
 		fuse_reply_err(req, r->err);
@@ -462,7 +516,7 @@ static void file_reply_read(struct fs_reply *r, struct fs_handle *h, size_t size
 	}
 }
 
-static int file_read(struct fs_reply *r, struct fs_handle *h, size_t size, off_t off)
+static int file_read(struct fs_reply *r, struct fs_handle *h, size_t size, off_t off, int expired)
 {
 	int rc;
 
@@ -478,9 +532,11 @@ static int file_read(struct fs_reply *r, struct fs_handle *h, size_t size, off_t
 			file_reply_err(r, -rc);
 			return 0;
 		}
+		fs_attr_changed(h->in->fs, h->ino, 0);
 	}
-	if (off == 0 || h->state != FS_F_SHOWN) {
-		rc = file_render(h);
+	/* Primed: the value its fstat showed (or its open was handed). */
+	if ((off == 0 && !h->primed) || h->state != FS_F_SHOWN) {
+		rc = file_render(h, expired);
 		if (rc == FS_PARK)
 			return rc;
 		if (rc < 0) {
@@ -488,6 +544,7 @@ static int file_read(struct fs_reply *r, struct fs_handle *h, size_t size, off_t
 			return 0;
 		}
 	}
+	h->primed = 0;
 	file_reply_read(r, h, size, off);
 	return 0;
 }
@@ -495,6 +552,7 @@ static int file_read(struct fs_reply *r, struct fs_handle *h, size_t size, off_t
 static int file_write(struct fs_reply *r, struct fs_handle *h, const char *data, size_t size,
 		      off_t off)
 {
+	unsigned stores = h->stores;
 	int rc;
 
 	if (h->err) {
@@ -502,6 +560,9 @@ static int file_write(struct fs_reply *r, struct fs_handle *h, const char *data,
 		return 0;
 	}
 	rc = fs_store_write(h, data, size, off);
+	/* The kernel drops this file's attributes after a write itself. */
+	if (h->stores != stores)
+		fs_attr_changed(h->in->fs, h->ino, 1);
 	if (rc == FS_PARK)
 		return rc;
 	if (rc < 0) {
@@ -535,6 +596,8 @@ static int file_flush(struct fs_reply *r, struct fs_handle *h, int how)
 			return rc;
 		if (rc < 0 && rc != -EINTR)
 			h->err = rc;
+		if (rc == 0)
+			fs_attr_changed(h->in->fs, h->ino, 0);
 	} else if (how == FS_CLOSE_STORE && h->err == -ECANCELED) {
 		rc = h->err; /* the opener learns its update was cancelled */
 	}
@@ -555,8 +618,8 @@ static int file_poll(struct fs_reply *r, struct fs_handle *h, struct fuse_pollha
 		r->revents = POLLIN | POLLRDNORM;
 		return 0;
 	}
-	rc = fs_poll(h->in, h->node, &h->poll, h->state == FS_F_SHOWN ? h->buf : NULL, h->len,
-		     ph, &revents);
+	rc = fs_poll(h->in, h->node, &h->poll, h->state == FS_F_SHOWN ? h->buf : NULL, h->len, ph,
+		     &revents);
 	if (rc == FS_PARK)
 		return rc;
 	if (rc < 0) {
@@ -568,14 +631,43 @@ static int file_poll(struct fs_reply *r, struct fs_handle *h, struct fuse_pollha
 	return 0;
 }
 
+/* fstat(fd): the attributes of the value the open file shows. A fresh
+ * read-only file renders it now (primed: its first read serves it); one
+ * with written text shows the value as a stat would. */
+static int file_attr(struct fs_reply *r, struct fs_handle *h, int expired)
+{
+	struct fs *fs = h->in->fs;
+	size_t idx = (size_t)(h->ino >> 32) - 1;
+	uint32_t node = (uint32_t)h->ino;
+	int rc;
+
+	if (h->state == FS_F_FRESH && (h->oflags & O_ACCMODE) == O_RDONLY) {
+		rc = file_render(h, expired);
+		if (rc == FS_PARK && !expired)
+			return rc;
+		if (rc == 0)
+			h->primed = 1;
+	}
+	r->kind = FS_R_ATTR;
+	r->meta = h->meta;
+	if (h->state == FS_F_SHOWN)
+		r->tmo =
+		    fs_attr_snapshot(fs, h->in, idx, node, h->buf, h->len, &h->meta, &r->st, 1);
+	else
+		r->tmo = fs_attr(fs, h->in, idx, node, &r->st); /* damaged, busy, written */
+	return 0;
+}
+
 /* One request on h, its mutex held: FS_PARK (nothing to reply, nothing
  * changed that running it again would repeat), or 0 with the reply in r. */
 static int file_do(int op, struct fs_reply *r, struct fs_handle *h, const char *data, size_t size,
-		   off_t off, struct fuse_pollhandle *ph, int how)
+		   off_t off, struct fuse_pollhandle *ph, int how, int expired)
 {
 	switch (op) {
 	case FS_OP_READ:
-		return file_read(r, h, size, off);
+		return file_read(r, h, size, off, expired);
+	case FS_OP_ATTR:
+		return file_attr(r, h, expired);
 	case FS_OP_WRITE:
 		return file_write(r, h, data, size, off);
 	case FS_OP_FLUSH:
@@ -593,8 +685,10 @@ int fs_job_run(struct fs_job *j)
 	char copy[FS_REPLY_COPY];
 	int rc;
 
+	if (!h)
+		return fs_attr_job(j);
 	pthread_mutex_lock(&h->mu);
-	rc = file_do(j->op, &r, h, j->data, j->size, j->off, j->ph, j->how);
+	rc = file_do(j->op, &r, h, j->data, j->size, j->off, j->ph, j->how, j->expired);
 	if (rc == FS_PARK) {
 		pthread_mutex_unlock(&h->mu);
 		return rc;
@@ -612,6 +706,11 @@ void fs_job_cancel(struct fs_job *j, int err)
 {
 	struct fs_handle *h = j->h;
 
+	if (!h) { /* FS_JOB_ATTR */
+		fuse_reply_err(j->req, err);
+		free(j);
+		return;
+	}
 	pthread_mutex_lock(&h->mu);
 	h->parked--;
 	/* A store that will not run now: pending again. */
@@ -622,6 +721,22 @@ void fs_job_cancel(struct fs_job *j, int err)
 		fuse_pollhandle_destroy(j->ph);
 	fuse_reply_err(j->req, err);
 	free(j);
+}
+
+/* How long a parked request may wait for the lock: fstat, and reading
+ * .status, only so long (then run without it); the others until they get
+ * it or are interrupted. */
+static int64_t file_deadline(const struct fs_handle *h, int op)
+{
+	int ms;
+
+	if (op == FS_OP_ATTR)
+		ms = h->node->kind == FS_STATUS ? FS_STATUS_WAIT_MS : FS_ATTR_WAIT_MS;
+	else if (op == FS_OP_READ && h->node->kind == FS_STATUS)
+		ms = FS_STATUS_WAIT_MS;
+	else
+		return 0;
+	return fs_now() + (int64_t)ms * 1000000;
 }
 
 /* A request of a session thread: run, or parked when the lock is busy or
@@ -642,7 +757,7 @@ static void file_enter(int op, fuse_req_t req, struct fuse_file_info *fi, const 
 	else if (op == FS_OP_FLUSH)
 		how = file_close_kind(h, pid, fi->lock_owner);
 	if (!h->parked)
-		rc = file_do(op, &r, h, data, size, off, ph, how);
+		rc = file_do(op, &r, h, data, size, off, ph, how, 0);
 	if (rc != FS_PARK) {
 		file_unlock_send(h, req, &r, copy);
 		return;
@@ -651,6 +766,9 @@ static void file_enter(int op, fuse_req_t req, struct fuse_file_info *fi, const 
 	if (!j) {
 		rc = -ENOMEM;
 	} else {
+		j->deadline = file_deadline(h, op);
+		j->expired = 0;
+		j->ino = h->ino;
 		j->req = req;
 		j->h = h;
 		j->op = op;
@@ -693,6 +811,12 @@ void fs_file_write(fuse_req_t req, struct fuse_file_info *fi, const char *data, 
 void fs_file_flush(fuse_req_t req, struct fuse_file_info *fi)
 {
 	file_enter(FS_OP_FLUSH, req, fi, NULL, 0, 0, NULL);
+}
+
+/* See fs.h. */
+void fs_file_getattr(fuse_req_t req, struct fuse_file_info *fi)
+{
+	file_enter(FS_OP_ATTR, req, fi, NULL, 0, 0, NULL);
 }
 
 /* See fs.h. */

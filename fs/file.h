@@ -12,7 +12,9 @@
  *     `- write ------->|<------------- read@0 --------------------------'
  *
  * - FRESH: opened; nothing read or written yet.
- * - SHOWN: buf holds the text the last read at offset 0 rendered.
+ * - SHOWN: buf holds the text the last read at offset 0 rendered, or, with
+ *   primed set, the text an fstat or the open itself rendered or was handed
+ *   (attr.c), which the next read serves instead of rendering anew.
  * - PENDING: buf holds written text, checked good so far, not stored yet.
  * - CUT: as PENDING, but the text ends inside a UTF-8 character that a
  *   later write may finish; storing it as it is fails (EINVAL).
@@ -44,32 +46,36 @@ enum fs_fstate {
 
 /* One open file. */
 struct fs_handle {
-	pthread_mutex_t mu;	    /* guards all below but the links; made once at malloc */
-	struct fs_handle *next;	    /* free list, or open list; under fs->free_mu */
-	struct fs_handle *prev;	    /* open list */
-	struct fs_poll *poll;	    /* poll state once polled (poll.c), else NULL */
-	struct fs_inst *in;	    /* instance */
-	const struct fs_node *node; /* file */
-	char *buf;		    /* text: rendered, or written so far */
-	size_t cap;		    /* bytes at buf */
-	size_t len;		    /* bytes of text in buf */
-	size_t textcap;		    /* field: bytes of text accepted; scratch follows */
-	size_t checked;		    /* .values: bytes of complete lines checked */
-	off_t base;		    /* field: file offset of the value being written */
-	unsigned parked;	    /* requests of this handle parked (park.c) */
-	unsigned lines;		    /* .values: lines in those bytes */
-	int err;		    /* sticky negative errno of a refused write */
-	int oflags;		    /* open(2) flags: O_APPEND is looked at */
-	enum fs_fstate state;	    /* see the diagram above */
-	fuse_ino_t ino;		    /* its inode */
-	pid_t opener;		    /* the task that opened it */
-	uint64_t owner;		    /* the opener's files table; 0 until seen */
+	pthread_mutex_t mu;	      /* guards all below but the links; made once at malloc */
+	struct fs_handle *next;	      /* free list, or open list; under fs->free_mu */
+	struct fs_handle *prev;	      /* open list */
+	struct fs_handle *inext;      /* fs->byino chain (read-only opens); under free_mu */
+	struct fs_poll *poll;	      /* poll state once polled (poll.c), else NULL */
+	struct fs_inst *in;	      /* instance */
+	const struct fs_node *node;   /* file */
+	char *buf;		      /* text: rendered, or written so far */
+	size_t cap;		      /* bytes at buf */
+	size_t len;		      /* bytes of text in buf */
+	size_t textcap;		      /* field: bytes of text accepted; scratch follows */
+	size_t checked;		      /* .values: bytes of complete lines checked */
+	off_t base;		      /* field: file offset of the value being written */
+	unsigned parked;	      /* requests of this handle parked (park.c) */
+	unsigned lines;		      /* .values: lines in those bytes */
+	int err;		      /* sticky negative errno of a refused write */
+	int oflags;		      /* open(2) flags: O_APPEND is looked at */
+	enum fs_fstate state;	      /* see the diagram above */
+	int primed;		      /* SHOWN by an open or fstat, not read yet */
+	unsigned stores;	      /* values stored through this open file */
+	struct fs_snapmeta meta;      /* SHOWN: what buf was rendered from */
+	fuse_ino_t ino;		      /* its inode */
+	pid_t opener;		      /* the task that opened it */
+	uint64_t owner;		      /* the opener's files table; 0 until seen */
 	uint64_t writers[FS_WRITERS]; /* other files tables that wrote to it */
-	unsigned nwriters;	    /* entries in writers; FS_WRITERS + 1: more */
-	unsigned char *scratch;	    /* .values: parsed values, structure-sized */
-	struct ipm_field *set;	    /* .values: fields to store */
-	size_t nset;		    /* entries in set */
-	char small[192];	    /* buf for short texts: no allocation per open */
+	unsigned nwriters;	      /* entries in writers; FS_WRITERS + 1: more */
+	unsigned char *scratch;	      /* .values: parsed values, structure-sized */
+	struct ipm_field *set;	      /* .values: fields to store */
+	size_t nset;		      /* entries in set */
+	char small[192];	      /* buf for short texts: no allocation per open */
 };
 
 /* Moves h to state to, asserting the move is one of the diagram's. */

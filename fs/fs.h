@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "ipmmap.h"
 
@@ -57,6 +58,16 @@
 /* A request found the lock busy: it is parked (park.c), not failed. Never
  * returned by the library (EINPROGRESS has no meaning for a map). */
 #define FS_PARK (-EINPROGRESS)
+
+/* Longest a parked GETATTR waits for the lock before it replies the
+ * longest size; a parked read or GETATTR of .status, before it shows
+ * "state = busy". In ms. */
+#define FS_ATTR_WAIT_MS 2000
+/* Most watcher threads of a mount (poll.c): one per instance polled or
+ * stat'ed, up to this; the instances past it are looked at by one shared
+ * thread. */
+#define FS_MAX_WATCHERS 64
+#define FS_STATUS_WAIT_MS 500
 
 /* Shortest time between two looks (stat) at an instance's file for a file
  * replaced under a new inode or removed, in ns. */
@@ -90,6 +101,12 @@ struct fs_config {
 	gid_t gid;		    /* ... that group */
 	struct fs_inst_conf *insts; /* instance = lines; none: scan mmap_dir */
 	size_t ninsts;		    /* entries in insts */
+	int owners_line;	    /* line of owners =; 0: the mount's owner and root */
+	int owners_any;		    /* owners = any: every file of mmap_dir */
+	uid_t *own_uids;	    /* scan mode: files of these users are shown */
+	size_t nown_uids;	    /* entries in own_uids */
+	gid_t *own_gids;	    /* ... and files of these groups (@group) */
+	size_t nown_gids;	    /* entries in own_gids */
 };
 
 /* Reads the configuration at path. On error returns a negative errno with
@@ -108,7 +125,17 @@ enum fs_node_kind {
 	FS_VALUES, /* .values: every field as "path = value" lines */
 	FS_RAW,	   /* .raw: the structure's bytes */
 	FS_STATUS, /* .status: the instance's file and crash recoveries */
+	FS_LIST,   /* an array of more than FS_ARRAY_FILES numbers: one per line */
 };
+
+/* An array of numbers longer than this is one read-only file (FS_LIST), not
+ * a directory of one file per element: int8[20000000] would cost twenty
+ * million nodes (about 3 GB) and seconds at start. */
+#define FS_ARRAY_FILES 1024
+
+/* Most nodes (files and directories) of one structure: about 300 bytes
+ * each, so at most about 80 MB. A structure that needs more is refused. */
+#define FS_MAX_NODES (1u << 18)
 
 /* Fixed node numbers inside every instance. */
 #define FS_NODE_ROOT 0
@@ -140,6 +167,7 @@ struct fs_tree {
 	uint32_t count;	       /* nodes in the table */
 };
 
+/* Walks type into t: 0, -ENOMEM, or -EFBIG (more than FS_MAX_NODES). */
 int fs_tree_build(struct fs_tree *t, const ipm_type *type);
 void fs_tree_free(struct fs_tree *t);
 /* Child of directory node dir called name, or UINT32_MAX. */
@@ -160,16 +188,22 @@ struct fs_poll;
 /* The watcher of one instance (poll.c): a thread started by the first poll
  * that asks to be told, idle on cv while nobody waits. */
 struct fs_watch {
-	pthread_mutex_t mu;    /* guards all below and every fs_poll of the instance */
-	pthread_cond_t cv;     /* narmed became non-zero, or stop */
-	pthread_t thread;      /* the watcher */
-	int started;	       /* thread runs (or ran): join it at the end */
-	int stop;	       /* the mount is ending */
-	int exited;	       /* the thread is about to return */
-	void *fire;	       /* its scratch list of handles to notify */
-	size_t nfire;	       /* room in fire */
-	struct fs_poll *polls; /* open files of the instance ever polled */
-	unsigned narmed;       /* of those, waiting for a notification */
+	pthread_mutex_t mu;	    /* guards all below and every fs_poll of the instance */
+	pthread_cond_t cv;	    /* narmed became non-zero, or stop */
+	pthread_t thread;	    /* the watcher */
+	int started;		    /* thread runs (or ran): join it at the end */
+	int stop;		    /* the mount is ending */
+	int exited;		    /* the thread is about to return */
+	void *fire;		    /* its scratch list of handles to notify */
+	size_t nfire;		    /* room in fire */
+	struct fs_poll *polls;	    /* open files of the instance ever polled */
+	unsigned narmed;	    /* of those, waiting for a notification */
+	_Atomic int64_t attr_until; /* watch for attr.c until (fs_now() ns) */
+	int shared;		    /* on the shared watcher's list (no thread) */
+	struct fs_inst *snext;	    /* that list */
+	uint64_t stok;		    /* shared watcher only: token of its last pass */
+	unsigned sgen;		    /* ... and generation */
+	int stok_ok;		    /* ... that pass was made */
 };
 
 /* A request parked on an instance (park.c): the operation again, run by
@@ -177,8 +211,11 @@ struct fs_watch {
 struct fs_job {
 	struct fs_job *next;	    /* queue link */
 	fuse_req_t req;		    /* replied to exactly once, by whoever owns the job */
-	struct fs_handle *h;	    /* the open file */
-	int op;			    /* which request (file.c) */
+	struct fs_handle *h;	    /* the open file; NULL: FS_JOB_ATTR */
+	int op;			    /* which request (file.c), or FS_JOB_ATTR */
+	fuse_ino_t ino;		    /* FS_JOB_ATTR: the inode */
+	int64_t deadline;	    /* CLOCK_MONOTONIC_COARSE ns to wait until; 0: no end */
+	int expired;		    /* run past its deadline, without the lock */
 	int write;		    /* wait for the write lock, else the read lock */
 	int how;		    /* flush: what this close does (file.c) */
 	size_t size;		    /* read/write size */
@@ -186,6 +223,9 @@ struct fs_job {
 	struct fuse_pollhandle *ph; /* poll: the kernel's handle, or NULL */
 	char data[];		    /* write: the bytes */
 };
+
+/* A job that is a GETATTR without an open file (attr.c). */
+#define FS_JOB_ATTR (-1)
 
 /* The parked requests of one instance and their waiter thread. */
 struct fs_park {
@@ -225,6 +265,7 @@ struct fs_inst {
 	unsigned scan_seen;	    /* serial of the last rescan that saw the file */
 	int clashed;		    /* scan mode: another file of its name was logged */
 	struct fs_watch watch;	    /* poll(): its watcher and pollers */
+	size_t idx;		    /* its slot in fs->insts */
 	struct fs_park park;	    /* requests waiting for its lock */
 };
 
@@ -240,9 +281,19 @@ struct fs {
 	struct fs_inst **insts;		/* FS_MAX_INST slots */
 	_Atomic size_t ninsts;		/* slots in use; only grows */
 	pthread_mutex_t scan_mu;	/* serialises rescans, guards trees */
+	_Atomic unsigned nwatchers;	/* watcher threads started (poll.c) */
+	pthread_mutex_t shared_mu;	/* guards the four below */
+	struct fs_inst *shared;		/* polled instances past FS_MAX_WATCHERS */
+	pthread_t shared_thread;	/* their one watcher */
+	int shared_started;		/* it runs */
+	int shared_stop;		/* the mount is ending */
 	struct fs_tree **trees;		/* one per structure type in use */
 	size_t ntrees;			/* entries in trees */
 	unsigned scan_serial;		/* rescans done, under scan_mu */
+	unsigned log_owner;		/* files of other owners last logged */
+	unsigned log_full;		/* files past FS_MAX_INST last logged */
+	int64_t log_at;			/* fs_now() of that log line; under scan_mu */
+	int log_other;			/* a file not shown for another reason was logged */
 	struct timespec scan_mtim;	/* mmap_dir's mtime at the last rescan */
 	int64_t scan_at;		/* CLOCK_MONOTONIC_COARSE ns of the last rescan */
 	_Atomic unsigned npooled;	/* idle map handles of all instances */
@@ -255,7 +306,10 @@ struct fs {
 	struct fs_handle *free_handles; /* released handles kept for reuse */
 	unsigned nfree;			/* entries in free_handles */
 	struct fs_handle *open_handles; /* handles open now */
+	struct fs_handle *byino[256];	/* read-only open files by inode (file.c) */
 	int mnt_id;			/* the mount's id in /proc; 0: not known */
+	pthread_mutex_t snap_mu;	/* guards snaps */
+	void *snaps;			/* attributes the kernel may keep (attr.c) */
 };
 
 /* Loads the schemas, registers (and with create = yes creates) the listed
@@ -270,6 +324,15 @@ void fs_rescan(struct fs *fs);
 /* fs_rescan() for a failed lookup in the root: only when mmap_dir's mtime
  * moved (one stat) or the last rescan is older than FS_CHECK_NS. */
 void fs_rescan_lookup(struct fs *fs);
+
+/* CLOCK_MONOTONIC_COARSE in ns: one vDSO read. */
+static inline int64_t fs_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static inline size_t fs_ninsts(struct fs *fs)
 {
@@ -314,8 +377,9 @@ int fs_acquire(struct fs_inst *in, int write, struct fs_lk *lk);
 void fs_release(struct fs_inst *in, struct fs_lk *lk);
 
 /* The text of in's .status into buf (cap bytes, NUL-terminated): its
- * length, FS_PARK, or a negative errno. */
-int fs_inst_status(struct fs_inst *in, char *buf, size_t cap);
+ * length, FS_PARK (the lock is busy), or a negative errno. With busy_ok, a
+ * busy lock is not waited for: state says so (see inst.c). */
+int fs_inst_status(struct fs_inst *in, char *buf, size_t cap, int busy_ok);
 
 /* ------------------------------------------------------------------------ */
 /* Operations (ops.c) and attributes (attr.c)                                */
@@ -328,9 +392,70 @@ static inline fuse_ino_t fs_ino(size_t inst, uint32_t node)
 	return ((fuse_ino_t)(inst + 1) << 32) | node;
 }
 
+/* What a rendered text was read from, under one read lock. */
+struct fs_snapmeta {
+	double ts;    /* the header's time_stamp: mtime and ctime */
+	uint64_t tok; /* ipm_map_changes() token */
+	unsigned gen; /* the instance's generation */
+	int64_t at;   /* CLOCK_MONOTONIC_COARSE ns of the render */
+};
+
+int fs_attr_init(struct fs *fs);
+void fs_attr_fini(struct fs *fs);
+
 /* The attributes of node of instance in (slot idx), or of the root when in
- * is NULL, into st. Returns how long the kernel may keep them (seconds). */
+ * is NULL, into st, without rendering anything: a file's size is the
+ * longest its text can be. Returns how long the kernel may keep them
+ * (seconds): 0 for a file. */
 double fs_attr(struct fs *fs, struct fs_inst *in, size_t idx, uint32_t node, struct stat *st);
+
+/* The attributes of a file whose text (len bytes, rendered from meta) is
+ * shown: exact size and times. Returns the timeout to reply them with: not
+ * 0 only with keep set, when the snapshot is still the instance's state and
+ * its watcher runs (it is then kept for fs_attr_open()); keep < 0: kept
+ * already. */
+double fs_attr_snapshot(struct fs *fs, struct fs_inst *in, size_t idx, uint32_t node,
+			const char *text, size_t len, const struct fs_snapmeta *meta,
+			struct stat *st, int keep);
+
+/* Replies st with timeout tmo; a kept snapshot (meta) only keeps its
+ * timeout while it is still the one kept for its inode. */
+void fs_attr_reply(fuse_req_t req, struct fs *fs, const struct stat *st, double tmo,
+		   const struct fs_snapmeta *meta);
+
+/* A GETATTR without an open file: replied now, or parked (bounded) while
+ * another process holds the write lock. */
+void fs_attr_getattr(fuse_req_t req, struct fs *fs, struct fs_inst *in, size_t idx, uint32_t node);
+
+/* Runs a parked FS_JOB_ATTR (with the lock held, or expired): FS_PARK, or
+ * 0 after replying and freeing it. */
+int fs_attr_job(struct fs_job *j);
+
+/* Node n's text rendered with m holding the read lock (gen: m's
+ * generation): 0 with its length in *len and meta filled, or a negative
+ * errno. A field reads as its text and a newline. */
+int fs_attr_render(struct fs_inst *in, const struct fs_node *n, ipm_map *m, unsigned gen, char *buf,
+		   size_t cap, size_t *len, struct fs_snapmeta *meta);
+
+/* A read-only open of text file ino: when the kernel may answer its fstat
+ * from kept attributes, the open file is primed with their text (*primed 1,
+ * buf, *len, *meta) if nothing changed since, and the kernel is told to
+ * drop them otherwise. */
+void fs_attr_open(struct fs *fs, struct fs_inst *in, fuse_ino_t ino, char *buf, size_t cap,
+		  size_t *len, struct fs_snapmeta *meta, int *primed);
+
+/* A value of ino's instance was written through the mount: the kernel drops
+ * the attributes it may keep of the instance's files (but ino's own when
+ * keep: the kernel drops them itself after a write request). */
+void fs_attr_changed(struct fs *fs, fuse_ino_t ino, int keep);
+
+/* The watcher of instance idx saw its state at tok (generation gen): the
+ * kernel drops the attributes it may keep from an older state. */
+void fs_attr_stale(struct fs *fs, size_t idx, uint64_t tok, unsigned gen);
+
+/* How long after the reply of a snapshot the kernel may still answer from
+ * it: more than two clock ticks at HZ=100. */
+#define FS_SNAP_NS 50000000LL
 
 /* ------------------------------------------------------------------------ */
 /* Open files (file.c, store.c; their insides in file.h)                     */
@@ -350,6 +475,20 @@ void fs_file_write(fuse_req_t req, struct fuse_file_info *fi, const char *data, 
 		   off_t off);
 void fs_file_flush(fuse_req_t req, struct fuse_file_info *fi);
 void fs_file_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandle *ph);
+/* fstat(fd): the attributes of the value the open file shows (attr.c). */
+void fs_file_getattr(fuse_req_t req, struct fuse_file_info *fi);
+
+/* A GETATTR of ino from task tid (the kernel's fstat() sends no open file,
+ * only the task): when tid has ino open read-only, the value that open file
+ * shows wins. Returns 1 with its text in buf (cap bytes), *len and *meta
+ * when it shows one; when it shows none yet and have is set, it is primed
+ * with the text given in buf and returns 2; else 0. */
+int fs_file_stat(struct fs *fs, fuse_ino_t ino, pid_t tid, char *buf, size_t cap, size_t *len,
+		 struct fs_snapmeta *meta, int have);
+
+/* A read-only open of a text file: primed with the text whose attributes
+ * the kernel may keep (fs_attr_open()). */
+void fs_file_prime(struct fs *fs, struct fs_handle *h);
 
 /* At the end: frees the open files the kernel never released (a lazy
  * unmount, a signal) and those kept for reuse. */
@@ -424,12 +563,19 @@ void fs_park_fini(struct fs *fs);
 int fs_poll(struct fs_inst *in, const struct fs_node *n, struct fs_poll **pp, const char *text,
 	    size_t len, struct fuse_pollhandle *ph, unsigned *revents);
 
+/* The kernel keeps attributes of in's files (attr.c) for FS_SNAP_NS: its
+ * watcher looks for changes until then, and drops them at one. 0, or -1
+ * when it has no watcher (FS_MAX_WATCHERS run): keep nothing then. */
+int fs_watch_attrs(struct fs_inst *in);
+
 /* After a render of a polled file, under the same read lock: what it read
  * is the new reference, and it is no longer changed. */
 void fs_poll_rendered(struct fs_inst *in, struct fs_poll *p, const char *text, size_t len);
 
 /* At release of a polled file. */
 void fs_poll_drop(struct fs_inst *in, struct fs_poll *p);
+
+void fs_poll_init(struct fs *fs);
 
 /* After the session loop, before the session is destroyed: stops every
  * watcher and frees every poll state (open files that point to one are

@@ -27,6 +27,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -38,10 +39,40 @@
 /* A directory mtime younger than this may be shared by a file made next. */
 #define FS_RESCAN_FRESH_NS 20000000LL
 
-static const struct fs_tree *inst_tree(struct fs *fs, const ipm_type *type)
+/* Shortest time between two log lines about files not shown. */
+#define FS_LOG_NS 60000000000LL
+
+/*
+ * Scan mode: whose files are shown. A shared (1777) mmap_dir lets any user
+ * put files there; the slots (FS_MAX_INST) and the watchers are the mount's
+ * owner's, so by default only files of the mount's owner and of root are
+ * shown (owners = in the configuration widens or narrows it). Listed
+ * instances are the administrator's choice and never filtered.
+ */
+static int inst_owner_ok(const struct fs *fs, uid_t uid, gid_t gid)
+{
+	const struct fs_config *c = fs->conf;
+
+	if (!fs->scan || c->owners_any)
+		return 1;
+	if (!c->owners_line)
+		return uid == fs->uid || uid == 0;
+	for (size_t i = 0; i < c->nown_uids; i++)
+		if (c->own_uids[i] == uid)
+			return 1;
+	for (size_t i = 0; i < c->nown_gids; i++)
+		if (c->own_gids[i] == gid)
+			return 1;
+	return 0;
+}
+
+/* The node table of type, walked at its first instance; NULL with *rc set
+ * (-EFBIG: more than FS_MAX_NODES). */
+static const struct fs_tree *inst_tree(struct fs *fs, const ipm_type *type, int *rc)
 {
 	struct fs_tree **trees, *t;
 
+	*rc = -ENOMEM;
 	for (size_t i = 0; i < fs->ntrees; i++)
 		if (fs->trees[i]->type == type)
 			return fs->trees[i];
@@ -50,7 +81,7 @@ static const struct fs_tree *inst_tree(struct fs *fs, const ipm_type *type)
 		return NULL;
 	fs->trees = trees;
 	t = malloc(sizeof(*t));
-	if (!t || fs_tree_build(t, type) < 0) {
+	if (!t || (*rc = fs_tree_build(t, type)) < 0) {
 		free(t);
 		return NULL;
 	}
@@ -64,6 +95,7 @@ static int inst_add(struct fs *fs, const char *sname, const char *tag, int ro)
 	const ipm_type *type = ipm_schema_find(fs->schema, sname);
 	size_t n = fs_ninsts(fs);
 	struct fs_inst *in;
+	int rc = 0;
 
 	if (n == FS_MAX_INST)
 		return -ENFILE;
@@ -81,16 +113,17 @@ static int inst_add(struct fs *fs, const char *sname, const char *tag, int ro)
 	}
 	if (asprintf(&in->path, "%s/%s_%s.mmap", fs->conf->mmap_dir, sname, tag) < 0)
 		in->path = NULL;
-	in->tree = inst_tree(fs, type);
+	in->tree = inst_tree(fs, type, &rc);
 	in->ro = ro || fs->read_only;
 	in->role = in->ro ? IPM_READER : IPM_EDITOR;
 	if (!in->sname || !in->tag || !in->dirname || !in->path || !in->tree) {
+		rc = in->tree ? -ENOMEM : rc;
 		free(in->sname);
 		free(in->tag);
 		free(in->dirname);
 		free(in->path);
 		free(in);
-		return -ENOMEM;
+		return rc;
 	}
 	pthread_mutex_init(&in->mu, NULL);
 	pthread_mutex_init(&in->watch.mu, NULL);
@@ -108,6 +141,8 @@ static int inst_add(struct fs *fs, const char *sname, const char *tag, int ro)
 	in->uid = fs->uid; /* until its file is looked at */
 	in->gid = fs->gid;
 	in->mode = 0600;
+	in->idx = n;
+	atomic_init(&in->watch.attr_until, 0);
 	fs->insts[n] = in;
 	atomic_store_explicit(&fs->ninsts, n + 1, memory_order_release);
 	return 0;
@@ -211,7 +246,8 @@ static int inst_ident(struct fs_inst *in)
 	ipm_map *drop[FS_POOL_MAX];
 	struct stat st;
 	unsigned n = 0;
-	int gone = stat(in->path, &st) < 0 && errno == ENOENT;
+	int gone = stat(in->path, &st) < 0 ? errno == ENOENT
+					   : !inst_owner_ok(in->fs, st.st_uid, st.st_gid);
 
 	pthread_mutex_lock(&in->mu);
 	if (gone) {
@@ -276,6 +312,19 @@ unsigned fs_inst_gen(struct fs_inst *in)
 	return gen;
 }
 
+/* Why a structure's instance cannot be shown (fs_tree_build() said -EFBIG). */
+static const char *inst_toobig(const char *sname)
+{
+	static __thread char msg[512];
+
+	snprintf(msg, sizeof(msg),
+		 "structure '%s' needs more than %u files and directories, the most a mount "
+		 "shows (an array of more than %d numbers is one file; arrays of structures "
+		 "and strings are not)",
+		 sname, FS_MAX_NODES, FS_ARRAY_FILES);
+	return msg;
+}
+
 /* A listed instance: created if asked, opened once before mounting. */
 static int inst_listed(struct fs *fs, const struct fs_inst_conf *ic, char *err, size_t errlen)
 {
@@ -296,7 +345,8 @@ static int inst_listed(struct fs *fs, const struct fs_inst_conf *ic, char *err, 
 	rc = inst_add(fs, ic->name, ic->tag, ic->ro);
 	if (rc < 0) {
 		ipm_map_free(m);
-		snprintf(err, errlen, "%s:%d: %s", c->path, ic->line, strerror(-rc));
+		snprintf(err, errlen, "%s:%d: %s", c->path, ic->line,
+			 rc == -EFBIG ? inst_toobig(ic->name) : strerror(-rc));
 		return rc;
 	}
 	in = fs->insts[fs_ninsts(fs) - 1];
@@ -340,7 +390,8 @@ int fs_init(struct fs *fs, struct fs_config *c, int read_only, char *err, size_t
 		fs->pool_total = 256;
 	fs->insts = calloc(FS_MAX_INST, sizeof(*fs->insts));
 	fs->schema = ipm_schema_new();
-	if (!fs->insts || !fs->schema) {
+	fs_poll_init(fs);
+	if (fs_attr_init(fs) < 0 || !fs->insts || !fs->schema) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -392,6 +443,7 @@ void fs_fini(struct fs *fs)
 	free(fs->trees);
 	ipm_schema_free(fs->schema);
 	fs_files_free(fs);
+	fs_attr_fini(fs);
 	pthread_mutex_destroy(&fs->scan_mu);
 	pthread_mutex_destroy(&fs->free_mu);
 }
@@ -453,7 +505,9 @@ static int inst_name_ok(const char *s)
 /* A file of mmap_dir. */
 struct inst_ent {
 	char *name; /* its name */
-	ino_t ino;  /* its inode, 1 if not known */
+	ino_t ino;  /* its inode */
+	uid_t uid;  /* its owner */
+	gid_t gid;  /* its group */
 };
 
 static int inst_cmp(const void *a, const void *b)
@@ -467,6 +521,7 @@ static struct inst_ent *inst_list(const char *dir, size_t *n)
 	struct inst_ent *v = NULL, *nv;
 	size_t cap = 0;
 	struct dirent *de;
+	struct stat st;
 	DIR *d = opendir(dir);
 
 	*n = 0;
@@ -479,6 +534,9 @@ static struct inst_ent *inst_list(const char *dir, size_t *n)
 			continue;
 		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
 			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 64;
 			nv = realloc(v, (cap + 1) * sizeof(*v));
@@ -489,7 +547,9 @@ static struct inst_ent *inst_list(const char *dir, size_t *n)
 		v[*n].name = strdup(de->d_name);
 		if (!v[*n].name)
 			break;
-		v[*n].ino = de->d_ino ? de->d_ino : 1;
+		v[*n].ino = st.st_ino;
+		v[*n].uid = st.st_uid;
+		v[*n].gid = st.st_gid;
 		(*n)++;
 	}
 	closedir(d);
@@ -498,6 +558,28 @@ static struct inst_ent *inst_list(const char *dir, size_t *n)
 	if (v)
 		qsort(v, *n, sizeof(*v), inst_cmp);
 	return v;
+}
+
+/* One line when the count of files not shown changed, at most once every
+ * FS_LOG_NS: another user's files must not fill the log at each lookup. */
+static void inst_log_skipped(struct fs *fs, unsigned owner, unsigned full)
+{
+	int64_t now = fs_now();
+
+	if ((owner == fs->log_owner && full == fs->log_full) ||
+	    (fs->log_at && now - fs->log_at < FS_LOG_NS))
+		return;
+	if (owner != fs->log_owner && owner)
+		fprintf(stderr,
+			FS_NAME ": %s: %u files not shown: owned by users not in owners = (the "
+			"mount's owner and root unless configured)\n",
+			fs->conf->mmap_dir, owner);
+	if (full != fs->log_full && full)
+		fprintf(stderr, FS_NAME ": %s: %u files not shown: a mount shows at most %d instances\n",
+			fs->conf->mmap_dir, full, FS_MAX_INST);
+	fs->log_owner = owner;
+	fs->log_full = full;
+	fs->log_at = now;
 }
 
 /* See fs.h. */
@@ -510,6 +592,9 @@ void fs_rescan(struct fs *fs)
 	struct inst_ent *names;
 	char dn[512];
 	size_t n;
+	unsigned owner = 0, full = 0;
+
+	int rc;
 
 	pthread_mutex_lock(&fs->scan_mu);
 	serial = ++fs->scan_serial;
@@ -534,6 +619,10 @@ void fs_rescan(struct fs *fs)
 		t = inst_match(fs, base, &sl);
 		if (!t || !inst_name_ok(base))
 			continue;
+		if (!inst_owner_ok(fs, names[k].uid, names[k].gid)) {
+			owner++;
+			continue;
+		}
 		base[sl] = '\0';
 		tag = base + sl + 1;
 		/* The directory is the file's name without .mmap and without
@@ -552,11 +641,16 @@ void fs_rescan(struct fs *fs)
 			in->clashed = 1;
 		} else if (in) {
 			inst_scanned(in, serial, names[k].ino);
-		} else if (inst_add(fs, base, tag, 0) < 0) {
-			fprintf(stderr, FS_NAME ": cannot show %s/%s_%s.mmap\n", fs->conf->mmap_dir,
-				base, tag);
+		} else if ((rc = inst_add(fs, base, tag, 0)) == -ENFILE) {
+			full++;
+		} else if (rc < 0 && !fs->log_other) {
+			fprintf(stderr, FS_NAME ": cannot show %s/%s_%s.mmap: %s\n",
+				fs->conf->mmap_dir, base, tag,
+				rc == -EFBIG ? inst_toobig(base) : strerror(-rc));
+			fs->log_other = 1; /* once: a structure too big stays so */
 		}
 	}
+	inst_log_skipped(fs, owner, full);
 	if (names) {
 		/* The files not seen are gone; only after a whole listing. */
 		for (size_t i = 0; i < fs_ninsts(fs); i++)
@@ -721,6 +815,7 @@ static int inst_probe(struct fs_inst *in, struct ipm_recovery *r, int *cleared, 
 		snprintf(why, whylen, "%s", ipm_map_errmsg(m));
 		goto out;
 	}
+	*native = ipm_map_native(m) == 1; /* needs no lock: said even when busy */
 	rc = inst_acquire(in, 0, &lk, why, whylen);
 	if (rc < 0)
 		goto out;
@@ -730,7 +825,6 @@ static int inst_probe(struct fs_inst *in, struct ipm_recovery *r, int *cleared, 
 	else
 		ipm_map_recovery(lk.m, r);
 	*cleared = rc == 0 && ipm_map_cleared(lk.m) == 1;
-	*native = rc == 0 && ipm_map_native(lk.m) == 1;
 	fs_release(in, &lk);
 out:
 	ipm_map_free(m);
@@ -742,9 +836,13 @@ out:
  * .status: sysfs-like "key = value" lines about the instance, from a real
  * attempt made now (inst_probe()), never from what an earlier request
  * found. A file that cannot be served reads as state = damaged (why), not
- * as EIO: .status is where one looks for the reason.
+ * as EIO: .status is where one looks for the reason. While another process
+ * holds the write lock, the read waits (parked) at most FS_STATUS_WAIT_MS;
+ * then (busy_ok) it shows "state = busy (...)": the files opened and
+ * checked fine, the data could not be read, and the recoveries are not
+ * known (0).
  */
-int fs_inst_status(struct fs_inst *in, char *buf, size_t cap)
+int fs_inst_status(struct fs_inst *in, char *buf, size_t cap, int busy_ok)
 {
 	struct ipm_recovery r;
 	char why[IPM_ERRLEN], msg[IPM_ERRLEN + 16];
@@ -753,9 +851,12 @@ int fs_inst_status(struct fs_inst *in, char *buf, size_t cap)
 
 	memset(&r, 0, sizeof(r));
 	rc = inst_probe(in, &r, &cleared, &native, why, sizeof(why));
-	if (rc == FS_PARK)
+	if (rc == FS_PARK && !busy_ok)
 		return rc;
-	if (rc == 0)
+	if (rc == FS_PARK)
+		snprintf(msg, sizeof(msg),
+			 "busy (another process holds the write lock; data not read)");
+	else if (rc == 0)
 		snprintf(msg, sizeof(msg), "ok");
 	else
 		snprintf(msg, sizeof(msg), "damaged (%s)", why[0] ? why : strerror(-rc));

@@ -119,7 +119,9 @@ static void main_help(const char *prog)
 	    "                           directories get x where the mode gives r)\n"
 	    "    group = NAME|GID       ... and their group; existing files keep theirs\n"
 	    "    instance = Name[:tag] [ro]   repeatable; none: show every\n"
-	    "                           <Struct>_<tag>.mmap of mmap_dir, new ones too\n\n"
+	    "                           <Struct>_<tag>.mmap of mmap_dir, new ones too\n"
+	    "    owners = USER @GROUP   ... of these owners only (default: the mount's\n"
+	    "                           owner and root; any: everyone's)\n\n"
 	    "Every instance directory holds .values (all fields, read and written at\n"
 	    "once), .raw (the bytes) and .status (file, recoveries of dead writers).\n\n"
 	    "/etc/fstab: /etc/ipmmapfs.ini /mnt/ipm fuse.ipmmapfs allow_other,nofail 0 0\n\n",

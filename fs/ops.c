@@ -55,6 +55,23 @@ static int fs_writable(const struct fs_inst *in, const struct fs_node *n)
 	return 0;
 }
 
+/* A write open of a file whose text is stored at the last close (.values,
+ * a string): an instance that cannot be used now (no handle can be opened,
+ * a damaged file) refuses it here, where a shell sees the error; bash loses
+ * the error of a builtin's final close. A busy lock is no reason. */
+static int fs_usable(struct fs_inst *in, const struct fs_node *n)
+{
+	struct fs_lk lk;
+	int rc;
+
+	if (n->kind != FS_VALUES && (n->kind != FS_FIELD || n->field.kind != IPM_STRING))
+		return 0;
+	rc = fs_acquire(in, 0, &lk);
+	if (rc == 0)
+		fs_release(in, &lk);
+	return rc == FS_PARK ? 0 : rc;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Operations                                                                */
 /* ------------------------------------------------------------------------ */
@@ -131,12 +148,18 @@ static void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	struct stat st;
 	uint32_t node = 0;
 
-	(void)fi;
-	if (fs_node_of(fs, ino, &in, &node) < 0 && ino != FUSE_ROOT_ID) {
-		fuse_reply_err(req, ENOENT);
+	if (fs_node_of(fs, ino, &in, &node) < 0) {
+		if (ino == FUSE_ROOT_ID)
+			fuse_reply_attr(req, &st, fs_attr(fs, NULL, 0, 0, &st));
+		else
+			fuse_reply_err(req, ENOENT);
 		return;
 	}
-	fuse_reply_attr(req, &st, fs_attr(fs, in, (size_t)(ino >> 32) - 1, node, &st));
+	/* fstat(fd) comes with the open file: the value it shows (attr.c). */
+	if (fi && fi->fh && in->tree->nodes[node].kind != FS_DIR)
+		fs_file_getattr(req, fi);
+	else
+		fs_attr_getattr(req, fs, in, (size_t)(ino >> 32) - 1, node);
 }
 
 /* truncate -s0, vim's chmod, touch: accepted, and nothing changes. */
@@ -273,8 +296,11 @@ static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	rc = wr ? fs_writable(in, n) : 0;
-	if (!rc && fs_inst_check(in))
-		rc = fs->scan ? -ENOENT : -EIO; /* its file was removed */
+	/* Its file was removed: .status of a listed instance says so. */
+	if (!rc && fs_inst_check(in) && (fs->scan || n->kind != FS_STATUS))
+		rc = fs->scan ? -ENOENT : -EIO;
+	if (!rc && wr)
+		rc = fs_usable(in, n);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -284,6 +310,10 @@ static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	/* The kernel may answer this open file's fstat from attributes it
+	 * keeps: its first read shows that value (attr.c). */
+	if (!wr && n->kind != FS_STATUS)
+		fs_file_prime(fs, h);
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1; /* every read asks us: values change behind the kernel */
 	fi->keep_cache = 0;

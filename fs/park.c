@@ -29,6 +29,7 @@
  * handle's mutex only with the shared lock held and no park mutex, and the
  * session's threads holding a handle's mutex never wait for the shared lock.
  */
+#include <assert.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,14 +92,23 @@ static int park_ending(struct fs_inst *in)
 }
 
 /* Takes the lock for the head job j: 0 with it held, 1 when j left the
- * queue meanwhile (interrupted), or a negative errno. */
+ * queue meanwhile (interrupted), 2 when j's deadline passed (it runs
+ * without the lock), or a negative errno. */
 static int park_lock(struct fs_inst *in, ipm_map *m, struct fs_job *j)
 {
-	int rc;
+	int rc, ms;
 
 	for (;;) {
-		rc = j->write ? ipm_lock_write(m, FS_PARK_SLICE_MS)
-			      : ipm_lock_read(m, FS_PARK_SLICE_MS);
+		ms = FS_PARK_SLICE_MS;
+		if (j->deadline) {
+			int64_t left = (j->deadline - fs_now()) / 1000000;
+
+			if (left <= 0)
+				return 2;
+			if (left < ms)
+				ms = (int)left;
+		}
+		rc = j->write ? ipm_lock_write(m, ms) : ipm_lock_read(m, ms);
 		if (rc != -EAGAIN && rc != -ETIMEDOUT && rc != -EINTR)
 			return rc;
 		park_sweep(in, park_ending(in));
@@ -150,6 +160,13 @@ static void *park_main(void *arg)
 		if (!pk->head)
 			pk->tail = NULL;
 		pthread_mutex_unlock(&pk->mu);
+		if (rc == 2) { /* waited long enough: runs without the lock */
+			fs_map_put(in, m, gen);
+			j->expired = 1;
+			rc = fs_job_run(j);
+			assert(rc != FS_PARK);
+			continue;
+		}
 		if (rc < 0) {
 			if (m)
 				fs_map_put(in, m, gen);

@@ -49,6 +49,13 @@
  * waits it sleeps on a condition variable: no wake-ups at all. It ends
  * with the mount: stop flag, then ipm_lock_signal() sent until it returns.
  *
+ * The same thread also serves attr.c while the kernel keeps attributes of
+ * the instance's files (FS_SNAP_NS after the last such reply): it then looks
+ * at the change token every FS_WATCH_ATTR_MS (a sleep, not a futex wait,
+ * when nobody polls: a futex waiter would make every write wake it) and has
+ * the kernel drop the attributes of an older state (fs_attr_stale()). At
+ * most FS_MAX_WATCHERS such threads run in a mount.
+ *
  * No change is missed: a render of a polled file stores its reference
  * under the read lock it read with, and the watcher compares under a read
  * lock taken after it last saw the change token move, so any write is
@@ -67,6 +74,7 @@
 #define FS_WATCH_SLICE_MS 1000 /* longest sleep before looking at the file */
 #define FS_WATCH_LOCK_MS 100   /* longest lock wait before checking stop */
 #define FS_WATCH_RETRY_MS 1000 /* after a failure (file gone, cut short) */
+#define FS_WATCH_ATTR_MS 1     /* looks while the kernel keeps attributes */
 
 /* The poll state of one open file, in its instance's list. */
 struct fs_poll {
@@ -223,18 +231,19 @@ static int watch_room(struct fs_watch *w, size_t n)
  * changed ones notified once both locks are dropped.
  */
 static int watch_pass(struct fs_inst *in, ipm_map *m, void *data, char *text, size_t cap,
-		      uint64_t *tok)
+		      uint64_t *tok, int once)
 {
 	struct fs_watch *w = &in->watch;
 	size_t size = ipm_type_size(in->tree->type), nf = 0;
 	struct fuse_pollhandle **fire;
 	int rc;
 
+	/* once (the shared watcher): a busy lock is tried again next round. */
 	do {
-		rc = ipm_lock_read(m, FS_WATCH_LOCK_MS);
+		rc = ipm_lock_read(m, once ? 0 : FS_WATCH_LOCK_MS);
 		if (poll_stopping(w))
 			return -EINTR;
-	} while (rc == -ETIMEDOUT || rc == -EINTR || rc == -EAGAIN);
+	} while (!once && (rc == -ETIMEDOUT || rc == -EINTR || rc == -EAGAIN));
 	if (rc < 0)
 		return rc;
 	rc = ipm_map_changes(m, tok);
@@ -312,16 +321,21 @@ static void *watch_main(void *arg)
 	void *data = malloc(ipm_type_size(in->tree->type));
 	char *text = malloc(cap);
 	ipm_map *m = NULL;
-	unsigned gen = 0;
+	unsigned gen = 0, narmed;
+	int64_t until, now;
 	uint64_t tok;
-	int rc;
+	int rc, ms;
 
 	pthread_mutex_lock(&w->mu);
 	while (!w->stop) {
-		if (!w->narmed) {
+		/* Pollers wait, or the kernel keeps attributes (attr.c). */
+		until = atomic_load(&w->attr_until);
+		now = fs_now();
+		if (!w->narmed && until <= now) {
 			pthread_cond_wait(&w->cv, &w->mu);
 			continue;
 		}
+		narmed = w->narmed;
 		pthread_mutex_unlock(&w->mu);
 		/* A file replaced or removed: look with a new handle. */
 		if (fs_inst_check(in))
@@ -333,10 +347,27 @@ static void *watch_main(void *arg)
 		rc = !data || !text ? -ENOMEM : 0;
 		if (!rc && !m)
 			rc = fs_map_get(in, &m, &gen);
-		if (!rc)
-			rc = watch_pass(in, m, data, text, cap, &tok);
+		if (!rc && narmed)
+			rc = watch_pass(in, m, data, text, cap, &tok, 0);
+		else if (!rc)
+			rc = ipm_map_changes(m, &tok);
+		if (!rc && until > now)
+			fs_attr_stale(in->fs, in->idx, tok, gen);
 		if (!rc) {
-			rc = ipm_map_wait(m, tok, FS_WATCH_SLICE_MS);
+			ms = FS_WATCH_SLICE_MS;
+			if (!narmed && (until - now) / 1000000 + 1 < ms)
+				ms = (int)((until - now) / 1000000) + 1;
+			if (narmed) {
+				rc = ipm_map_wait(m, tok, ms);
+			} else {
+				/* Attributes only: a look every FS_WATCH_ATTR_MS,
+				 * not a futex wait, which would make every write
+				 * through the mount wake this thread. */
+				struct timespec ts = {0, FS_WATCH_ATTR_MS * 1000000L};
+
+				nanosleep(&ts, NULL);
+				rc = 0;
+			}
 			if (rc == -ETIMEDOUT || rc == -EINTR)
 				rc = 0;
 		}
@@ -358,12 +389,145 @@ static void *watch_main(void *arg)
 static int watch_start(struct fs_inst *in)
 {
 	struct fs_watch *w = &in->watch;
-	int rc = fs_thread_start(&w->thread, watch_main, in);
+	int rc;
 
-	if (rc)
+	if (atomic_fetch_add(&in->fs->nwatchers, 1) >= FS_MAX_WATCHERS) {
+		atomic_fetch_sub(&in->fs->nwatchers, 1);
+		return -EAGAIN;
+	}
+	rc = fs_thread_start(&w->thread, watch_main, in);
+	if (rc) {
+		atomic_fetch_sub(&in->fs->nwatchers, 1);
 		return rc;
+	}
 	w->started = 1;
 	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The shared watcher                                                        */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Past FS_MAX_WATCHERS, a polled instance gets no thread of its own: one
+ * thread of the mount looks at all such instances every IPM_WAIT_POLL_MS
+ * (the change token: two loads each; a pass under a read lock tried once
+ * when it moved). Their pollers then wake within that period instead of
+ * microseconds, and their attributes are not kept (attr.c).
+ */
+static void shared_look(struct fs_inst *in, void **data, size_t *dcap, char **text, size_t *tcap)
+{
+	struct fs_watch *w = &in->watch;
+	size_t size = ipm_type_size(in->tree->type), cap = poll_cap(in->tree);
+	unsigned narmed, gen;
+	uint64_t tok;
+	ipm_map *m;
+	void *p;
+	int rc;
+
+	pthread_mutex_lock(&w->mu);
+	narmed = w->narmed;
+	pthread_mutex_unlock(&w->mu);
+	if (!narmed)
+		return;
+	if (fs_inst_check(in)) {
+		watch_gone(in);
+		return;
+	}
+	if (size > *dcap && (p = realloc(*data, size))) {
+		*data = p;
+		*dcap = size;
+	}
+	if (cap > *tcap && (p = realloc(*text, cap))) {
+		*text = p;
+		*tcap = cap;
+	}
+	if (size > *dcap || cap > *tcap || fs_map_get(in, &m, &gen) < 0)
+		return;
+	rc = ipm_map_changes(m, &tok);
+	if (rc < 0 || !w->stok_ok || tok != w->stok || gen != w->sgen) {
+		rc = watch_pass(in, m, *data, *text, cap, &tok, 1);
+		w->stok_ok = rc == 0;
+		w->stok = tok;
+		w->sgen = gen;
+	}
+	fs_map_put(in, m, gen);
+}
+
+static void *shared_main(void *arg)
+{
+	struct fs *fs = arg;
+	struct timespec ts = {0, IPM_WAIT_POLL_MS * 1000000L};
+	void *data = NULL;
+	char *text = NULL;
+	size_t dcap = 0, tcap = 0;
+	struct fs_inst *in;
+	int stop;
+
+	for (;;) {
+		pthread_mutex_lock(&fs->shared_mu);
+		stop = fs->shared_stop;
+		in = fs->shared; /* only ever pushed in front: walked unlocked */
+		pthread_mutex_unlock(&fs->shared_mu);
+		if (stop)
+			break;
+		for (; in; in = in->watch.snext)
+			shared_look(in, &data, &dcap, &text, &tcap);
+		nanosleep(&ts, NULL);
+	}
+	free(data);
+	free(text);
+	return NULL;
+}
+
+/* Puts in on the shared watcher's list; in->watch.mu held. */
+static int poll_share(struct fs_inst *in)
+{
+	struct fs *fs = in->fs;
+	int rc = 0;
+
+	pthread_mutex_lock(&fs->shared_mu);
+	if (!fs->shared_started) {
+		rc = fs_thread_start(&fs->shared_thread, shared_main, fs);
+		fs->shared_started = rc == 0;
+	}
+	if (rc == 0) {
+		in->watch.snext = fs->shared;
+		fs->shared = in;
+		in->watch.shared = 1;
+	}
+	pthread_mutex_unlock(&fs->shared_mu);
+	return rc;
+}
+
+/* See fs.h. */
+void fs_poll_init(struct fs *fs)
+{
+	pthread_mutex_init(&fs->shared_mu, NULL);
+}
+
+/* See fs.h. */
+int fs_watch_attrs(struct fs_inst *in)
+{
+	struct fs_watch *w = &in->watch;
+	int64_t now = fs_now();
+	int64_t old = atomic_exchange(&w->attr_until, now + FS_SNAP_NS);
+	int rc = 0;
+
+	/* Armed already: the watcher runs and looks until the new end. */
+	if (old > now)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	if (w->stop)
+		rc = -1;
+	else if (!w->started)
+		rc = watch_start(in);
+	else
+		pthread_cond_broadcast(&w->cv);
+	if (rc < 0)
+		atomic_store(&w->attr_until, 0);
+	pthread_mutex_unlock(&w->mu);
+	return rc < 0 ? -1 : 0;
 }
 
 /* See fs.h. */
@@ -398,8 +562,10 @@ int fs_poll(struct fs_inst *in, const struct fs_node *n, struct fs_poll **pp, co
 		*revents |= POLLPRI | POLLERR;
 		old = ph; /* ready now: nothing to tell later */
 	} else if (ph && !w->stop) {
-		if (!w->started)
+		if (!w->started && !w->shared)
 			rc = watch_start(in);
+		if (rc == -EAGAIN) /* FS_MAX_WATCHERS run: the shared one */
+			rc = poll_share(in);
 		if (rc < 0) {
 			old = ph;
 		} else {
@@ -448,6 +614,13 @@ void fs_poll_drop(struct fs_inst *in, struct fs_poll *p)
 void fs_poll_fini(struct fs *fs)
 {
 	size_t n = fs->insts ? fs_ninsts(fs) : 0;
+
+	pthread_mutex_lock(&fs->shared_mu);
+	fs->shared_stop = 1;
+	pthread_mutex_unlock(&fs->shared_mu);
+	if (fs->shared_started)
+		pthread_join(fs->shared_thread, NULL);
+	fs->shared_started = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		struct fs_watch *w = &fs->insts[i]->watch;

@@ -115,8 +115,9 @@ static int store_field_commit(struct fs_handle *h)
 		rc = ipm_text_parse(&h->node->field, h->buf, h->len,
 				    (unsigned char *)h->buf + h->textcap, NULL);
 	if (rc >= 0)
-		rc = store_map(h->in, &h->node->field, 1, (unsigned char *)h->buf + h->textcap,
-			       0);
+		rc = store_map(h->in, &h->node->field, 1, (unsigned char *)h->buf + h->textcap, 0);
+	if (rc == 0)
+		h->stores++;
 	fs_file_to(h, rc == FS_PARK ? FS_F_STORING : FS_F_WRITTEN);
 	return rc;
 }
@@ -199,8 +200,8 @@ static int store_values_parse(struct fs_handle *h, size_t from, size_t to, int a
 	rc = fs_values_parse(h->in->tree->type, h->scratch, h->buf + from, to - from,
 			     apply ? h->set : NULL, &h->nset, &lines);
 	if (rc < 0 && h->in->fs->verbose)
-		fprintf(stderr, FS_NAME ": %s/.values:%u: refused: %s\n", h->in->dirname,
-			lines + 1, strerror(-rc));
+		fprintf(stderr, FS_NAME ": %s/.values:%u: refused: %s\n", h->in->dirname, lines + 1,
+			strerror(-rc));
 	if (!apply)
 		h->lines = lines;
 	return rc;
@@ -266,6 +267,8 @@ static int store_values_commit(struct fs_handle *h)
 	if (rc < 0 || !h->nset)
 		goto out;
 	rc = store_map(h->in, h->set, h->nset, h->scratch, 1);
+	if (rc == 0)
+		h->stores++;
 out:
 	/* Parked: parsed again when the waiter runs it. */
 	fs_file_to(h, rc == FS_PARK ? FS_F_STORING : FS_F_WRITTEN);

@@ -39,14 +39,54 @@ static size_t tree_textmax(const ipm_type *type)
 	return IPM_SCALAR_TEXTLEN;
 }
 
-/* Appends n zeroed nodes to the table. */
+/* Longest text of one number of an FS_LIST, newline included: a list's
+ * open file holds its whole text. */
+static size_t tree_elem_textmax(const ipm_type *et)
+{
+	switch (ipm_type_kind(et)) {
+	case IPM_BOOL:
+		return 2;
+	case IPM_INT8:
+		return 5; /* -128 */
+	case IPM_UINT8:
+		return 4;
+	case IPM_INT16:
+		return 7;
+	case IPM_UINT16:
+		return 6;
+	case IPM_INT32:
+		return 12;
+	case IPM_UINT32:
+		return 11;
+	case IPM_INT64:
+	case IPM_UINT64:
+		return 21;
+	default:
+		return IPM_SCALAR_TEXTLEN;
+	}
+}
+
+/* An array of more than FS_ARRAY_FILES numbers: one file (FS_LIST). Strings
+ * are left out: their text may hold newlines. */
+static int tree_list(const ipm_type *type)
+{
+	enum ipm_kind ek;
+
+	if (ipm_type_kind(type) != IPM_ARRAY || ipm_type_count(type) <= FS_ARRAY_FILES)
+		return 0;
+	ek = ipm_type_kind(ipm_type_elem(type));
+	return ek != IPM_STRUCT && ek != IPM_ARRAY && ek != IPM_STRING;
+}
+
+/* Appends n zeroed nodes to the table: 0, -ENOMEM, or -EFBIG past
+ * FS_MAX_NODES. */
 static int tree_reserve(struct fs_tree *t, size_t *cap, size_t n)
 {
 	struct fs_node *nodes;
 	size_t c = *cap ? *cap : 64;
 
-	if (n > UINT32_MAX / 2 - t->count)
-		return -ENOMEM;
+	if (n > FS_MAX_NODES - t->count)
+		return -EFBIG;
 	while (c < t->count + n)
 		c *= 2;
 	if (c != *cap) {
@@ -81,7 +121,12 @@ static int tree_set(struct fs_tree *t, uint32_t i, uint32_t parent, char *name, 
 	n->field.size = ipm_type_size(type);
 	n->field.kind = k;
 	n->field.type = type;
-	if (k == IPM_STRUCT || k == IPM_ARRAY) {
+	if (tree_list(type)) {
+		n->kind = FS_LIST;
+		n->ro = 1; /* its elements are written through .values */
+		n->textmax = ipm_type_count(type) * tree_elem_textmax(ipm_type_elem(type));
+		n->size = tree_size(n->textmax);
+	} else if (k == IPM_STRUCT || k == IPM_ARRAY) {
 		n->kind = FS_DIR;
 		n->array = k == IPM_ARRAY;
 	} else {
@@ -95,10 +140,12 @@ static int tree_set(struct fs_tree *t, uint32_t i, uint32_t parent, char *name, 
 static int tree_add(struct fs_tree *t, size_t *cap, uint32_t parent, char *name, char *path,
 		    size_t offset, const ipm_type *type, int ro)
 {
-	if (tree_reserve(t, cap, 1)) {
+	int rc = tree_reserve(t, cap, 1);
+
+	if (rc) {
 		free(name);
 		free(path);
-		return -ENOMEM;
+		return rc;
 	}
 	return tree_set(t, t->count - 1, parent, name, path, offset, type, ro);
 }
@@ -148,6 +195,8 @@ static int tree_visit(const struct ipm_walk *w, void *ctx)
 	}
 	if (w->event != IPM_WALK_ENTER)
 		return 0;
+	if (t->nodes[node].kind == FS_LIST)
+		return IPM_WALK_SKIP; /* one file: no node per element */
 	if (w->depth == b->ndir) {
 		size_t c = b->ndir ? 2 * b->ndir : 16;
 		struct tree_dir *bigger = realloc(b->dir, c * sizeof(*bigger));
@@ -246,6 +295,24 @@ uint32_t fs_tree_lookup(const struct fs_tree *t, uint32_t dir, const char *name)
 	return UINT32_MAX;
 }
 
+/* An FS_LIST node's elements, one per line. */
+static int tree_list_text(const struct fs_node *n, const char *src, char *buf, size_t cap)
+{
+	const ipm_type *et = ipm_type_elem(n->field.type);
+	struct ipm_field ef = {.size = ipm_type_size(et), .kind = ipm_type_kind(et), .type = et};
+	size_t count = ipm_type_count(n->field.type), pos = 0;
+	int rc;
+
+	for (size_t i = 0; i < count; i++) {
+		rc = ipm_text_format(&ef, src + i * ef.size, buf + pos, cap - pos);
+		if (rc < 0 || pos + (size_t)rc + 1 > cap)
+			return -ENOSPC;
+		pos += (size_t)rc;
+		buf[pos++] = '\n';
+	}
+	return pos > INT32_MAX ? -EFBIG : (int)pos;
+}
+
 /* See fs.h. */
 int fs_node_text(const struct fs_tree *t, const struct fs_node *n, const void *data, char *buf,
 		 size_t cap)
@@ -262,6 +329,8 @@ int fs_node_text(const struct fs_tree *t, const struct fs_node *n, const void *d
 		return rc + 1;
 	case FS_VALUES: /* the library's one line format */
 		return (int)ipm_values_format(t->type, NULL, d, buf, cap);
+	case FS_LIST:
+		return tree_list_text(n, d + n->field.offset, buf, cap);
 	case FS_RAW:
 		if (cap < n->textmax)
 			return -ENOSPC;
