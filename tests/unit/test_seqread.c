@@ -258,12 +258,14 @@ static void foreign_writer(unsigned mode_flag, bool expect_wait)
 		ipm_map *m = handle(IPM_READER, 1);
 		int64_t v = -1;
 
-		unit_get(go[0], &c, 1);
+		if (read(go[0], &c, 1) != 1)
+			_exit(94);
 		if (ipm_get_i64(m, &fx->a, &v) < 0)
 			_exit(92);
 		unit_put(done[1], &v, sizeof(v));
 		_exit(0);
 	}
+	close(done[1]); /* a child that dies ends the read below */
 	unit_put(go[1], "g", 1);
 	if (expect_wait) {
 		/* The reader waits; the foreign writer's whole update, then its
@@ -285,7 +287,6 @@ static void foreign_writer(unsigned mode_flag, bool expect_wait)
 	close(go[0]);
 	close(go[1]);
 	close(done[0]);
-	close(done[1]);
 	manager_flags(IPM_NATIVE);
 }
 
@@ -372,6 +373,8 @@ static void test_no_torn_read(void **state)
 		if (pids[i] == 0)
 			reader_child(res[1], end);
 	}
+	close(res[1]); /* a child that dies ends the reads below */
+	close(wres[1]);
 	for (int i = 1; i < 3; i++) {
 		long n[3];
 
@@ -392,9 +395,7 @@ static void test_no_torn_read(void **state)
 	assert_int_equal(total[1], 0);
 	assert_true(total[0] > 0 && writes > 0);
 	close(res[0]);
-	close(res[1]);
 	close(wres[0]);
-	close(wres[1]);
 }
 
 /* ---- writer priority ---- */
@@ -429,6 +430,7 @@ static void test_readers_never_block_writer(void **state)
 					_exit(93);
 		}
 	}
+	close(ready[1]); /* a child that dies ends the reads below */
 	unit_get(ready[0], &c, 1);
 	unit_get(ready[0], &c, 1);
 	for (int i = 0; i < 2000; i++) {
@@ -448,7 +450,6 @@ static void test_readers_never_block_writer(void **state)
 		      busy);
 	assert_true(ok >= 1000);
 	close(ready[0]);
-	close(ready[1]);
 }
 
 /* ---- a writer killed inside its section ---- */
@@ -482,6 +483,7 @@ static void test_dead_writer(void **state)
 		for (;;)
 			pause();
 	}
+	close(ready[1]); /* a child that dies ends the read below */
 	unit_get(ready[0], &c, 1);
 	kill(pid, SIGKILL);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
@@ -521,7 +523,6 @@ static void test_dead_writer(void **state)
 	ipm_map_free(r);
 	free(d);
 	close(ready[0]);
-	close(ready[1]);
 }
 
 /* ---- a live writer in a long section ---- */
@@ -552,6 +553,8 @@ static void test_live_long_section(void **state)
 		unit_put(got[1], &x, sizeof(x));
 		_exit(0);
 	}
+	close(ready[1]); /* a child that dies ends the reads below */
+	close(got[1]);
 	unit_get(ready[0], &c, 1);
 	/* It sleeps in the kernel behind the live writer: no value yet. */
 	assert_true(in_fcntl(pid));
@@ -561,16 +564,14 @@ static void test_live_long_section(void **state)
 	assert_int_equal(v, 2);
 	waitpid(pid, NULL, 0);
 	close(ready[0]);
-	close(ready[1]);
 	close(got[0]);
-	close(got[1]);
 }
 
 /* A handle that has read once reads without a lock; inside a live
  * section it goes to the lock and waits there too, never spinning. */
 static void test_live_section_after_first_read(void **state)
 {
-	int ready[2], got[2];
+	int ready[2], go[2], got[2];
 	int64_t v = -1;
 	pid_t pid;
 	char c;
@@ -578,6 +579,7 @@ static void test_live_section_after_first_read(void **state)
 	(void)state;
 	assert_int_equal(write_gen(fx->u.m, 1), 0);
 	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
 	assert_int_equal(pipe(got), 0);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -588,25 +590,29 @@ static void test_live_section_after_first_read(void **state)
 		if (ipm_get_i64(m, &fx->a, &x) < 0 || x != 1)
 			_exit(92);
 		unit_put(ready[1], "r", 1);
-		unit_get(ready[0], &c, 1);
+		if (read(go[0], &c, 1) != 1)
+			_exit(94);
 		if (ipm_get_i64(m, &fx->a, &x) < 0)
 			_exit(93);
 		unit_put(got[1], &x, sizeof(x));
 		_exit(0);
 	}
+	/* A child that dies makes the reads below end, not hang. */
+	close(ready[1]);
+	close(got[1]);
 	unit_get(ready[0], &c, 1);
 	assert_int_equal(ipm_lock_write(fx->u.m, -1), 0);
 	assert_int_equal(ipm_set_i64(fx->u.m, &fx->a, 7), 0);
-	unit_put(ready[1], "g", 1);
+	unit_put(go[1], "g", 1);
 	assert_true(in_fcntl(pid));
 	assert_int_equal(ipm_unlock(fx->u.m), 0);
 	unit_get(got[0], &v, sizeof(v));
 	assert_int_equal(v, 7);
 	waitpid(pid, NULL, 0);
 	close(ready[0]);
-	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
 	close(got[0]);
-	close(got[1]);
 }
 
 /* ---- damaged and replaced files ---- */
