@@ -276,14 +276,17 @@ fuzz: $(FUZZ_BIN)
 
 # `make soak`: first the long crash test (hundreds of writers SIGKILLed in
 # their sections, 1 KiB to 16 MiB: every byte of the last whole update), then
-# writers and readers (library and mount) on one instance for SOAK_SECONDS:
-# no torn read, no error, the mount's memory flat. Not part of `make check`.
+# the torn-read test of reads without a lock (native instance) for
+# SOAK_SECONDS, then writers and readers (library and mount) on one instance
+# for SOAK_SECONDS: no torn read, no error, the mount's memory flat. Not part
+# of `make check`.
 SOAK_SECONDS ?= 60
 $(B)/soak: tests/soak.c lib/ipmmap.h $(LIBA)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBA) $(INIH_LIBS) $(LDFLAGS) -lpthread
 
-soak: $(FSBIN) $(B)/soak $(B)/tests/test_crash
+soak: $(FSBIN) $(B)/soak $(B)/tests/test_crash $(B)/tests/test_seqread
 	IPM_CRASH_LONG=1 $(B)/tests/test_crash
+	IPM_SEQ_SECONDS=$(SOAK_SECONDS) $(B)/tests/test_seqread
 	B=$(B) SOAK_SECONDS=$(SOAK_SECONDS) sh tests/soak.sh
 
 .PHONY: soak

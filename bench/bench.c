@@ -3,6 +3,9 @@
  *
  *   bench lib DIR                 locked field access: ours, the bare OFD lock
  *                                 floor, and the Python peer (PYTHON, PEER)
+ *   bench native DIR              reads without a lock on a native instance against
+ *                                 the OFD floor, a pthread rwlock, a locked read and
+ *                                 memcpy; a write beside them
  *   bench handover DIR            writer's unlock -> blocked reader awake
  *   bench contend DIR             1 writer, N readers: ops/s and torn reads
  *   bench mount1 HOW T OURS FLOOR TMPFS
@@ -35,6 +38,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -133,9 +137,9 @@ struct inst {
 	ipm_schema *s; /* its schema */
 };
 
-static void inst_open(struct inst *in, const char *dir, enum ipm_role role)
+static void inst_open_flags(struct inst *in, const char *dir, enum ipm_role role, unsigned flags)
 {
-	struct ipm_open_opts o = {0};
+	struct ipm_open_opts o = {.flags = flags};
 	char md[4096], ld[4096];
 
 	snprintf(md, sizeof(md), "%s/mmap", dir);
@@ -150,6 +154,11 @@ static void inst_open(struct inst *in, const char *dir, enum ipm_role role)
 		die("out of memory");
 	if (ipm_map_open(in->m, struct_name, "", role, &o) < 0)
 		die("%s", ipm_map_errmsg(in->m));
+}
+
+static void inst_open(struct inst *in, const char *dir, enum ipm_role role)
+{
+	inst_open_flags(in, dir, role, 0);
 }
 
 static void inst_close(struct inst *in)
@@ -510,6 +519,202 @@ static int cmd_lib(const char *dir)
 }
 
 /* ------------------------------------------------------------------------ */
+/* bench native                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* A process-shared rwlock and a count of the kind seqread.c reads, in a
+ * shared page of their own, with a copy of the structure to memcpy. */
+struct nat_shm {
+	pthread_rwlock_t rw;	  /* PTHREAD_PROCESS_SHARED */
+	uint32_t count;		  /* even */
+	int32_t value;		  /* what the rwlock guards */
+	unsigned char data[4096]; /* the memcpy floor's source */
+};
+
+struct natctx {
+	ipm_map *m;		 /* reader handle on the native instance, no lock held */
+	ipm_map *w;		 /* the manager: locked reads and writes */
+	struct ipm_field f_int;	 /* data_int */
+	int lfd;		 /* the floor's own open of the lock file */
+	volatile int32_t *p_int; /* the floor's data_int */
+	struct nat_shm *sh;	 /* rwlock, count, copy source */
+	unsigned char *buf;	 /* copies land here */
+	size_t size;		 /* of the structure */
+	int64_t sink;
+};
+
+static void n_native_read(struct natctx *c, long n)
+{
+	int64_t v;
+
+	for (long i = 0; i < n; i++) {
+		ipm_get_i64(c->m, &c->f_int, &v);
+		c->sink += v;
+	}
+}
+
+static void n_floor_read(struct natctx *c, long n)
+{
+	for (long i = 0; i < n; i++) {
+		ofd(c->lfd, F_RDLCK, F_OFD_SETLKW);
+		c->sink += *c->p_int;
+		ofd(c->lfd, F_UNLCK, F_OFD_SETLK);
+	}
+}
+
+static void n_rwlock_read(struct natctx *c, long n)
+{
+	for (long i = 0; i < n; i++) {
+		pthread_rwlock_rdlock(&c->sh->rw);
+		c->sink += __atomic_load_n(&c->sh->value, __ATOMIC_RELAXED);
+		pthread_rwlock_unlock(&c->sh->rw);
+	}
+}
+
+static void n_locked_read(struct natctx *c, long n)
+{
+	int64_t v;
+
+	for (long i = 0; i < n; i++) {
+		ipm_lock_read(c->w, -1);
+		ipm_get_i64(c->w, &c->f_int, &v);
+		ipm_unlock(c->w);
+		c->sink += v;
+	}
+}
+
+static void n_native_copy(struct natctx *c, long n)
+{
+	for (long i = 0; i < n; i++) {
+		ipm_map_copy(c->m, c->buf, c->size);
+		c->sink += c->buf[i & 63];
+	}
+}
+
+/* The floor of an optimistic copy: memcpy between an acquire load of a
+ * count and an acquire fence plus a second load, no guard, no canary. */
+static void n_memcpy_count(struct natctx *c, long n)
+{
+	for (long i = 0; i < n; i++) {
+		uint32_t s0 = __atomic_load_n(&c->sh->count, __ATOMIC_ACQUIRE), s1;
+
+		memcpy(c->buf, c->sh->data, c->size);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s1 = __atomic_load_n(&c->sh->count, __ATOMIC_RELAXED);
+		c->sink += c->buf[i & 63] + (s0 != s1);
+	}
+}
+
+static void n_native_write(struct natctx *c, long n)
+{
+	for (long i = 0; i < n; i++) {
+		ipm_lock_write(c->w, -1);
+		ipm_set_i64(c->w, &c->f_int, i);
+		ipm_unlock(c->w);
+	}
+}
+
+static void n_floor_write(struct natctx *c, long n)
+{
+	for (long i = 0; i < n; i++) {
+		ofd(c->lfd, F_WRLCK, F_OFD_SETLKW);
+		*c->p_int = (int32_t)i;
+		ofd(c->lfd, F_UNLCK, F_OFD_SETLK);
+	}
+}
+
+static int cmd_native(const char *dir)
+{
+	enum { RUNS = 7, NK = 8 };
+	static const struct {
+		void (*fn)(struct natctx *, long);
+		long n; /* per batch */
+	} loops[NK] = {
+	    {n_native_read, 2000000}, {n_floor_read, 100000},	{n_rwlock_read, 1000000},
+	    {n_locked_read, 100000},  {n_native_copy, 1000000}, {n_memcpy_count, 1000000},
+	    {n_native_write, 100000}, {n_floor_write, 100000},
+	};
+	double t[NK][MAXRUNS], med[NK];
+	pthread_rwlockattr_t ra;
+	struct natctx c = {0};
+	struct inst w, r;
+	char what[256], tg[96], tg2[64];
+	int dfd;
+	void *p;
+
+	inst_open_flags(&w, dir, IPM_MANAGER, IPM_NATIVE);
+	inst_open(&r, dir, IPM_READER);
+	c.w = w.m;
+	c.m = r.m;
+	resolve(&r, "data_int", &c.f_int);
+	c.size = ipm_map_size(r.m);
+	c.lfd = open(ipm_map_lock_path(w.m), O_RDWR | O_CLOEXEC);
+	dfd = open(ipm_map_path(w.m), O_RDWR | O_CLOEXEC);
+	if (c.lfd < 0 || dfd < 0)
+		die("cannot open the instance's files: %s", strerror(errno));
+	p = mmap(NULL, c.size, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
+	c.sh = mmap(NULL, sizeof(*c.sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	c.buf = malloc(c.size);
+	if (p == MAP_FAILED || c.sh == MAP_FAILED || !c.buf)
+		die("setup: %s", strerror(errno));
+	c.p_int = (volatile int32_t *)((char *)p + c.f_int.offset);
+	pthread_rwlockattr_init(&ra);
+	pthread_rwlockattr_setpshared(&ra, PTHREAD_PROCESS_SHARED);
+	pthread_rwlock_init(&c.sh->rw, &ra);
+	if (ipm_map_native(r.m) != 1)
+		die("%s: not native", ipm_map_path(r.m));
+	check(r.m, ipm_map_copy(r.m, c.buf, c.size), "copy"); /* the first read looks */
+	for (int k = 0; k < NK; k++)
+		loops[k].fn(&c, 1000);
+	for (int i = 0; i < RUNS; i++)
+		for (int k = 0; k < NK; k++) {
+			int64_t t0 = now_ns();
+
+			loops[k].fn(&c, loops[k].n);
+			t[k][i] = (double)(now_ns() - t0) / loops[k].n;
+		}
+	for (int k = 0; k < NK; k++)
+		med[k] = median(t[k], RUNS);
+
+	snprintf(tg2, sizeof(tg2), "; goal < 20 ns: %s", med[0] < 20 ? "met" : "missed");
+	verdict(tg, sizeof(tg) - sizeof(tg2), med[0] / med[1], 0.15, 1);
+	strcat(tg, tg2);
+	row("native instance: ipm_get_i64 of a resolved int32, no lock held (ns) vs bare OFD read "
+	    "lock + load + unlock",
+	    "%.1f", med[0], med[1], med[0] / med[1], tg);
+	row("native instance: the same read (ns) vs a process-shared pthread_rwlock read lock + "
+	    "load + unlock",
+	    "%.1f", med[0], med[2], med[0] / med[2], "-");
+	row("today's locked read: ipm_lock_read + ipm_get_i64 + ipm_unlock (ns) vs bare OFD read "
+	    "lock + load + unlock",
+	    "%.0f", med[3], med[1], med[3] / med[1], "-");
+	row("process-shared pthread_rwlock read lock + load + unlock (ns) vs bare OFD read lock + "
+	    "load + unlock",
+	    "%.1f", med[2], med[1], med[2] / med[1], "-");
+	snprintf(what, sizeof(what),
+		 "native instance: ipm_map_copy of the %zu-byte structure, no lock held (ns) vs "
+		 "memcpy of %zu bytes between two loads of a count",
+		 c.size, c.size);
+	row(what, "%.1f", med[4], med[5], med[4] / med[5],
+	    verdict(tg, sizeof(tg), med[4] / med[5], 2.0, 1));
+	row("native instance: locked write of an int32 (count published, undo line saved) (ns) vs "
+	    "bare OFD lock + write + unlock",
+	    "%.0f", med[6], med[7], med[6] / med[7],
+	    verdict(tg, sizeof(tg), med[6] / med[7], 1.3, 1));
+	if (c.sink == 42)
+		fputc('\n', stderr);
+	pthread_rwlock_destroy(&c.sh->rw);
+	munmap(c.sh, sizeof(*c.sh));
+	munmap(p, c.size);
+	free(c.buf);
+	close(dfd);
+	close(c.lfd);
+	inst_close(&r);
+	inst_close(&w);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* bench handover                                                            */
 /* ------------------------------------------------------------------------ */
 
@@ -771,10 +976,14 @@ struct ct_shm {
 	long torn[MAXPROC];  /* readers: x != y seen */
 };
 
+/* How a contention run reads: no lock at all (the control), under read
+ * locks, or without a lock on a native instance (one snapshot of data_xy). */
+enum { CT_RAW, CT_LOCKED, CT_NATIVE };
+
 /* One process of a contention run: 0 writes, the others read. */
 static void contend_child(const char *dir, struct ct_shm *sh, int idx, int locked, int gofd)
 {
-	struct ipm_field fx, fy;
+	struct ipm_field fx, fy, fxy;
 	struct inst in;
 	long ops = 0, torn = 0;
 	volatile double *px, *py;
@@ -782,6 +991,7 @@ static void contend_child(const char *dir, struct ct_shm *sh, int idx, int locke
 	inst_open(&in, dir, idx == 0 ? IPM_EDITOR : IPM_READER);
 	resolve(&in, "data_xy.x", &fx);
 	resolve(&in, "data_xy.y", &fy);
+	resolve(&in, "data_xy", &fxy);
 	px = (volatile double *)((char *)ipm_map_data(in.m) + fx.offset);
 	py = (volatile double *)((char *)ipm_map_data(in.m) + fy.offset);
 	wait_gate(gofd); /* everyone starts together */
@@ -799,9 +1009,14 @@ static void contend_child(const char *dir, struct ct_shm *sh, int idx, int locke
 				*py = v;
 			}
 		} else {
-			double x, y;
+			double x, y, xy[2];
 
-			if (locked) {
+			if (locked == CT_NATIVE) {
+				/* data_xy whole: one optimistic copy */
+				ipm_get_bytes(in.m, &fxy, xy, sizeof(xy));
+				x = xy[0];
+				y = xy[1];
+			} else if (locked) {
 				ipm_lock_read(in.m, -1);
 				ipm_get_f64(in.m, &fx, &x);
 				ipm_get_f64(in.m, &fy, &y);
@@ -878,6 +1093,28 @@ static int cmd_contend(const char *dir)
 		snprintf(what, sizeof(what),
 			 "contention, 1 writer + %d reader%s: torn reads of x == y (ours), reads "
 			 "checked (other)",
+			 ns[i], ns[i] > 1 ? "s" : "");
+		snprintf(tg, sizeof(tg), "0 torn: %s", torn == 0 ? "met" : "MISSED");
+		printf("| %s | %ld | %.0f | - | %s |\n", what, torn, r * 2.0, tg);
+	}
+	/* Readers without a lock on a native instance (bench native shows the
+	 * single-process figures). */
+	char ndir[4096];
+	struct inst nk;
+
+	snprintf(ndir, sizeof(ndir), "%s-native", dir);
+	inst_open_flags(&nk, ndir, IPM_MANAGER, IPM_NATIVE);
+	inst_close(&nk);
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		contend_run(ndir, ns[i], 2.0, CT_NATIVE, &w, &r, &torn);
+		snprintf(what, sizeof(what),
+			 "native instance, readers without a lock (data_xy in one copy), 1 writer "
+			 "+ %d reader%s for 2 s, ops/s: writer (ours), readers in all (other)",
+			 ns[i], ns[i] > 1 ? "s" : "");
+		row(what, "%.0f", w, r, w / r, "-");
+		snprintf(what, sizeof(what),
+			 "native instance, 1 writer + %d reader%s: torn reads of x == y (ours), "
+			 "reads checked (other)",
 			 ns[i], ns[i] > 1 ? "s" : "");
 		snprintf(tg, sizeof(tg), "0 torn: %s", torn == 0 ? "met" : "MISSED");
 		printf("| %s | %ld | %.0f | - | %s |\n", what, torn, r * 2.0, tg);
@@ -1652,6 +1889,8 @@ int main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	if (argc == 3 && strcmp(argv[1], "lib") == 0)
 		return cmd_lib(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "native") == 0)
+		return cmd_native(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "handover") == 0)
 		return cmd_handover(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "contend") == 0)
@@ -1673,7 +1912,7 @@ int main(int argc, char *argv[])
 	if (argc == 6 && strcmp(argv[1], "memory") == 0)
 		return cmd_memory(argv[2], argv[3], atol(argv[4]), atol(argv[5]));
 	fprintf(stderr,
-		"usage: bench lib|handover|contend|undo DIR | wake DIR [PYOUT] | "
+		"usage: bench lib|native|handover|contend|undo DIR | wake DIR [PYOUT] | "
 		"pollfs FILE DIR PYFILE | "
 		"mount1 HOW TARGETED OURS FLOOR TMPFS | mountp OURS FLOOR TMPFS | rss PID | "
 		"memory PID FILE N START_KB\n");

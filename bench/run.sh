@@ -82,6 +82,9 @@ cat "$TABLE"
 section "1. Library, one process (ns per operation)"
 "$BENCH" lib "$SHM/lib" | tee -a "$TABLE"
 
+section "1b. Reads without a lock on a native instance, beside the OFD floor, a process-shared rwlock and today's locked read (ns per operation)"
+"$BENCH" native "$SHM/nat" | tee -a "$TABLE"
+
 section "2. Hand-over: writer's unlock to a blocked reader's wake-up"
 "$BENCH" handover "$SHM/ho" | tee -a "$TABLE"
 
@@ -168,6 +171,13 @@ cat >>"$TABLE" <<'EOF'
   only its checks. Text of a double costs more (shortest round-trip digits: one
   `snprintf("%.16e")` and one `strtod`). The peer is `bench/peer.py`: one IPMMAP `with`
   block (fasteners lock file open + lockf, open + mmap, ctypes, unmap, close, unlock).
+- **Reads without a lock** (`bench native`): a native instance (`IPM_NATIVE`), a reader
+  handle that holds no lock, so `ipm_get_i64()` and `ipm_map_copy()` copy optimistically
+  against the write sequence count (lib/seqread.c). Beside them in the same run, batches
+  interleaved: the bare OFD read lock + load + unlock, a process-shared
+  `pthread_rwlock_t` read lock + load + unlock, today's locked read, `memcpy` of the
+  structure between two loads of a count (no guard, no canary: the floor of an
+  optimistic copy), and a locked write on the same native instance against the OFD floor.
 - **Hand-over**: the writer waits until the reader sleeps in `fcntl` (read from
   `/proc/PID/syscall`), stamps `CLOCK_MONOTONIC` into shared memory and unlocks; the
   reader stamps when its lock call returns. What remains is the kernel's wake-up of a
@@ -176,6 +186,8 @@ cat >>"$TABLE" <<'EOF'
 - **Contention**: each side is a process with its own handle; the writer sets
   `data_xy.x` then `data_xy.y` to the same value under one write lock, readers check
   `x == y` under a read lock. The control run without locks shows the check catches tears.
+  On the native instance readers take no lock and copy `data_xy` whole with
+  `ipm_get_bytes()` (one optimistic copy), checking `x == y` the same way.
   Linux record locks (OFD and POSIX) prefer readers: a waiting writer does not stop new
   read locks, so with more readers than CPUs the read lock is almost never free and the
   writer starves.

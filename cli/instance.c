@@ -78,6 +78,7 @@ int cli_create(struct cli *c, int argc, char **argv)
 /* See cli.h. */
 int cli_get(struct cli *c, int argc, char **argv)
 {
+	unsigned char *snap = NULL;
 	struct ipm_field f;
 	ipm_map *m;
 	int rc = 0;
@@ -86,7 +87,17 @@ int cli_get(struct cli *c, int argc, char **argv)
 		return 2;
 	if (cli_open(c, &m, argv[0], IPM_READER))
 		return 1;
-	if (cli_lock(c, m, 0)) {
+	/* Every field from one state: under one read lock, or on a native
+	 * instance from one copy made without a lock. */
+	if (ipm_map_native(m) == 1) {
+		snap = malloc(ipm_map_size(m));
+		if (!snap || ipm_map_copy(m, snap, ipm_map_size(m)) < 0) {
+			rc = cli_fail(snap ? ipm_map_errmsg(m) : "out of memory");
+			free(snap);
+			ipm_map_free(m);
+			return rc;
+		}
+	} else if (cli_lock(c, m, 0)) {
 		ipm_map_free(m);
 		return 1;
 	}
@@ -102,12 +113,18 @@ int cli_get(struct cli *c, int argc, char **argv)
 		buf = malloc(len);
 		if (!buf)
 			rc = cli_fail("out of memory");
-		else if (ipm_get_text(m, &f, buf, len) < 0)
+		else if (snap && f.kind <= IPM_STRING) {
+			if (ipm_text_format(&f, snap + f.offset, buf, len) < 0)
+				rc = cli_fail("cannot format the value");
+			else
+				printf("%s\n", buf);
+		} else if (ipm_get_text(m, &f, buf, len) < 0)
 			rc = cli_fail(ipm_map_errmsg(m));
 		else
 			printf("%s\n", buf);
 		free(buf);
 	}
+	free(snap);
 	ipm_map_free(m);
 	return rc;
 }
@@ -288,7 +305,8 @@ int cli_dump(struct cli *c, int argc, char **argv)
 		cli_fail("out of memory");
 		goto out;
 	}
-	if (cli_lock(c, m, 0))
+	/* A native instance is copied whole without a lock. */
+	if (ipm_map_native(m) != 1 && cli_lock(c, m, 0))
 		goto out;
 	/* One copy, through the library's SIGBUS guard: a file cut short
 	 * under us is an error message, not a crash. */

@@ -7,7 +7,7 @@ _ipmmap()
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
 	local bin=${IPMMAP_BIN:-${COMP_WORDS[0]}} cmd= i w n layout
 	local cmds="create get set dump clear touch recover watch list header check"
-	local opts="--schema --tag --mmap-dir --lock-dir --force --timeout --count --help --version"
+	local opts="--schema --tag --mmap-dir --lock-dir --force --native --compat --timeout --count --help --version"
 	local -a schema=() args=()
 
 	COMPREPLY=()

@@ -33,7 +33,8 @@ static const char usage[] =
 	"usage: ipmmap [OPTIONS] COMMAND [OPTIONS] [ARGS]\n"
 	"\n"
 	"Commands:\n"
-	"  create STRUCT            create the instance (manager); -f re-creates it\n"
+	"  create STRUCT            create the instance (manager); -f re-creates it;\n"
+	"                           --native or --compat records its mode\n"
 	"  get STRUCT PATH...       print each field's value, one per line\n"
 	"  set STRUCT PATH VALUE... write the pairs under one write lock, all or none\n"
 	"  set STRUCT FILE          write the 'path = value' lines of FILE (- for\n"
@@ -58,6 +59,10 @@ static const char usage[] =
 	"  -m, --mmap-dir DIR       directory of .mmap files (default ./.mmap)\n"
 	"  -l, --lock-dir DIR       directory of .lockfile files (default ./.fasteners)\n"
 	"  -f, --force              create: re-create an existing file\n"
+	"      --native             create: every writer uses libipmmap, reads take\n"
+	"                           no lock (no Python IPMMAP writer may run)\n"
+	"      --compat             create: Python IPMMAP writers may run, reads lock\n"
+	"                           (the default of a new instance)\n"
 	"  -w, --timeout MS         wait at most MS ms for the lock (default: forever)\n"
 	"  -n, --count N            watch: stop after N changes\n"
 	"  -h, --help               show this help\n"
@@ -237,7 +242,8 @@ static const struct option longopts[] = {
 	{"mmap-dir", required_argument, NULL, 'm'}, {"lock-dir", required_argument, NULL, 'l'},
 	{"force", no_argument, NULL, 'f'},          {"timeout", required_argument, NULL, 'w'},
 	{"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, 'V'},
-	{"count", required_argument, NULL, 'n'},    {NULL, 0, NULL, 0},
+	{"count", required_argument, NULL, 'n'},    {"native", no_argument, NULL, 'N'},
+	{"compat", no_argument, NULL, 'C'},         {NULL, 0, NULL, 0},
 };
 
 /* Whether the option word w takes the next word as its argument. */
@@ -319,6 +325,9 @@ static int option(struct cli *c, int opt, int *nschema)
 	case 'm': c->opts.mmap_dir = optarg; return 0;
 	case 'l': c->opts.lock_dir = optarg; return 0;
 	case 'f': c->opts.flags |= IPM_FORCE; return 0;
+	/* Long only: the mode is chosen once, at creation, and spelt out. */
+	case 'N': c->opts.flags = (c->opts.flags & ~IPM_COMPAT) | IPM_NATIVE; return 0;
+	case 'C': c->opts.flags = (c->opts.flags & ~IPM_NATIVE) | IPM_COMPAT; return 0;
 	case 'w':
 		v = strtol(optarg, &end, 10);
 		if (*optarg == '\0' || *end || v < -1 || v > 86400000)

@@ -3,15 +3,18 @@
  * each, as `ls` would show them if it knew the schema.
  *
  *   $ ipmmap -s conf/demo.ini list
- *   STRUCTURE          TAG    SIZE  MODE  STATE
- *   DemoMmapStructure  -       688  0600  ok
- *   DemoMmapStructure  old     600  0600  size 600, expected 688
+ *   STRUCTURE          TAG    SIZE  MODE  PEERS   STATE
+ *   DemoMmapStructure  -       688  0600  compat  ok
+ *   DemoMmapStructure  old     600  0600  native  size 600, expected 688
  *
- * Only looks: it opens no lock file and makes no directory (opening a
- * handle would), so it is safe on a directory others use. The state is what
- * an open would find of the size and header code, without taking a lock.
- * A file whose structure is not in the schema is shown with the definition
- * its manager stored, if there is one (ipm_definition_read()).
+ * Only looks: it takes no lock, maps nothing and makes no file or directory
+ * (opening a handle would), so it is safe on a directory others use. The
+ * state is what an open would find of the size and header code, without
+ * taking a lock; PEERS is the instance's mode as its lock file records it
+ * (native: every writer uses libipmmap and reads take no lock; compat:
+ * Python IPMMAP writers may run; "-": no lock file yet). A file whose
+ * structure is not in the schema is shown with the definition its manager
+ * stored, if there is one (ipm_definition_read()).
  */
 #include "cli.h"
 
@@ -82,6 +85,19 @@ static void state(int dirfd, const char *name, const ipm_type *t, const struct s
 		close(fd);
 }
 
+/* The mode its lock file records for the instance of file base. */
+static const char *peers(const struct cli *c, const char *base)
+{
+	const char *dir = c->opts.lock_dir ? c->opts.lock_dir : IPM_DEFAULT_LOCK_DIR;
+	char path[PATH_MAX];
+	int native;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s.lockfile", dir, base) >= sizeof(path))
+		return "-";
+	native = ipm_lockfile_native(path);
+	return native < 0 ? "-" : native ? "native" : "compat";
+}
+
 static int by_name(const struct dirent **a, const struct dirent **b)
 {
 	return strcmp((*a)->d_name, (*b)->d_name);
@@ -114,7 +130,8 @@ int cli_list(struct cli *c, int argc, char **argv)
 			close(dirfd);
 		return 1;
 	}
-	printf("%-24s %-12s %8s  %-5s %s\n", "STRUCTURE", "TAG", "SIZE", "MODE", "STATE");
+	printf("%-24s %-12s %8s  %-5s %-7s %s\n", "STRUCTURE", "TAG", "SIZE", "MODE", "PEERS",
+	       "STATE");
 	for (int i = 0; i < n; i++) {
 		const char *name = ents[i]->d_name;
 		char base[NAME_MAX + 1], why[IPM_ERRLEN] = "";
@@ -141,11 +158,11 @@ int cli_list(struct cli *c, int argc, char **argv)
 			state(dirfd, name, t, &st, why, sizeof(why));
 		ipm_schema_free(own);
 		own = NULL;
-		/* An empty tag shows as "-", so that every line has its five
+		/* An empty tag shows as "-", so that every line has its six
 		 * columns for awk and cut. */
-		printf("%-24.*s %-12s %8lld  %04o  %s\n", t ? (int)l : 1, t ? base : "?",
+		printf("%-24.*s %-12s %8lld  %04o  %-7s %s\n", t ? (int)l : 1, t ? base : "?",
 		       t ? (base[l + 1] ? base + l + 1 : "-") : base, (long long)st.st_size,
-		       (unsigned)(st.st_mode & 07777), why);
+		       (unsigned)(st.st_mode & 07777), peers(c, base), why);
 		free(ents[i]);
 	}
 	free(ents);

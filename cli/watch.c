@@ -76,10 +76,20 @@ static int render(const ipm_type *t, struct watched *w, int nw, const unsigned c
 }
 
 /* Copies the instance and takes its change token under one read lock:
- * 0, 1 after saying why, or 2 when a signal ended the lock wait. */
+ * 0, 1 after saying why, or 2 when a signal ended the lock wait. A native
+ * instance needs no lock: the token first, then one copy at least as new,
+ * so that no change is missed (one may be printed twice). */
 static int snapshot(struct cli *c, ipm_map *m, unsigned char *data, uint64_t *seen)
 {
-	int rc = ipm_lock_read(m, c->timeout_ms);
+	int rc;
+
+	if (ipm_map_native(m) == 1) {
+		rc = ipm_map_changes(m, seen);
+		if (rc == 0)
+			rc = ipm_map_copy(m, data, ipm_map_size(m));
+		return rc < 0 ? cli_fail(ipm_map_errmsg(m)) : 0;
+	}
+	rc = ipm_lock_read(m, c->timeout_ms);
 
 	if (rc < 0 && stop)
 		return 2;

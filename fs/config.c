@@ -7,6 +7,7 @@
  *   lock_dir  = .fasteners            ; default: .fasteners next to this file
  *   create    = no                    ; yes: manager, creates listed instances
  *   read_only = no                    ; yes: every file 0444, reader locks only
+ *   native    = yes                   ; with create: the instances' mode (ipmmap.h)
  *   mode      = 0640                  ; files the mount makes (default 0600)
  *   group     = staff                 ; ... and their group (name or number)
  *   instance  = DemoMmapStructure     ; repeatable: Name, Name:tag, "Name:tag ro"
@@ -54,6 +55,7 @@ struct cfg_parse {
 	int mmap_line;	     /* line of mmap_dir =, 0 if none yet */
 	int lock_line;	     /* line of lock_dir =, 0 if none yet */
 	int ro_line;	     /* line of read_only =, 0 if none yet */
+	int native_line;     /* line of native =, 0 if none yet */
 	int mode_line;	     /* line of mode =, 0 if none yet */
 	int group_line;	     /* line of group =, 0 if none yet */
 	char *err;	     /* first error */
@@ -337,8 +339,10 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
 		return cfg_group(p, value);
 	if (!strcmp(name, "owners"))
 		return cfg_owners(p, value);
-	if (!strcmp(name, "create") || !strcmp(name, "read_only")) {
-		int *seen = name[0] == 'c' ? &c->create_line : &p->ro_line;
+	if (!strcmp(name, "create") || !strcmp(name, "read_only") || !strcmp(name, "native")) {
+		int *seen = name[0] == 'c'   ? &c->create_line
+			    : name[0] == 'r' ? &p->ro_line
+					     : &p->native_line;
 
 		if (*seen)
 			return cfg_fail(p, -EINVAL, "%s given twice", name);
@@ -348,8 +352,10 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
 			return cfg_fail(p, -EINVAL, "bad boolean '%s': expected yes or no", value);
 		if (name[0] == 'c')
 			c->create = b;
-		else
+		else if (name[0] == 'r')
 			c->read_only = b;
+		else
+			c->mode_flag = b ? IPM_NATIVE : IPM_COMPAT;
 		return 1;
 	}
 	return cfg_fail(p, -EINVAL, "unknown key '%s'", name);
@@ -436,6 +442,16 @@ int fs_config_load(struct fs_config *c, const char *path, char *err, size_t errl
 		snprintf(err, errlen,
 			 "%s:%d: create = yes needs instance lines naming what to create", c->path,
 			 c->create_line);
+		rc = -EINVAL;
+		goto fail;
+	}
+	/* Only a manager records the mode: a mount that creates nothing
+	 * would silently not do what the line says. */
+	if (p.native_line && !c->create) {
+		snprintf(err, errlen,
+			 "%s:%d: native = needs create = yes (the mode is recorded "
+			 "by whoever creates the instance)",
+			 c->path, p.native_line);
 		rc = -EINVAL;
 		goto fail;
 	}

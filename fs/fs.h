@@ -97,6 +97,7 @@ struct fs_config {
 	int create;		    /* manager: create missing listed instances */
 	int create_line;	    /* line of create = yes, for messages */
 	int read_only;		    /* every instance read-only */
+	unsigned mode_flag;	    /* native = yes|no: IPM_NATIVE or IPM_COMPAT; 0: not given */
 	mode_t mode;		    /* files made (ipm_open_opts.mode); 0: library's */
 	int group;		    /* group = given: files made get gid */
 	gid_t gid;		    /* ... that group */

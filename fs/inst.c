@@ -403,6 +403,7 @@ int fs_init(struct fs *fs, struct fs_config *c, int read_only, char *err, size_t
 	fs->oopts.mmap_dir = c->mmap_dir;
 	fs->oopts.lock_dir = c->lock_dir;
 	fs->oopts.mode = c->mode;
+	fs->oopts.flags |= c->mode_flag; /* managers record it; others ignore it */
 	if (c->group) {
 		fs->oopts.flags |= IPM_GROUP;
 		fs->oopts.gid = c->gid;
@@ -832,8 +833,8 @@ void fs_release(struct fs_inst *in, struct fs_lk *lk)
  * fails. 0, FS_PARK (the lock is busy) or a negative errno with why; the
  * recoveries in *r, and in *cleared whether Python cleared the header.
  */
-static int inst_probe(struct fs_inst *in, struct ipm_recovery *r, int *cleared, char *why,
-		      size_t whylen)
+static int inst_probe(struct fs_inst *in, struct ipm_recovery *r, int *cleared, int *native,
+		      char *why, size_t whylen)
 {
 	size_t size = ipm_type_size(in->tree->type);
 	ipm_map *m = ipm_map_new(in->schema ? in->schema : in->fs->schema);
@@ -855,6 +856,7 @@ static int inst_probe(struct fs_inst *in, struct ipm_recovery *r, int *cleared, 
 		snprintf(why, whylen, "%s", ipm_map_errmsg(m));
 		goto out;
 	}
+	*native = ipm_map_native(m) == 1; /* needs no lock: said even when busy */
 	rc = inst_acquire(in, 0, &lk, why, whylen);
 	if (rc < 0)
 		goto out;
@@ -886,10 +888,10 @@ int fs_inst_status(struct fs_inst *in, char *buf, size_t cap, int busy_ok)
 	struct ipm_recovery r;
 	char why[IPM_ERRLEN], msg[IPM_ERRLEN + 16];
 	struct stat st;
-	int rc, n, cleared = 0;
+	int rc, n, cleared = 0, native = 0;
 
 	memset(&r, 0, sizeof(r));
-	rc = inst_probe(in, &r, &cleared, why, sizeof(why));
+	rc = inst_probe(in, &r, &cleared, &native, why, sizeof(why));
 	if (rc == FS_PARK && !busy_ok)
 		return rc;
 	if (rc == FS_PARK)
@@ -904,9 +906,10 @@ int fs_inst_status(struct fs_inst *in, char *buf, size_t cap, int busy_ok)
 	n = snprintf(buf, cap,
 		     "file = %s\nsize = %lld\nstate = %s\nrecoveries = %llu\n"
 		     "last_recovery_pid = %d\nlast_recovery_time = %.6f\npending = %d\n"
-		     "cleared = %d\n",
+		     "cleared = %d\nmode = %s\n",
 		     in->path, (long long)st.st_size, msg, (unsigned long long)r.count,
-		     (int)r.last_pid, r.last_time, r.pending, cleared);
+		     (int)r.last_pid, r.last_time, r.pending, cleared,
+		     native ? "native" : "compat");
 	/* Where the layout comes from, when it is not the configuration. */
 	if (n >= 0 && (size_t)n < cap && in->def != FS_DEF_SCHEMA)
 		n += snprintf(buf + n, cap - (size_t)n, "definition = %s (%s)\n",

@@ -20,6 +20,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -129,6 +130,62 @@ static int copy_out(ipm_map *m, size_t off, void *buf, size_t n)
 	return ipm_map_guarded(m, span_copy, &s);
 }
 
+/*
+ * n bytes at off into buf as the rule says: under the lock the handle holds;
+ * without any on a native instance (seqread.c); or under a read lock taken
+ * for the call.
+ */
+static int read_span(ipm_map *m, size_t off, void *buf, size_t n)
+{
+	int rc, took;
+
+	if (ipm_seq_may(m)) {
+		rc = ipm_seq_read(m, off, buf, n);
+		if (rc != IPM_SEQ_LOCK)
+			return rc;
+	}
+	took = begin(m, false);
+	if (took < 0)
+		return took;
+	rc = copy_out(m, off, buf, n);
+	end(m, took);
+	return rc;
+}
+
+/* Room for a field's bytes read without a lock: on the stack up to its
+ * size, else allocated. */
+struct fieldcopy {
+	unsigned char stack[256];
+	unsigned char *p; /* stack or allocated */
+};
+
+/* f's bytes copied without a lock into c->p: 0, a negative errno, or
+ * IPM_SEQ_LOCK when the caller must read under the lock. */
+static int field_lockfree(ipm_map *m, const struct ipm_field *f, struct fieldcopy *c)
+{
+	int rc;
+
+	c->p = NULL;
+	if (!ipm_seq_may(m))
+		return IPM_SEQ_LOCK;
+	c->p = f->size <= sizeof(c->stack) ? c->stack : malloc(f->size);
+	if (!c->p)
+		return IPM_SEQ_LOCK; /* the lock path needs no memory */
+	rc = ipm_seq_read(m, f->offset, c->p, f->size);
+	if (rc == IPM_SEQ_LOCK) {
+		if (c->p != c->stack)
+			free(c->p);
+		c->p = NULL;
+	}
+	return rc;
+}
+
+static void field_done(struct fieldcopy *c)
+{
+	if (c->p && c->p != c->stack)
+		free(c->p);
+}
+
 static int copy_in(ipm_map *m, size_t off, const void *buf, size_t n)
 {
 	struct span s = {off, (void *)buf, n, true};
@@ -159,18 +216,14 @@ static int kind_mismatch(ipm_map *m, const struct ipm_field *f, const char *want
 static int read_int(ipm_map *m, const struct ipm_field *f, uint64_t *u, bool *neg)
 {
 	unsigned char v[8];
-	int rc = check_field(m, f, NULL, false), took;
+	int rc = check_field(m, f, NULL, false);
 
 	if (rc < 0)
 		return rc;
 	if (!is_int(f->kind))
 		return kind_mismatch(m, f, "an integer or bool");
 	assert(f->size <= sizeof(v)); /* check_field() matched size and kind */
-	took = begin(m, false);
-	if (took < 0)
-		return took;
-	rc = copy_out(m, f->offset, v, f->size);
-	end(m, took);
+	rc = read_span(m, f->offset, v, f->size);
 	if (rc < 0)
 		return rc;
 	if (f->width)
@@ -221,18 +274,14 @@ int ipm_get_f64(ipm_map *m, const struct ipm_field *f, double *out)
 	uint64_t u;
 	bool neg;
 	float fl;
-	int rc = check_field(m, f, NULL, false), took;
+	int rc = check_field(m, f, NULL, false);
 
 	if (rc < 0)
 		return rc;
 	if (f->kind > IPM_BOOL)
 		return kind_mismatch(m, f, "a number");
 	assert(f->size <= sizeof(v)); /* check_field() matched size and kind */
-	took = begin(m, false);
-	if (took < 0)
-		return took;
-	rc = copy_out(m, f->offset, v, f->size);
-	end(m, took);
+	rc = read_span(m, f->offset, v, f->size);
 	if (rc < 0)
 		return rc;
 	if (f->kind == IPM_FLOAT) {
@@ -257,12 +306,11 @@ struct str_out {
 	size_t n;                  /* out: length of the text */
 };
 
-static int str_copy(ipm_map *m, void *ctx)
+/* The text of the field's bytes at p into o. */
+static int str_from(struct str_out *o, const unsigned char *p)
 {
-	struct str_out *o = ctx;
-	const unsigned char *p = m->data + o->f->offset, *nul;
+	const unsigned char *nul = memchr(p, '\0', o->f->size);
 
-	nul = memchr(p, '\0', o->f->size);
 	o->n = nul ? (size_t)(nul - p) : o->f->size;
 	if (o->n >= o->len)
 		return -ENOSPC;
@@ -271,9 +319,17 @@ static int str_copy(ipm_map *m, void *ctx)
 	return 0;
 }
 
+static int str_copy(ipm_map *m, void *ctx)
+{
+	struct str_out *o = ctx;
+
+	return str_from(o, m->data + o->f->offset);
+}
+
 int ipm_get_str(ipm_map *m, const struct ipm_field *f, char *buf, size_t len)
 {
 	struct str_out o = {f, buf, len, 0};
+	struct fieldcopy c;
 	char b[96];
 	int rc = check_field(m, f, NULL, false), took;
 
@@ -281,11 +337,17 @@ int ipm_get_str(ipm_map *m, const struct ipm_field *f, char *buf, size_t len)
 		return rc;
 	if (f->kind != IPM_STRING)
 		return kind_mismatch(m, f, "a string");
-	took = begin(m, false);
-	if (took < 0)
-		return took;
-	rc = ipm_map_guarded(m, str_copy, &o);
-	end(m, took);
+	rc = field_lockfree(m, f, &c);
+	if (rc == 0)
+		rc = str_from(&o, c.p);
+	field_done(&c);
+	if (rc == IPM_SEQ_LOCK) {
+		took = begin(m, false);
+		if (took < 0)
+			return took;
+		rc = ipm_map_guarded(m, str_copy, &o);
+		end(m, took);
+	}
 	if (rc == -ENOSPC)
 		return ipm_errf(m->err, -ENOSPC, "%s: %zu bytes of text do not fit in %zu",
 				where(f, NULL, b), o.n, len);
@@ -295,19 +357,14 @@ int ipm_get_str(ipm_map *m, const struct ipm_field *f, char *buf, size_t len)
 int ipm_get_bytes(ipm_map *m, const struct ipm_field *f, void *buf, size_t len)
 {
 	char b[96];
-	int rc = check_field(m, f, NULL, false), took;
+	int rc = check_field(m, f, NULL, false);
 
 	if (rc < 0)
 		return rc;
 	if (len != f->size)
 		return ipm_errf(m->err, -EINVAL, "%s: buffer of %zu bytes for %zu",
 				where(f, NULL, b), len, f->size);
-	took = begin(m, false);
-	if (took < 0)
-		return took;
-	rc = copy_out(m, f->offset, buf, f->size);
-	end(m, took);
-	return rc;
+	return read_span(m, f->offset, buf, f->size);
 }
 
 /* Writes an integer v (negative when neg) into an integer or bool field. */
@@ -479,6 +536,7 @@ static int text_in(ipm_map *m, void *ctx)
 static int get_text(ipm_map *m, const struct ipm_field *f, const char *path, char *buf,
 		    size_t len)
 {
+	struct fieldcopy c;
 	char b[96];
 	int rc = check_field(m, f, path, false), took;
 
@@ -487,11 +545,19 @@ static int get_text(ipm_map *m, const struct ipm_field *f, const char *path, cha
 	if (f->kind > IPM_STRING)
 		return ipm_errf(m->err, -EINVAL, "%s: %s has no text value", where(f, path, b),
 				f->kind == IPM_ARRAY ? "an array" : "a structure");
-	took = begin(m, false);
-	if (took < 0)
-		return took;
-	rc = ipm_map_guarded(m, text_out, &(struct text_io){f, buf, len, NULL});
-	end(m, took);
+	took = field_lockfree(m, f, &c);
+	if (took == 0)
+		rc = ipm_text_format(f, c.p, buf, len); /* a length: may be 1 */
+	else
+		rc = took;
+	field_done(&c);
+	if (took == IPM_SEQ_LOCK) {
+		took = begin(m, false);
+		if (took < 0)
+			return took;
+		rc = ipm_map_guarded(m, text_out, &(struct text_io){f, buf, len, NULL});
+		end(m, took);
+	}
 	if (rc == -ENOSPC)
 		return ipm_errf(m->err, rc, "%s: text does not fit in %zu bytes", where(f, path, b),
 				len);
@@ -575,19 +641,14 @@ static int whole(ipm_map *m, bool write, const char *what)
 
 int ipm_map_copy(ipm_map *m, void *buf, size_t len)
 {
-	int rc = whole(m, false, "copy"), took;
+	int rc = whole(m, false, "copy");
 
 	if (rc < 0)
 		return rc;
 	if (len < m->size)
 		return ipm_errf(m->err, -ENOSPC, "cannot copy %zu bytes into a buffer of %zu",
 				m->size, len);
-	took = begin(m, false);
-	if (took < 0)
-		return took;
-	rc = copy_out(m, 0, buf, m->size);
-	end(m, took);
-	return rc;
+	return read_span(m, 0, buf, m->size);
 }
 
 static int clear_all(ipm_map *m, void *ctx)
@@ -636,16 +697,11 @@ int ipm_map_touch(ipm_map *m)
 
 int ipm_map_timestamp(ipm_map *m, double *out)
 {
-	int rc = whole(m, false, "read the time stamp"), took;
+	int rc = whole(m, false, "read the time stamp");
 
 	if (rc < 0)
 		return rc;
-	took = begin(m, false);
-	if (took < 0)
-		return took;
-	rc = copy_out(m, IPM_HDR_STAMP_OFF, out, sizeof(*out));
-	end(m, took);
-	return rc;
+	return read_span(m, IPM_HDR_STAMP_OFF, out, sizeof(*out));
 }
 
 /* ------------------------------------------------------------------------ */

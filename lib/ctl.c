@@ -1,6 +1,7 @@
 /*
  * ctl.c - the control page of the lock file: the change counter, which is
- * also a futex word, the waiters' lease and the waiting writer's lease.
+ * also a futex word, the waiters' lease, the waiting writer's lease, the
+ * write sequence count of lock-free readers and the instance's mode.
  * Callers run these under the guard (fault.c): the page may be cut away.
  * A futex call on a page that is gone fails with EFAULT instead of
  * faulting; sleeps then go on as plain sleeps.
@@ -21,7 +22,9 @@
 #include "ipmmap_i.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -49,6 +52,83 @@ void ipm_ctl_bump(struct ipm_lockfile *lf)
 uint32_t ipm_ctl_seq(const struct ipm_lockfile *lf)
 {
 	return lf->ctl ? __atomic_load_n(&lf->ctl->seq, __ATOMIC_ACQUIRE) : 0;
+}
+
+/*
+ * The write sequence count, as the Linux kernel's write_seqcount_begin()
+ * and _end(), in C11 terms (Boehm 2012, "Can seqlocks get along with
+ * programming language memory models?", section 5): only the holder of the
+ * write lock stores it, so a load and a store do, no read-modify-write. The
+ * odd value is a relaxed store followed by a release fence, which orders it
+ * before every store of the section (the fence orders prior stores before
+ * later ones); the even value is a release store, after every store of the
+ * section. On x86 both fences are only compiler barriers: the section pays
+ * two plain stores.
+ */
+void ipm_ctl_wbegin(struct ipm_lockfile *lf)
+{
+	struct ipm_ctl *c = lf->ctl;
+	uint32_t w;
+
+	if (!c || !lf->rw)
+		return;
+	w = __atomic_load_n(&c->wseq, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->wseq, w + ((w & 1) ? 2 : 1), __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+void ipm_ctl_wend(struct ipm_lockfile *lf)
+{
+	struct ipm_ctl *c = lf->ctl;
+	uint32_t w;
+
+	if (!c || !lf->rw)
+		return;
+	w = __atomic_load_n(&c->wseq, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->wseq, w + ((w & 1) ? 1 : 2), __ATOMIC_RELEASE);
+}
+
+uint32_t ipm_ctl_mode(const struct ipm_lockfile *lf)
+{
+	return lf->ctl ? __atomic_load_n(&lf->ctl->mode, __ATOMIC_RELAXED) : 0;
+}
+
+void ipm_ctl_mode_set(struct ipm_lockfile *lf, uint32_t mode)
+{
+	if (lf->ctl && lf->rw)
+		__atomic_store_n(&lf->ctl->mode, mode, __ATOMIC_RELEASE);
+}
+
+void ipm_ctl_mode_restamp(struct ipm_lockfile *lf, uint32_t mode)
+{
+	uint32_t zero = 0;
+
+	if (lf->ctl && lf->rw && mode)
+		__atomic_compare_exchange_n(&lf->ctl->mode, &zero, mode, false, __ATOMIC_SEQ_CST,
+					    __ATOMIC_RELAXED);
+}
+
+int ipm_lockfile_native(const char *lock_path)
+{
+	uint64_t magic;
+	struct ipm_ctl c;
+	ssize_t n;
+	int fd = open(lock_path, O_RDONLY | IPM_SAFE_OPEN), err;
+
+	if (fd < 0)
+		return -errno;
+	do
+		n = pread(fd, &c, offsetof(struct ipm_ctl, reserved), 0);
+	while (n < 0 && errno == EINTR);
+	err = errno;
+	close(fd);
+	if (n < 0)
+		return -err;
+	memcpy(&magic, IPM_CTL_MAGIC, sizeof(magic));
+	/* Too short, or not stamped yet: no mode said, compat. */
+	if ((size_t)n < offsetof(struct ipm_ctl, reserved) || c.magic != magic)
+		return 0;
+	return c.mode == IPM_MODE_NATIVE;
 }
 
 /* Raises *word to until, unless a longer one runs already. */

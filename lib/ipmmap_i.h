@@ -373,6 +373,7 @@ int ipm_load_layout(struct ipm_load *ld);
 /*   fault.c     guarded access to both files: repair or report a fault      */
 /*   follow.c    a .mmap file replaced under a handle: seen at a lock        */
 /*   lock.c      the lock protocol: read, write, unlock, sections, priority  */
+/*   seqread.c   reads without a lock on a native instance (wseq)            */
 /* Above them the map layer: map.c, notify.c, access.c.                      */
 /* ======================================================================== */
 
@@ -395,8 +396,17 @@ struct ipm_ctl {
 				      renames a new file into place (follow.c) */
 	uint64_t lease;            /* CLOCK_MONOTONIC ns until which a waiter may sleep */
 	uint64_t wlease;           /* CLOCK_MONOTONIC ns until which a writer waits (lock.c) */
-	unsigned char reserved[IPM_CTL_SIZE - 32]; /* zero, for later versions */
+	uint32_t wseq;             /* write sequence count: odd while a write section is
+				      open, so readers may copy without a lock (seqread.c) */
+	uint32_t mode;             /* IPM_MODE_NATIVE, IPM_MODE_COMPAT, or 0: not said, which
+				      reads as compat (map.c sets it, lock.c stamps it back) */
+	unsigned char reserved[IPM_CTL_SIZE - 40]; /* zero, for later versions */
 };
+
+/* The instance's mode (struct ipm_ctl.mode): magic values, so that a page of
+ * garbage is not taken for a promise that no foreign writer runs. */
+#define IPM_MODE_NATIVE 0x5654414eu /* "NATV": every writer uses libipmmap */
+#define IPM_MODE_COMPAT 0x54504d43u /* "CMPT": Python IPMMAP writers may run */
 
 /*
  * The undo record (undo.c): what the current write section saved of the
@@ -503,6 +513,8 @@ struct ipm_map {
 	struct ipm_section sec;    /* what the open write section saved (lock.c) */
 	unsigned char *saved;      /* a dead section's saved state, to read; or NULL */
 	ipm_schema *own;           /* stored definition it was opened with, owned (stored.c) */
+	uint32_t mode;             /* the last mode the handle saw in the control page,
+				      stamped back after a cut (lock.c); 0: none yet */
 	char err[IPM_ERRLEN];      /* last failure */
 };
 
@@ -667,6 +679,23 @@ int64_t ipm_ctl_wlease(const struct ipm_lockfile *lf);
 void ipm_ctl_wlease_raise(struct ipm_lockfile *lf, uint64_t until);
 void ipm_ctl_wlease_drop(struct ipm_lockfile *lf, uint64_t mine);
 
+/*
+ * The write sequence count (wseq), under the write lock, around every change
+ * of the structure: begin makes it odd (from even +1; from a dead writer's odd
+ * +2, so that readers of that dead section's saved state see it move), end
+ * makes it even (+1; +2 if it is even, the page having been cut meanwhile).
+ * Both order themselves against the data: begin before the stores that
+ * follow it, end after those before it (see seqread.c).
+ */
+void ipm_ctl_wbegin(struct ipm_lockfile *lf);
+void ipm_ctl_wend(struct ipm_lockfile *lf);
+
+/* The mode in the control page (0: not said), and setting it (when
+ * writable); restamp sets it only where a cut left 0. */
+uint32_t ipm_ctl_mode(const struct ipm_lockfile *lf);
+void ipm_ctl_mode_set(struct ipm_lockfile *lf, uint32_t mode);
+void ipm_ctl_mode_restamp(struct ipm_lockfile *lf, uint32_t mode);
+
 /* Sleeps up to ns while the counter is seq (plainly without a control page,
  * or when its page is gone): 0 (woken, changed, slice over) or -EINTR. */
 int ipm_ctl_sleep(struct ipm_lockfile *lf, uint32_t seq, int64_t ns);
@@ -684,6 +713,13 @@ int ipm_undo_dead(const struct ipm_undo *u, size_t size);
 /* Puts a dead section's saved bytes over data (a copy of the structure, or
  * the structure itself); version is ipm_undo_dead()'s. */
 void ipm_undo_apply(const struct ipm_undo *u, int version, void *data, size_t size);
+
+/* The same for the n bytes at off of the structure only, which dst holds.
+ * Never reads outside the record nor writes outside dst, even while the
+ * record changes under it (a reader without a lock racing the next writer,
+ * seqread.c, which then throws the result away). */
+void ipm_undo_apply_span(const struct ipm_undo *u, int version, void *dst, size_t off, size_t n,
+			 size_t size);
 
 /* Restores a dead section into data and closes the record: 1 if it did, 0
  * if there was nothing it could apply (then it is closed). */
@@ -743,6 +779,28 @@ void ipm_follow_renamed(ipm_map *m);
  * 1 if the path names another file than the mapped one (the next lock
  * looks then), else 0. Never touches m->err. */
 int ipm_follow_peek(ipm_map *m);
+
+/* ---- seqread.c ---- */
+
+/* What ipm_seq_read() returns when the caller must take the lock instead. */
+#define IPM_SEQ_LOCK 1
+
+/*
+ * Copies [off, off + n) of the structure into buf without a lock, when the
+ * handle holds none and the instance is native: 0, -EIO with m->err set (a
+ * damaged file: nothing from it is given), or IPM_SEQ_LOCK when the caller
+ * must read under the lock as before (compat, no control page, a file to
+ * follow, a live writer in a long section, too many retries). buf may hold
+ * anything after a failure.
+ */
+int ipm_seq_read(ipm_map *m, size_t off, void *buf, size_t n);
+
+/* Whether a read may try ipm_seq_read() at all: no lock held, and native
+ * when the handle last looked (a compat instance pays one compare). */
+static inline bool ipm_seq_may(const ipm_map *m)
+{
+	return m->held == IPM_HELD_NONE && m->mode == IPM_MODE_NATIVE;
+}
 
 /* ---- lock.c, for the map layer ---- */
 

@@ -93,8 +93,24 @@ static int defer_sleep(ipm_map *m, void *ctx)
 	return ipm_ctl_defer(&m->lf, *(int64_t *)ctx);
 }
 
+/*
+ * The mode the handle knows, kept in step with the control page: a page
+ * cut and grown back again reads 0 (compat, the safe side) until a handle
+ * that saw the mode stamps it back, which it does here, at a lock.
+ */
+static void mode_keep(ipm_map *m)
+{
+	uint32_t mode = ipm_ctl_mode(&m->lf);
+
+	if (mode)
+		m->mode = mode;
+	else
+		ipm_ctl_mode_restamp(&m->lf, m->mode);
+}
+
 static int dead_get(ipm_map *m, void *ctx)
 {
+	mode_keep(m);
 	*(int *)ctx = ipm_undo_dead(m->lf.undo, m->size);
 	return 0;
 }
@@ -118,7 +134,9 @@ static int lockfile_ok(ipm_map *m, void *ctx)
 }
 
 /* The saved bytes back into the file, counted and announced: 1 if it did.
- * Not into a damaged file: the record waits for it to be whole. */
+ * Not into a damaged file: the record waits for it to be whole. A restore
+ * changes the structure: it is a write section for lock-free readers, whose
+ * copies of the dead section's state the count's move invalidates. */
 static int restore(ipm_map *m, void *ctx)
 {
 	int undone, rc;
@@ -133,7 +151,11 @@ static int restore(ipm_map *m, void *ctx)
 	rc = ipm_data_verify(m);
 	if (rc < 0)
 		return rc;
+	if (!ipm_undo_dead(m->lf.undo, m->size))
+		return ipm_undo_restore(m->lf.undo, m->mapped, m->size); /* forgets it */
+	ipm_ctl_wbegin(&m->lf);
 	undone = ipm_undo_restore(m->lf.undo, m->mapped, m->size);
+	ipm_ctl_wend(&m->lf);
 	if (undone) {
 		m->undone++;
 		ipm_ctl_bump(&m->lf);
@@ -177,13 +199,20 @@ static int section_begin(ipm_map *m, void *ctx)
 	 * it or undone from it (lockfile.c). */
 	if (rc == 0 && m->lf.undo && m->lf.rw)
 		rc = ipm_lockfile_check(&m->lf, m->lock_path, m->err) < 0 ? -EIO : 0;
-	if (rc == 0)
-		ipm_data_uncleared(m);
-	if (rc < 0 || !m->lf.undo || !m->lf.rw)
+	if (rc < 0)
 		return rc;
+	/* Odd before the first store of the section, the restore included. */
+	mode_keep(m);
+	ipm_ctl_wbegin(&m->lf);
+	ipm_data_uncleared(m);
+	if (!m->lf.undo || !m->lf.rw)
+		return 0;
 	if (ipm_undo_open(m->lf.undo, m->mapped, m->size, &m->sec))
 		m->undone++;
-	return m->sec.raw ? save_all(m, NULL) : 0;
+	rc = m->sec.raw ? save_all(m, NULL) : 0;
+	if (rc < 0)
+		ipm_ctl_wend(&m->lf); /* no section, no store of the caller's */
+	return rc;
 }
 
 int ipm_lock_declare(ipm_map *m, size_t off, size_t len)
@@ -215,12 +244,14 @@ void ipm_lock_raw(ipm_map *m)
 }
 
 /* Close the section and announce it, while the write lock is still held:
- * under a read lock the change counter always matches the data. */
+ * under a read lock the change counter always matches the data. The count
+ * goes even before the wake, so that a waiter woken reads without a lock. */
 static int section_end(ipm_map *m, void *ctx)
 {
 	(void)ctx;
 	if (m->lf.undo && m->lf.rw)
 		ipm_undo_close(m->lf.undo);
+	ipm_ctl_wend(&m->lf);
 	ipm_ctl_bump(&m->lf);
 	return 0;
 }

@@ -420,6 +420,18 @@ static int create_file(ipm_map *m, const char *dir, const char *name, const char
 	return fd;
 }
 
+static int wbegin_fn(void *arg)
+{
+	ipm_ctl_wbegin(arg);
+	return 0;
+}
+
+static int wend_fn(void *arg)
+{
+	ipm_ctl_wend(arg);
+	return 0;
+}
+
 /* What a manager did to the file (manager_prepare()). */
 enum made { KEPT, REWRITTEN, RENAMED };
 
@@ -427,8 +439,9 @@ enum made { KEPT, REWRITTEN, RENAMED };
  * says whether it wrote the contents, in place or as a new file. */
 static int manager_prepare(ipm_map *m, const char *dir, const char *name, const char *tag,
 			   const char *path, size_t size, const struct ipm_open_opts *o,
-			   enum made *made)
+			   enum made *made, int lock_fd, const char *lock_path)
 {
+	void *addr;
 	struct stat st;
 	int16_t code;
 	int fd, rc;
@@ -477,8 +490,16 @@ static int manager_prepare(ipm_map *m, const char *dir, const char *name, const 
 		rc = ipm_errf(m->err, -errno, "cannot write %s: %s", path, strerror(errno));
 		goto fail;
 	}
+	/* Rewritten in place, where lock-free readers may be copying: the
+	 * write sequence count of the lock file (attached now for it) is odd
+	 * while it is written. A cut page has no count to tell. */
 	*made = REWRITTEN;
+	rc = ipm_lockfile_attach(&m->lf, lock_fd, lock_path, size, fd, m->err);
+	if (rc < 0)
+		goto fail;
+	ipm_guard_run(wbegin_fn, &m->lf, &rc, &addr);
 	rc = write_initial(m, fd, path, size);
+	ipm_guard_run(wend_fn, &m->lf, &(int){0}, &addr);
 	if (rc == 0)
 		return fd;
 fail:
@@ -541,6 +562,57 @@ int ipm_map_recover(ipm_map *m, int timeout_ms)
 	if (rc < 0)
 		return rc;
 	return m->undone > before;
+}
+
+/*
+ * The mode (see ipmmap.h, "Modes"): a manager given IPM_NATIVE or
+ * IPM_COMPAT writes it into the control page while it still holds the write
+ * lock, with the file whole; every handle then learns what the page says.
+ * Without a flag the page keeps what it holds (0 for a new lock file: compat).
+ */
+static int mode_fn(ipm_map *m, void *ctx)
+{
+	uint32_t *mode = ctx;
+
+	if (*mode)
+		ipm_ctl_mode_set(&m->lf, *mode);
+	*mode = ipm_ctl_mode(&m->lf);
+	if (*mode)
+		m->mode = *mode; /* kept for a page cut later (lock.c) */
+	return 0;
+}
+
+static int nothing_fn(ipm_map *m, void *ctx)
+{
+	(void)m;
+	(void)ctx;
+	return 0;
+}
+
+static void mode_at_open(ipm_map *m, enum ipm_role role, unsigned flags)
+{
+	uint32_t want = 0;
+
+	if (role == IPM_MANAGER && (flags & IPM_NATIVE))
+		want = IPM_MODE_NATIVE;
+	else if (role == IPM_MANAGER && (flags & IPM_COMPAT))
+		want = IPM_MODE_COMPAT;
+	m->mode = 0;
+	ipm_guarded(m, mode_fn, &want, 0); /* a cut lock file: compat, said later */
+}
+
+int ipm_map_native(ipm_map *m)
+{
+	uint32_t want = 0;
+	int rc;
+
+	if (!m || !m->type)
+		return m ? ipm_errf(m->err, -EBADF, "cannot read the mode: map is not open")
+			 : -EBADF;
+	rc = ipm_guarded(m, mode_fn, &want, 0);
+	if (rc < 0)
+		return rc;
+	return want == IPM_MODE_NATIVE;
 }
 
 static int wait_failed(ipm_map *m, int rc, const char *lock_path)
@@ -661,7 +733,8 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 		}
 		/* Before the file appears: see stored.c. */
 		rc = ipm_stored_put(m, t, name, tag, path, lock_dir, opts);
-		fd = rc < 0 ? rc : manager_prepare(m, mmap_dir, name, tag, path, size, opts, &made);
+		fd = rc < 0 ? rc : manager_prepare(m, mmap_dir, name, tag, path, size, opts, &made,
+						   lock_fd, lock_path);
 		rc = fd < 0 ? fd : ipm_data_check(m->err, fd, path, size);
 	} else {
 		rc = open_existing(m, lock_fd, lock_path, path, size, role, &fd);
@@ -689,7 +762,8 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 	m->size_checks = 0;
 	m->canary = ipm_data_canary(m);
 	ipm_follow_init(m);
-	rc = ipm_lockfile_attach(&m->lf, lock_fd, lock_path, size, fd, m->err);
+	/* (A manager that rewrote the file in place attached it already.) */
+	rc = m->lf.base ? 0 : ipm_lockfile_attach(&m->lf, lock_fd, lock_path, size, fd, m->err);
 	if (rc < 0)
 		m->lf.fd = lock_fd; /* for ipm_map_close() to close */
 	/* Still under the write lock: a file made anew has no open section
@@ -702,6 +776,12 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 		ipm_lock_discard(m);
 	else if (rc == 0 && role != IPM_READER)
 		rc = undo_at_open(m);
+	if (rc == 0)
+		mode_at_open(m, role, opts->flags);
+	/* A writer's first size check sets the canary, which readers (whose
+	 * own check costs an fstat() while it is missing) then trust. */
+	if (rc == 0 && role != IPM_READER)
+		ipm_guarded(m, nothing_fn, NULL, IPM_VERIFY);
 	if (rc == 0) {
 		rc = ipm_lock_fd(lock_fd, F_UNLCK, 0);
 		if (rc < 0)
@@ -716,6 +796,7 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 	return 0;
 
 fail:
+	ipm_lockfile_detach(&m->lf); /* a manager's, attached to rewrite in place */
 	if (data != MAP_FAILED)
 		munmap(data, ipm_data_maplen(size));
 	if (fd >= 0)

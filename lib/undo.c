@@ -156,21 +156,48 @@ int ipm_undo_dead(const struct ipm_undo *u, size_t size)
 
 void ipm_undo_apply(const struct ipm_undo *u, int version, void *data, size_t size)
 {
-	unsigned char *d = data;
-	size_t off = 0;
+	ipm_undo_apply_span(u, version, data, 0, size, size);
+}
+
+/*
+ * Each range is read once and checked as log_valid() checks it before it
+ * is used, and the log's length once: under a lock that changes nothing
+ * (the record was found valid), without one (seqread.c) it keeps a record
+ * rewritten meanwhile from sending a copy outside either buffer.
+ */
+void ipm_undo_apply_span(const struct ipm_undo *u, int version, void *dst, size_t off, size_t n,
+			 size_t size)
+{
+	size_t lines = lines_of(size), room = log_room(size), at = 0, end = off + n;
+	uint64_t used = __atomic_load_n(&u->used, __ATOMIC_ACQUIRE);
+	unsigned char *d = dst;
 
 	if (version == 1) {
-		memcpy(d, u->data, size);
+		memcpy(d, u->data + off, n);
 		return;
 	}
-	while (off < u->used) {
-		const struct ipm_undo_range *r = (const void *)(u->data + off);
-		size_t from = (size_t)r->line * IPM_UNDO_LINE;
-		size_t to = (size_t)(r->line + r->lines) * IPM_UNDO_LINE;
+	if (used > room)
+		return;
+	while (at < used && at + sizeof(struct ipm_undo_range) <= room) {
+		const struct ipm_undo_range *r = (const void *)(u->data + at);
+		uint32_t line = __atomic_load_n(&r->line, __ATOMIC_RELAXED);
+		uint32_t cnt = __atomic_load_n(&r->lines, __ATOMIC_RELAXED);
+		size_t from, to;
 
+		if (cnt == 0 || line >= lines || cnt > lines - line ||
+		    (uint64_t)cnt * IPM_UNDO_LINE > room - at - sizeof(*r))
+			return;
+		from = (size_t)line * IPM_UNDO_LINE;
+		to = (size_t)(line + cnt) * IPM_UNDO_LINE;
+		if (to > size)
+			to = size;
 		/* Ranges never overlap: any order gives the old bytes. */
-		memcpy(d + from, u->data + off + sizeof(*r), (to < size ? to : size) - from);
-		off += sizeof(*r) + (size_t)r->lines * IPM_UNDO_LINE;
+		if (from < end && to > off) {
+			size_t a = from > off ? from : off, b = to < end ? to : end;
+
+			memcpy(d + (a - off), u->data + at + sizeof(*r) + (a - from), b - a);
+		}
+		at += sizeof(*r) + (size_t)cnt * IPM_UNDO_LINE;
 	}
 }
 

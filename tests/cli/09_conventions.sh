@@ -48,19 +48,23 @@ is "check without any schema" "1|ipmmap: no schema: give FILE, -s FILE or set IP
 
 # list: every .mmap of the directory, with what an open would find.
 ipm -s "$S" create -t run2 DemoMmapStructure >/dev/null
+ipm -s "$S" create -t nat --native DemoMmapStructure >/dev/null
 head -c 600 /dev/zero >.mmap/DemoMmapStructure_short.mmap
 printf 'x' >.mmap/Unknown_a.mmap
 chmod 640 .mmap/DemoMmapStructure_run2.mmap
 ipm -s "$S" list >list.txt 2>err.txt
 is "list exits 0" "0|" "$?|$(cat err.txt)"
-is "list: a header line, then one line per file" 5 "$(wc -l <list.txt)"
-is "list: header" "STRUCTURE TAG SIZE MODE STATE" "$(head -n 1 list.txt | tr -s ' ')"
-is "list: the empty tag" "DemoMmapStructure - 688 0600 ok" \
+is "list: a header line, then one line per file" 6 "$(wc -l <list.txt)"
+is "list: header" "STRUCTURE TAG SIZE MODE PEERS STATE" "$(head -n 1 list.txt | tr -s ' ')"
+is "list: the empty tag" "DemoMmapStructure - 688 0600 compat ok" \
 	"$(grep 'DemoMmapStructure  *- ' list.txt | tr -s ' ')"
-is "list: a tag and a mode" "DemoMmapStructure run2 688 0640 ok" \
+is "list: a tag and a mode" "DemoMmapStructure run2 688 0640 compat ok" \
 	"$(grep ' run2 ' list.txt | tr -s ' ')"
-is "list: a file of the wrong size" "DemoMmapStructure short 600 0600 size 600, expected 688" \
-	"$(grep ' short ' list.txt | sed 's/ \{2,\}/ /g' | sed 's/0[0-7]\{3\} size/0600 size/')"
+is "list: an instance created --native" "DemoMmapStructure nat 688 0600 native ok" \
+	"$(grep ' nat ' list.txt | tr -s ' ')"
+is "list: a file of the wrong size, no lock file" \
+	"DemoMmapStructure short 600 0600 - size 600, expected 688" \
+	"$(grep ' short ' list.txt | sed 's/ \{2,\}/ /g' | sed 's/0[0-7]\{3\} - size/0600 - size/')"
 grep -q '^? .*Unknown_a .*no structure of the schema$' list.txt && ok "list: an unknown structure" ||
 	no "list: unknown structure: $(cat list.txt)"
 ipm -s "$S" list -m nosuch 2>err.txt

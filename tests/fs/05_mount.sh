@@ -12,6 +12,7 @@ mkdir -p "$M2"
 
 for c in "unknown_key.ini:4: unknown key 'colour'" \
 	"bad_bool.ini:4: bad boolean 'maybe'" \
+	"native_no_create.ini:4: native = needs create = yes" \
 	"bad_section.ini:6: unknown section [other]" \
 	"no_schema.ini:3: create = yes needs a schema" \
 	"syntax.ini:4: syntax error" \

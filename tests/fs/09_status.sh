@@ -60,7 +60,8 @@ recoveries = 0
 last_recovery_pid = 0
 last_recovery_time = 0.000000
 pending = 0
-cleared = 0" "$st"
+cleared = 0
+mode = compat" "$st"
 expect ".status is read-only" "-r--------" "$(stat -c %A "$D/.status")"
 refuse "writing .status" sh -c "echo 1 > '$D/.status'"
 expect ".status is not a field" "" "$(t grep status "$D/.values")"
@@ -117,4 +118,16 @@ contains ".status of a damaged file" "state = damaged (" "$(t cat "$D2/.status")
 stop "$T/mnt2" || nok "read-only server exit status"
 FSPID=$W
 stop "$T/mnt" || nok "server exit status"
+
+# native = yes: the mount that creates the instance records the mode, and
+# reads it without locks like every handle of the library.
+conf "$T/n.ini" "create = yes" "native = yes" "instance = DemoMmapStructure:nat"
+start "$T/mnt3" -o config="$T/n.ini" || { nok "native mount"; finish; }
+N=$T/mnt3/DemoMmapStructure_nat
+contains ".status of a native instance" "mode = native" "$(t cat "$N/.status")"
+check "a write through it" sh -c "echo 6 > '$N/data_int'"
+expect "... and a read" 6 "$(t cat "$N/data_int")"
+expect "ipmmap list shows the mode" native \
+	"$("$ROOT/$B/ipmmap" -s "$SCHEMA" -m "$MMAP" -l "$LOCKS" list | awk '$2 == "nat" { print $5 }')"
+stop "$T/mnt3" || nok "native server exit status"
 finish

@@ -39,7 +39,7 @@ expect r "and says the instance is cleared" 1
 is "a new C open takes it (no 'header_code 0x0000')" "0|" \
 	"$(ipmmap get DemoMmapStructure data_int data_string 2>&1 | paste -sd'|')"
 is "ipmmap list says cleared" "ok (cleared: header code 0)" \
-	"$(ipmmap list | awk '$1 == "DemoMmapStructure" { $1 = $2 = $3 = $4 = ""; sub(/^ +/, ""); print }')"
+	"$(ipmmap list | awk '$1 == "DemoMmapStructure" { $1 = $2 = $3 = $4 = $5 = ""; sub(/^ +/, ""); print }')"
 send e "set data_int 3"
 expect e "the next C write" ok
 send r cleared
