@@ -12,64 +12,22 @@
  *   "a.b[3].c"         ->  struct ipm_field        (ipm_map_resolve)
  *   field              ->  value, typed or text    (ipm_get_* / ipm_set_*)
  *
- * Invariants
+ * Invariants (ipmmap(3), INVARIANTS, says each at length)
  * ----------
- * - A schema is built by one thread; once loaded it never changes and may be
- *   shared by any number of threads and map handles. It must outlive them.
- * - A map handle belongs to one thread at a time. Two handles (in two threads
- *   or two processes) on one instance exclude each other through the lock file.
- * - The mmap file holds exactly the structure's bytes, laid out as the C
- *   compiler and Python ctypes lay it out, starting with MmapStructureHeader.
- *   Nothing of the library's own is stored in it, so Python IPMMAP processes
- *   can share it unchanged.
- * - Locks are Linux open-file-description locks over the whole lock file.
- *   They conflict with the POSIX record locks Python's fasteners takes, and
- *   the kernel drops them when their holder dies.
- * - The lock file, which fasteners only locks and never reads or writes,
- *   holds the library's own state: a control block of one page (a change
- *   counter for ipm_map_wait(), a waiting writer's lease for the locks),
- *   then the undo record of crash-atomic write sections (see "Crashes"
- *   below). Every handle maps it. Do not delete, rename or replace a lock
- *   file while any process uses the instance: locks live on the file's
- *   inode, so a process that opens the new file locks another inode than
- *   those that kept the old one. Handles of this library move to the file
- *   the path names within IPM_FOLLOW_MS (making it if it is gone), so
- *   exclusion among them is whole again within a second; Python processes
- *   that keep the old file open stay apart from the others for good.
- *   Cutting it short while processes have it open never kills them: every
- *   access to it is guarded, a handle that may write it grows it back and
- *   goes on (the change counter, the leases and the undo record start again
- *   from zero), and one that may not fails with -EIO ("lock file P was
- *   truncated to N bytes") until someone who may reopens or repairs it.
- *   Bytes that are not ours in it (a bad magic) do not
- *   stop an instance: the handle goes on without change counter or undo
- *   record and ipm_map_errmsg() says why after a successful open.
- * - Whoever may write the lock file (every role opens it for writing when it
- *   can) could make C writers restore data from its undo record, and whoever
- *   may read it could read the saved bytes. So the record is used only from
- *   a lock file that gives nobody more than the .mmap gives: the same owner,
- *   and for its group and others no permission the .mmap lacks. Its owner
- *   takes away what it gives users the .mmap gives nothing; otherwise (say
- *   a 0666 lock file beside a 0644 .mmap, so that other users' Python
- *   readers can lock) the handle goes on without crash-atomic writes and
- *   ipm_map_errmsg() says why after a successful open.
- * - Lock and .mmap files are opened with O_NOFOLLOW and must be regular
- *   files: a symbolic link is refused (-ELOOP, "<path>: is a symbolic
- *   link"), so is a FIFO or device (-EINVAL, "not a regular file").
- * - Every access of the library to a mapping is guarded against SIGBUS: a
- *   .mmap file cut short by another process while mapped makes calls fail
- *   with -EIO ("<path>: file was truncated to N bytes"); once the file is
- *   whole again (grown back, or made anew by a manager) they work again.
- *   A cut within the file's last page raises no SIGBUS (the kernel keeps the
- *   page and reads zeros past the end), and a file may also grow: each
- *   access is checked after it is made and before its result is given out,
- *   through a canary byte past the structure's end in that page, which the
- *   kernel clears on a cut (about 3 ns; fstat() when it is missing, and every
- *   256 checks for filesystems that keep it when a file grows). A handle
- *   that cannot write the file (a reader) depends on writers for the canary
- *   and otherwise asks fstat() at each access.
- *   Code that reads or writes through ipm_map_data() is not guarded unless
- *   it runs inside ipm_map_guarded().
+ * - A schema is built by one thread, then never changes and may be shared;
+ *   it must outlive its handles. A map handle belongs to one thread at a time.
+ * - The .mmap file holds exactly the structure's bytes, as C and ctypes lay
+ *   them out: Python IPMMAP shares it unchanged. The library's own state
+ *   (change counter, leases, undo record) lives in the lock file, which
+ *   fasteners only locks; its record is used only when the lock file gives
+ *   nobody more than the .mmap gives. Locks are OFD locks over the whole lock
+ *   file: they exclude fasteners' POSIX locks, and die with their holder.
+ * - Damage from outside is answered per handle: a lock file cut short is
+ *   grown back by a handle that may write it (-EIO for others), one removed
+ *   or replaced is followed within IPM_FOLLOW_MS, a .mmap that changed size
+ *   fails every call with -EIO until it is whole, links and FIFOs are
+ *   refused. Accesses through ipm_map_data() are guarded only inside
+ *   ipm_map_guarded().
  *
  * Calling sequence
  * ----------------
@@ -102,78 +60,20 @@
  * state except two documented signal handlers (see ipm_lock_read() and
  * ipm_map_guarded()).
  *
- * Crashes
+ * Crashes (ipmmap(3), CRASHES)
  * -------
- * A process killed while it holds a lock blocks nobody: the kernel drops
- * its locks. A writer of this library killed inside a write section (between
- * ipm_lock_write() and ipm_unlock()) does not leave a half-written update
- * behind: before a section first changes a range of bytes, it saves the old
- * bytes of that range (in whole 64-byte lines) in the lock file's undo
- * record, and the next handle to lock the instance finds the section still
- * open and puts them back: a writer when it takes the write lock, a manager
- * when it opens, an editor's or manager's handle when it takes the read lock
- * and is the only reader; any other reader reads the saved state (the
- * structure as it was before the section; ipm_map_view() points at it)
- * until it unlocks. ipm_map_recovery() says so.
- * What is saved, and so what a section costs, follows what it writes:
- * - every call of this library that writes (ipm_set_*(), ipm_set_text(),
- *   ipm_write_text(), ipm_values_apply(), ipm_map_touch(), ...) saves the
- *   lines of its field: about 20 ns, whatever the structure's size;
- * - code that writes through a raw address declares what it will touch
- *   with ipm_write_range(), which gives the address to write to;
- * - once a handle that may write has given out its raw address with
- *   ipm_map_data(), every write section of that handle saves the whole
- *   structure when it begins (and a section open at the call, at once), as
- *   nothing says what will be written through it: a copy of the structure
- *   per write lock (about 20 ns for 688 bytes, 40 µs for 1 MiB). Use
- *   ipm_map_view() to read, and ipm_write_range() to write, to keep the
- *   cost to what is written.
- * What it cannot protect: a Python IPMMAP writer keeps no undo record, so
- * one that dies mid-update leaves it half written; a Python write made
- * after a C writer died and before any C process locked the instance again
- * is undone with the dead section; and writes through an address from
- * ipm_map_view() or ipm_write_range() outside what was declared. The undo
- * record's format has a version: a libipmmap older than range records
- * refuses this one's records (it goes on without crash recovery on that
- * instance, saying so at open), and this one undoes and then takes over
- * the older format's. Power loss is not covered (nothing here is about
- * durability).
- * Python IPMMAP readers read the file, never the saved state: they see a dead
- * C writer's half update until a C process with write access undoes it,
- * which each does as early as it can: a manager's or an editor's open (if
- * it can take the write lock at once), any C write lock, an editor's or
- * manager's read lock taken alone, ipm_map_recover(), `ipmmap recover`; a
- * read-write mount at its next request on the instance. A C reader cannot
- * (its mapping is read-only). With none of these running, the window lasts
- * until the next of them comes.
+ * A process killed while it holds a lock blocks nobody. A writer killed
+ * inside a write section leaves no half update for C readers: the section
+ * saved what it changes in the undo record, and the next handle to lock
+ * undoes it (ipm_map_recovery() says so). Python IPMMAP writers keep no
+ * record; Python readers see a dead C writer's half update until a C
+ * process with write access undoes it (ipm_map_recover(), `ipmmap recover`).
  *
- * Modes
+ * Modes (ipmmap(3), MODES)
  * -----
- * Each instance has a mode, in its lock file's control page:
- * - compat (the default): Python IPMMAP writers may be present; every read
- *   takes the read lock, as it always did.
- * - native: every writer uses this library. A read that holds no lock takes
- *   none (ipm_get_*(), ipm_get_text(), ipm_read_text(), ipm_map_copy(),
- *   ipm_map_timestamp()): it copies optimistically as a seqlock reader does,
- *   against a count every write section makes odd before its first store
- *   and even after its last (about 15 ns for an int32 instead of 0.4-2 us),
- *   and never returns a torn state. Writers lock as before.
- * A manager sets it (IPM_NATIVE, IPM_COMPAT); ipm_map_native() reads it.
- * A Python IPMMAP writer, or a libipmmap older than the modes, on a native
- * instance breaks the promise: it publishes no count. Nothing shows such a
- * writer without a system call, hence compat by default. Several fields
- * read together take one copy: ipm_map_copy(), or ipm_get_bytes() of a
- * field holding them all (no read-begin/retry pair: the caller would act on
- * bytes that may be torn, unguarded). A count left odd by a writer that
- * died in its section: after a few microseconds the reader asks the kernel
- * (F_OFD_GETLK); a live writer is waited for under the read lock, a dead
- * one's last whole update is read at once through the undo record, and the
- * next writer restores the file. The SIGBUS guard and the size canary hold
- * as under a lock. A replaced file sends the read to the lock, which
- * follows it: at once when a C manager made it, else within IPM_FOLLOW_MS
- * and at most three reads more; so does a handle's first read. A lock file
- * cut short reads as compat until a handle that saw the mode stamps it back
- * at its next lock. README, "Two modes", says more.
+ * compat (the default): every read takes the read lock. native (IPM_NATIVE;
+ * every writer uses this library): a read that holds no lock takes none and
+ * copies as a seqlock reader does, never returning a torn state.
  *
  * Timeouts follow git's lockfile.h: 0 means try once, -1 means wait forever,
  * a positive value is a limit in milliseconds.
