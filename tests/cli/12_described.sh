@@ -39,7 +39,7 @@ while [ ! -s watch.txt ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
 wait $w
 is "watch without -s" "data_int = 42|data_int = 43" "$(paste -sd'|' watch.txt)"
 "$IPMMAP" set $D data_int 42
-is "list without -s" "$D - 688 ok" "$("$IPMMAP" list | awk 'NR == 2 { print $1, $2, $3, $5 }')"
+is "list without -s" "$D - 688 ok" "$("$IPMMAP" list | awk 'NR == 2 { print $1, $2, $3, $6 }')"
 "$IPMMAP" get $D nope 2>err.txt
 is "a bad path still fails" 1 $?
 
