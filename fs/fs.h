@@ -7,7 +7,8 @@
  *   tree.c    a structure type walked once -> a static table of nodes;
  *             the text a node reads as
  *   inst.c    the instances shown, their pools of map handles and locks,
- *             rescans, files replaced or removed under the mount, .status
+ *             rescans, files replaced or removed under the mount
+ *   status.c  .status: how an instance is, tried when it is read
  *   ops.c     the low-level FUSE operations: a thin adapter
  *   attr.c    what stat shows: owner and mode, exact size, times
  *   file.c    an open file: its buffer, its states, its requests (file.h)
@@ -435,6 +436,10 @@ void fs_release(struct fs_inst *in, struct fs_lk *lk);
  * length, FS_PARK (the lock is busy), or a negative errno. With busy_ok, a
  * busy lock is not waited for: state says so (see inst.c). */
 int fs_inst_status(struct fs_inst *in, char *buf, size_t cap, int busy_ok);
+
+/* fs_acquire(), and on failure the handle's message in why (whylen bytes;
+ * NULL: none) (inst.c). */
+int fs_acquire_why(struct fs_inst *in, int write, struct fs_lk *lk, char *why, size_t whylen);
 
 /* ------------------------------------------------------------------------ */
 /* Operations (ops.c) and attributes (attr.c)                                */

@@ -32,19 +32,13 @@
  * Calling sequence
  * ----------------
  *   ipm_schema *s = ipm_schema_new();
- *   if (ipm_schema_load_file(s, "conf/demo.ini") < 0)
- *           fprintf(stderr, "%s\n", ipm_schema_errmsg(s));
+ *   ipm_schema_load_file(s, "conf/demo.ini");        // < 0: ipm_schema_errmsg(s)
  *   ipm_map *m = ipm_map_new(s);
- *   if (ipm_map_open(m, "DemoMmapStructure", "", IPM_EDITOR, NULL) < 0)
- *           fprintf(stderr, "%s\n", ipm_map_errmsg(m));
+ *   ipm_map_open(m, "DemoMmapStructure", "", IPM_EDITOR, NULL); // ipm_map_errmsg(m)
  *   struct ipm_field f;
  *   ipm_map_resolve(m, "multi_pts.multi_points[3].y", &f);   // once
- *   ipm_lock_write(m, -1);
- *   ipm_set_f64(m, &f, 2.5);
- *   ipm_map_touch(m);
- *   ipm_unlock(m);
- *   ipm_map_free(m);
- *   ipm_schema_free(s);
+ *   ipm_lock_write(m, -1); ipm_set_f64(m, &f, 2.5); ipm_map_touch(m); ipm_unlock(m);
+ *   ipm_map_free(m); ipm_schema_free(s);
  *
  * Error handling
  * --------------
@@ -179,18 +173,14 @@ struct ipm_field {
  *   [Derived : DemoMmapStructure]      ; Base's fields first, then these
  *   extra = Point2D[4][2]              ; or: Point2D * 2 * 4 (ctypes order)
  *
- * Types: int8 int16 int32 int64 uint8 uint16 uint32 uint64 float double bool,
- * char[N], any structure of the schema (defined before or after its use), and
- * arrays T[N], T[N][M] of any of them. The ctypes spellings are accepted too:
- * c_int8 .. c_uint64, c_byte c_ubyte c_short c_ushort c_int c_uint c_long
- * c_ulong c_longlong c_ulonglong c_size_t c_ssize_t c_time_t (platform sizes)
- * c_float c_double c_bool c_char, "T * N". Layout is the platform's native C
- * layout, as ctypes computes it; "_pack_ = N" (1, 2, 4, 8, 16) packs a section
- * as ctypes' _pack_ does, and a derived structure without one takes its base's.
- * "[Name : Union]" is a union (ctypes.Union): kind IPM_STRUCT, every field at
- * offset 0, so walkers and paths ("v.i") treat it as a structure.
- * "f = c_uint32 : 3" is a bit field (integer types, not in unions or packed
- * sections), laid out as gcc does; see struct ipm_field.
+ * Types: int8 .. uint64, float, double, bool, char[N], any structure of the
+ * schema (defined before or after its use), arrays T[N] and T[N][M], and the
+ * ctypes spellings (c_int .. c_ulonglong, c_size_t, c_ssize_t, c_time_t,
+ * c_char, "T * N"; ipmmap(3), SCHEMA TYPES, lists them). Layout is the
+ * platform's C layout, as ctypes computes it; "_pack_ = N" packs a section as
+ * ctypes does (a derived one takes its base's). "[Name : Union]" is a union
+ * (kind IPM_STRUCT, every field at offset 0); "f = c_uint32 : 3" a bit field
+ * (integer types, not in unions or packed sections), laid out as gcc does.
  * At most IPM_TEXT_MAX bytes and lines of 199 characters are read.
  */
 
@@ -387,17 +377,9 @@ int ipm_text_parse(const struct ipm_field *f, const char *text, size_t len, void
  * \n and \r, so that every value stays on its line and no string can forge
  * another field's line.
  *
- * Reading follows inih's conventions (not inih itself: Debian's inih cuts
- * lines at 200 bytes, strips inline "; comments" and trims values, so a
- * string would not read back as written): blank lines and lines starting
- * with ';' or '#' are skipped, white space around the path and '=' is
- * ignored, a line may end in "\r\n". A string's value starts after "= " (one
- * space) and runs to the end of the line, with the three escapes above and
- * no other; a number's value may have white space around it. A line of the
- * header of a mappable structure is checked and then ignored: its code is
- * the library's and every update sets its time stamp. Any other bad line
- * (no '=', not a leaf, a bad value or escape, a NUL byte) refuses the whole
- * text: nothing is applied.
+ * Reading follows inih's conventions: blank and ;/# comment lines skipped,
+ * header lines checked and ignored, any bad line refuses the whole text;
+ * ipmmap(3), THE LINE FORMAT, gives every rule.
  *
  * Calling sequence (the mount checks lines as write() brings them and
  * applies them all at close, under one write lock):
@@ -513,46 +495,27 @@ void ipm_map_free(ipm_map *m);
 /*
  * Opens the instance <mmap_dir>/<name>_<tag>.mmap of structure name, with its
  * lock file <lock_dir>/<name>_<tag>.lockfile (tag may be "" or NULL: "Name_").
- * The structure must be mappable; name and tag may not contain '/', "..", or
- * control characters, and the tag no '.': Python IPMMAP makes its file names
- * with Path.with_suffix(), which cuts them at the tag's last dot (tag "v1.2"
- * is Name_v1.mmap there, the file of tag "v1"), and the message names the
- * file Python uses. Every other tag names the same files on both sides. Name
- * and tag have at most NAME_MAX - 10 bytes together, as in Python (the lock
- * file "Name_tag.lockfile" must fit).
- * - IPM_MANAGER creates the file under the write lock: exact size, zeros,
- *   header_code = IPM_HEADER_CODE, time_stamp = now. An existing file that
- *   matches is kept (unless IPM_FORCE), after undoing a dead writer's open
- *   section (see "Crashes"); so is one Python cleared (header_code 0), which
- *   gets its header_code back; one with another header_code is written anew. A file of another size is refused (-EINVAL,
- *   naming both sizes) unless IPM_FORCE: its bytes may be all someone has.
- *   Forced, it is made anew under a temporary name and renamed over the
- *   old one. Re-creating a file of the right size rewrites it in place, so
- *   processes that have it mapped never fault.
- * - Files, the lock file and directories that do not exist are made with
- *   opts->mode (default IPM_DEFAULT_MODE, 0600) and, with IPM_GROUP, group
- *   opts->gid; existing ones keep theirs. Python IPMMAP makes its files
- *   0666 less the umask: give mode 0644 or 0666 (with the group) for peers
- *   of other users.
- * - IPM_EDITOR and IPM_READER open an existing file.
- * Every role checks the file's size against the structure and its header
- * code (0 is a file Python cleared: see ipm_map_cleared()). An editor or
- * reader that finds a bad file while a writer holds the lock checks again
- * once it gets the read lock (a manager may be making the file), waiting at
- * most 1 s, then fails with the check's error; sending ipm_lock_signal() to
- * the thread ends that wait with -EINTR. The file is mapped once, and again
- * at the same address when it is damaged and then made anew, or replaced
- * by another file (see IPM_FOLLOW_MS); locks do not re-open. An editor, like
- * a manager, undoes a dead writer's open section as it opens, if it can
- * take the write lock at once (see "Crashes").
- * The lock file is allocated in full when a handle that may write it opens
- * it, so a full disk shows here (-ENOSPC, "cannot allocate lock file P: No
- * space left on device") and never as a bus error later.
- * Stored definitions (see below): a manager that makes the file (or keeps
- * one without a good definition) stores its structure's first; every role
- * that finds one refuses a different layout with -EINVAL, naming the first
- * field that differs ("structure 'Demo' differs from its stored definition
- * P: data_xy.x is float here, double there"); IPM_FORCE replaces it.
+ * The structure must be mappable; name and tag may not contain '/', "..",
+ * control characters, and the tag no '.' (Python IPMMAP cuts file names at
+ * a tag's last dot: the message names the file Python would use); together
+ * at most NAME_MAX - 10 bytes, as in Python.
+ * - IPM_MANAGER creates the file under the write lock (zeros, header_code,
+ *   time_stamp = now) and stores the structure's definition beside the lock
+ *   file. A matching file is kept (unless IPM_FORCE), after undoing a dead
+ *   writer's section; a cleared one (header_code 0) gets its code back; one
+ *   of another size is refused (-EINVAL, both sizes) unless IPM_FORCE, which
+ *   makes it anew and renames it over the old one.
+ * - IPM_EDITOR and IPM_READER open an existing file; an editor undoes a dead
+ *   writer's section as it opens, if it can take the write lock at once.
+ * - New files and directories get opts->mode (default 0600) and, with
+ *   IPM_GROUP, group opts->gid, exactly; existing ones keep theirs.
+ * Every role checks size and header_code, waiting at most 1 s under the
+ * read lock for a manager that may be making the file (ipm_lock_signal()
+ * ends the wait: -EINTR), and refuses a stored definition that differs from
+ * its own schema, naming the first field that differs. The lock file is
+ * allocated in full at open (-ENOSPC, naming it, on a full disk). The file is
+ * mapped once, and again at the same address when it is made anew or
+ * replaced (IPM_FOLLOW_MS). ipmmap(3), OPENING, says each rule at length.
  * Returns 0 or a negative errno: -ENOENT (no such file or structure), -EINVAL
  * (bad name or tag, structure not mappable, size or magic mismatch, layout
  * fingerprint mismatch, a different stored definition, lock or data file not
@@ -728,50 +691,18 @@ int ipm_definition_read(const char *name, const char *tag, const struct ipm_open
  * Returns 0, -EAGAIN (try failed), -ETIMEDOUT, -EINTR (a signal interrupted
  * the wait), or another negative errno.
  *
- * Writer priority among processes of this library. The kernel lets readers
- * in while a writer waits, so busy readers could keep a writer out for ever.
- * A writer that has to wait (timeout_ms != 0, its try failed) announces it
- * in the lock file's control block, renewing that lease every 2 ms and
- * clearing it once it has the lock or gives up; a writer killed while
- * waiting leaves a lease that runs out by itself within 5 ms. A reader that
- * sees a live lease:
- * - with timeout_ms 0, fails with -EAGAIN ("...: a writer waits"), as
- *   pthread_rwlock_tryrdlock() may with a writer waiting;
- * - otherwise sleeps (no spinning) until that writer unlocks or its lease
- *   ends, at most 10 ms per call and never past timeout_ms, then waits for
- *   the lock as before. The bound keeps a thread that already holds a read
- *   lock on another handle the writer waits for from waiting on itself.
- * Readers thus stand aside for at most 10 ms per call; a writer that writes
- * without pause can keep readers waiting that long, again and again. Going
- * from write to read never stands aside. A handle that cannot write the
- * lock file does not announce; one without a control block (a read-only
- * lock file too short for it, or a bad magic) and Python IPMMAP processes
- * neither announce nor stand aside. The uncontended read lock pays one
- * atomic load for this, the write lock nothing.
+ * Writer priority: a writer that has to wait announces itself, and readers of
+ * this library step aside for it, at most 10 ms a call (ipmmap(3), WRITER
+ * PRIORITY); a try-read fails with -EAGAIN while a writer waits.
  *
- * Damaged files (see Invariants): a .mmap file that no longer has the
- * structure's size (cut, even within its last page, or grown) makes both
- * calls fail with -EIO and no lock held; a lock file cut short is grown back
- * by a handle that may write it, and makes the calls fail with -EIO ("lock
- * file P was truncated to N bytes") for one that may not.
+ * A damaged file (see Invariants) makes both calls fail with -EIO, no lock held.
  *
- * What a failure leaves (check ipm_lock_held() when in doubt):
- * - ipm_lock_read(): the lock held before the call (none, or the write lock
- *   if converting it failed, which the kernel does not do in practice); no
- *   lock after -EIO.
- * - ipm_lock_write() from no lock: no lock.
- * - ipm_lock_write() from the read lock: still the read lock when the call
- *   failed without waiting (-EAGAIN with timeout_ms 0, -EACCES, or -EIO from
- *   the crash-recovery record); NO lock at all after a failed wait
- *   (-ETIMEDOUT, -EINTR, ...), since the read lock was dropped to wait and
- *   taking it back could block again. A caller that still wants to read
- *   must call ipm_lock_read() again, and re-read what it read before.
+ * A failure leaves the lock held before the call, except that a read to
+ * write conversion that had to wait leaves NO lock (ipmmap(3), WHAT A FAILED
+ * LOCK LEAVES); check ipm_lock_held() when in doubt.
  *
- * Timed waits (timeout_ms > 0) arm a per-thread timer that delivers
- * ipm_lock_signal() to the waiting thread; the library installs a handler that
- * does nothing for that signal, once, when it is first needed and only if the
- * signal still has its default disposition. Sending ipm_lock_signal() to a
- * thread that waits for a lock (pthread_kill) interrupts the wait with -EINTR.
+ * Sending ipm_lock_signal() to a waiting thread (pthread_kill) ends its wait
+ * with -EINTR (ipmmap(3), TIMED WAITS).
  */
 int ipm_lock_read(ipm_map *m, int timeout_ms);
 int ipm_lock_write(ipm_map *m, int timeout_ms);
@@ -793,19 +724,10 @@ int ipm_lock_signal(void);
 /* ------------------------------------------------------------------------ */
 
 /*
- * What counts as a change:
- * - a write section of this library ends: a handle releases the write lock
- *   (ipm_unlock(), ipm_map_close(), going down to the read lock, or the end
- *   of a call that took the write lock itself), whether or not it wrote
- *   anything; and a manager's ipm_map_open() that wrote the file. Waiters
- *   wake within microseconds (a futex on a counter in the lock file).
- * - the header's time_stamp changes, whoever changed it: this is how writes
- *   of a Python IPMMAP peer (which update it, updateLastUpdate()) are seen.
- *   Waiters look at it every IPM_WAIT_POLL_MS, so such a change is seen at
- *   most IPM_WAIT_POLL_MS (plus scheduling delay) after it is made. A Python
- *   write that leaves time_stamp alone is not seen.
- * Wake-ups may be spurious (a write lock taken and released without writing,
- * a torn read of time_stamp during a write): read again and compare.
+ * A change is the end of a write section of this library (waiters wake within
+ * microseconds) or a new header time_stamp, whoever wrote it (seen within
+ * IPM_WAIT_POLL_MS); wake-ups may be spurious. ipmmap(3), WHAT COUNTS AS A
+ * CHANGE, says more.
  *
  * Calling sequence (no change is missed: the token is taken under the same
  * read lock as the data, and a writer counts its change before it unlocks):
@@ -819,11 +741,8 @@ int ipm_lock_signal(void);
  *           if (rc == -EINTR && stop) break;
  *   }
  *
- * A reader handle whose lock file it may not write (another user's file,
- * read-only file system) cannot announce that it waits: writers may then
- * skip the wake, and it sees their changes at its next look, at most
- * IPM_WAIT_POLL_MS later. If that file is also shorter than the control block
- * (no writer of this library opened it yet), it sees only time_stamp changes.
+ * A reader that may not write the lock file sees changes within
+ * IPM_WAIT_POLL_MS (ipmmap(3), WAITING WITHOUT WRITE ACCESS).
  */
 
 /* Longest time a waiter sleeps before it looks at time_stamp again, in ms.
@@ -882,15 +801,10 @@ int ipm_map_wait(ipm_map *m, uint64_t seen, int timeout_ms);
  * at all (see "Modes"). Writing through a reader handle fails with -EACCES.
  * Field descriptors must come from the handle's structure type.
  *
- * Typed access converts between the field's type and the C type of the call
- * and refuses what does not fit instead of truncating (-ERANGE): a 300 into
- * a uint8, a -1 into any unsigned, a uint64 above INT64_MAX read as int64,
- * 1e39 into a float. Integer calls accept integer and bool fields (a bool
- * takes 0 or 1); ipm_get_f64 reads any number; ipm_set_f64 writes float and
- * double fields. Strings: ipm_get_str copies up to the first NUL and always
- * terminates (-ENOSPC if len is too small); ipm_set_str refuses a text longer
- * than the field (-ERANGE) and zero fills the rest. Bytes: exactly f->size.
- * Any other kind mismatch is -EINVAL. On error nothing is written.
+ * Typed access refuses what does not fit instead of truncating (-ERANGE: a
+ * 300 into a uint8, a -1 into any unsigned), strings always terminate
+ * (-ENOSPC if len is too small), kind mismatches are -EINVAL, and on error
+ * nothing is written (ipmmap(3), TYPED ACCESS, has every rule).
  */
 int ipm_get_i64(ipm_map *m, const struct ipm_field *f, int64_t *out);
 int ipm_get_u64(ipm_map *m, const struct ipm_field *f, uint64_t *out);
