@@ -46,6 +46,13 @@ contains "no configuration: usage" "usage: ipmmap-bridge" "$out"
 out=$(timeout 20 "$BRIDGE" "$T/missing.ini" 2>&1)
 expect "missing configuration file: exit status" 1 $?
 contains "missing configuration file: message" "cannot open configuration $T/missing.ini" "$out"
+# Read with bounds, as the mount's configuration is (issue 11): a file
+# without end is refused at once, naming its line (it used to spin for ever,
+# deaf to SIGTERM).
+out=$(timeout -s KILL 20 "$BRIDGE" /dev/zero 2>&1)
+rc=$?
+[ $rc -ne 137 ] && [ $rc -ne 0 ] && ok "/dev/zero refused (status $rc)" || nok "/dev/zero: status $rc"
+contains "... naming the line" "/dev/zero:1: line too long" "$out"
 out=$(timeout 20 "$BRIDGE" --help 2>&1)
 expect "--help exits 0" 0 $?
 contains "--help names the man page" "ipmmap-bridge(8)" "$out"
