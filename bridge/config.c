@@ -31,7 +31,7 @@
 
 struct cfg_parse {
 	struct br_config *c; /* being filled */
-	FILE *f;	     /* the file */
+	ipm_lines *f;	     /* the file, read with bounds (lib's line reader) */
 	int line;	     /* line last handed to inih */
 	int indented;	     /* that line starts with white space */
 	int mmap_line;	     /* line of mmap_dir =, 0 if none yet */
@@ -60,16 +60,26 @@ static int dir_parse(const char *v)
 	return -1;
 }
 
+/* Through the library's bounded reader, as the mount's configuration: at
+ * most IPM_TEXT_MAX bytes and 199 characters a line; its first error stops
+ * inih, and its message names the line. */
 static char *cfg_reader(char *str, int num, void *stream)
 {
 	struct cfg_parse *p = stream;
-	char *s = fgets(str, num, p->f);
+	int rc;
 
-	if (s) {
-		p->line++;
-		p->indented = (*s == ' ' || *s == '\t') && strspn(s, " \t\r\n") != strlen(s);
+	if (p->rc)
+		return NULL;
+	rc = ipm_lines_next(p->f, str, (size_t)num);
+	p->line = ipm_lines_number(p->f);
+	if (rc < 0) {
+		snprintf(p->err, p->errlen, "%s", ipm_lines_errmsg(p->f));
+		p->rc = rc;
 	}
-	return s;
+	if (rc <= 0)
+		return NULL;
+	p->indented = (*str == ' ' || *str == '\t') && strspn(str, " \t\r\n") != strlen(str);
+	return str;
 }
 
 /* Keeps the first error; returns 0 so that inih goes on to the end and the
@@ -312,14 +322,14 @@ int br_config_load(struct br_config *c, const char *path, char *err, size_t errl
 		slash[1] = '\0';
 	else
 		*slash = '\0';
-	p.f = fopen(real, "r");
+	p.f = ipm_lines_open(real, NULL);
 	if (!p.f) {
-		rc = -errno;
+		rc = errno ? -errno : -EINVAL;
 		snprintf(err, errlen, "cannot open configuration %s: %s", real, strerror(-rc));
 		goto fail;
 	}
 	rc = ini_parse_stream(cfg_reader, &p, cfg_handler, &p);
-	fclose(p.f);
+	ipm_lines_close(p.f);
 	if (p.rc) {
 		rc = p.rc;
 		goto fail;
