@@ -709,6 +709,24 @@ int main(void)
 	    ERR("err_type_bracket.ini", "3: missing ']' in type 'int32[3'"),
 	    ERR("err_pack_bad.ini", "3: bad _pack_ '3': expected 1, 2, 4, 8 or 16"),
 	    ERR("err_pack_dup.ini", "4: duplicate _pack_ in 'P' (first at line 2)"),
+	    /* bit fields: every wrong width, every wrong type */
+	    ERR("err_bits_zero.ini", "3: bit field width 0 in 'c_uint32 : 0' must be at least 1"),
+	    ERR("err_bits_negative.ini",
+		"2: bit field width -1 in 'c_int : -1' must be at least 1"),
+	    ERR("err_bits_nan.ini", "2: bit field width 'x' in 'c_int : x' is not a number"),
+	    ERR("err_bits_missing.ini", "2: missing bit field width in 'c_int :'"),
+	    ERR("err_bits_over64.ini", "2: bit field width 65 in 'c_int : 65' is more than 64"),
+	    ERR("err_bits_wide.ini", "2: bit field 'flags' has 9 bits, more than its type's 8"),
+	    ERR("err_bits_double.ini", "3: bit field 'd' must be an integer type, not 'double'"),
+	    ERR("err_bits_chars.ini", "2: bit field 's' must be an integer type, not 'char[4]'"),
+	    ERR("err_bits_struct.ini", "2: bit field 'p' must be an integer type, not 'Point2D'"),
+	    ERR("err_bits_array.ini", "2: bit field 'n' must be an integer type, not 'int32[2]'"),
+	    /* what a schema echoes is escaped: a binary file cannot drive the terminal */
+	    ERR("err_escape_type.ini", "2: bad type 'int32\\x1b[2J'"),
+	    ERR("err_escape_struct.ini", "1: bad structure name 'B\\x1b[31mX'"),
+	    ERR("err_escape_field.ini", "2: bad field name 'x\\x07'"),
+	    ERR("err_escape_pack.ini", "2: bad _pack_ '3\\x1b]0;t\\x07': expected 1, 2, 4, 8 or 16"),
+	    ERR("err_escape_size.ini", "2: array size '\\x1b' in 'int32[\\x1b]' is not a number"),
 	};
 
 	return cmocka_run_group_tests_name("schema", tests, NULL, NULL);
