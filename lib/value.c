@@ -163,6 +163,15 @@ static bool float_syntax(const char *s, size_t n, bool *special)
 	return j == n;
 }
 
+/* Whether the digits of a float's text before its exponent are not all 0. */
+static bool nonzero_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && s[i] != 'e' && s[i] != 'E'; i++)
+		if (s[i] >= '1' && s[i] <= '9')
+			return true;
+	return false;
+}
+
 static int parse_float(enum ipm_kind k, const char *s, size_t n, void *dst, char *err)
 {
 	char local[128], *copy = local, q[IPM_QUOTE_LEN];
@@ -188,10 +197,15 @@ static int parse_float(enum ipm_kind k, const char *s, size_t n, void *dst, char
 	}
 	if (copy != local)
 		free(copy);
-	/* Underflow to a subnormal or zero is accepted, as Python does. */
 	if (isinf(dv) && !special)
 		return ipm_errf(err, -ERANGE, "value %s out of range for %s", ipm_quote(s, n, q),
 				ipm_scalars[k].name);
+	/* Python reads 1e-400 as 0.0; a field refuses it, as it refuses 1e999:
+	 * a value other than the one written would read back. A subnormal is a
+	 * value and is taken. */
+	if (dv == 0 && !special && nonzero_digits(s, n))
+		return ipm_errf(err, -ERANGE, "value %s out of range for %s (rounds to 0)",
+				ipm_quote(s, n, q), ipm_scalars[k].name);
 	if (k == IPM_FLOAT)
 		memcpy(dst, &fv, 4);
 	else

@@ -334,7 +334,7 @@ static void test_string_errors(void **state)
 	assert_int_equal(ipm_schema_load_string(s, "[A]\nx = int32\n\0[B]\n", "mem"), 0);
 	assert_string_equal(ipm_schema_errmsg(s), "");
 	assert_int_equal(ipm_schema_load_string(s, "[B]\nx = int32\ny = in\xff\n", "mem"), -EINVAL);
-	assert_string_equal(ipm_schema_errmsg(s), "mem:3: bad type 'in\xff'");
+	assert_string_equal(ipm_schema_errmsg(s), "mem:3: bad type 'in\\xff'");
 	assert_int_equal(ipm_schema_count(s), 2);
 	assert_int_equal(ipm_schema_load_string(NULL, "", NULL), -EINVAL);
 	assert_int_equal(ipm_schema_load_string(s, NULL, NULL), -EINVAL);
