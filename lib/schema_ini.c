@@ -217,6 +217,22 @@ static int parse_size(struct ipm_load *ld, const char *what, const char *tok, si
 	return 0;
 }
 
+/* ctypes' pointer types, and the callables that make them: refused by
+ * name, since an address in one process means nothing in another. */
+static const char *const pointer_names[] = {
+    "c_void_p", "c_char_p",  "c_wchar_p",   "py_object",  "POINTER",
+    "pointer",  "CFUNCTYPE", "WINFUNCTYPE", "PYFUNCTYPE", "HRESULT",
+};
+
+static int fail_pointer(struct ipm_load *ld, const char *text)
+{
+	char q[IPM_QUOTE_LEN];
+
+	return ipm_load_fail(ld, -EINVAL, ld->lineno,
+			     "bad type '%s': a pointer means nothing in another process",
+			     Q(text, q));
+}
+
 /*
  * Reads a type as written: a name, then C sizes "[N]" (outermost first), then
  * ctypes sizes "* N" (each wrapping all before it), white space anywhere in
@@ -232,6 +248,10 @@ static int parse_type(struct ipm_load *ld, const char *text, struct ipm_pfield *
 		p++;
 	if (p == text || isdigit((unsigned char)*text))
 		return ipm_load_fail(ld, -EINVAL, ld->lineno, "bad type '%s'", Q(text, q));
+	for (i = 0; i < sizeof(pointer_names) / sizeof(pointer_names[0]); i++)
+		if (strlen(pointer_names[i]) == (size_t)(p - text) &&
+		    !memcmp(text, pointer_names[i], (size_t)(p - text)))
+			return fail_pointer(ld, text);
 	pf->tname = strndup(text, (size_t)(p - text));
 	if (!pf->tname)
 		return ipm_load_nomem(ld);
@@ -251,6 +271,8 @@ static int parse_type(struct ipm_load *ld, const char *text, struct ipm_pfield *
 					     Q(text, q), IPM_DIMS_MAX);
 		for (p++; isspace((unsigned char)*p); p++)
 			;
+		if (c == '*' && (!*p || *p == '*')) /* C's "T *" */
+			return fail_pointer(ld, text);
 		for (tok = p; *p && !isspace((unsigned char)*p) && !strchr("[]*", *p); p++)
 			;
 		if (parse_size(ld, "array size", tok, (size_t)(p - tok), text, &v))
