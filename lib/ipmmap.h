@@ -111,7 +111,8 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 
 /* What a type is. Scalars first, in this order, so kind < IPM_STRING means
- * "a number or bool". */
+ * "a number or bool"; kinds added later come after IPM_STRUCT, so that no
+ * number changes (a leaf is any kind but IPM_ARRAY and IPM_STRUCT). */
 enum ipm_kind {
 	IPM_INT8,
 	IPM_INT16,
@@ -127,6 +128,8 @@ enum ipm_kind {
 	IPM_STRING, /* char[N]: NUL-padded text, like ctypes c_char * N */
 	IPM_ARRAY,  /* T[N] */
 	IPM_STRUCT, /* a structure of the schema */
+	IPM_WSTRING,    /* wchar[N]: UTF-32 text, like ctypes c_wchar * N */
+	IPM_LONGDOUBLE, /* long double: x86-64's 80-bit extended, in 16 bytes */
 };
 
 typedef struct ipm_schema ipm_schema; /* a loaded set of structure types */
@@ -254,7 +257,8 @@ size_t ipm_type_align(const ipm_type *t);
 const char *ipm_type_name(const ipm_type *t);
 
 /* IPM_ARRAY: element count and element type (an array's element may itself be
- * an array). 0 / NULL for other kinds. For IPM_STRING, ipm_type_count() is N. */
+ * an array). 0 / NULL for other kinds. For IPM_STRING and IPM_WSTRING,
+ * ipm_type_count() is N, the characters. */
 size_t ipm_type_count(const ipm_type *t);
 const ipm_type *ipm_type_elem(const ipm_type *t);
 

@@ -72,7 +72,7 @@ static int check_name(struct ipm_load *ld, const char *what, const char *name, b
 		return ipm_load_fail(ld, -EINVAL, ld->lineno,
 				     "%s name '%s' is too long (more than %d characters)", what,
 				     name, IPM_NAME_MAX);
-	if (type && (ipm_scalar_by_name(name) || ipm_is_char_name(name) || !strcmp(name, "Union")))
+	if (type && (ipm_scalar_by_name(name) || ipm_text_width(name) || !strcmp(name, "Union")))
 		return ipm_load_fail(ld, -EINVAL, ld->lineno, "bad %s name '%s': a built-in type",
 				     what, name);
 	if (is_c_keyword(name))
