@@ -243,6 +243,14 @@ static void test_spellings(void **state)
 	    {"uint16[2][3][5]", "uint16[2][3][5]", IPM_ARRAY, 60},
 	    {"c_ushort * 5 * 3 * 2", "uint16[2][3][5]", IPM_ARRAY, 60},
 	    {"bool[010]", "bool[10]", IPM_ARRAY, 10},
+	    {"c_wchar", "wchar[1]", IPM_WSTRING, 4},
+	    {"wchar", "wchar[1]", IPM_WSTRING, 4},
+	    {"c_wchar * 8", "wchar[8]", IPM_WSTRING, 32},
+	    {"wchar[8]", "wchar[8]", IPM_WSTRING, 32},
+	    {"c_wchar * 8 * 2", "wchar[2][8]", IPM_ARRAY, 64},
+	    {"c_longdouble", "longdouble", IPM_LONGDOUBLE, 16},
+	    {"longdouble[3]", "longdouble[3]", IPM_ARRAY, 48},
+	    {"c_longdouble * 3", "longdouble[3]", IPM_ARRAY, 48},
 	};
 	ipm_schema *s = demo();
 	char *text = NULL;
@@ -721,6 +729,10 @@ int main(void)
 	    ERR("err_bits_chars.ini", "2: bit field 's' must be an integer type, not 'char[4]'"),
 	    ERR("err_bits_struct.ini", "2: bit field 'p' must be an integer type, not 'Point2D'"),
 	    ERR("err_bits_array.ini", "2: bit field 'n' must be an integer type, not 'int32[2]'"),
+	    ERR("err_wchar_name.ini", "1: bad structure name 'wchar': a built-in type"),
+	    ERR("err_wchar_bits.ini", "2: bit field 'w' must be an integer type, not 'wchar[1]'"),
+	    ERR("err_ldouble_bits.ini",
+		"2: bit field 'l' must be an integer type, not 'longdouble'"),
 	    /* pointers, by every spelling, named as such */
 	    ERR("err_ptr_void.ini", "3: bad type 'c_void_p': a pointer means nothing in another process"),
 	    ERR("err_ptr_char.ini", "2: bad type 'c_char_p': a pointer means nothing in another process"),
