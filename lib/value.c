@@ -700,10 +700,15 @@ int ipm_text_format(const struct ipm_field *f, const void *src, char *buf, size_
 		memcpy(&db, src, 8);
 		n = format_float(db, false, t);
 		break;
-	case IPM_LONGDOUBLE:
+	case IPM_LONGDOUBLE: {
+		/* one FPU operation gives bytes the FPU never makes (a C program's
+		 * pseudo-denormal) their normal form: the text then reads back */
+		static volatile long double one = 1;
+
 		memcpy(&ld, src, sizeof(ld));
-		n = format_ldouble(ld, t);
+		n = format_ldouble(ld * one, t);
 		break;
+	}
 	case IPM_STRING: {
 		const char *nul = memchr(src, '\0', f->size);
 
