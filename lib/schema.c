@@ -121,11 +121,11 @@ const ipm_type *ipm_schema_at(const ipm_schema *s, size_t i)
 /* ------------------------------------------------------------------------ */
 
 /* Spellings of the scalar types; char, c_char, wchar and c_wchar are text
- * types (ipm_text_width()). */
+ * types (ipm_text_width()). IPM_LONGDOUBLE is ipm_longdouble_type, not one
+ * of ipm_scalar_types. */
 static const struct {
 	const char *name; /* as written in a schema */
 	int kind;	  /* enum ipm_kind; -1, -2: C long, unsigned long (as ssize_t, size_t) */
-	/* IPM_LONGDOUBLE: ipm_longdouble_type, not in ipm_scalar_types */
 } scalar_names[] = {
     {"int8", IPM_INT8},
     {"int16", IPM_INT16},

@@ -221,7 +221,7 @@ static int parse_size(struct ipm_load *ld, const char *what, const char *tok, si
  * name, since an address in one process means nothing in another. */
 static const char *const pointer_names[] = {
     "c_void_p", "c_char_p",  "c_wchar_p",   "py_object",  "POINTER",
-    "pointer",  "CFUNCTYPE", "WINFUNCTYPE", "PYFUNCTYPE", "HRESULT",
+    "pointer",	"CFUNCTYPE", "WINFUNCTYPE", "PYFUNCTYPE", "HRESULT",
 };
 
 static int fail_pointer(struct ipm_load *ld, const char *text)
