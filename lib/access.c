@@ -460,7 +460,8 @@ int ipm_set_f64(ipm_map *m, const struct ipm_field *f, double v)
 	if (f->kind == IPM_FLOAT && fl == 0 && v != 0)
 		return ipm_errf(m->err, -ERANGE, "%s: value %g out of range for float (rounds to 0)",
 				where(f, NULL, b), v);
-	ipm_store_ldouble(ld, v); /* any double is a long double, exactly */
+	if (f->kind == IPM_LONGDOUBLE)
+		ipm_store_ldouble(ld, v); /* any double is a long double, exactly */
 	took = begin(m, true);
 	if (took < 0)
 		return took;
