@@ -183,6 +183,26 @@ static void test_forward(void **state)
 	ipm_schema_free(s);
 }
 
+/* ctypes' LittleEndianStructure and LittleEndianUnion are Structure and
+ * Union on a little-endian host: the schema takes them so. */
+static void test_host_endian(void **state)
+{
+	ipm_schema *s = demo();
+
+	(void)state;
+	if (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__) {
+		ipm_schema_free(s);
+		skip();
+	}
+	load_ok(s, "[L : LittleEndianStructure]\na = int8\nb = int32\n"
+		   "[LU : LittleEndianUnion]\na = int8\nb = int32\n");
+	assert_int_equal(ipm_type_size(ipm_schema_find(s, "L")), 8);
+	assert_null(ipm_type_base(ipm_schema_find(s, "L")));
+	assert_true(ipm_type_is_union(ipm_schema_find(s, "LU")));
+	assert_int_equal(ipm_type_size(ipm_schema_find(s, "LU")), 4);
+	ipm_schema_free(s);
+}
+
 static void test_spellings(void **state)
 {
 	static const struct {
@@ -662,6 +682,7 @@ int main(void)
 	    cmocka_unit_test(test_inheritance),
 	    cmocka_unit_test(test_forward),
 	    cmocka_unit_test(test_spellings),
+	    cmocka_unit_test(test_host_endian),
 	    cmocka_unit_test(test_text),
 	    cmocka_unit_test(test_string_errors),
 	    cmocka_unit_test(test_two_files),
@@ -733,6 +754,8 @@ int main(void)
 	    ERR("err_wchar_bits.ini", "2: bit field 'w' must be an integer type, not 'wchar[1]'"),
 	    ERR("err_ldouble_bits.ini",
 		"2: bit field 'l' must be an integer type, not 'longdouble'"),
+	    ERR("err_big_endian.ini", "1: 'BigEndianStructure' is not supported: fields are in "
+				      "the host's byte order (little endian)"),
 	    /* pointers, by every spelling, named as such */
 	    ERR("err_ptr_void.ini", "3: bad type 'c_void_p': a pointer means nothing in another process"),
 	    ERR("err_ptr_char.ini", "2: bad type 'c_char_p': a pointer means nothing in another process"),
