@@ -59,6 +59,20 @@ static bool is_ident(const char *s)
 	return true;
 }
 
+/* ctypes' bases of a byte order: 1 a structure, 2 a union, in the host's
+ * order; -1, -2 the same in the other order; 0 any other name. */
+static int endian_base(const char *name)
+{
+	static const char *const names[] = {"LittleEndianStructure", "LittleEndianUnion",
+					    "BigEndianStructure", "BigEndianUnion"};
+	bool little = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(name, names[i]))
+			return (i % 2 + 1) * ((i < 2) == little ? 1 : -1);
+	return 0;
+}
+
 /* Checks a structure or field name; what says which, for the message. */
 static int check_name(struct ipm_load *ld, const char *what, const char *name, bool type)
 {
@@ -72,7 +86,8 @@ static int check_name(struct ipm_load *ld, const char *what, const char *name, b
 		return ipm_load_fail(ld, -EINVAL, ld->lineno,
 				     "%s name '%s' is too long (more than %d characters)", what,
 				     name, IPM_NAME_MAX);
-	if (type && (ipm_scalar_by_name(name) || ipm_text_width(name) || !strcmp(name, "Union")))
+	if (type && (ipm_scalar_by_name(name) || ipm_text_width(name) || !strcmp(name, "Union") ||
+		     endian_base(name)))
 		return ipm_load_fail(ld, -EINVAL, ld->lineno, "bad %s name '%s': a built-in type",
 				     what, name);
 	if (is_c_keyword(name))
@@ -133,6 +148,17 @@ static int open_section(struct ipm_load *ld, char *p)
 	name = trim(p + 1);
 	if (check_name(ld, "structure", name, true))
 		return ld->code;
+	/* LittleEndianStructure is Structure on a little-endian host, as in
+	 * ctypes; a byte order other than the host's has no access path */
+	if (base && endian_base(base) < 0)
+		return ipm_load_fail(
+		    ld, -EINVAL, ld->lineno,
+		    "'%s' is not supported: fields are in the host's byte order (%s)", base,
+		    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? "little endian" : "big endian");
+	if (base && endian_base(base) == 2)
+		base = "Union";
+	else if (base && endian_base(base) == 1)
+		base = NULL;
 	if (base && strcmp(base, "Union") && check_name(ld, "base structure", base, true))
 		return ld->code;
 	old = ipm_load_find_struct(ld, name, &dup);
