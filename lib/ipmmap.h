@@ -398,14 +398,13 @@ int ipm_text_parse(const struct ipm_field *f, const char *text, size_t len, void
  * set bytes, and fields and cap to collect the fields (fields NULL: only
  * check the text). Members are only ever added at the end. */
 struct ipm_values {
-	void *bytes;              /* ipm_type_size(t) bytes: each value lands at
-				     its field's offset */
+	void *bytes;              /* ipm_type_size(t) bytes, values at offsets */
 	struct ipm_field *fields; /* the fields set, in line order, or NULL */
 	size_t cap;               /* room in fields: one per line is enough */
 	size_t n;                 /* fields collected so far */
-	unsigned lines;           /* lines read good so far: an error is on
-				     line lines + 1 */
+	unsigned lines;           /* lines read good so far (an error: +1) */
 	const char *name;         /* the text's name in messages; NULL: "line" */
+	size_t reach;             /* the library's: end of the furthest field */
 };
 
 /* Room a buffer needs for ipm_values_format(t, path, ...), NUL included; at
@@ -430,13 +429,14 @@ ssize_t ipm_values_format(const ipm_type *t, const char *path, const void *data,
  * Parses the lines of text (len bytes, need not be NUL-terminated; the last
  * line may lack its newline) for structure t into v: each value's bytes go
  * to v->bytes at its field's offset, and with v->fields set the field is
- * appended there (a field given twice appears twice; its last value wins).
- * A text may come in pieces of whole lines, one call each: v->lines and
- * v->n carry on. Returns 0, or on the first bad line -EINVAL (no '=', not a
- * leaf of t, a bad escape, a NUL byte, or a value that is not of the type),
- * -ERANGE (out of range, too long) or -ENOSPC (more fields than cap), with
- * "name:N: path: why" in err when err is not NULL. v->bytes may then hold
- * part of the text's values: nothing is applied until ipm_values_apply().
+ * appended there (the last value wins; a line saying what earlier ones did
+ * is skipped, so a union's dump applied back changes nothing). A text may
+ * come in pieces of whole lines, one call each: v->lines and v->n carry on.
+ * Returns 0, or on the first bad line -EINVAL (no '=', not a leaf of t, a
+ * bad escape, a NUL byte, or a value that is not of the type), -ERANGE (out
+ * of range, too long) or -ENOSPC (more fields than cap), with "name:N: path:
+ * why" in err when err is not NULL. v->bytes may then hold part of the
+ * text's values: nothing is applied until ipm_values_apply().
  */
 int ipm_values_parse(const ipm_type *t, const char *text, size_t len, struct ipm_values *v,
 		     char err[IPM_ERRLEN]);

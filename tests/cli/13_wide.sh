@@ -123,9 +123,9 @@ is "nan and -inf" "nan|-inf" "$(run get Wide ld 'lds[0]' | paste -sd'|')"
 run dump Wide >dump.txt
 run set Wide name x c y
 run set Wide dump.txt || no "set Wide dump.txt"
-# (a union's members are all set in turn: the last one wins, so m is left out)
-is "dump, then set from it, round-trips" "$(grep -v 'time_stamp\|^m\.' dump.txt)" \
-	"$(run dump Wide | grep -v 'time_stamp\|^m\.')"
+# a union's members too: a member that says what an earlier one wrote is skipped
+is "dump, then set from it, round-trips" "$(grep -v time_stamp dump.txt)" \
+	"$(run dump Wide | grep -v time_stamp)"
 run header >w.h 2>err.txt || no "header: $(cat err.txt)"
 cat >use.c <<'C'
 #include "w.h"
