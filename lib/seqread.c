@@ -20,7 +20,8 @@
  * under the SIGBUS guard and the size canary is checked after it (fault.c,
  * datafile.c), so a value from a cut file is never returned; a file replaced
  * under the handle (a generation in the control page, or a look at the path
- * once a second) sends the read to the lock path, which follows it (follow.c).
+ * once a second, made without a lock) sends the read to the lock path, which
+ * follows it (follow.c).
  *
  * Memory model. The copy races with the writer's stores by design, and C11
  * calls any race on a non-atomic object undefined. Boehm ("Can seqlocks get
@@ -226,12 +227,16 @@ static bool writer_lives(int fd)
 }
 
 /*
- * Whether the next lock must look at the path (follow.c's ipm_follow()
- * tests the same): then the read takes the lock, which looks. The clock is
- * read at one read in FOLLOW_EVERY (it costs as much as the rest of the
- * read's checks together), so a file replaced by anyone but a C manager
- * (whose generation is looked at every time) is followed within
- * IPM_FOLLOW_MS and at most FOLLOW_EVERY - 1 reads more.
+ * Whether the handle must look at the path (follow.c's ipm_follow() tests
+ * the same): the read then looks without a lock (ipm_follow_free(), a
+ * stat()), and only a file to map sends it to the lock, which maps it.
+ * The clock is read at one read in FOLLOW_EVERY (it costs as much as the
+ * rest of the read's checks together), so a file replaced by anyone but a
+ * C manager (whose generation is looked at every time) is followed within
+ * IPM_FOLLOW_MS and at most FOLLOW_EVERY - 1 reads more. A handle's first
+ * read looks too; it never waits for a lock to do so, since a lock held by
+ * another process (fasteners' peer, a C writer between sections) must not
+ * stop a read that needs none.
  */
 static bool follow_due(const ipm_map *m)
 {
@@ -280,8 +285,9 @@ int ipm_seq_read(ipm_map *m, size_t off, void *buf, size_t n)
 	int rc;
 
 	/* The handle's last look at the mode: a compat instance pays nothing. */
-	if (m->held != IPM_HELD_NONE || m->mode != IPM_MODE_NATIVE || !m->lf.ctl || !m->mapped ||
-	    follow_due(m))
+	if (m->held != IPM_HELD_NONE || m->mode != IPM_MODE_NATIVE || !m->lf.ctl || !m->mapped)
+		return IPM_SEQ_LOCK;
+	if (follow_due(m) && (ipm_follow_free(m) || !m->lf.ctl))
 		return IPM_SEQ_LOCK;
 	if (!ipm_guard_on)
 		return seq_again(m, &j, ipm_guarded(m, seq_copy, &j, 0));
