@@ -733,6 +733,17 @@ static void test_peek(void **state)
 	assert_int_equal(write_gen(fx->u.m, 4), 0);
 	assert_int_equal(ipm_map_peek(r, fx->a.offset, &v, 8), 0);
 	assert_int_equal(v, 4);
+	{
+		/* An editor's open takes the write lock and checks the file
+		 * more than a reader's: its first peek still needs no lock
+		 * (the generation it has not seen is looked at without one). */
+		ipm_map *e = handle(IPM_EDITOR, 0);
+
+		v = -1;
+		assert_int_equal(ipm_map_peek(e, fx->a.offset, &v, 8), 0);
+		assert_int_equal(v, 4);
+		ipm_map_free(e);
+	}
 	assert_int_equal(ipm_map_peek(r, ipm_map_size(r) - 4, &v, 8), -EINVAL);
 	assert_int_equal(pipe(done), 0);
 	assert_int_equal(ipm_lock_write(fx->u.m, -1), 0);
