@@ -86,6 +86,7 @@
  * errno and IPM_SEQ_LOCK. */
 #define MOVED 2 /* the count moved during the copy: copy again */
 #define ODD 3	/* a section is open (count in s0) */
+#define FOLLOW 4 /* another generation than the handle's: look at the path */
 
 struct seqjob {
 	size_t off;  /* in the structure */
@@ -134,9 +135,10 @@ static inline __attribute__((always_inline)) int seq_copy_body(ipm_map *m, struc
 	struct ipm_ctl *c = m->lf.ctl;
 	uint32_t s0, s1;
 
-	if (__atomic_load_n(&c->mode, __ATOMIC_RELAXED) != IPM_MODE_NATIVE ||
-	    __atomic_load_n(&c->gen, __ATOMIC_RELAXED) != m->gen)
-		return IPM_SEQ_LOCK; /* compat now, or a file to follow */
+	if (__atomic_load_n(&c->mode, __ATOMIC_RELAXED) != IPM_MODE_NATIVE)
+		return IPM_SEQ_LOCK; /* compat now */
+	if (__atomic_load_n(&c->gen, __ATOMIC_RELAXED) != m->gen)
+		return FOLLOW; /* maybe a file to follow */
 	s0 = __atomic_load_n(&c->wseq, __ATOMIC_ACQUIRE);
 	if (s0 & 1) {
 		j->s0 = s0;
@@ -249,15 +251,23 @@ static bool follow_due(const ipm_map *m)
 	       __atomic_load_n(&m->replaced, __ATOMIC_RELAXED);
 }
 
-/* The rounds after a first copy that did not give a good one (rc). */
+/* The rounds after a first copy that did not give a good one (rc). A
+ * generation the handle has not seen (a handle's own first look, a C
+ * manager's rename) is looked at once without a lock: only a file to map
+ * goes to the lock. */
 static int seq_again(ipm_map *m, struct seqjob *j, int rc)
 {
 	unsigned spins = 0, spoilt = 0;
+	bool looked = false;
 
 	for (;;) {
-		if (rc != MOVED && rc != ODD)
+		if (rc != MOVED && rc != ODD && rc != FOLLOW)
 			return rc;
-		if (rc == MOVED) {
+		if (rc == FOLLOW) {
+			if (looked || ipm_follow_free(m) || !m->lf.ctl)
+				return IPM_SEQ_LOCK;
+			looked = true;
+		} else if (rc == MOVED) {
 			if (++spoilt > RETRIES)
 				return IPM_SEQ_LOCK;
 		} else if (++spins < SPINS) {
