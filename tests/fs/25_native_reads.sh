@@ -4,7 +4,7 @@
 # (fasteners' fcntl.lockf, as a Python peer takes it), a field, .values, a
 # header file and stat of a field answer at once with the last whole values,
 # and so do `ipmmap get` and `ipmmap dump`; the same reads of a compat
-# instance still wait for the lock. A C writer setting three fields together
+# instance still wait for the lock. poll() works as before. A C writer setting three fields together
 # in a loop is never seen torn through .values, and is not starved by the
 # readers; a writer SIGKILLed inside its section leaves the last whole
 # update to every reader of the mount at once.
@@ -143,6 +143,27 @@ expect "native: ipmmap watch prints at once (then waits)" "data_int = 7" "$(cat 
 release
 expect "a write after the holder let go" 9 "$(ip set DemoMmapStructure -t n data_int 9 &&
 	t cat "$N/data_int")"
+
+# poll() on a native instance's file: its reads take no lock, its
+# notifications come as before.
+mkfifo "$T/ready"
+poller() {
+	timeout 60 "$PYTHON" "$HELPER" poll "$1" "$2" "$T/ready" >"$T/p.out" 2>&1 &
+	PP=$!
+	t cat "$T/ready" >/dev/null
+}
+poller "$N/data_int" 20000
+ip set DemoMmapStructure -t n data_int 11
+wait $PP
+contains "native: poll() wakes at a change, reads it, waits again" " 11 rearmed" "$(cat "$T/p.out")"
+poller "$N/data_int" 1000
+ip set DemoMmapStructure -t n data_xy.x 2.5
+wait $PP
+expect "... and not at another field's change" timeout "$(cat "$T/p.out")"
+poller "$N/.values" 20000
+ip set DemoMmapStructure -t n data_xy.x 1.5
+wait $PP
+contains "... .values wakes at any change" "changed" "$(cat "$T/p.out")"
 
 # --- compat: the same reads still wait for the lock.
 hold "$LOCKS/DemoMmapStructure_c.lockfile" || nok "the holder takes the compat lock"
