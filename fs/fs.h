@@ -457,7 +457,8 @@ static inline fuse_ino_t fs_ino(size_t inst, uint32_t node)
 	return ((fuse_ino_t)(inst + 1) << 32) | node;
 }
 
-/* What a rendered text was read from, under one read lock. */
+/* What a rendered text was read from: under one read lock, or one copy of
+ * a native instance between two equal change tokens (peek.c). */
 struct fs_snapmeta {
 	double ts;    /* the header's time_stamp: mtime and ctime */
 	uint64_t tok; /* ipm_map_changes() token */
@@ -645,8 +646,9 @@ int fs_poll(struct fs_inst *in, const struct fs_node *n, struct fs_poll **pp, co
  * when it has no watcher (FS_MAX_WATCHERS run): keep nothing then. */
 int fs_watch_attrs(struct fs_inst *in);
 
-/* After a render of a polled file, under the same read lock: what it read
- * is the new reference, and it is no longer changed. */
+/* After a render of a polled file, under the same read lock (a native
+ * instance: before the change token is read again, see peek.c): what it
+ * read is the new reference, and it is no longer changed. */
 void fs_poll_rendered(struct fs_inst *in, struct fs_poll *p, const char *text, size_t len);
 
 /* At release of a polled file. */
