@@ -1300,8 +1300,8 @@ static pid_t churn_start(const char *dir, const char *tag, volatile int *stop)
  * churns instance tag of dir. */
 static double churn_batch(const char *path, const char *dir, const char *tag, int n)
 {
-	volatile int *stop = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-				  -1, 0);
+	volatile int *stop =
+	    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	pid_t pid;
 	double t;
 
@@ -2029,11 +2029,10 @@ int main(int argc, char *argv[])
 	}
 	if (argc == 6 && strcmp(argv[1], "memory") == 0)
 		return cmd_memory(argv[2], argv[3], atol(argv[4]), atol(argv[5]));
-	fprintf(stderr,
-		"usage: bench lib|native|handover|contend|undo DIR | wake DIR [PYOUT] | "
-		"pollfs FILE DIR PYFILE | "
-		"mount1 HOW TARGETED OURS FLOOR TMPFS | mountp OURS FLOOR TMPFS | "
-		"mountnat HOW NATIVE COMPAT [DIR] | rss PID | "
-		"memory PID FILE N START_KB\n");
+	fprintf(stderr, "usage: bench lib|native|handover|contend|undo DIR | wake DIR [PYOUT] | "
+			"pollfs FILE DIR PYFILE | "
+			"mount1 HOW TARGETED OURS FLOOR TMPFS | mountp OURS FLOOR TMPFS | "
+			"mountnat HOW NATIVE COMPAT [DIR] | rss PID | "
+			"memory PID FILE N START_KB\n");
 	return 2;
 }

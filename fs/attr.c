@@ -348,8 +348,7 @@ static int attr_text(fuse_req_t req, struct fs *fs, struct fs_inst *in, size_t i
 		rc = rc >= 0 ? 0 : rc;
 		meta.ts = atomic_load_explicit(&in->stamp, memory_order_relaxed);
 		meta.at = fs_now();
-	} else if (!fs_inst_check(in) &&
-		   fs_peek_render(in, n, buf, cap, &len, &meta, NULL) == 0) {
+	} else if (!fs_inst_check(in) && fs_peek_render(in, n, buf, cap, &len, &meta, NULL) == 0) {
 		/* Native, read without a lock: kept only if still the
 		 * instance's state once the watcher runs (fs_attr_snapshot()). */
 		rc = 0;

@@ -512,8 +512,8 @@ int fs_attr_render(struct fs_inst *in, const struct fs_node *n, ipm_map *m, unsi
  * or FS_LOCKED: a compat instance, a live writer's long section, a file to
  * map, any failure; the caller then takes the lock its own way. p: the
  * open file's poll state (NULL: none), whose reference the text becomes. */
-int fs_peek_render(struct fs_inst *in, const struct fs_node *n, char *buf, size_t cap,
-		   size_t *len, struct fs_snapmeta *meta, struct fs_poll *p);
+int fs_peek_render(struct fs_inst *in, const struct fs_node *n, char *buf, size_t cap, size_t *len,
+		   struct fs_snapmeta *meta, struct fs_poll *p);
 
 /* A read-only open of text file ino: when the kernel may answer its fstat
  * from kept attributes, the open file is primed with their text (*primed 1,

@@ -47,8 +47,8 @@ struct peek_header {
 };
 
 /* See fs.h. */
-int fs_peek_render(struct fs_inst *in, const struct fs_node *n, char *buf, size_t cap,
-		   size_t *len, struct fs_snapmeta *meta, struct fs_poll *p)
+int fs_peek_render(struct fs_inst *in, const struct fs_node *n, char *buf, size_t cap, size_t *len,
+		   struct fs_snapmeta *meta, struct fs_poll *p)
 {
 	unsigned char stack[PEEK_STACK], *bytes = stack;
 	size_t size = n->field.size;

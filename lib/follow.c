@@ -229,7 +229,7 @@ void ipm_follow_init(ipm_map *m)
 {
 	ipm_data_ident(m);
 	m->gen = 0;
-	m->look_at = 0; /* the first lock looks */
+	m->look_at = 0;							  /* the first lock looks */
 	m->lock_look_at = coarse_ns() + (int64_t)IPM_FOLLOW_MS * 1000000; /* just opened */
 	m->replaced = 0;
 }

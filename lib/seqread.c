@@ -84,8 +84,8 @@
 
 /* What a round under the guard says, besides 0 (a good copy), a negative
  * errno and IPM_SEQ_LOCK. */
-#define MOVED 2 /* the count moved during the copy: copy again */
-#define ODD 3	/* a section is open (count in s0) */
+#define MOVED 2	 /* the count moved during the copy: copy again */
+#define ODD 3	 /* a section is open (count in s0) */
 #define FOLLOW 4 /* another generation than the handle's: look at the path */
 
 struct seqjob {
