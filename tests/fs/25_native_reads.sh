@@ -137,7 +137,7 @@ v=$(timeout 10 "$ROOT/$B/ipmmap" -s "$SCHEMA" -m "$MMAP" -l "$LOCKS" dump DemoMm
 rc=$?
 expect "native: ipmmap dump reads at once" 0 "$rc"
 contains "... the last whole values" "data_int = 7" "$v"
-timeout 3 "$ROOT/$B/ipmmap" -s "$SCHEMA" -m "$MMAP" -l "$LOCKS" watch DemoMmapStructure -t n \
+timeout 5 "$ROOT/$B/ipmmap" -s "$SCHEMA" -m "$MMAP" -l "$LOCKS" watch DemoMmapStructure -t n \
 	data_int >"$T/watch.out" 2>&1
 expect "native: ipmmap watch prints at once (then waits)" "data_int = 7" "$(cat "$T/watch.out")"
 release
