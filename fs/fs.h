@@ -395,6 +395,13 @@ static inline int64_t fs_now(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* A field of text (char[N], wchar[N]): its file takes all it is written
+ * as one value at close, newlines and all. */
+static inline int fs_is_text(enum ipm_kind k)
+{
+	return k == IPM_STRING || k == IPM_WSTRING;
+}
+
 static inline size_t fs_ninsts(struct fs *fs)
 {
 	return atomic_load_explicit(&fs->ninsts, memory_order_acquire);

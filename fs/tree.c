@@ -36,6 +36,8 @@ static size_t tree_textmax(const ipm_type *type)
 {
 	if (ipm_type_kind(type) == IPM_STRING)
 		return ipm_type_count(type) + 1;
+	if (ipm_type_kind(type) == IPM_WSTRING) /* at most 4 bytes of UTF-8 each */
+		return ipm_type_size(type) + 1;
 	return IPM_SCALAR_TEXTLEN;
 }
 
@@ -75,7 +77,7 @@ static int tree_list(const ipm_type *type)
 	if (ipm_type_kind(type) != IPM_ARRAY || ipm_type_count(type) <= FS_ARRAY_FILES)
 		return 0;
 	ek = ipm_type_kind(ipm_type_elem(type));
-	return ek != IPM_STRUCT && ek != IPM_ARRAY && ek != IPM_STRING;
+	return ek != IPM_STRUCT && ek != IPM_ARRAY && ek != IPM_STRING && ek != IPM_WSTRING;
 }
 
 /* Appends n zeroed nodes to the table: 0, -ENOMEM, or -EFBIG past

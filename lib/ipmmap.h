@@ -103,15 +103,15 @@ extern "C" {
 #define IPM_DEFAULT_MMAP_DIR "./.mmap"
 #define IPM_DEFAULT_LOCK_DIR "./.fasteners"
 
-/* Longest text any scalar field formats to, with its NUL (a char[N] needs N+1). */
+/* Longest text any scalar formats to, with its NUL (char[N], wchar[N]: size+1). */
 #define IPM_SCALAR_TEXTLEN 32
 
 /* ------------------------------------------------------------------------ */
 /* Types                                                                     */
 /* ------------------------------------------------------------------------ */
 
-/* What a type is. Scalars first, in this order, so kind < IPM_STRING means
- * "a number or bool". */
+/* What a type is; a leaf is any kind but IPM_ARRAY and IPM_STRUCT. Kinds
+ * added later come after IPM_STRUCT, so that no number changes. */
 enum ipm_kind {
 	IPM_INT8,
 	IPM_INT16,
@@ -127,6 +127,8 @@ enum ipm_kind {
 	IPM_STRING, /* char[N]: NUL-padded text, like ctypes c_char * N */
 	IPM_ARRAY,  /* T[N] */
 	IPM_STRUCT, /* a structure of the schema */
+	IPM_WSTRING,    /* wchar[N]: UTF-32 text, like ctypes c_wchar * N */
+	IPM_LONGDOUBLE, /* long double: x86-64's 80-bit extended, in 16 bytes */
 };
 
 typedef struct ipm_schema ipm_schema; /* a loaded set of structure types */
@@ -173,14 +175,13 @@ struct ipm_field {
  *   [Derived : DemoMmapStructure]      ; Base's fields first, then these
  *   extra = Point2D[4][2]              ; or: Point2D * 2 * 4 (ctypes order)
  *
- * Types: int8 .. uint64, float, double, bool, char[N], any structure of the
- * schema (defined before or after its use), arrays T[N] and T[N][M], and the
- * ctypes spellings (c_int .. c_ulonglong, c_size_t, c_ssize_t, c_time_t,
- * c_char, "T * N"; ipmmap(3), SCHEMA TYPES, lists them). Layout is the
- * platform's C layout, as ctypes computes it; "_pack_ = N" packs a section as
- * ctypes does (a derived one takes its base's). "[Name : Union]" is a union
- * (kind IPM_STRUCT, every field at offset 0); "f = c_uint32 : 3" a bit field
- * (integer types, not in unions or packed sections), laid out as gcc does.
+ * Types: int8 .. uint64, float, double, longdouble, bool, char[N], wchar[N]
+ * (UTF-32, as ctypes' c_wchar * N), any structure of the schema (defined
+ * before or after its use), arrays T[N] and T[N][M], and the ctypes
+ * spellings (c_int, c_size_t, c_char, c_wchar, "T * N", ...; ipmmap(3),
+ * SCHEMA TYPES, lists them and says what C sees). Layout is ctypes' and C's;
+ * "_pack_ = N" packs a section as ctypes does, "[Name : Union]" is a union
+ * (kind IPM_STRUCT), "f = c_uint32 : 3" a bit field; pointers are refused.
  * At most IPM_TEXT_MAX bytes and lines of 199 characters are read.
  */
 
@@ -253,8 +254,8 @@ size_t ipm_type_align(const ipm_type *t);
  * "char[256]", "Point2D", "Point2D[24]", "int32[4][3]". Owned by the schema. */
 const char *ipm_type_name(const ipm_type *t);
 
-/* IPM_ARRAY: element count and element type (an array's element may itself be
- * an array). 0 / NULL for other kinds. For IPM_STRING, ipm_type_count() is N. */
+/* IPM_ARRAY: element count and element type (itself maybe an array);
+ * IPM_STRING, IPM_WSTRING: N (characters) and NULL; others: 0 / NULL. */
 size_t ipm_type_count(const ipm_type *t);
 const ipm_type *ipm_type_elem(const ipm_type *t);
 
@@ -333,10 +334,10 @@ int ipm_type_walk(const ipm_type *t, const char *path, size_t offset, unsigned f
 
 /*
  * Formats the value of a scalar or string field whose bytes start at src.
- * Integers in decimal; float and double as the shortest text that reads back
- * to the same bits, as Python prints them ("0.1", "1.0", "-1e+300", "inf",
- * "nan"; a float field as the shortest text that reads back to the same
- * float); bool as 0 or 1; a string up to its first NUL. No newline.
+ * Integers in decimal; float, double and longdouble as the shortest text
+ * that reads back to the same bits, as Python prints them ("0.1", "1.0",
+ * "-1e+300", "inf", "nan"); bool as 0 or 1; a string up to its first NUL
+ * (a wchar[N] as UTF-8). No newline.
  * Writes at most len bytes including the NUL. Returns the length of the text
  * (without NUL) or -ENOSPC if it does not fit, -EINVAL for an aggregate.
  */
@@ -347,9 +348,9 @@ int ipm_text_format(const struct ipm_field *f, const void *src, char *buf, size_
  * bytes at dst: the whole text must be one valid value of the field's type;
  * one trailing "\n" is allowed. Integers: decimal, optional sign ('-' only
  * for signed types), no leading zeros, no spaces, in range. Floats: decimal
- * or exponent notation, "inf", "-inf", "nan"; out of the type's range is an
- * error. bool: 0, 1, true, false. Strings: valid UTF-8 without NUL, at most N
- * bytes; the rest of the field is zero filled.
+ * or exponent notation, "inf", "-inf", "nan"; out of the type's range, or
+ * non-zero text that would read as 0, is an error. bool: 0, 1, true, false.
+ * Strings: valid UTF-8 without NUL, at most N bytes (wchar[N]: characters).
  * Returns 0, -EINVAL (not a value of this type) or -ERANGE (out of range, too
  * long); on error dst is untouched and err (if not NULL) says why.
  */

@@ -79,6 +79,22 @@ static void put_escaped(struct out *w, const char *s, size_t n)
 	put(w, s + from, n - from);
 }
 
+/* A wide string's characters up to its first NUL, as UTF-8, escaped as a
+ * string's bytes are: character by character, so nothing is allocated. */
+static void put_wide(struct out *w, const unsigned char *p, size_t count)
+{
+	char u[4];
+
+	for (size_t i = 0; i < count; i++) {
+		uint32_t c;
+
+		memcpy(&c, p + i * IPM_WCHAR_SIZE, IPM_WCHAR_SIZE);
+		if (!c)
+			break;
+		put_escaped(w, u, ipm_utf8_put(c, u));
+	}
+}
+
 static void put_leaf(struct out *w, const struct step *st, const struct ipm_field *f,
 		     const unsigned char *data)
 {
@@ -90,6 +106,8 @@ static void put_leaf(struct out *w, const struct step *st, const struct ipm_fiel
 		const char *s = (const char *)data + f->offset;
 
 		put_escaped(w, s, strnlen(s, f->size));
+	} else if (f->kind == IPM_WSTRING) {
+		put_wide(w, data + f->offset, f->size / IPM_WCHAR_SIZE);
 	} else {
 		char v[IPM_SCALAR_TEXTLEN];
 		int n = ipm_text_format(f, data + f->offset, v, sizeof(v));
@@ -234,6 +252,10 @@ static struct span span_of(const ipm_type *t)
 		s.leaves = 1;
 		s.base = sat_add(4, sat_mul(2, ipm_type_size(t)));
 		return s;
+	case IPM_WSTRING: /* each of 4 bytes: at most 4 of UTF-8 or 2 escaped */
+		s.leaves = 1;
+		s.base = sat_add(4, ipm_type_size(t));
+		return s;
 	default:
 		s.leaves = 1;
 		s.base = 4 + IPM_SCALAR_TEXTLEN - 1;
@@ -324,14 +346,14 @@ static int parse_line(const ipm_type *t, void *bytes, char *line, size_t len,
 		end--;
 	*end = '\0';
 	rc = ipm_type_resolve(t, name, &f, why);
-	if (rc == 0 && f.kind >= IPM_ARRAY)
+	if (rc == 0 && !ipm_kind_leaf(f.kind))
 		rc = ipm_errf(why, -EINVAL, "%s: not a field but a %s", name,
 			      f.kind == IPM_ARRAY ? "array" : "structure");
 	if (rc < 0) /* not a field: ENOENT would read "no such file" */
 		return ipm_errf(err, -EINVAL, "%s", why);
 	v = eq + 1;
 	vl = len - (size_t)(v - line);
-	if (f.kind == IPM_STRING) {
+	if (ipm_kind_text(f.kind)) {
 		long n;
 
 		if (*v == ' ') {

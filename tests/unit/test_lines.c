@@ -110,6 +110,43 @@ static void test_textlen(void **state)
 	ipm_schema_free(sc);
 }
 
+/* A wide string's line: UTF-8, escaped as a string's, read back; the
+ * longest (every character a backslash or 4 bytes of UTF-8) fits the room
+ * ipm_values_textlen() gives; a long double line too. */
+static void test_wide(void **state)
+{
+	ipm_schema *sc = unit_schema("[W]\nw = c_wchar * 4\nld = c_longdouble\n", "w.ini");
+	const ipm_type *t = ipm_schema_find(sc, "W");
+	uint32_t in[4] = {'a', '\\', '\n', 0x1f600};
+	long double ld = -0.1L;
+	unsigned char bytes[32] = {0}, back[32];
+	struct ipm_values v = {.bytes = back};
+	char buf[256], err[IPM_ERRLEN];
+	size_t len = ipm_values_textlen(t, NULL);
+	ssize_t n;
+
+	(void)state;
+	memcpy(bytes, in, sizeof(in));
+	memcpy(bytes + 16, &ld, 10);
+	n = ipm_values_format(t, NULL, bytes, buf, sizeof(buf));
+	assert_int_equal(n, (ssize_t)strlen(buf));
+	assert_string_equal(buf, "w = a\\\\\\n\xf0\x9f\x98\x80\nld = -0.1\n");
+	memset(back, 0xa5, sizeof(back));
+	assert_int_equal(ipm_values_parse(t, buf, (size_t)n, &v, err), 0);
+	assert_memory_equal(back, bytes, 16);
+	assert_memory_equal(back + 16, bytes + 16, 10);
+	for (int i = 0; i < 4; i++)
+		in[i] = i % 2 ? '\\' : 0x10ffff;
+	memcpy(bytes, in, sizeof(in));
+	n = ipm_values_format(t, NULL, bytes, buf, sizeof(buf));
+	assert_true(n > 0 && (size_t)n < len);
+	memset(&v, 0, sizeof(v));
+	v.bytes = back;
+	assert_int_equal(ipm_values_parse(t, "w = abcde\n", 10, &v, err), -ERANGE);
+	assert_string_equal(err, "line:1: w: text of 5 characters too long for wchar[4]");
+	ipm_schema_free(sc);
+}
+
 /* Parses text into a fresh v over bytes: the result, err in msg. */
 static int parse(const ipm_type *t, const char *text, unsigned char *bytes,
 		 struct ipm_field *fields, struct ipm_values *v, char *msg)
@@ -249,6 +286,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_textlen),
+		cmocka_unit_test(test_wide),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_apply),
 	};
