@@ -1,5 +1,5 @@
 #!/bin/sh
-# 25_native_reads.sh - the mount and the CLI read a native instance without
+# 26_native_reads.sh - the mount and the CLI read a native instance without
 # a lock: while another process holds its write lock with no section open
 # (fasteners' fcntl.lockf, as a Python peer takes it), a field, .values, a
 # header file and stat of a field answer at once with the last whole values,
