@@ -340,12 +340,19 @@ static int tree_list_text(const struct fs_node *n, const char *src, char *buf, s
 int fs_node_text(const struct fs_tree *t, const struct fs_node *n, const void *data, char *buf,
 		 size_t cap)
 {
-	const char *d = data;
+	return fs_node_text_at(t, n, (const char *)data + n->field.offset, buf, cap);
+}
+
+/* See fs.h. */
+int fs_node_text_at(const struct fs_tree *t, const struct fs_node *n, const void *src, char *buf,
+		    size_t cap)
+{
+	const char *d = src;
 	int rc;
 
 	switch (n->kind) {
 	case FS_FIELD:
-		rc = ipm_text_format(&n->field, d + n->field.offset, buf, cap - 1);
+		rc = ipm_text_format(&n->field, d, buf, cap - 1);
 		if (rc < 0)
 			return rc;
 		buf[rc] = '\n';
@@ -353,7 +360,7 @@ int fs_node_text(const struct fs_tree *t, const struct fs_node *n, const void *d
 	case FS_VALUES: /* the library's one line format */
 		return (int)ipm_values_format(t->type, NULL, d, buf, cap);
 	case FS_LIST:
-		return tree_list_text(n, d + n->field.offset, buf, cap);
+		return tree_list_text(n, d, buf, cap);
 	case FS_RAW:
 		if (cap < n->textmax)
 			return -ENOSPC;

@@ -693,6 +693,24 @@ int ipm_map_copy(ipm_map *m, void *buf, size_t len)
 	return read_span(m, 0, buf, m->size);
 }
 
+int ipm_map_peek(ipm_map *m, size_t off, void *buf, size_t len)
+{
+	int rc = whole(m, false, "peek");
+
+	if (rc < 0)
+		return rc;
+	if (off > m->size || len > m->size - off)
+		return ipm_errf(m->err, -EINVAL, "cannot peek %zu bytes at %zu: not inside %zu",
+				len, off, m->size);
+	if (m->held)
+		return copy_out(m, off, buf, len);
+	rc = ipm_seq_may(m) ? ipm_seq_read(m, off, buf, len) : IPM_SEQ_LOCK;
+	if (rc == IPM_SEQ_LOCK)
+		return ipm_errf(m->err, -EAGAIN, "%s: cannot be read without the lock now",
+				m->path);
+	return rc;
+}
+
 static int clear_all(ipm_map *m, void *ctx)
 {
 	int16_t code = IPM_HEADER_CODE;

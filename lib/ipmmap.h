@@ -751,20 +751,10 @@ int ipm_lock_signal(void);
  * of 50 wake-ups a second of a few microseconds each per waiter. */
 #define IPM_WAIT_POLL_MS 20
 
-/*
- * A .mmap file replaced under a handle (a C manager's new file renamed into
- * place, `mv new.mmap S_.mmap`, Python's manager making the file again
- * after it was removed) is mapped in place of the old one, at the same
- * address, by the handle's next lock when a C manager made it (the lock file
- * says so), and by its first lock at least IPM_FOLLOW_MS after it last
- * looked otherwise: a coarse clock read per lock, one stat() per second at
- * most. A waiter (ipm_map_wait()) reports such a file as a change within
- * IPM_WAIT_POLL_MS, and the lock after it maps it. The new file must pass
- * the checks of ipm_map_open(): one that does not (another size, a foreign
- * header_code) makes every lock fail with -EIO ("P was replaced by a file
- * that cannot be mapped: ...") until a good one is in place. Python's
- * force=True re-creation rewrites the same file, which handles simply read.
- */
+/* A .mmap file replaced under a handle (renamed into place) is mapped at
+ * the same address by the handle's next lock when a C manager made it, else
+ * by its first lock or read IPM_FOLLOW_MS after it last looked (one stat()
+ * a second at most). ipmmap(3), REPLACED FILES, says the rest. */
 #define IPM_FOLLOW_MS 1000
 
 /*
@@ -836,6 +826,12 @@ int ipm_write_text(ipm_map *m, const char *path, const char *text);
 /* Copies the whole structure (ipm_map_size() bytes) into buf (len bytes):
  * one state, the lock-free snapshot of a native instance (see "Modes"). */
 int ipm_map_copy(ipm_map *m, void *buf, size_t len);
+
+/* As ipm_map_copy() of len bytes at off into buf, but never waits for a
+ * lock, for callers that must not block (the mount): -EAGAIN when the
+ * bytes need one now (a compat instance, a live writer's long section, a
+ * file to map). Under a lock the handle holds it copies under that lock. */
+int ipm_map_peek(ipm_map *m, size_t off, void *buf, size_t len);
 
 /* Zero fills the structure, keeping header_code; time_stamp becomes 0. */
 int ipm_map_clear(ipm_map *m);

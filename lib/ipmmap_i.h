@@ -806,6 +806,11 @@ int ipm_follow(ipm_map *m);
  * or replaced), making it if it is gone. Failures leave the old one. */
 void ipm_follow_lockfile(ipm_map *m);
 
+/* For a read without a lock whose look is due: follows the lock file, then
+ * 0 if the path still names the mapped file (the look is done), 1 if the
+ * lock must look (another file to map). */
+int ipm_follow_free(ipm_map *m);
+
 /* At open, with the file just mapped: the first lock looks at the path. */
 void ipm_follow_init(ipm_map *m);
 
