@@ -16,8 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-/* Where MmapStructureHeader's members live in every mappable structure, as
- * ctypes lays it out. */
+/* Where MmapStructureHeader's members live in every mappable structure, as ctypes lays it out. */
 #define IPM_HDR_CODE_OFF 0 /* int16 header_code */
 #define IPM_HDR_STAMP_OFF 8 /* double time_stamp */
 
@@ -54,12 +53,10 @@ static inline bool ipm_kind_leaf(enum ipm_kind k)
 	return (unsigned)k <= IPM_KIND_LAST && k != IPM_ARRAY && k != IPM_STRUCT;
 }
 
-/* Bytes of one c_wchar: a UTF-32 code unit in host order, as ctypes stores
- * wchar_t on Linux. */
+/* Bytes of one c_wchar: a UTF-32 code unit in host order, as ctypes stores wchar_t on Linux. */
 #define IPM_WCHAR_SIZE 4
 
-/* A scalar kind's name, size and range, indexed by enum ipm_kind up to
- * IPM_BOOL (util.c). */
+/* A scalar kind's name, size and range, indexed by enum ipm_kind up to IPM_BOOL (util.c). */
 struct ipm_scalar {
 	const char *name;          /* as the schema spells it */
 	size_t size;               /* bytes */
@@ -212,8 +209,7 @@ void ipm_bits_put(const struct ipm_field *f, void *unit, const void *val);
 int ipm_bits_check(const struct ipm_field *f, const void *val, char *err);
 int ipm_bits_store(ipm_map *m, const struct ipm_field *f, const void *unit);
 
-/* Static scalar types, indexed by enum ipm_kind up to IPM_BOOL, and long
- * double (layout.c). */
+/* Static scalar types, indexed by enum ipm_kind up to IPM_BOOL, and long double (layout.c). */
 extern const struct ipm_type ipm_scalar_types[IPM_BOOL + 1];
 extern const struct ipm_type ipm_longdouble_type;
 
@@ -379,8 +375,7 @@ ipm_lines *ipm_lines_text(const char *text, const char *name);
 /* The reader's message without its "path:line: " (textread.c). */
 const char *ipm_lines_what(const ipm_lines *r);
 
-/* Records the first error of a load at line (see errline). Returns code
- * (schema.c). */
+/* Records the first error of a load at line (see errline). Returns code (schema.c). */
 int ipm_load_fail(struct ipm_load *ld, int code, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 int ipm_load_nomem(struct ipm_load *ld);
@@ -479,7 +474,7 @@ struct ipm_undo {
 	int32_t last_pid;          /* process that died inside that section */
 	uint32_t check;            /* of magic, size, pid (undo.c); 0 before the first */
 	uint64_t used;             /* version 2: bytes of data[] the open section's log fills */
-	uint64_t reserved;         /* zero, for later versions */
+	uint64_t file;             /* version 2: the .mmap file saved from (ipm_data_id()); 0: unknown */
 	unsigned char data[];      /* the saved bytes */
 };
 
@@ -587,8 +582,7 @@ int ipm_guard_run(int (*fn)(void *arg), void *arg, int *rc, void **addr);
  * timeout_ms (0 tries, -1 forever): 0 or a negative errno. */
 int ipm_lock_fd(int fd, int type, int timeout_ms);
 
-/* Installs the handler of ipm_lock_signal() once, so that the signal can
- * interrupt a wait. */
+/* Installs the handler of ipm_lock_signal() once, so that the signal can interrupt a wait. */
 void ipm_lock_handler_install(void);
 
 /* ---- lockfile.c ---- */
@@ -641,8 +635,7 @@ int ipm_data_open(char *err, const char *path, size_t size, enum ipm_role role);
 /* Bytes mapped for a structure of size bytes: whole pages. */
 size_t ipm_data_maplen(size_t size);
 
-/* Checks fstat() every this many canary checks (a power of two), for
- * growth on tmpfs. */
+/* Checks fstat() every this many canary checks (a power of two), for growth on tmpfs. */
 #define IPM_SIZE_RECHECK 256
 #define IPM_CANARY 0xa5 /* any byte but zero */
 
@@ -690,8 +683,10 @@ int ipm_data_repaired(ipm_map *m);
 /* Maps m->path again at the same address if it passes the checks. */
 int ipm_data_remap(ipm_map *m);
 
-/* Records the mapped file's device and inode (m->dev, m->ino). */
+/* Records the mapped file's device and inode (m->dev, m->ino); ipm_data_id()
+ * is the two as one number, never 0. */
 void ipm_data_ident(ipm_map *m);
+uint64_t ipm_data_id(const ipm_map *m);
 
 /* ---- ctl.c (run under the guard) ---- */
 
@@ -711,8 +706,7 @@ void ipm_ctl_lease(struct ipm_lockfile *lf, uint64_t until);
 #define IPM_WLEASE_MS 5
 #define IPM_WLEASE_SLACK_NS 50000000
 
-/* The waiting writer's lease: read, raised, dropped if still mine. Need
- * lf->ctl. */
+/* The waiting writer's lease: read, raised, dropped if still mine. Need lf->ctl. */
 int64_t ipm_ctl_wlease(const struct ipm_lockfile *lf);
 void ipm_ctl_wlease_raise(struct ipm_lockfile *lf, uint64_t until);
 void ipm_ctl_wlease_drop(struct ipm_lockfile *lf, uint64_t mine);
@@ -745,8 +739,10 @@ int ipm_ctl_defer(struct ipm_lockfile *lf, int64_t until);
 /* ---- undo.c (run under the guard) ---- */
 
 /* Which version's section a dead writer left open in u for size bytes (1,
- * 2), or 0 if none that this library can apply. */
+ * 2), or 0 if none that this library can apply; _of(): 0 too for a section
+ * that saved from another .mmap file than file (one renamed over it). */
 int ipm_undo_dead(const struct ipm_undo *u, size_t size);
+int ipm_undo_dead_of(const struct ipm_undo *u, size_t size, uint64_t file);
 
 /* Puts a dead section's saved bytes over data (a copy of the structure, or
  * the structure itself); version is ipm_undo_dead()'s. */
@@ -759,13 +755,14 @@ void ipm_undo_apply(const struct ipm_undo *u, int version, void *data, size_t si
 void ipm_undo_apply_span(const struct ipm_undo *u, int version, void *dst, size_t off, size_t n,
 			 size_t size);
 
-/* Restores a dead section into data and closes the record: 1 if it did, 0
- * if there was nothing it could apply (then it is closed). */
-int ipm_undo_restore(struct ipm_undo *u, void *data, size_t size);
+/* Restores a dead section of file into data and closes the record: 1 if it
+ * did, 0 if there was nothing it could apply (then it is closed). */
+int ipm_undo_restore(struct ipm_undo *u, void *data, size_t size, uint64_t file);
 
-/* Restores a dead section first if there is one, then opens a section with
- * nothing saved yet (s forgets what it held): 1 if it restored, else 0. */
-int ipm_undo_open(struct ipm_undo *u, void *data, size_t size, struct ipm_section *s);
+/* Restores a dead section first if there is one, then opens a section of
+ * file with nothing saved yet (s forgets what it held): 1 if it restored. */
+int ipm_undo_open(struct ipm_undo *u, void *data, size_t size, struct ipm_section *s,
+		  uint64_t file);
 
 /* Saves the lines of [off, off + len) of data that the open section has
  * not saved yet, or all of them once too many ranges are kept apart: 0, or
