@@ -709,9 +709,11 @@ static PyMethodDef acc_methods[] = {
     {"_releaseMmapResource", (PyCFunction)(void (*)(void))acc_release, METH_VARARGS | METH_KEYWORDS,
      "_releaseMmapResource(lock=True)"},
     {"readData", (PyCFunction)acc_read, METH_O,
-     "readData(key): the value of the field at key (\"a.b\", \"a.b[3].c\")"},
+     "readData(key): the value of the field at key (\"a.b\", \"a.b[3].c\"); in a block, "
+     "or outside one on a native instance (one lock-free, consistent copy)"},
     {"readMappedBuffer", (PyCFunction)acc_read_buffer, METH_NOARGS,
-     "a copy of the whole structure (an instance of its ctypes class)"},
+     "a copy of the whole structure (an instance of its ctypes class); in a block, or "
+     "outside one on a native instance (one whole update, without a lock)"},
     {"getLastUpdate", (PyCFunction)acc_last_update, METH_NOARGS,
      "the header's time_stamp; -1 outside a block"},
     {"wait_change", (PyCFunction)(void (*)(void))acc_wait, METH_VARARGS | METH_KEYWORDS,

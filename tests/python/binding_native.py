@@ -10,7 +10,8 @@ tests/python/peer.py (a fasteners peer, as Python IPMMAP locks). In WORKDIR
   - modes: DataStructMmapManager(native=True/False/None) records the mode that
     `ipmmap list` and a C handle see, and `native` says;
   - reads: outside a block, a native instance is read without a lock, a
-    compat one refuses; they never hang on a lock of this process;
+    compat one refuses; they never hang on a lock of this process, and a
+    file cut short under them raises;
   - torn: the binding's lock-free reads of a C writer's multi-field updates
     never see a torn state (ITERATIONS updates).
 """
@@ -190,6 +191,34 @@ def group_reads(peer):
        repr(v))
 
 
+class Big(bs.BaseMmapStructure):
+    _fields_ = (("header", bs.MmapStructureHeader), ("pad", ctypes.c_char * 9000),
+                ("x", ctypes.c_int64))
+
+
+def group_cut():
+    """A file cut short under a lock-free read: an exception, never a crash
+    (SIGBUS) and never a value of the cut file."""
+    DataStructMmapManager("Big", "cut", create=True, native=True)
+    with DataStructMmapEditor("Big", "cut") as e:
+        e.writeData("x", 77)
+    r = DataStructMmapReader("Big", "cut")
+    ok(r.readData("x") == 77, "a native instance of 9 KiB is read without a lock")
+    path = r.mmapFilePath
+    os.truncate(path, 100)
+    for what, call in (("readData()", lambda: r.readData("x")),
+                       ("readMappedBuffer()", r.readMappedBuffer)):
+        try:
+            got = call()
+            ok(False, "{} of a cut file raises".format(what), "read {!r}".format(got))
+        except (Err.IpMmapError, OSError) as x:
+            ok(True, "{} of a cut file raises: {}".format(what, x))
+    os.truncate(path, ctypes.sizeof(Big))
+    with DataStructMmapEditor("Big", "cut") as e:
+        e.writeData("x", 78)
+    ok(r.readData("x") == 78, "once whole again, it is read again")
+
+
 def group_torn(writer, n):
     """The C writer's updates set several fields together; the binding reads
     them without a lock and must never see two updates mixed."""
@@ -240,6 +269,7 @@ def main():
     faulthandler.dump_traceback_later(100, exit=True)
     group_modes(tool, writer)
     group_reads(peer)
+    group_cut()
     group_torn(writer, int(n))
     sys.exit(1 if FAILS else 0)
 
