@@ -334,15 +334,18 @@ static PyObject *acc_read(AccessorObject *a, PyObject *key)
  * of a native instance (see read_via()), the GIL released. */
 static int copy_free(AccessorObject *a, void *buf, size_t n)
 {
-	int rc;
+	/* the copy that never waits first, as pyipm_get_free() */
+	int rc = ipm_map_peek(a->h->m, 0, buf, n);
 
 	a->busy = 1;
-	do {
-		PyThreadState *ts = PyEval_SaveThread();
+	if (rc == -EAGAIN) {
+		do {
+			PyThreadState *ts = PyEval_SaveThread();
 
-		rc = ipm_map_copy(a->h->m, buf, n);
-		PyEval_RestoreThread(ts);
-	} while (rc == -EINTR && PyErr_CheckSignals() == 0);
+			rc = ipm_map_copy(a->h->m, buf, n);
+			PyEval_RestoreThread(ts);
+		} while (rc == -EINTR && PyErr_CheckSignals() == 0);
+	}
 	a->busy = 0;
 	if (rc == -EINTR)
 		return -1;
@@ -389,15 +392,17 @@ static PyObject *acc_last_update(AccessorObject *a, PyObject *unused)
 	if (!a->held && ipm_map_native(a->h->m) == 1 &&
 	    pyipm_rec_conflict(a->entry->rec, a->h, 1) != 2) {
 		/* unlocked access to a native instance: the lock-free read */
-		int rc;
+		int rc = ipm_map_peek(a->h->m, TS_OFFSET, &ts, sizeof(ts));
 
 		a->busy = 1;
-		do {
-			PyThreadState *st = PyEval_SaveThread();
+		if (rc == -EAGAIN) {
+			do {
+				PyThreadState *st = PyEval_SaveThread();
 
-			rc = ipm_map_timestamp(a->h->m, &ts);
-			PyEval_RestoreThread(st);
-		} while (rc == -EINTR && PyErr_CheckSignals() == 0);
+				rc = ipm_map_timestamp(a->h->m, &ts);
+				PyEval_RestoreThread(st);
+			} while (rc == -EINTR && PyErr_CheckSignals() == 0);
+		}
 		a->busy = 0;
 		if (rc == -EINTR)
 			return NULL;
