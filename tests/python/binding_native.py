@@ -196,6 +196,23 @@ class Big(bs.BaseMmapStructure):
                 ("x", ctypes.c_int64))
 
 
+class Wide(bs.BaseMmapStructure):
+    _fields_ = (("header", bs.MmapStructureHeader), ("name", ctypes.c_wchar * 8),
+                ("ld", ctypes.c_longdouble), ("flags", ctypes.c_uint32, 3))
+
+
+def group_kinds():
+    """Every kind of field is read without a lock: text, long double, bits."""
+    DataStructMmapManager(Wide, "nat", create=True, native=True)
+    with DataStructMmapEditor(Wide, "nat") as e:
+        e.writeData("name", "päivä")
+        e.writeData("ld", 0.25)
+        e.writeData("flags", 5)
+    r = DataStructMmapReader(Wide, "nat")
+    ok((r.readData("name"), r.readData("ld"), r.readData("flags")) == ("päivä", 0.25, 5),
+       "c_wchar * N, c_longdouble and a bit field read outside a block")
+
+
 def group_cut():
     """A file cut short under a lock-free read: an exception, never a crash
     (SIGBUS) and never a value of the cut file."""
@@ -269,6 +286,7 @@ def main():
     faulthandler.dump_traceback_later(100, exit=True)
     group_modes(tool, writer)
     group_reads(peer)
+    group_kinds()
     group_cut()
     group_torn(writer, int(n))
     sys.exit(1 if FAILS else 0)
