@@ -165,7 +165,7 @@ reap() {
 		wait "$1"
 		return 124
 	fi
-	wait "$1"
+	wait "$1" 2>/dev/null # not dash's "Killed" for a kill -9
 }
 
 # stop MOUNTPOINT: unmounts and reaps the server; returns its exit status.
