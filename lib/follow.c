@@ -155,7 +155,7 @@ void ipm_follow_lockfile(ipm_map *m)
 		return;
 	/* Removed, or replaced: join whoever opens the instance now. */
 	/* Opened as the handle's was, made with its mode and group if gone. */
-	fd = ipm_lockfile_open(m->lock_path, b.st_mode & 07777, b.st_gid,
+	fd = ipm_lockfile_open(m->lock_path, m->path, b.st_mode & 07777, b.st_gid,
 			       (m->lf.rw ? 0 : IPM_LF_READER) | IPM_LF_LAX, err);
 	if (fd < 0)
 		return; /* the directory went too: nothing better to lock */

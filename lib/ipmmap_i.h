@@ -577,9 +577,11 @@ enum {
 
 /* The lock file at path, made when missing (with mode exactly and group gid,
  * see ipm_set_owner()), read and write, or with IPM_LF_READER read-only
- * when that is all it may be; a regular file, blocking. An fd, or -errno
- * with err set ("cannot open lock file P: ..."). */
-int ipm_lockfile_open(const char *path, mode_t mode, gid_t gid, unsigned flags, char *err);
+ * when that is all it may be; a regular file, blocking, and not the .mmap
+ * data_path under another name (-EINVAL). An fd, or -errno with err set
+ * ("cannot open lock file P: ..."). */
+int ipm_lockfile_open(const char *path, const char *data_path, mode_t mode, gid_t gid,
+		      unsigned flags, char *err);
 
 /* Allocates (when fd may write) and maps the lock file open on fd for a
  * structure of data_size bytes, and stamps the magics. Its undo record is

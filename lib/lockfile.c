@@ -100,7 +100,24 @@ int ipm_set_owner(char *err, int fd, const char *path, mode_t mode, gid_t gid)
  * waiting for a change takes a lease in its control page; the data stays
  * read-only for a reader, who may lack write access to the directory or the
  * file. Only the one who makes it sets its mode: O_EXCL says who that is. */
-int ipm_lockfile_open(const char *path, mode_t mode, gid_t gid, unsigned flags, char *err)
+/* The lock file must not be the .mmap under another name (a hard link):
+ * its layout would be written into the structure. */
+static int check_apart(int fd, const char *path, const char *data_path, char *err)
+{
+	struct stat l, d;
+
+	if (fstat(fd, &l) < 0)
+		return ipm_errf(err, -errno, "cannot stat lock file %s: %s", path, strerror(errno));
+	if (stat(data_path, &d) < 0 || l.st_dev != d.st_dev || l.st_ino != d.st_ino)
+		return 0;
+	return ipm_errf(err, -EINVAL,
+			"lock file %s is a hard link to %s: the lock file must be a file of its "
+			"own (remove it; it is made again)",
+			path, data_path);
+}
+
+int ipm_lockfile_open(const char *path, const char *data_path, mode_t mode, gid_t gid,
+		      unsigned flags, char *err)
 {
 	char scratch[IPM_ERRLEN];
 	int fd = -1, i, rc;
@@ -128,6 +145,8 @@ int ipm_lockfile_open(const char *path, mode_t mode, gid_t gid, unsigned flags, 
 	if (fd < 0)
 		return ipm_open_failed(err, "lock file ", path);
 	rc = ipm_check_regular(err, fd, "lock file ", path);
+	if (rc == 0)
+		rc = check_apart(fd, path, data_path, err);
 	if (rc < 0) {
 		close(fd);
 		return rc;

@@ -674,7 +674,7 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 		rc = make_dirs(m, mmap_dir, opts);
 	if (rc < 0)
 		goto fail;
-	lock_fd = ipm_lockfile_open(lock_path, file_mode(opts), group_of(opts),
+	lock_fd = ipm_lockfile_open(lock_path, path, file_mode(opts), group_of(opts),
 				    role == IPM_READER ? IPM_LF_READER : 0, m->err);
 	if (lock_fd < 0) {
 		rc = lock_fd;
