@@ -823,6 +823,11 @@ static inline bool ipm_seq_may(const ipm_map *m)
 
 /* ---- lock.c, for the map layer ---- */
 
+/* ipm_lock_read(m, -1) for an access that takes its own lock and checks the
+ * .mmap's size itself right after it reads (IPM_VERIFY): the lock does not
+ * check it too. Never for a caller that hands out the address. */
+int ipm_lock_read_access(ipm_map *m);
+
 /* Ends a write section if one is open and drops any lock (closing). */
 void ipm_lock_drop(ipm_map *m);
 
