@@ -553,6 +553,11 @@ int ipm_lock_fd(int fd, int type, int timeout_ms);
  * interrupt a wait. */
 void ipm_lock_handler_install(void);
 
+/* Whether ipm_lock_signal() reached the calling thread (not from a timed
+ * wait's own timer) since it last cleared: a wait made of several kernel
+ * waits asks before each, since one sent between two is lost to them. */
+bool ipm_lock_interrupted(bool clear);
+
 /* ---- lockfile.c ---- */
 
 /* Every open of a lock or data file passes these: no links, no FIFO hang,

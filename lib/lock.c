@@ -458,6 +458,10 @@ static int write_wait(ipm_map *m, int timeout_ms)
 
 	if (!m->lf.ctl || !m->lf.rw || timeout_ms == 0)
 		return ipm_lock_fd(m->lf.fd, F_WRLCK, timeout_ms);
+	/* A signal before the call does not count; one between two slices,
+	 * outside the kernel's wait, would be lost but for this flag. */
+	ipm_lock_handler_install();
+	ipm_lock_interrupted(true);
 	rc = ipm_lock_fd(m->lf.fd, F_WRLCK, 0);
 	if (rc != -EAGAIN)
 		return rc;
@@ -467,6 +471,10 @@ static int write_wait(ipm_map *m, int timeout_ms)
 		int64_t now = ipm_now_ns(), left = deadline - now;
 		int slice = WSLICE_MS;
 
+		if (ipm_lock_interrupted(false)) {
+			rc = -EINTR;
+			break;
+		}
 		if (left <= 0) {
 			rc = -ETIMEDOUT;
 			break;
