@@ -13,6 +13,12 @@
  *                                 file, one process (HOW: placement label;
  *                                 T: 1 if the targets apply to it)
  *   bench mountp OURS FLOOR TMPFS 1, 2 and 4 reader processes
+ *   bench mountnat HOW NATIVE COMPAT [DIR]
+ *                                 open+read+close of a field file and of
+ *                                 .values: a native instance against a
+ *                                 compat one (HOW: placement label); with
+ *                                 DIR, the field again beside a writer
+ *                                 process on its instance
  *   bench wake DIR [PYOUT]        a change -> ipm_map_wait() returns in another
  *                                 process (library and time_stamp-only
  *                                 writers), and the Python demo's 0.1 s
@@ -1254,6 +1260,116 @@ static int cmd_mount1(const char *how, int targeted, const char *ours, const cha
 	return 0;
 }
 
+/* A writer process on instance tag of dir (DIR/mmap, DIR/locks): data_xy.x
+ * and .y set together under the write lock in a loop until *stop. */
+static pid_t churn_start(const char *dir, const char *tag, volatile int *stop)
+{
+	struct ipm_open_opts o = {0};
+	char md[4096], ld[4096];
+	struct ipm_field x, y;
+	ipm_schema *s;
+	ipm_map *m;
+	pid_t pid = fork();
+
+	if (pid != 0) {
+		if (pid < 0)
+			die("fork: %s", strerror(errno));
+		return pid;
+	}
+	snprintf(md, sizeof(md), "%s/mmap", dir);
+	snprintf(ld, sizeof(ld), "%s/locks", dir);
+	o.mmap_dir = md;
+	o.lock_dir = ld;
+	s = ipm_schema_new();
+	if (!s || ipm_schema_load_file(s, "conf/demo.ini") < 0)
+		die("schema: %s", s ? ipm_schema_errmsg(s) : "out of memory");
+	m = ipm_map_new(s);
+	if (!m || ipm_map_open(m, struct_name, tag, IPM_EDITOR, &o) < 0 ||
+	    ipm_map_resolve(m, "data_xy.x", &x) < 0 || ipm_map_resolve(m, "data_xy.y", &y) < 0)
+		die("churn: %s", m ? ipm_map_errmsg(m) : "out of memory");
+	for (long i = 0; !*stop; i++) {
+		check(m, ipm_lock_write(m, -1), "churn lock");
+		check(m, ipm_set_f64(m, &x, (double)i), "churn set");
+		check(m, ipm_set_f64(m, &y, (double)i), "churn set");
+		ipm_unlock(m);
+	}
+	_exit(0);
+}
+
+/* Mean µs of one open+read-to-EOF+close of path over n, while a writer
+ * churns instance tag of dir. */
+static double churn_batch(const char *path, const char *dir, const char *tag, int n)
+{
+	volatile int *stop =
+	    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t pid;
+	double t;
+
+	if (stop == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	*stop = 0;
+	pid = churn_start(dir, tag, stop);
+	usleep(20000); /* it has opened and writes */
+	t = file_batch(path, 0, n);
+	*stop = 1;
+	waitpid(pid, NULL, 0);
+	munmap((void *)stop, 4096);
+	return t;
+}
+
+/*
+ * The same read of a field file and of .values on a native instance (the
+ * mount copies without a lock, fs/peek.c) and on a compat one (under the
+ * read lock: two fcntl() calls more), runs interleaved. how: placement.
+ * With dir (the instances' DIR/mmap, DIR/locks; tags "native" and ""),
+ * the field's read again while a writer process churns its instance.
+ */
+static int cmd_mountnat(const char *how, const char *nat, const char *compat, const char *dir)
+{
+	enum { RUNS = 7, N = 500 };
+	const char *files[2][2] = {{nat, compat}, {NULL, NULL}};
+	char vals[2][4096], what[200];
+	double t[2][2][RUNS], med[2][2];
+
+	for (int k = 0; k < 2; k++) {
+		const char *slash = strrchr(files[0][k], '/');
+
+		snprintf(vals[k], sizeof(vals[k]), "%.*s/.values",
+			 (int)(slash ? slash - files[0][k] : 0), files[0][k]);
+		files[1][k] = vals[k];
+	}
+	for (int f = 0; f < 2; f++)
+		for (int k = 0; k < 2; k++)
+			read_file(files[f][k]); /* warm the dentries */
+	for (int r = 0; r < RUNS; r++)
+		for (int f = 0; f < 2; f++)
+			for (int k = 0; k < 2; k++)
+				t[f][k][r] = file_batch(files[f][k], 0, N);
+	for (int f = 0; f < 2; f++)
+		for (int k = 0; k < 2; k++)
+			med[f][k] = median(t[f][k], RUNS);
+	snprintf(what, sizeof(what),
+		 "%s: open+read-to-EOF+close of a field file (µs), native instance (no lock) vs "
+		 "compat (read lock)",
+		 how);
+	row(what, "%.1f", med[0][0], med[0][1], med[0][0] / med[0][1], "-");
+	snprintf(what, sizeof(what), "%s: the same of .values (µs), native vs compat", how);
+	row(what, "%.1f", med[1][0], med[1][1], med[1][0] / med[1][1], "-");
+	if (!dir)
+		return 0;
+	for (int r = 0; r < RUNS; r++)
+		for (int k = 0; k < 2; k++)
+			t[0][k][r] = churn_batch(files[0][k], dir, k ? "" : "native", N / 2);
+	for (int k = 0; k < 2; k++)
+		med[0][k] = median(t[0][k], RUNS);
+	snprintf(what, sizeof(what),
+		 "%s: the field's read (µs) while a writer process sets data_xy in a loop, "
+		 "native vs compat",
+		 how);
+	row(what, "%.1f", med[0][0], med[0][1], med[0][0] / med[0][1], "-");
+	return 0;
+}
+
 /* 1, 2 and 4 reader processes, unpinned, runs interleaved. */
 static int cmd_mountp(const char *ours, const char *floor, const char *tmpfs)
 {
@@ -1897,6 +2013,8 @@ int main(int argc, char *argv[])
 		return cmd_contend(argv[2]);
 	if (argc == 7 && strcmp(argv[1], "mount1") == 0)
 		return cmd_mount1(argv[2], atoi(argv[3]), argv[4], argv[5], argv[6]);
+	if ((argc == 5 || argc == 6) && strcmp(argv[1], "mountnat") == 0)
+		return cmd_mountnat(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
 	if (argc == 5 && strcmp(argv[1], "mountp") == 0)
 		return cmd_mountp(argv[2], argv[3], argv[4]);
 	if ((argc == 3 || argc == 4) && strcmp(argv[1], "wake") == 0)
@@ -1911,10 +2029,10 @@ int main(int argc, char *argv[])
 	}
 	if (argc == 6 && strcmp(argv[1], "memory") == 0)
 		return cmd_memory(argv[2], argv[3], atol(argv[4]), atol(argv[5]));
-	fprintf(stderr,
-		"usage: bench lib|native|handover|contend|undo DIR | wake DIR [PYOUT] | "
-		"pollfs FILE DIR PYFILE | "
-		"mount1 HOW TARGETED OURS FLOOR TMPFS | mountp OURS FLOOR TMPFS | rss PID | "
-		"memory PID FILE N START_KB\n");
+	fprintf(stderr, "usage: bench lib|native|handover|contend|undo DIR | wake DIR [PYOUT] | "
+			"pollfs FILE DIR PYFILE | "
+			"mount1 HOW TARGETED OURS FLOOR TMPFS | mountp OURS FLOOR TMPFS | "
+			"mountnat HOW NATIVE COMPAT [DIR] | rss PID | "
+			"memory PID FILE N START_KB\n");
 	return 2;
 }

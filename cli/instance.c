@@ -113,7 +113,7 @@ int cli_get(struct cli *c, int argc, char **argv)
 		buf = malloc(len);
 		if (!buf)
 			rc = cli_fail("out of memory");
-		else if (snap && f.kind <= IPM_STRING) {
+		else if (snap && f.kind != IPM_ARRAY && f.kind != IPM_STRUCT) {
 			if (ipm_text_format(&f, snap + f.offset, buf, len) < 0)
 				rc = cli_fail("cannot format the value");
 			else

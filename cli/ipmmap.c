@@ -75,7 +75,9 @@ static int fail(const char *what)
 	return cli_fail(what);
 }
 
-/* C spelling of a scalar kind in a generated header. */
+/* C spelling of a scalar kind in a generated header. A c_wchar is one
+ * UTF-32 code unit: uint32_t, what char32_t is on Linux (wchar_t is a
+ * signed int there, the same bytes). */
 static const char *c_scalar(enum ipm_kind k)
 {
 	static const char *const names[] = {
@@ -83,8 +85,9 @@ static const char *c_scalar(enum ipm_kind k)
 		[IPM_INT64] = "int64_t",  [IPM_UINT8] = "uint8_t",   [IPM_UINT16] = "uint16_t",
 		[IPM_UINT32] = "uint32_t", [IPM_UINT64] = "uint64_t", [IPM_FLOAT] = "float",
 		[IPM_DOUBLE] = "double",  [IPM_BOOL] = "_Bool",      [IPM_STRING] = "char",
+		[IPM_WSTRING] = "uint32_t", [IPM_LONGDOUBLE] = "long double",
 	};
-	return names[k];
+	return (unsigned)k < sizeof(names) / sizeof(names[0]) && names[k] ? names[k] : "?";
 }
 
 static void print_decl(const ipm_type *t, const char *name, unsigned width)
@@ -100,8 +103,8 @@ static void print_decl(const ipm_type *t, const char *name, unsigned width)
 		used += snprintf(dims + used, sizeof(dims) - used, "[%zu]", ipm_type_count(t));
 		t = ipm_type_elem(t);
 	}
-	if (ipm_type_kind(t) == IPM_STRING)
-		snprintf(dims + used, sizeof(dims) - used, "[%zu]", ipm_type_size(t));
+	if (ipm_type_kind(t) == IPM_STRING || ipm_type_kind(t) == IPM_WSTRING)
+		snprintf(dims + used, sizeof(dims) - used, "[%zu]", ipm_type_count(t));
 	if (ipm_type_kind(t) == IPM_STRUCT)
 		printf("\t%s %s %s%s;\n", ipm_type_is_union(t) ? "union" : "struct",
 		       ipm_type_name(t), name, dims);

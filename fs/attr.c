@@ -4,8 +4,9 @@
  * instance's last change; and the snapshots that keep a stat and the reads
  * that follow it one value.
  *
- * - Sizes are exact: a GETATTR renders the text under a read lock, as a
- *   read at offset 0 would. While another process holds the write lock, the
+ * - Sizes are exact: a GETATTR renders the text as a read at offset 0
+ *   would: under a read lock, or on a native instance without one (peek.c).
+ *   While another process holds the write lock of a compat instance, the
  *   GETATTR is parked like a read (park.c) for at most FS_ATTR_WAIT_MS; only
  *   past that, or for a damaged file, is the size the longest the text can
  *   be (as sysfs' 4096).
@@ -347,6 +348,11 @@ static int attr_text(fuse_req_t req, struct fs *fs, struct fs_inst *in, size_t i
 		rc = rc >= 0 ? 0 : rc;
 		meta.ts = atomic_load_explicit(&in->stamp, memory_order_relaxed);
 		meta.at = fs_now();
+	} else if (!fs_inst_check(in) && fs_peek_render(in, n, buf, cap, &len, &meta, NULL) == 0) {
+		/* Native, read without a lock: kept only if still the
+		 * instance's state once the watcher runs (fs_attr_snapshot()). */
+		rc = 0;
+		keep = 1;
 	} else {
 		gen = fs_inst_gen(in);
 		rc = fs_inst_check(in) ? -EIO : fs_acquire(in, 0, &lk);

@@ -5,7 +5,8 @@
  *
  * Field files behave like sysfs attributes:
  * - read: at every read at offset 0 the value is rendered once, under one
- *   read lock, as the library's text and a newline into the open file's
+ *   read lock (a native instance: from one copy made without a lock, see
+ *   peek.c), as the library's text and a newline into the open file's
  *   buffer; later offsets are served from that buffer, so one cat never
  *   splices two values. A read of an open file with written text not yet
  *   stored stores it first (or fails with its error).
@@ -14,7 +15,7 @@
  * - flush: pending text is stored at the opener's last close only; see
  *   "Who writes, who closes".
  * - .values: read renders "path = value" for every field under ONE read
- *   lock.
+ *   lock (native: from ONE copy).
  * poll(), select() and epoll: see poll.c.
  *
  * Locks: a request tries the lock once, without waiting (one system call
@@ -305,8 +306,9 @@ void fs_file_free(struct fs *fs, struct fs_handle *h)
 /* Rendering                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* Renders the open file's text into its buffer under one read lock.
- * expired: a parked .status read waited long enough (see inst.c). */
+/* Renders the open file's text into its buffer: without a lock on a
+ * native instance, else under one read lock. expired: a parked .status
+ * read waited long enough (see inst.c). */
 static int file_render(struct fs_handle *h, int expired)
 {
 	const struct fs_node *n = h->node;
@@ -328,13 +330,19 @@ static int file_render(struct fs_handle *h, int expired)
 		fs_file_to(h, FS_F_SHOWN);
 		return 0;
 	}
+	/* The only cost of poll() here when nobody polls: one load. */
+	p = __atomic_load_n(&h->poll, __ATOMIC_ACQUIRE);
+	/* A native instance: no lock (peek.c). */
+	rc = fs_peek_render(h->in, n, h->buf, h->cap, &h->len, &h->meta, p);
+	if (rc == 0) {
+		fs_file_to(h, FS_F_SHOWN);
+		return 0;
+	}
 	gen = fs_inst_gen(h->in);
 	rc = fs_acquire(h->in, 0, &lk);
 	if (rc < 0)
 		return rc;
 	rc = fs_attr_render(h->in, n, lk.m, gen, h->buf, h->cap, &h->len, &h->meta);
-	/* The only cost of poll() here when nobody polls: one load. */
-	p = __atomic_load_n(&h->poll, __ATOMIC_ACQUIRE);
 	if (p && rc >= 0)
 		fs_poll_rendered(h->in, p, h->buf, h->len);
 	fs_release(h->in, &lk);

@@ -9,6 +9,7 @@
  *   inst.c    the instances shown, their pools of map handles and locks,
  *             rescans, files replaced or removed under the mount
  *   status.c  .status: how an instance is, tried when it is read
+ *   peek.c    the text of a file of a native instance, read without a lock
  *   ops.c     the low-level FUSE operations: a thin adapter
  *   attr.c    what stat shows: owner and mode, exact size, times
  *   file.c    an open file: its buffer, its states, its requests (file.h)
@@ -195,6 +196,10 @@ uint32_t fs_tree_lookup(const struct fs_tree *t, uint32_t dir, const char *name)
  * bytes at data into buf (cap bytes): its length, or a negative errno. */
 int fs_node_text(const struct fs_tree *t, const struct fs_node *n, const void *data, char *buf,
 		 size_t cap);
+/* The same from the node's own bytes at src (n->field.size of them, from
+ * n->field.offset of the structure; .values and .raw: the structure's). */
+int fs_node_text_at(const struct fs_tree *t, const struct fs_node *n, const void *src, char *buf,
+		    size_t cap);
 
 /* ------------------------------------------------------------------------ */
 /* Where an instance's layout comes from (define.c)                          */
@@ -390,6 +395,13 @@ static inline int64_t fs_now(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* A field of text (char[N], wchar[N]): its file takes all it is written
+ * as one value at close, newlines and all. */
+static inline int fs_is_text(enum ipm_kind k)
+{
+	return k == IPM_STRING || k == IPM_WSTRING;
+}
+
 static inline size_t fs_ninsts(struct fs *fs)
 {
 	return atomic_load_explicit(&fs->ninsts, memory_order_acquire);
@@ -452,7 +464,8 @@ static inline fuse_ino_t fs_ino(size_t inst, uint32_t node)
 	return ((fuse_ino_t)(inst + 1) << 32) | node;
 }
 
-/* What a rendered text was read from, under one read lock. */
+/* What a rendered text was read from: under one read lock, or one copy of
+ * a native instance between two equal change tokens (peek.c). */
 struct fs_snapmeta {
 	double ts;    /* the header's time_stamp: mtime and ctime */
 	uint64_t tok; /* ipm_map_changes() token */
@@ -496,6 +509,18 @@ int fs_attr_job(struct fs_job *j);
  * errno. A field reads as its text and a newline. */
 int fs_attr_render(struct fs_inst *in, const struct fs_node *n, ipm_map *m, unsigned gen, char *buf,
 		   size_t cap, size_t *len, struct fs_snapmeta *meta);
+
+/* What fs_peek_render() answers when the text must be read under the read
+ * lock; never returned by the library. */
+#define FS_LOCKED 1
+
+/* Node n's text (not .status) rendered without a lock when in is native
+ * (peek.c): 0 with *len and *meta filled as fs_attr_render() fills them,
+ * or FS_LOCKED: a compat instance, a live writer's long section, a file to
+ * map, any failure; the caller then takes the lock its own way. p: the
+ * open file's poll state (NULL: none), whose reference the text becomes. */
+int fs_peek_render(struct fs_inst *in, const struct fs_node *n, char *buf, size_t cap, size_t *len,
+		   struct fs_snapmeta *meta, struct fs_poll *p);
 
 /* A read-only open of text file ino: when the kernel may answer its fstat
  * from kept attributes, the open file is primed with their text (*primed 1,
@@ -628,8 +653,9 @@ int fs_poll(struct fs_inst *in, const struct fs_node *n, struct fs_poll **pp, co
  * when it has no watcher (FS_MAX_WATCHERS run): keep nothing then. */
 int fs_watch_attrs(struct fs_inst *in);
 
-/* After a render of a polled file, under the same read lock: what it read
- * is the new reference, and it is no longer changed. */
+/* After a render of a polled file, under the same read lock (a native
+ * instance: before the change token is read again, see peek.c): what it
+ * read is the new reference, and it is no longer changed. */
 void fs_poll_rendered(struct fs_inst *in, struct fs_poll *p, const char *text, size_t len);
 
 /* At release of a polled file. */

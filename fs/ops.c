@@ -64,7 +64,7 @@ static int fs_usable(struct fs_inst *in, const struct fs_node *n)
 	struct fs_lk lk;
 	int rc;
 
-	if (n->kind != FS_VALUES && (n->kind != FS_FIELD || n->field.kind != IPM_STRING))
+	if (n->kind != FS_VALUES && (n->kind != FS_FIELD || !fs_is_text(n->field.kind)))
 		return 0;
 	rc = fs_acquire(in, 0, &lk);
 	if (rc == 0)

@@ -59,8 +59,13 @@
  * No change is missed: a render of a polled file stores its reference
  * under the read lock it read with, and the watcher compares under a read
  * lock taken after it last saw the change token move, so any write is
- * either seen by the render or followed by a compare. A read when nobody
- * polls pays one pointer load (file.c, file_render()).
+ * either seen by the render or followed by a compare. A render of a native
+ * instance takes no lock (peek.c): it reads the token before its copy and
+ * again after storing the reference, and counts only when the two agree,
+ * so a write that ended before the reference was stored moved the token
+ * (the render is made again), and one that ends after it is followed by a
+ * compare. A read when nobody polls pays one pointer load (file.c,
+ * file_render()).
  */
 #include <errno.h>
 #include <poll.h>

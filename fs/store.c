@@ -37,7 +37,7 @@ size_t fs_store_textcap(const struct fs_node *n)
 	if (n->kind != FS_FIELD)
 		return 0;
 	/* Text accepted, then room for the parsed bytes, aligned. */
-	cap = n->field.kind == IPM_STRING ? n->textmax + 1 : FS_SCALAR_CAP;
+	cap = fs_is_text(n->field.kind) ? n->textmax + 1 : FS_SCALAR_CAP;
 	if (cap < n->textmax + 1)
 		cap = n->textmax + 1;
 	return (cap + 15) & ~(size_t)15;
@@ -96,7 +96,7 @@ static int store_field_parse(struct fs_handle *h)
 	rc = ipm_text_parse(f, h->buf, h->len, scratch, NULL);
 	if (!rc) {
 		fs_file_to(h, FS_F_PENDING);
-	} else if (rc == -EINVAL && f->kind == IPM_STRING) {
+	} else if (rc == -EINVAL && fs_is_text(f->kind)) {
 		whole = store_utf8_whole(h->buf, h->len);
 		if (whole < h->len && !ipm_text_parse(f, h->buf, whole, scratch, NULL)) {
 			fs_file_to(h, FS_F_CUT);
@@ -129,7 +129,7 @@ static int store_field_commit(struct fs_handle *h)
  * value (`{ echo a; echo b; } > f` stores "a\nb"). */
 static int store_field_done(const struct fs_handle *h)
 {
-	return h->node->field.kind != IPM_STRING && h->state == FS_F_WRITTEN && h->len &&
+	return !fs_is_text(h->node->field.kind) && h->state == FS_F_WRITTEN && h->len &&
 	       h->buf[h->len - 1] == '\n';
 }
 
@@ -167,7 +167,7 @@ static int store_field_write(struct fs_handle *h, const char *data, size_t size,
 		return -EINVAL; /* back into a value already stored */
 	off -= h->base;
 	if ((size_t)off > h->textcap || size > h->textcap - (size_t)off)
-		return h->node->field.kind == IPM_STRING ? -ERANGE : -EINVAL;
+		return fs_is_text(h->node->field.kind) ? -ERANGE : -EINVAL;
 	if ((size_t)off > h->len)
 		memset(h->buf + h->len, 0, (size_t)off - h->len); /* a hole: refused */
 	memcpy(h->buf + off, data, size);
@@ -177,7 +177,7 @@ static int store_field_write(struct fs_handle *h, const char *data, size_t size,
 	if (rc < 0)
 		return rc;
 	/* A string waits for the close: its text may hold newlines. */
-	if (h->node->field.kind == IPM_STRING || !h->len || h->buf[h->len - 1] != '\n')
+	if (fs_is_text(h->node->field.kind) || !h->len || h->buf[h->len - 1] != '\n')
 		return 0;
 	return store_field_commit(h);
 }

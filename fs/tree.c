@@ -36,6 +36,8 @@ static size_t tree_textmax(const ipm_type *type)
 {
 	if (ipm_type_kind(type) == IPM_STRING)
 		return ipm_type_count(type) + 1;
+	if (ipm_type_kind(type) == IPM_WSTRING) /* at most 4 bytes of UTF-8 each */
+		return ipm_type_size(type) + 1;
 	return IPM_SCALAR_TEXTLEN;
 }
 
@@ -75,7 +77,7 @@ static int tree_list(const ipm_type *type)
 	if (ipm_type_kind(type) != IPM_ARRAY || ipm_type_count(type) <= FS_ARRAY_FILES)
 		return 0;
 	ek = ipm_type_kind(ipm_type_elem(type));
-	return ek != IPM_STRUCT && ek != IPM_ARRAY && ek != IPM_STRING;
+	return ek != IPM_STRUCT && ek != IPM_ARRAY && ek != IPM_STRING && ek != IPM_WSTRING;
 }
 
 /* Appends n zeroed nodes to the table: 0, -ENOMEM, or -EFBIG past
@@ -338,12 +340,19 @@ static int tree_list_text(const struct fs_node *n, const char *src, char *buf, s
 int fs_node_text(const struct fs_tree *t, const struct fs_node *n, const void *data, char *buf,
 		 size_t cap)
 {
-	const char *d = data;
+	return fs_node_text_at(t, n, (const char *)data + n->field.offset, buf, cap);
+}
+
+/* See fs.h. */
+int fs_node_text_at(const struct fs_tree *t, const struct fs_node *n, const void *src, char *buf,
+		    size_t cap)
+{
+	const char *d = src;
 	int rc;
 
 	switch (n->kind) {
 	case FS_FIELD:
-		rc = ipm_text_format(&n->field, d + n->field.offset, buf, cap - 1);
+		rc = ipm_text_format(&n->field, d, buf, cap - 1);
 		if (rc < 0)
 			return rc;
 		buf[rc] = '\n';
@@ -351,7 +360,7 @@ int fs_node_text(const struct fs_tree *t, const struct fs_node *n, const void *d
 	case FS_VALUES: /* the library's one line format */
 		return (int)ipm_values_format(t->type, NULL, d, buf, cap);
 	case FS_LIST:
-		return tree_list_text(n, d + n->field.offset, buf, cap);
+		return tree_list_text(n, d, buf, cap);
 	case FS_RAW:
 		if (cap < n->textmax)
 			return -ENOSPC;

@@ -137,7 +137,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	for (size_t i = 0; i < all.n; i++) {
 		const struct ipm_field *f = &all.fields[i];
 
-		FV_CHECK(f->kind < IPM_ARRAY && f->size > 0);
+		FV_CHECK(f->kind != IPM_ARRAY && f->kind != IPM_STRUCT && f->size > 0);
 		FV_CHECK(f->offset >= hend && f->offset + f->size <= tsize);
 	}
 	if (rc == 0)

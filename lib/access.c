@@ -18,6 +18,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,8 @@ static const char *where(const struct ipm_field *f, const char *path, char buf[9
 	snprintf(buf, 96, "field at offset %zu (%s)", f->offset,
 		 f->type && f->type->name	 ? f->type->name
 		 : f->kind <= IPM_BOOL		 ? ipm_scalars[f->kind].name
-		 : f->kind == IPM_STRING	 ? "string"
+		 : f->kind == IPM_LONGDOUBLE	 ? ipm_longdouble_type.name
+		 : ipm_kind_text(f->kind)	 ? "string"
 		 : f->kind == IPM_ARRAY		 ? "array"
 						 : "structure");
 	return buf;
@@ -53,8 +55,10 @@ static int check_field(ipm_map *m, const struct ipm_field *f, const char *path, 
 	if (!m->data)
 		return ipm_errf(m->err, -EBADF, "cannot access %s: map is not open",
 				path ? path : "a field");
-	if ((unsigned)f->kind > IPM_STRUCT ||
-	    (f->kind <= IPM_BOOL && f->size != ipm_scalars[f->kind].size))
+	if ((unsigned)f->kind > IPM_KIND_LAST ||
+	    (f->kind <= IPM_BOOL && f->size != ipm_scalars[f->kind].size) ||
+	    (f->kind == IPM_LONGDOUBLE && f->size != sizeof(long double)) ||
+	    (f->kind == IPM_WSTRING && f->size % IPM_WCHAR_SIZE))
 		return ipm_errf(m->err, -EINVAL, "%s: bad field descriptor", where(f, path, b));
 	if (f->size > m->size || f->offset > m->size - f->size)
 		return ipm_errf(m->err, -EINVAL, "%s: not inside %s (%zu bytes)", where(f, path, b),
@@ -270,15 +274,16 @@ int ipm_get_u64(ipm_map *m, const struct ipm_field *f, uint64_t *out)
 
 int ipm_get_f64(ipm_map *m, const struct ipm_field *f, double *out)
 {
-	unsigned char v[8];
+	unsigned char v[sizeof(long double)];
 	uint64_t u;
 	bool neg;
 	float fl;
+	long double ld;
 	int rc = check_field(m, f, NULL, false);
 
 	if (rc < 0)
 		return rc;
-	if (f->kind > IPM_BOOL)
+	if (f->kind > IPM_BOOL && f->kind != IPM_LONGDOUBLE)
 		return kind_mismatch(m, f, "a number");
 	assert(f->size <= sizeof(v)); /* check_field() matched size and kind */
 	rc = read_span(m, f->offset, v, f->size);
@@ -289,6 +294,17 @@ int ipm_get_f64(ipm_map *m, const struct ipm_field *f, double *out)
 		*out = fl;
 	} else if (f->kind == IPM_DOUBLE) {
 		memcpy(out, v, 8);
+	} else if (f->kind == IPM_LONGDOUBLE) {
+		/* rounded to the nearest double, as Python reads c_longdouble;
+		 * only a finite value past double's range is refused */
+		memcpy(&ld, v, sizeof(ld));
+		if (isfinite(ld) && fabsl(ld) > DBL_MAX) {
+			char b[96];
+
+			return ipm_errf(m->err, -ERANGE, "%s: value %Lg does not fit in double",
+					where(f, NULL, b), ld);
+		}
+		*out = (double)ld;
 	} else {
 		if (f->width)
 			ipm_bits_get(f, v, v);
@@ -306,11 +322,17 @@ struct str_out {
 	size_t n;                  /* out: length of the text */
 };
 
-/* The text of the field's bytes at p into o. */
+/* The text of the field's bytes at p into o: a wide one as UTF-8. */
 static int str_from(struct str_out *o, const unsigned char *p)
 {
-	const unsigned char *nul = memchr(p, '\0', o->f->size);
+	const unsigned char *nul;
 
+	if (o->f->kind == IPM_WSTRING) {
+		int n = ipm_wtext_format(o->f->size / IPM_WCHAR_SIZE, p, o->buf, o->len, &o->n);
+
+		return n < 0 ? n : 0;
+	}
+	nul = memchr(p, '\0', o->f->size);
 	o->n = nul ? (size_t)(nul - p) : o->f->size;
 	if (o->n >= o->len)
 		return -ENOSPC;
@@ -335,7 +357,7 @@ int ipm_get_str(ipm_map *m, const struct ipm_field *f, char *buf, size_t len)
 
 	if (rc < 0)
 		return rc;
-	if (f->kind != IPM_STRING)
+	if (!ipm_kind_text(f->kind))
 		return kind_mismatch(m, f, "a string");
 	rc = field_lockfree(m, f, &c);
 	if (rc == 0)
@@ -422,23 +444,31 @@ int ipm_set_u64(ipm_map *m, const struct ipm_field *f, uint64_t v)
 int ipm_set_f64(ipm_map *m, const struct ipm_field *f, double v)
 {
 	char b[96];
+	unsigned char ld[sizeof(long double)];
 	float fl;
 	int rc = check_field(m, f, NULL, true), took;
 
 	if (rc < 0)
 		return rc;
-	if (f->kind != IPM_FLOAT && f->kind != IPM_DOUBLE)
-		return kind_mismatch(m, f, "a float or double");
+	if (f->kind != IPM_FLOAT && f->kind != IPM_DOUBLE && f->kind != IPM_LONGDOUBLE)
+		return kind_mismatch(m, f, "a float, double or longdouble");
 	/* compare before converting: an out-of-range conversion is undefined in C */
 	if (f->kind == IPM_FLOAT && isfinite(v) && fabs(v) >= FLT_OVERFLOW)
 		return ipm_errf(m->err, -ERANGE, "%s: value %g out of range for float",
 				where(f, NULL, b), v);
 	fl = (float)v;
+	if (f->kind == IPM_FLOAT && fl == 0 && v != 0)
+		return ipm_errf(m->err, -ERANGE, "%s: value %g out of range for float (rounds to 0)",
+				where(f, NULL, b), v);
+	if (f->kind == IPM_LONGDOUBLE)
+		ipm_store_ldouble(ld, v); /* any double is a long double, exactly */
 	took = begin(m, true);
 	if (took < 0)
 		return took;
 	if (f->kind == IPM_FLOAT)
 		rc = copy_in(m, f->offset, &fl, 4);
+	else if (f->kind == IPM_LONGDOUBLE)
+		rc = copy_in(m, f->offset, ld, sizeof(ld));
 	else
 		rc = copy_in(m, f->offset, &v, 8);
 	end(m, took);
@@ -459,6 +489,9 @@ static int str_store(ipm_map *m, void *ctx)
 
 	if (rc < 0)
 		return rc;
+	if (in->f->kind == IPM_WSTRING) /* checked: cannot fail */
+		return ipm_wtext_parse(in->f->size / IPM_WCHAR_SIZE, in->s, in->n,
+				       m->data + in->f->offset, NULL);
 	memcpy(m->data + in->f->offset, in->s, in->n);
 	memset(m->data + in->f->offset + in->n, 0, in->f->size - in->n);
 	return 0;
@@ -472,10 +505,17 @@ int ipm_set_str(ipm_map *m, const struct ipm_field *f, const char *s)
 
 	if (rc < 0)
 		return rc;
-	if (f->kind != IPM_STRING)
+	if (!ipm_kind_text(f->kind))
 		return kind_mismatch(m, f, "a string");
 	n = strlen(s);
-	if (n > f->size)
+	if (f->kind == IPM_WSTRING) {
+		char e[IPM_ERRLEN];
+
+		/* checked before the lock, stored in place under it */
+		rc = ipm_wtext_parse(f->size / IPM_WCHAR_SIZE, s, n, NULL, e);
+		if (rc < 0)
+			return ipm_errf(m->err, rc, "%s: %s", where(f, NULL, b), e);
+	} else if (n > f->size)
 		return ipm_errf(m->err, -ERANGE, "%s: text of %zu bytes too long for char[%zu]",
 				where(f, NULL, b), n, f->size);
 	took = begin(m, true);
@@ -542,7 +582,7 @@ static int get_text(ipm_map *m, const struct ipm_field *f, const char *path, cha
 
 	if (rc < 0)
 		return rc;
-	if (f->kind > IPM_STRING)
+	if (!ipm_kind_leaf(f->kind))
 		return ipm_errf(m->err, -EINVAL, "%s: %s has no text value", where(f, path, b),
 				f->kind == IPM_ARRAY ? "an array" : "a structure");
 	took = field_lockfree(m, f, &c);
@@ -568,7 +608,8 @@ static int set_text(ipm_map *m, const struct ipm_field *f, const char *path, con
 		    size_t len)
 {
 	char b[96], e[IPM_ERRLEN];
-	unsigned char tmp[8] = {0};
+	unsigned char tmp[sizeof(long double)] = {0};
+	bool scalar = ipm_kind_leaf(f->kind) && !ipm_kind_text(f->kind);
 	int rc = check_field(m, f, path, true), took;
 
 	if (rc < 0)
@@ -576,18 +617,19 @@ static int set_text(ipm_map *m, const struct ipm_field *f, const char *path, con
 	/* A scalar is parsed before the lock is taken, to hold it shortly; a
 	 * string may be large and is parsed in place (nothing is written unless
 	 * all of it is valid). */
-	if (f->kind < IPM_STRING) {
+	if (scalar) {
+		assert(f->size <= sizeof(tmp));
 		rc = ipm_text_parse(f, text, len, tmp, e);
 		if (rc < 0)
 			return ipm_errf(m->err, rc, "%s: %s", where(f, path, b), e);
-	} else if (f->kind > IPM_STRING) {
+	} else if (!ipm_kind_leaf(f->kind)) {
 		return ipm_errf(m->err, -EINVAL, "%s: %s has no text value", where(f, path, b),
 				f->kind == IPM_ARRAY ? "an array" : "a structure");
 	}
 	took = begin(m, true);
 	if (took < 0)
 		return took;
-	if (f->kind < IPM_STRING)
+	if (scalar)
 		rc = copy_field_in(m, f, tmp);
 	else
 		rc = ipm_map_guarded(m, text_in, &(struct text_io){f, (char *)text, len, e});
@@ -649,6 +691,24 @@ int ipm_map_copy(ipm_map *m, void *buf, size_t len)
 		return ipm_errf(m->err, -ENOSPC, "cannot copy %zu bytes into a buffer of %zu",
 				m->size, len);
 	return read_span(m, 0, buf, m->size);
+}
+
+int ipm_map_peek(ipm_map *m, size_t off, void *buf, size_t len)
+{
+	int rc = whole(m, false, "peek");
+
+	if (rc < 0)
+		return rc;
+	if (off > m->size || len > m->size - off)
+		return ipm_errf(m->err, -EINVAL, "cannot peek %zu bytes at %zu: not inside %zu",
+				len, off, m->size);
+	if (m->held)
+		return copy_out(m, off, buf, len);
+	rc = ipm_seq_may(m) ? ipm_seq_read(m, off, buf, len) : IPM_SEQ_LOCK;
+	if (rc == IPM_SEQ_LOCK)
+		return ipm_errf(m->err, -EAGAIN, "%s: cannot be read without the lock now",
+				m->path);
+	return rc;
 }
 
 static int clear_all(ipm_map *m, void *ctx)

@@ -127,7 +127,7 @@ static int emit(struct sb *b, struct seen *s, const ipm_type *t, char *err)
 			rc = emit(b, s, ft, err);
 			if (rc < 0)
 				return rc;
-		} else if (ipm_type_kind(ft) > IPM_STRING) {
+		} else if (!ipm_kind_leaf(ipm_type_kind(ft))) {
 			return ipm_errf(err, -EINVAL, "cannot describe %s.%s: type %s",
 					ipm_type_name(t), ipm_type_field_name(t, i),
 					ipm_type_name(ft));

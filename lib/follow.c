@@ -27,6 +27,9 @@
  *   that sees a new file first bumps the generation as a manager would, so
  *   that all others, in every process, map it at their next lock: two
  *   handles never serve two files for long.
+ * - A read without a lock (seqread.c) whose look is due makes the same
+ *   look without one (ipm_follow_free()), and goes to the lock only when
+ *   there is a file to map.
  * - A waiter (ipm_map_wait()) has no lock and may run while another thread
  *   uses the handle: each time it wakes to look at time_stamp it also asks
  *   stat() (every IPM_WAIT_POLL_MS at most), and reports a replaced file as
@@ -124,6 +127,31 @@ static int look(ipm_map *m)
 	return 0;
 }
 
+/*
+ * The same look for a read that takes no lock (seqread.c), so that a handle
+ * whose look is due (its first read, then once every IPM_FOLLOW_MS) does
+ * not wait for the lock only to find its file unchanged: the lock file is
+ * followed as before a lock (ipm_follow_lockfile(), made for a handle that
+ * holds none), then the path is asked. Nothing to map: the generation seen
+ * before the stat is the handle's, as in look(), and the read goes on
+ * without a lock. Another file to map: 1, the lock must look.
+ */
+int ipm_follow_free(ipm_map *m)
+{
+	uint32_t gen = 0;
+
+	ipm_follow_lockfile(m);
+	if (__atomic_load_n(&m->replaced, __ATOMIC_RELAXED))
+		return 1;
+	if (m->lf.ctl)
+		ipm_guarded(m, gen_get, &gen, 0);
+	if (!same_file(m))
+		return 1;
+	m->gen = gen;
+	m->look_at = coarse_ns() + (int64_t)IPM_FOLLOW_MS * 1000000;
+	return 0;
+}
+
 int ipm_follow(ipm_map *m)
 {
 	uint32_t gen;
@@ -174,7 +202,7 @@ void ipm_follow_init(ipm_map *m)
 {
 	ipm_data_ident(m);
 	m->gen = 0;
-	m->look_at = 0; /* the first lock looks */
+	m->look_at = 0;							  /* the first lock looks */
 	m->lock_look_at = coarse_ns() + (int64_t)IPM_FOLLOW_MS * 1000000; /* just opened */
 	m->replaced = 0;
 }

@@ -103,15 +103,15 @@ extern "C" {
 #define IPM_DEFAULT_MMAP_DIR "./.mmap"
 #define IPM_DEFAULT_LOCK_DIR "./.fasteners"
 
-/* Longest text any scalar field formats to, with its NUL (a char[N] needs N+1). */
+/* Longest text any scalar formats to, with its NUL (char[N], wchar[N]: size+1). */
 #define IPM_SCALAR_TEXTLEN 32
 
 /* ------------------------------------------------------------------------ */
 /* Types                                                                     */
 /* ------------------------------------------------------------------------ */
 
-/* What a type is. Scalars first, in this order, so kind < IPM_STRING means
- * "a number or bool". */
+/* What a type is; a leaf is any kind but IPM_ARRAY and IPM_STRUCT. Kinds
+ * added later come after IPM_STRUCT, so that no number changes. */
 enum ipm_kind {
 	IPM_INT8,
 	IPM_INT16,
@@ -127,6 +127,8 @@ enum ipm_kind {
 	IPM_STRING, /* char[N]: NUL-padded text, like ctypes c_char * N */
 	IPM_ARRAY,  /* T[N] */
 	IPM_STRUCT, /* a structure of the schema */
+	IPM_WSTRING,    /* wchar[N]: UTF-32 text, like ctypes c_wchar * N */
+	IPM_LONGDOUBLE, /* long double: x86-64's 80-bit extended, in 16 bytes */
 };
 
 typedef struct ipm_schema ipm_schema; /* a loaded set of structure types */
@@ -173,14 +175,13 @@ struct ipm_field {
  *   [Derived : DemoMmapStructure]      ; Base's fields first, then these
  *   extra = Point2D[4][2]              ; or: Point2D * 2 * 4 (ctypes order)
  *
- * Types: int8 .. uint64, float, double, bool, char[N], any structure of the
- * schema (defined before or after its use), arrays T[N] and T[N][M], and the
- * ctypes spellings (c_int .. c_ulonglong, c_size_t, c_ssize_t, c_time_t,
- * c_char, "T * N"; ipmmap(3), SCHEMA TYPES, lists them). Layout is the
- * platform's C layout, as ctypes computes it; "_pack_ = N" packs a section as
- * ctypes does (a derived one takes its base's). "[Name : Union]" is a union
- * (kind IPM_STRUCT, every field at offset 0); "f = c_uint32 : 3" a bit field
- * (integer types, not in unions or packed sections), laid out as gcc does.
+ * Types: int8 .. uint64, float, double, longdouble, bool, char[N], wchar[N]
+ * (UTF-32, as ctypes' c_wchar * N), any structure of the schema (defined
+ * before or after its use), arrays T[N] and T[N][M], and the ctypes
+ * spellings (c_int, c_size_t, c_char, c_wchar, "T * N", ...; ipmmap(3),
+ * SCHEMA TYPES, lists them and says what C sees). Layout is ctypes' and C's;
+ * "_pack_ = N" packs a section as ctypes does, "[Name : Union]" is a union
+ * (kind IPM_STRUCT), "f = c_uint32 : 3" a bit field; pointers are refused.
  * At most IPM_TEXT_MAX bytes and lines of 199 characters are read.
  */
 
@@ -253,8 +254,8 @@ size_t ipm_type_align(const ipm_type *t);
  * "char[256]", "Point2D", "Point2D[24]", "int32[4][3]". Owned by the schema. */
 const char *ipm_type_name(const ipm_type *t);
 
-/* IPM_ARRAY: element count and element type (an array's element may itself be
- * an array). 0 / NULL for other kinds. For IPM_STRING, ipm_type_count() is N. */
+/* IPM_ARRAY: element count and element type (itself maybe an array);
+ * IPM_STRING, IPM_WSTRING: N (characters) and NULL; others: 0 / NULL. */
 size_t ipm_type_count(const ipm_type *t);
 const ipm_type *ipm_type_elem(const ipm_type *t);
 
@@ -333,10 +334,10 @@ int ipm_type_walk(const ipm_type *t, const char *path, size_t offset, unsigned f
 
 /*
  * Formats the value of a scalar or string field whose bytes start at src.
- * Integers in decimal; float and double as the shortest text that reads back
- * to the same bits, as Python prints them ("0.1", "1.0", "-1e+300", "inf",
- * "nan"; a float field as the shortest text that reads back to the same
- * float); bool as 0 or 1; a string up to its first NUL. No newline.
+ * Integers in decimal; float, double and longdouble as the shortest text
+ * that reads back to the same bits, as Python prints them ("0.1", "1.0",
+ * "-1e+300", "inf", "nan"); bool as 0 or 1; a string up to its first NUL
+ * (a wchar[N] as UTF-8). No newline.
  * Writes at most len bytes including the NUL. Returns the length of the text
  * (without NUL) or -ENOSPC if it does not fit, -EINVAL for an aggregate.
  */
@@ -347,9 +348,9 @@ int ipm_text_format(const struct ipm_field *f, const void *src, char *buf, size_
  * bytes at dst: the whole text must be one valid value of the field's type;
  * one trailing "\n" is allowed. Integers: decimal, optional sign ('-' only
  * for signed types), no leading zeros, no spaces, in range. Floats: decimal
- * or exponent notation, "inf", "-inf", "nan"; out of the type's range is an
- * error. bool: 0, 1, true, false. Strings: valid UTF-8 without NUL, at most N
- * bytes; the rest of the field is zero filled.
+ * or exponent notation, "inf", "-inf", "nan"; out of the type's range, or
+ * non-zero text that would read as 0, is an error. bool: 0, 1, true, false.
+ * Strings: valid UTF-8 without NUL, at most N bytes (wchar[N]: characters).
  * Returns 0, -EINVAL (not a value of this type) or -ERANGE (out of range, too
  * long); on error dst is untouched and err (if not NULL) says why.
  */
@@ -397,14 +398,13 @@ int ipm_text_parse(const struct ipm_field *f, const char *text, size_t len, void
  * set bytes, and fields and cap to collect the fields (fields NULL: only
  * check the text). Members are only ever added at the end. */
 struct ipm_values {
-	void *bytes;              /* ipm_type_size(t) bytes: each value lands at
-				     its field's offset */
+	void *bytes;              /* ipm_type_size(t) bytes, values at offsets */
 	struct ipm_field *fields; /* the fields set, in line order, or NULL */
 	size_t cap;               /* room in fields: one per line is enough */
 	size_t n;                 /* fields collected so far */
-	unsigned lines;           /* lines read good so far: an error is on
-				     line lines + 1 */
+	unsigned lines;           /* lines read good so far (an error: +1) */
 	const char *name;         /* the text's name in messages; NULL: "line" */
+	size_t reach;             /* the library's: end of the furthest field */
 };
 
 /* Room a buffer needs for ipm_values_format(t, path, ...), NUL included; at
@@ -429,13 +429,14 @@ ssize_t ipm_values_format(const ipm_type *t, const char *path, const void *data,
  * Parses the lines of text (len bytes, need not be NUL-terminated; the last
  * line may lack its newline) for structure t into v: each value's bytes go
  * to v->bytes at its field's offset, and with v->fields set the field is
- * appended there (a field given twice appears twice; its last value wins).
- * A text may come in pieces of whole lines, one call each: v->lines and
- * v->n carry on. Returns 0, or on the first bad line -EINVAL (no '=', not a
- * leaf of t, a bad escape, a NUL byte, or a value that is not of the type),
- * -ERANGE (out of range, too long) or -ENOSPC (more fields than cap), with
- * "name:N: path: why" in err when err is not NULL. v->bytes may then hold
- * part of the text's values: nothing is applied until ipm_values_apply().
+ * appended there (the last value wins; a line saying what earlier ones did
+ * is skipped, so a union's dump applied back changes nothing). A text may
+ * come in pieces of whole lines, one call each: v->lines and v->n carry on.
+ * Returns 0, or on the first bad line -EINVAL (no '=', not a leaf of t, a
+ * bad escape, a NUL byte, or a value that is not of the type), -ERANGE (out
+ * of range, too long) or -ENOSPC (more fields than cap), with "name:N: path:
+ * why" in err when err is not NULL. v->bytes may then hold part of the
+ * text's values: nothing is applied until ipm_values_apply().
  */
 int ipm_values_parse(const ipm_type *t, const char *text, size_t len, struct ipm_values *v,
 		     char err[IPM_ERRLEN]);
@@ -750,20 +751,10 @@ int ipm_lock_signal(void);
  * of 50 wake-ups a second of a few microseconds each per waiter. */
 #define IPM_WAIT_POLL_MS 20
 
-/*
- * A .mmap file replaced under a handle (a C manager's new file renamed into
- * place, `mv new.mmap S_.mmap`, Python's manager making the file again
- * after it was removed) is mapped in place of the old one, at the same
- * address, by the handle's next lock when a C manager made it (the lock file
- * says so), and by its first lock at least IPM_FOLLOW_MS after it last
- * looked otherwise: a coarse clock read per lock, one stat() per second at
- * most. A waiter (ipm_map_wait()) reports such a file as a change within
- * IPM_WAIT_POLL_MS, and the lock after it maps it. The new file must pass
- * the checks of ipm_map_open(): one that does not (another size, a foreign
- * header_code) makes every lock fail with -EIO ("P was replaced by a file
- * that cannot be mapped: ...") until a good one is in place. Python's
- * force=True re-creation rewrites the same file, which handles simply read.
- */
+/* A .mmap file replaced under a handle (renamed into place) is mapped at
+ * the same address by the handle's next lock when a C manager made it, else
+ * by its first lock or read IPM_FOLLOW_MS after it last looked (one stat()
+ * a second at most). ipmmap(3), REPLACED FILES, says the rest. */
 #define IPM_FOLLOW_MS 1000
 
 /*
@@ -835,6 +826,12 @@ int ipm_write_text(ipm_map *m, const char *path, const char *text);
 /* Copies the whole structure (ipm_map_size() bytes) into buf (len bytes):
  * one state, the lock-free snapshot of a native instance (see "Modes"). */
 int ipm_map_copy(ipm_map *m, void *buf, size_t len);
+
+/* As ipm_map_copy() of len bytes at off into buf, but never waits for a
+ * lock, for callers that must not block (the mount): -EAGAIN when the
+ * bytes need one now (a compat instance, a live writer's long section, a
+ * file to map). Under a lock the handle holds it copies under that lock. */
+int ipm_map_peek(ipm_map *m, size_t off, void *buf, size_t len);
 
 /* Zero fills the structure, keeping header_code; time_stamp becomes 0. */
 int ipm_map_clear(ipm_map *m);

@@ -43,6 +43,21 @@
 	X(IPM_DOUBLE, double, "double", 0, 0)                                              \
 	X(IPM_BOOL, bool, "bool", 0, 1)
 
+/* The last kind there is, and what kinds are (enum ipm_kind). */
+#define IPM_KIND_LAST IPM_LONGDOUBLE
+static inline bool ipm_kind_text(enum ipm_kind k)
+{
+	return k == IPM_STRING || k == IPM_WSTRING;
+}
+static inline bool ipm_kind_leaf(enum ipm_kind k)
+{
+	return (unsigned)k <= IPM_KIND_LAST && k != IPM_ARRAY && k != IPM_STRUCT;
+}
+
+/* Bytes of one c_wchar: a UTF-32 code unit in host order, as ctypes stores
+ * wchar_t on Linux. */
+#define IPM_WCHAR_SIZE 4
+
 /* A scalar kind's name, size and range, indexed by enum ipm_kind up to
  * IPM_BOOL (util.c). */
 struct ipm_scalar {
@@ -197,8 +212,29 @@ void ipm_bits_put(const struct ipm_field *f, void *unit, const void *val);
 int ipm_bits_check(const struct ipm_field *f, const void *val, char *err);
 int ipm_bits_store(ipm_map *m, const struct ipm_field *f, const void *unit);
 
-/* Static scalar types, indexed by enum ipm_kind up to IPM_BOOL. */
+/* Static scalar types, indexed by enum ipm_kind up to IPM_BOOL, and long
+ * double (layout.c). */
 extern const struct ipm_type ipm_scalar_types[IPM_BOOL + 1];
+extern const struct ipm_type ipm_longdouble_type;
+
+/* Stores v at p (sizeof(long double) bytes), its padding bytes zero, so
+ * that equal values have equal bytes (value.c). */
+void ipm_store_ldouble(void *p, long double v);
+
+/* The UTF-8 bytes of UTF-32 code unit c into out: 1 to 4, or U+FFFD's 3
+ * for a unit that is no character (a surrogate, above U+10FFFF) (value.c). */
+size_t ipm_utf8_put(uint32_t c, char out[4]);
+
+/* UTF-8 text (n bytes, need not be NUL-terminated, no newline taken off)
+ * into the count code units at dst, the rest zero (dst NULL: only check):
+ * 0, or -EINVAL (not UTF-8, a NUL) / -ERANGE (more than count characters)
+ * with a message in err (value.c). */
+int ipm_wtext_parse(size_t count, const char *s, size_t n, void *dst, char *err);
+
+/* The text of the count code units at src, up to the first NUL, as UTF-8
+ * into buf (len bytes, NUL-terminated): its length, or -ENOSPC and *need
+ * the length it has (value.c). */
+int ipm_wtext_format(size_t count, const void *src, char *buf, size_t len, size_t *need);
 
 /* Lays out a structure whose members have types: sets offsets, size,
  * align (layout.c). Returns 0 or -EOVERFLOW. */
@@ -257,8 +293,10 @@ struct ipm_schema {
 /* The scalar a schema spells name ("int32", "c_ulong"), or NULL (schema.c). */
 const struct ipm_type *ipm_scalar_by_name(const char *name);
 
-/* "char" or "c_char": a string type, char[N] (schema.c). */
-bool ipm_is_char_name(const char *name);
+/* Bytes per character of a text type spelled name: 1 for "char" and
+ * "c_char" (char[N]), IPM_WCHAR_SIZE for "wchar" and "c_wchar"
+ * (wchar[N]), 0 for any other name (schema.c). */
+size_t ipm_text_width(const char *name);
 
 /*
  * A load runs in three passes over a staging area that the schema does not
@@ -791,6 +829,11 @@ int ipm_follow(ipm_map *m);
  * the handle to the lock file its path names if that is another (removed,
  * or replaced), making it if it is gone. Failures leave the old one. */
 void ipm_follow_lockfile(ipm_map *m);
+
+/* For a read without a lock whose look is due: follows the lock file, then
+ * 0 if the path still names the mapped file (the look is done), 1 if the
+ * lock must look (another file to map). */
+int ipm_follow_free(ipm_map *m);
 
 /* At open, with the file just mapped: the first lock looks at the path. */
 void ipm_follow_init(ipm_map *m);

@@ -31,6 +31,13 @@
 
 const struct ipm_type ipm_scalar_types[IPM_BOOL + 1] = {IPM_SCALARS(IPM_SCALAR)};
 
+/* ctypes' c_longdouble is C's long double: on x86-64 the 80-bit extended
+ * format in 16 bytes aligned to 16, its last 6 bytes padding. */
+const struct ipm_type ipm_longdouble_type = {.kind = IPM_LONGDOUBLE,
+					     .size = sizeof(long double),
+					     .align = IPM_MEMBER_ALIGN(long double),
+					     .name = "longdouble"};
+
 static size_t round_up(size_t n, size_t align)
 {
 	return (n + align - 1) / align * align;
@@ -184,7 +191,7 @@ static int check_references(struct ipm_load *ld)
 		for (j = 0; j < ps->nfields; j++) {
 			struct ipm_pfield *pf = &ps->fields[j];
 
-			if (!ipm_scalar_by_name(pf->tname) && !ipm_is_char_name(pf->tname) &&
+			if (!ipm_scalar_by_name(pf->tname) && !ipm_text_width(pf->tname) &&
 			    !ipm_load_find_struct(ld, pf->tname, NULL))
 				return ipm_load_fail(ld, -EINVAL, pf->line, "unknown type '%s'",
 						     pf->tname);
@@ -193,10 +200,11 @@ static int check_references(struct ipm_load *ld)
 	return 0;
 }
 
-/* The string or array type called name (allocated; taken over): the
- * schema's, this load's, or a new one of n elem (NULL elem: char[n]). */
+/* The text or array type called name (allocated; taken over): the
+ * schema's, this load's, or a new one of n elem (NULL elem: text of n
+ * characters of width bytes, char[n] or wchar[n]). */
 static const struct ipm_type *derived_type(struct ipm_load *ld, char *name,
-					   const struct ipm_type *elem, size_t n)
+					   const struct ipm_type *elem, size_t n, size_t width)
 {
 	struct ipm_type *t = ipm_strmap_get(&ld->s->derived, name);
 
@@ -220,9 +228,9 @@ static const struct ipm_type *derived_type(struct ipm_load *ld, char *name,
 		t->size = n * elem->size;
 		t->align = elem->align;
 	} else {
-		t->kind = IPM_STRING;
-		t->size = n;
-		t->align = 1;
+		t->kind = width == 1 ? IPM_STRING : IPM_WSTRING;
+		t->size = n * width;
+		t->align = width;
 	}
 	t->next = ld->types;
 	ld->types = t;
@@ -241,14 +249,23 @@ static const struct ipm_type *field_type(struct ipm_load *ld, const struct ipm_p
 	int i = pf->ndims - 1;
 	char *name;
 
-	if (ipm_is_char_name(pf->tname)) {
+	size_t width = ipm_text_width(pf->tname);
+
+	if (width) {
 		size_t n = pf->ndims ? pf->dims[i--] : 1;
 
-		if (asprintf(&name, "char[%zu]", n) < 0) {
+		/* IPM_SIZE_LIMIT keeps n * width far from overflowing */
+		if (asprintf(&name, "%s[%zu]", width == 1 ? "char" : "wchar", n) < 0) {
 			ipm_load_nomem(ld);
 			return NULL;
 		}
-		t = derived_type(ld, name, NULL, n);
+		t = derived_type(ld, name, NULL, n, width);
+		if (t && t->size > IPM_SIZE_LIMIT) {
+			ipm_load_fail(ld, -EINVAL, pf->line,
+				      "'%s' is too large (more than %zu bytes)", pf->text,
+				      IPM_SIZE_LIMIT);
+			return NULL;
+		}
 	} else {
 		t = ipm_scalar_by_name(pf->tname);
 		if (!t)
@@ -267,7 +284,7 @@ static const struct ipm_type *field_type(struct ipm_load *ld, const struct ipm_p
 			ipm_load_nomem(ld);
 			return NULL;
 		}
-		t = derived_type(ld, name, t, n);
+		t = derived_type(ld, name, t, n, 0);
 	}
 	return t;
 }
@@ -402,7 +419,7 @@ static int lay_out_depth_first(struct ipm_load *ld, struct ipm_pstruct *ps, bool
 				      pf->name, t->name, bt->name);
 			goto out;
 		}
-		if (!ipm_scalar_by_name(pf->tname) && !ipm_is_char_name(pf->tname)) {
+		if (!ipm_scalar_by_name(pf->tname) && !ipm_text_width(pf->tname)) {
 			st = require_laid_out(ld, pf->tname, pf->line, false);
 			if (!st)
 				goto out;

@@ -79,6 +79,22 @@ static void put_escaped(struct out *w, const char *s, size_t n)
 	put(w, s + from, n - from);
 }
 
+/* A wide string's characters up to its first NUL, as UTF-8, escaped as a
+ * string's bytes are: character by character, so nothing is allocated. */
+static void put_wide(struct out *w, const unsigned char *p, size_t count)
+{
+	char u[4];
+
+	for (size_t i = 0; i < count; i++) {
+		uint32_t c;
+
+		memcpy(&c, p + i * IPM_WCHAR_SIZE, IPM_WCHAR_SIZE);
+		if (!c)
+			break;
+		put_escaped(w, u, ipm_utf8_put(c, u));
+	}
+}
+
 static void put_leaf(struct out *w, const struct step *st, const struct ipm_field *f,
 		     const unsigned char *data)
 {
@@ -90,6 +106,8 @@ static void put_leaf(struct out *w, const struct step *st, const struct ipm_fiel
 		const char *s = (const char *)data + f->offset;
 
 		put_escaped(w, s, strnlen(s, f->size));
+	} else if (f->kind == IPM_WSTRING) {
+		put_wide(w, data + f->offset, f->size / IPM_WCHAR_SIZE);
 	} else {
 		char v[IPM_SCALAR_TEXTLEN];
 		int n = ipm_text_format(f, data + f->offset, v, sizeof(v));
@@ -234,6 +252,10 @@ static struct span span_of(const ipm_type *t)
 		s.leaves = 1;
 		s.base = sat_add(4, sat_mul(2, ipm_type_size(t)));
 		return s;
+	case IPM_WSTRING: /* each of 4 bytes: at most 4 of UTF-8 or 2 escaped */
+		s.leaves = 1;
+		s.base = sat_add(4, ipm_type_size(t));
+		return s;
 	default:
 		s.leaves = 1;
 		s.base = 4 + IPM_SCALAR_TEXTLEN - 1;
@@ -295,12 +317,83 @@ static int in_header(const ipm_type *t, const struct ipm_field *f)
 	return f->offset >= hoff && f->offset < hoff + hsize;
 }
 
+/* Whether the fields v collected so far write every byte of [off, end):
+ * a bit field writes only its bits, so it covers no byte. */
+static int covered(const struct ipm_values *v, size_t off, size_t end)
+{
+	for (;;) {
+		size_t next = off;
+
+		for (size_t i = v->n; i-- > 0;) {
+			const struct ipm_field *g = &v->fields[i];
+
+			if (!g->width && g->offset <= off && off < g->offset + g->size &&
+			    g->offset + g->size > next)
+				next = g->offset + g->size;
+		}
+		if (next >= end)
+			return 1;
+		if (next == off)
+			return 0;
+		off = next;
+	}
+}
+
+/* How many of a field's bytes at src its text depends on: a string's up to
+ * its first NUL, any other field's all. */
+static size_t needed(const struct ipm_field *f, const unsigned char *src)
+{
+	static const unsigned char nul[IPM_WCHAR_SIZE];
+	size_t unit = f->kind == IPM_WSTRING ? IPM_WCHAR_SIZE : 1;
+
+	if (f->kind != IPM_STRING && f->kind != IPM_WSTRING)
+		return f->size;
+	for (size_t at = 0; at + unit <= f->size; at += unit)
+		if (!memcmp(src + at, nul, unit))
+			return at + unit;
+	return f->size;
+}
+
+/* Whether earlier lines of v write all the bytes f's text depends on. Cheap
+ * for a text in the order of the structure: only a field before v->reach
+ * can overlap. */
+static int overlaps(const struct ipm_values *v, const struct ipm_field *f)
+{
+	const unsigned char *src = (const unsigned char *)v->bytes + f->offset;
+
+	return v->fields && f->offset < v->reach &&
+	       covered(v, f->offset, f->offset + needed(f, src));
+}
+
+/* Whether the value text (len bytes) says what f's bytes at src already
+ * say, as ipm_values_format() would write them. */
+static int says_same(const struct ipm_field *f, const unsigned char *src, const char *text,
+		     size_t len)
+{
+	char small[256], *buf = small;
+	size_t room = f->size * 4 + IPM_SCALAR_TEXTLEN; /* UTF-8 of a wchar[N] */
+	int n, same;
+
+	if (room > sizeof(small) && !(buf = malloc(room)))
+		return 0; /* then the line is written: slower, never wrong */
+	n = ipm_text_format(f, src, buf, room > sizeof(small) ? room : sizeof(small));
+	same = n >= 0 && (size_t)n == len && !memcmp(buf, text, len);
+	if (buf != small)
+		free(buf);
+	return same;
+}
+
 /* One line (newline included or not) at line, len bytes, with room for a
  * NUL after them: changed in place. 1 with *out set, 0 for a line that
- * stores nothing, or a negative errno with why in err. */
-static int parse_line(const ipm_type *t, void *bytes, char *line, size_t len,
+ * stores nothing, or a negative errno with why in err. A line over bytes
+ * that earlier lines of v write, and that says what those bytes already
+ * say, stores nothing either: a union's members are lines over the same
+ * bytes, and a string member written again would cut what follows its NUL
+ * (so a text read out and written back changes nothing). */
+static int parse_line(const ipm_type *t, const struct ipm_values *vs, char *line, size_t len,
 		      struct ipm_field *out, char *err)
 {
+	unsigned char *bytes = vs->bytes;
 	char q[IPM_QUOTE_LEN], why[IPM_ERRLEN];
 	char *eq, *name, *v, *end;
 	struct ipm_field f;
@@ -324,14 +417,14 @@ static int parse_line(const ipm_type *t, void *bytes, char *line, size_t len,
 		end--;
 	*end = '\0';
 	rc = ipm_type_resolve(t, name, &f, why);
-	if (rc == 0 && f.kind >= IPM_ARRAY)
+	if (rc == 0 && !ipm_kind_leaf(f.kind))
 		rc = ipm_errf(why, -EINVAL, "%s: not a field but a %s", name,
 			      f.kind == IPM_ARRAY ? "array" : "structure");
 	if (rc < 0) /* not a field: ENOENT would read "no such file" */
 		return ipm_errf(err, -EINVAL, "%s", why);
 	v = eq + 1;
 	vl = len - (size_t)(v - line);
-	if (f.kind == IPM_STRING) {
+	if (ipm_kind_text(f.kind)) {
 		long n;
 
 		if (*v == ' ') {
@@ -343,6 +436,8 @@ static int parse_line(const ipm_type *t, void *bytes, char *line, size_t len,
 			return ipm_errf(err, -EINVAL, "%s: bad escape (only \\\\, \\n and \\r)",
 					name);
 		vl = (size_t)n;
+		if (overlaps(vs, &f) && says_same(&f, bytes + f.offset, v, vl))
+			return 0;
 		/* ipm_text_parse() takes one newline at the end as the end of
 		 * the text, as a field file's writer sends it: give it one, so
 		 * that a string's own last newline ("a\\n") is kept. v[vl] is
@@ -355,6 +450,8 @@ static int parse_line(const ipm_type *t, void *bytes, char *line, size_t len,
 		vl -= sp;
 		while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
 			vl--;
+		if (overlaps(vs, &f) && says_same(&f, bytes + f.offset, v, vl))
+			return 0;
 	}
 	rc = ipm_text_parse(&f, v, vl, (unsigned char *)bytes + f.offset, why);
 	if (rc < 0)
@@ -373,6 +470,9 @@ int ipm_values_parse(const ipm_type *t, const char *text, size_t len, struct ipm
 	size_t p = 0, room = 0;
 	int rc = 0;
 
+	for (size_t i = 0; v->fields && !v->reach && i < v->n; i++) /* a v built again */
+		if (v->fields[i].offset + v->fields[i].size > v->reach)
+			v->reach = v->fields[i].offset + v->fields[i].size;
 	while (p < len) {
 		const char *nl = memchr(text + p, '\n', len - p);
 		size_t l = nl ? (size_t)(nl - (text + p)) + 1 : len - p;
@@ -389,13 +489,16 @@ int ipm_values_parse(const ipm_type *t, const char *text, size_t len, struct ipm
 			room = l + 1;
 		}
 		memcpy(line, text + p, l);
-		rc = parse_line(t, v->bytes, line, l, &f, why);
+		rc = parse_line(t, v, line, l, &f, why);
 		if (rc > 0 && v->fields) {
 			if (v->n == v->cap)
 				rc = ipm_errf(why, -ENOSPC, "more fields than room for them (%zu)",
 					      v->cap);
-			else
+			else {
 				v->fields[v->n++] = f;
+				if (f.offset + f.size > v->reach)
+					v->reach = f.offset + f.size;
+			}
 		}
 		if (rc < 0)
 			break;

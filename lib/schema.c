@@ -120,7 +120,9 @@ const ipm_type *ipm_schema_at(const ipm_schema *s, size_t i)
 /* Names                                                                     */
 /* ------------------------------------------------------------------------ */
 
-/* Spellings of the scalar types; char and c_char are strings, see parse. */
+/* Spellings of the scalar types; char, c_char, wchar and c_wchar are text
+ * types (ipm_text_width()). IPM_LONGDOUBLE is ipm_longdouble_type, not one
+ * of ipm_scalar_types. */
 static const struct {
 	const char *name; /* as written in a schema */
 	int kind;	  /* enum ipm_kind; -1, -2: C long, unsigned long (as ssize_t, size_t) */
@@ -160,6 +162,8 @@ static const struct {
     {"c_size_t", -2},
     {"c_ssize_t", -1},
     {"c_time_t", sizeof(time_t) == 8 ? IPM_INT64 : IPM_INT32},
+    {"longdouble", IPM_LONGDOUBLE},
+    {"c_longdouble", IPM_LONGDOUBLE},
 };
 
 /* The scalar spelled name, or NULL. */
@@ -176,14 +180,20 @@ const struct ipm_type *ipm_scalar_by_name(const char *name)
 			k = sizeof(long) == 8 ? IPM_INT64 : IPM_INT32;
 		else if (k == -2)
 			k = sizeof(long) == 8 ? IPM_UINT64 : IPM_UINT32;
+		else if (k == IPM_LONGDOUBLE)
+			return &ipm_longdouble_type;
 		return &ipm_scalar_types[k];
 	}
 	return NULL;
 }
 
-bool ipm_is_char_name(const char *name)
+size_t ipm_text_width(const char *name)
 {
-	return !strcmp(name, "char") || !strcmp(name, "c_char");
+	if (!strcmp(name, "char") || !strcmp(name, "c_char"))
+		return 1;
+	if (!strcmp(name, "wchar") || !strcmp(name, "c_wchar"))
+		return IPM_WCHAR_SIZE;
+	return 0;
 }
 
 /* Refused as names so that generated C headers compile. */

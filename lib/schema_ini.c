@@ -19,6 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* s for a message, escaped (util.c): a schema may be any file, and what
+ * it echoes must not drive the terminal it is printed on. */
+#define Q(s, buf) ipm_quote((s), strlen(s), (buf))
+
 /* Refused as names so that generated C headers compile. */
 static const char *const c_keywords[] = {
     "auto",	  "break",     "case",		 "char",
@@ -55,18 +59,35 @@ static bool is_ident(const char *s)
 	return true;
 }
 
+/* ctypes' bases of a byte order: 1 a structure, 2 a union, in the host's
+ * order; -1, -2 the same in the other order; 0 any other name. */
+static int endian_base(const char *name)
+{
+	static const char *const names[] = {"LittleEndianStructure", "LittleEndianUnion",
+					    "BigEndianStructure", "BigEndianUnion"};
+	bool little = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(name, names[i]))
+			return (i % 2 + 1) * ((i < 2) == little ? 1 : -1);
+	return 0;
+}
+
 /* Checks a structure or field name; what says which, for the message. */
 static int check_name(struct ipm_load *ld, const char *what, const char *name, bool type)
 {
+	char q[IPM_QUOTE_LEN];
+
 	if (!*name)
 		return ipm_load_fail(ld, -EINVAL, ld->lineno, "missing %s name", what);
 	if (!is_ident(name))
-		return ipm_load_fail(ld, -EINVAL, ld->lineno, "bad %s name '%s'", what, name);
+		return ipm_load_fail(ld, -EINVAL, ld->lineno, "bad %s name '%s'", what, Q(name, q));
 	if (strlen(name) > IPM_NAME_MAX)
 		return ipm_load_fail(ld, -EINVAL, ld->lineno,
 				     "%s name '%s' is too long (more than %d characters)", what,
 				     name, IPM_NAME_MAX);
-	if (type && (ipm_scalar_by_name(name) || ipm_is_char_name(name) || !strcmp(name, "Union")))
+	if (type && (ipm_scalar_by_name(name) || ipm_text_width(name) || !strcmp(name, "Union") ||
+		     endian_base(name)))
 		return ipm_load_fail(ld, -EINVAL, ld->lineno, "bad %s name '%s': a built-in type",
 				     what, name);
 	if (is_c_keyword(name))
@@ -127,6 +148,17 @@ static int open_section(struct ipm_load *ld, char *p)
 	name = trim(p + 1);
 	if (check_name(ld, "structure", name, true))
 		return ld->code;
+	/* LittleEndianStructure is Structure on a little-endian host, as in
+	 * ctypes; a byte order other than the host's has no access path */
+	if (base && endian_base(base) < 0)
+		return ipm_load_fail(
+		    ld, -EINVAL, ld->lineno,
+		    "'%s' is not supported: fields are in the host's byte order (%s)", base,
+		    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? "little endian" : "big endian");
+	if (base && endian_base(base) == 2)
+		base = "Union";
+	else if (base && endian_base(base) == 1)
+		base = NULL;
 	if (base && strcmp(base, "Union") && check_name(ld, "base structure", base, true))
 		return ld->code;
 	old = ipm_load_find_struct(ld, name, &dup);
@@ -178,37 +210,53 @@ nomem:
 	return ipm_load_nomem(ld);
 }
 
-/* One array size, the n bytes at tok, of the type text whole. */
-static int parse_size(struct ipm_load *ld, const char *tok, size_t n, const char *whole,
-		      size_t *out)
+/* One number, the n bytes at tok, of the type text whole: what is "array
+ * size" or "bit field width", for the message. */
+static int parse_size(struct ipm_load *ld, const char *what, const char *tok, size_t n,
+		      const char *whole, size_t *out)
 {
+	char qt[IPM_QUOTE_LEN], qw[IPM_QUOTE_LEN];
 	size_t i, v = 0;
 
+	ipm_quote(tok, n, qt);
+	Q(whole, qw);
 	if (!n)
-		return ipm_load_fail(ld, -EINVAL, ld->lineno, "missing array size in '%s'", whole);
+		return ipm_load_fail(ld, -EINVAL, ld->lineno, "missing %s in '%s'", what, qw);
 	for (i = tok[0] == '-'; i < n && isdigit((unsigned char)tok[i]); i++)
 		;
 	if (i < n || n == (size_t)(tok[0] == '-'))
-		return ipm_load_fail(ld, -EINVAL, ld->lineno,
-				     "array size '%.*s' in '%s' is not a number", (int)n, tok,
-				     whole);
+		return ipm_load_fail(ld, -EINVAL, ld->lineno, "%s '%s' in '%s' is not a number",
+				     what, qt, qw);
 	if (tok[0] == '-')
-		return ipm_load_fail(ld, -EINVAL, ld->lineno,
-				     "array size %.*s in '%s' must be at least 1", (int)n, tok,
-				     whole);
+		return ipm_load_fail(ld, -EINVAL, ld->lineno, "%s %s in '%s' must be at least 1",
+				     what, qt, qw);
 	for (i = 0; i < n; i++) {
 		v = v * 10 + (size_t)(tok[i] - '0');
 		if (v > IPM_SIZE_LIMIT)
-			return ipm_load_fail(ld, -EINVAL, ld->lineno,
-					     "array size %.*s in '%s' is too large", (int)n, tok,
-					     whole);
+			return ipm_load_fail(ld, -EINVAL, ld->lineno, "%s %s in '%s' is too large",
+					     what, qt, qw);
 	}
 	if (!v)
-		return ipm_load_fail(ld, -EINVAL, ld->lineno,
-				     "array size %.*s in '%s' must be at least 1", (int)n, tok,
-				     whole);
+		return ipm_load_fail(ld, -EINVAL, ld->lineno, "%s %s in '%s' must be at least 1",
+				     what, qt, qw);
 	*out = v;
 	return 0;
+}
+
+/* ctypes' pointer types, and the callables that make them: refused by
+ * name, since an address in one process means nothing in another. */
+static const char *const pointer_names[] = {
+    "c_void_p", "c_char_p",  "c_wchar_p",   "py_object",  "POINTER",
+    "pointer",	"CFUNCTYPE", "WINFUNCTYPE", "PYFUNCTYPE", "HRESULT",
+};
+
+static int fail_pointer(struct ipm_load *ld, const char *text)
+{
+	char q[IPM_QUOTE_LEN];
+
+	return ipm_load_fail(ld, -EINVAL, ld->lineno,
+			     "bad type '%s': a pointer means nothing in another process",
+			     Q(text, q));
 }
 
 /*
@@ -219,12 +267,17 @@ static int parse_size(struct ipm_load *ld, const char *tok, size_t n, const char
 static int parse_type(struct ipm_load *ld, const char *text, struct ipm_pfield *pf)
 {
 	size_t cdims[IPM_DIMS_MAX], pydims[IPM_DIMS_MAX], nc = 0, npy = 0, i, v = 0;
+	char q[IPM_QUOTE_LEN];
 	const char *p = text, *tok;
 
 	while (isalnum((unsigned char)*p) || *p == '_')
 		p++;
 	if (p == text || isdigit((unsigned char)*text))
-		return ipm_load_fail(ld, -EINVAL, ld->lineno, "bad type '%s'", text);
+		return ipm_load_fail(ld, -EINVAL, ld->lineno, "bad type '%s'", Q(text, q));
+	for (i = 0; i < sizeof(pointer_names) / sizeof(pointer_names[0]); i++)
+		if (strlen(pointer_names[i]) == (size_t)(p - text) &&
+		    !memcmp(text, pointer_names[i], (size_t)(p - text)))
+			return fail_pointer(ld, text);
 	pf->tname = strndup(text, (size_t)(p - text));
 	if (!pf->tname)
 		return ipm_load_nomem(ld);
@@ -237,23 +290,25 @@ static int parse_type(struct ipm_load *ld, const char *text, struct ipm_pfield *
 		if (!c)
 			break;
 		if ((c != '[' && c != '*') || (c == '[' && npy))
-			return ipm_load_fail(ld, -EINVAL, ld->lineno, "bad type '%s'", text);
+			return ipm_load_fail(ld, -EINVAL, ld->lineno, "bad type '%s'", Q(text, q));
 		if (nc + npy == IPM_DIMS_MAX)
 			return ipm_load_fail(ld, -EINVAL, ld->lineno,
 					     "too many array dimensions in '%s' (more than %d)",
-					     text, IPM_DIMS_MAX);
+					     Q(text, q), IPM_DIMS_MAX);
 		for (p++; isspace((unsigned char)*p); p++)
 			;
+		if (c == '*' && (!*p || *p == '*')) /* C's "T *" */
+			return fail_pointer(ld, text);
 		for (tok = p; *p && !isspace((unsigned char)*p) && !strchr("[]*", *p); p++)
 			;
-		if (parse_size(ld, tok, (size_t)(p - tok), text, &v))
+		if (parse_size(ld, "array size", tok, (size_t)(p - tok), text, &v))
 			return ld->code;
 		if (c == '[') {
 			while (isspace((unsigned char)*p))
 				p++;
 			if (*p != ']')
 				return ipm_load_fail(ld, -EINVAL, ld->lineno,
-						     "missing ']' in type '%s'", text);
+						     "missing ']' in type '%s'", Q(text, q));
 			p++;
 			cdims[nc++] = v;
 		} else {
@@ -273,17 +328,18 @@ static int parse_type(struct ipm_load *ld, const char *text, struct ipm_pfield *
 static int parse_bits(struct ipm_load *ld, const char *value, struct ipm_pfield *pf)
 {
 	const char *colon = strchr(value, ':'), *p;
+	char q[IPM_QUOTE_LEN];
 	size_t n = 0;
 
 	if (!colon)
 		return 0;
 	for (p = colon + 1; isspace((unsigned char)*p); p++)
 		;
-	if (parse_size(ld, p, strlen(p), value, &n))
+	if (parse_size(ld, "bit field width", p, strlen(p), value, &n))
 		return ld->code;
 	if (n > 64)
 		return ipm_load_fail(ld, -EINVAL, ld->lineno,
-				     "bit field width %zu in '%s' is more than 64", n, value);
+				     "bit field width %zu in '%s' is more than 64", n, Q(value, q));
 	for (p = colon; p > value && isspace((unsigned char)p[-1]); p--)
 		;
 	pf->width = (unsigned)n;
@@ -296,6 +352,7 @@ static int parse_bits(struct ipm_load *ld, const char *value, struct ipm_pfield 
 static int set_pack(struct ipm_load *ld, struct ipm_pstruct *ps, const char *value)
 {
 	static const char *const ok[] = {"1", "2", "4", "8", "16"};
+	char q[IPM_QUOTE_LEN];
 	size_t i;
 
 	if (ps->pack_line)
@@ -307,7 +364,7 @@ static int set_pack(struct ipm_load *ld, struct ipm_pstruct *ps, const char *val
 			break;
 	if (i == sizeof(ok) / sizeof(ok[0]))
 		return ipm_load_fail(ld, -EINVAL, ld->lineno,
-				     "bad _pack_ '%s': expected 1, 2, 4, 8 or 16", value);
+				     "bad _pack_ '%s': expected 1, 2, 4, 8 or 16", Q(value, q));
 	ps->pack = (size_t)1 << i;
 	ps->pack_line = ld->lineno;
 	return 0;
@@ -321,12 +378,14 @@ static int add_field(void *user, const char *section, const char *name, const ch
 	struct ipm_pstruct *ps;
 	struct ipm_pfield *pf;
 	uintptr_t first;
+	char q[IPM_QUOTE_LEN];
 
 	(void)section;
 	if (ld->code)
 		return 0;
 	if (!ld->in_section) {
-		ipm_load_fail(ld, -EINVAL, ld->lineno, "field '%s' outside any structure", name);
+		ipm_load_fail(ld, -EINVAL, ld->lineno, "field '%s' outside any structure",
+			      Q(name, q));
 		return 0;
 	}
 	ps = &ld->ps[ld->nps - 1];

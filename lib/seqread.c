@@ -20,7 +20,8 @@
  * under the SIGBUS guard and the size canary is checked after it (fault.c,
  * datafile.c), so a value from a cut file is never returned; a file replaced
  * under the handle (a generation in the control page, or a look at the path
- * once a second) sends the read to the lock path, which follows it (follow.c).
+ * once a second, made without a lock) sends the read to the lock path, which
+ * follows it (follow.c).
  *
  * Memory model. The copy races with the writer's stores by design, and C11
  * calls any race on a non-atomic object undefined. Boehm ("Can seqlocks get
@@ -83,8 +84,9 @@
 
 /* What a round under the guard says, besides 0 (a good copy), a negative
  * errno and IPM_SEQ_LOCK. */
-#define MOVED 2 /* the count moved during the copy: copy again */
-#define ODD 3	/* a section is open (count in s0) */
+#define MOVED 2	 /* the count moved during the copy: copy again */
+#define ODD 3	 /* a section is open (count in s0) */
+#define FOLLOW 4 /* another generation than the handle's: look at the path */
 
 struct seqjob {
 	size_t off;  /* in the structure */
@@ -133,9 +135,10 @@ static inline __attribute__((always_inline)) int seq_copy_body(ipm_map *m, struc
 	struct ipm_ctl *c = m->lf.ctl;
 	uint32_t s0, s1;
 
-	if (__atomic_load_n(&c->mode, __ATOMIC_RELAXED) != IPM_MODE_NATIVE ||
-	    __atomic_load_n(&c->gen, __ATOMIC_RELAXED) != m->gen)
-		return IPM_SEQ_LOCK; /* compat now, or a file to follow */
+	if (__atomic_load_n(&c->mode, __ATOMIC_RELAXED) != IPM_MODE_NATIVE)
+		return IPM_SEQ_LOCK; /* compat now */
+	if (__atomic_load_n(&c->gen, __ATOMIC_RELAXED) != m->gen)
+		return FOLLOW; /* maybe a file to follow */
 	s0 = __atomic_load_n(&c->wseq, __ATOMIC_ACQUIRE);
 	if (s0 & 1) {
 		j->s0 = s0;
@@ -226,12 +229,16 @@ static bool writer_lives(int fd)
 }
 
 /*
- * Whether the next lock must look at the path (follow.c's ipm_follow()
- * tests the same): then the read takes the lock, which looks. The clock is
- * read at one read in FOLLOW_EVERY (it costs as much as the rest of the
- * read's checks together), so a file replaced by anyone but a C manager
- * (whose generation is looked at every time) is followed within
- * IPM_FOLLOW_MS and at most FOLLOW_EVERY - 1 reads more.
+ * Whether the handle must look at the path (follow.c's ipm_follow() tests
+ * the same): the read then looks without a lock (ipm_follow_free(), a
+ * stat()), and only a file to map sends it to the lock, which maps it.
+ * The clock is read at one read in FOLLOW_EVERY (it costs as much as the
+ * rest of the read's checks together), so a file replaced by anyone but a
+ * C manager (whose generation is looked at every time) is followed within
+ * IPM_FOLLOW_MS and at most FOLLOW_EVERY - 1 reads more. A handle's first
+ * read looks too; it never waits for a lock to do so, since a lock held by
+ * another process (fasteners' peer, a C writer between sections) must not
+ * stop a read that needs none.
  */
 static bool follow_due(const ipm_map *m)
 {
@@ -244,15 +251,23 @@ static bool follow_due(const ipm_map *m)
 	       __atomic_load_n(&m->replaced, __ATOMIC_RELAXED);
 }
 
-/* The rounds after a first copy that did not give a good one (rc). */
+/* The rounds after a first copy that did not give a good one (rc). A
+ * generation the handle has not seen (a handle's own first look, a C
+ * manager's rename) is looked at once without a lock: only a file to map
+ * goes to the lock. */
 static int seq_again(ipm_map *m, struct seqjob *j, int rc)
 {
 	unsigned spins = 0, spoilt = 0;
+	bool looked = false;
 
 	for (;;) {
-		if (rc != MOVED && rc != ODD)
+		if (rc != MOVED && rc != ODD && rc != FOLLOW)
 			return rc;
-		if (rc == MOVED) {
+		if (rc == FOLLOW) {
+			if (looked || ipm_follow_free(m) || !m->lf.ctl)
+				return IPM_SEQ_LOCK;
+			looked = true;
+		} else if (rc == MOVED) {
 			if (++spoilt > RETRIES)
 				return IPM_SEQ_LOCK;
 		} else if (++spins < SPINS) {
@@ -280,8 +295,9 @@ int ipm_seq_read(ipm_map *m, size_t off, void *buf, size_t n)
 	int rc;
 
 	/* The handle's last look at the mode: a compat instance pays nothing. */
-	if (m->held != IPM_HELD_NONE || m->mode != IPM_MODE_NATIVE || !m->lf.ctl || !m->mapped ||
-	    follow_due(m))
+	if (m->held != IPM_HELD_NONE || m->mode != IPM_MODE_NATIVE || !m->lf.ctl || !m->mapped)
+		return IPM_SEQ_LOCK;
+	if (follow_due(m) && (ipm_follow_free(m) || !m->lf.ctl))
 		return IPM_SEQ_LOCK;
 	if (!ipm_guard_on)
 		return seq_again(m, &j, ipm_guarded(m, seq_copy, &j, 0));

@@ -29,7 +29,7 @@ const char *ipm_type_name(const ipm_type *t)
 
 size_t ipm_type_count(const ipm_type *t)
 {
-	return t && (t->kind == IPM_ARRAY || t->kind == IPM_STRING) ? t->count : 0;
+	return t && (t->kind == IPM_ARRAY || ipm_kind_text(t->kind)) ? t->count : 0;
 }
 
 const ipm_type *ipm_type_elem(const ipm_type *t)

@@ -27,10 +27,16 @@
 #include <string.h>
 #include <strings.h>
 
+/* The schema's name of a scalar kind. */
+static const char *kind_name(enum ipm_kind k)
+{
+	return k <= IPM_BOOL ? ipm_scalars[k].name : ipm_longdouble_type.name;
+}
+
 static int not_a(const char *s, size_t n, enum ipm_kind k, const char *why, char *err)
 {
 	char q[IPM_QUOTE_LEN];
-	const char *name = ipm_scalars[k].name;
+	const char *name = kind_name(k);
 
 	return ipm_errf(err, -EINVAL, "'%s' is not %s %s%s", ipm_quote(s, n, q),
 			name[0] == 'i' ? "an" : "a", name, why);
@@ -163,12 +169,22 @@ static bool float_syntax(const char *s, size_t n, bool *special)
 	return j == n;
 }
 
+/* Whether the digits of a float's text before its exponent are not all 0. */
+static bool nonzero_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && s[i] != 'e' && s[i] != 'E'; i++)
+		if (s[i] >= '1' && s[i] <= '9')
+			return true;
+	return false;
+}
+
 static int parse_float(enum ipm_kind k, const char *s, size_t n, void *dst, char *err)
 {
 	char local[128], *copy = local, q[IPM_QUOTE_LEN];
 	bool special;
 	float fv = 0;
 	double dv;
+	long double lv = 0;
 
 	if (!float_syntax(s, n, &special))
 		return not_a(s, n, k, "", err);
@@ -183,20 +199,41 @@ static int parse_float(enum ipm_kind k, const char *s, size_t n, void *dst, char
 	if (k == IPM_FLOAT) {
 		fv = strtof(copy, NULL);
 		dv = fv;
+	} else if (k == IPM_LONGDOUBLE) {
+		lv = strtold(copy, NULL);
+		/* only what matters below: infinite, zero, or neither */
+		dv = isinf(lv) ? (double)lv : lv == 0 ? 0 : 1;
 	} else {
 		dv = strtod(copy, NULL);
 	}
 	if (copy != local)
 		free(copy);
-	/* Underflow to a subnormal or zero is accepted, as Python does. */
 	if (isinf(dv) && !special)
 		return ipm_errf(err, -ERANGE, "value %s out of range for %s", ipm_quote(s, n, q),
-				ipm_scalars[k].name);
+				kind_name(k));
+	/* Python reads 1e-400 as 0.0; a field refuses it, as it refuses 1e999:
+	 * a value other than the one written would read back. A subnormal is a
+	 * value and is taken. */
+	if (dv == 0 && !special && nonzero_digits(s, n))
+		return ipm_errf(err, -ERANGE, "value %s out of range for %s (rounds to 0)",
+				ipm_quote(s, n, q), kind_name(k));
 	if (k == IPM_FLOAT)
 		memcpy(dst, &fv, 4);
+	else if (k == IPM_LONGDOUBLE)
+		ipm_store_ldouble(dst, lv);
 	else
 		memcpy(dst, &dv, 8);
 	return 0;
+}
+
+void ipm_store_ldouble(void *p, long double v)
+{
+	unsigned char b[sizeof(long double)] = {0};
+
+	/* x86's 80-bit format: 10 bytes of value, the rest padding that a
+	 * plain store would fill with whatever the stack held */
+	memcpy(b, &v, LDBL_MANT_DIG == 64 ? 10 : sizeof(v));
+	memcpy(p, b, sizeof(b));
 }
 
 /*
@@ -332,11 +369,40 @@ strip:
 		out->n--;
 }
 
+/*
+ * The same for a long double, by the C library alone: up to LDBL_DIG digits
+ * a decimal survives the round trip, so the correctly rounded LDBL_DIG
+ * digits are the answer when they read back; else the first longer
+ * rounding that does (at most LDBL_DECIMAL_DIG). Subnormals search from 1.
+ */
+static void ldec_shortest(long double x, struct dec *out)
+{
+	char t[64], *s;
+	int p = x >= LDBL_MIN ? LDBL_DIG : 1;
+
+	for (; p < LDBL_DECIMAL_DIG; p++) {
+		snprintf(t, sizeof(t), "%.*Le", p - 1, x);
+		if (strtold(t, NULL) == x)
+			break;
+	}
+	snprintf(t, sizeof(t), "%.*Le", p - 1, x);
+	out->n = 0;
+	for (s = t; *s != 'e'; s++)
+		if (*s != '.')
+			out->d[out->n++] = *s;
+	assert(out->n <= (int)sizeof(out->d));
+	out->e = atoi(s + 1);
+	while (out->n > 1 && out->d[out->n - 1] == '0')
+		out->n--;
+}
+
+static int format_dec(const struct dec *r, char *t, int o);
+
 /* Python's repr() of a float into t (at least 32 bytes); returns the length. */
 static int format_float(double x, bool single, char *t)
 {
 	struct dec r;
-	int o = 0, i;
+	int o = 0;
 
 	if (isnan(x))
 		return sprintf(t, "nan");
@@ -348,6 +414,34 @@ static int format_float(double x, bool single, char *t)
 	if (x == 0)
 		return o + sprintf(t + o, "0.0");
 	dec_shortest(x, single, &r);
+	return format_dec(&r, t, o);
+}
+
+static int format_ldouble(long double x, char *t)
+{
+	struct dec r;
+	int o = 0;
+
+	if (isnan(x))
+		return sprintf(t, "nan");
+	if (signbit(x))
+		t[o++] = '-';
+	x = fabsl(x);
+	if (isinf(x))
+		return o + sprintf(t + o, "inf");
+	if (x == 0)
+		return o + sprintf(t + o, "0.0");
+	ldec_shortest(x, &r);
+	return format_dec(&r, t, o);
+}
+
+/* r's digits into t from o on, as Python's repr() places them: fixed
+ * notation when the exponent is in -4..15, else scientific. */
+static int format_dec(const struct dec *rr, char *t, int o)
+{
+	const struct dec r = *rr;
+	int i;
+
 	if (r.e < -4 || r.e >= 16) {
 		t[o++] = r.d[0];
 		if (r.n > 1) {
@@ -447,6 +541,105 @@ static int parse_string(size_t cap, const char *s, size_t n, void *dst, char *er
 	return 0;
 }
 
+/* Wide text: ctypes' c_wchar * N on Linux, one UTF-32 code unit per
+ * character in host order, NUL padded; text is UTF-8 on our side. */
+
+size_t ipm_utf8_put(uint32_t c, char out[4])
+{
+	if (c >= 0xd800 && (c <= 0xdfff || c > 0x10ffff))
+		c = 0xfffd; /* no character: a C program or Python wrote it */
+	if (c < 0x80) {
+		out[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		out[0] = (char)(0xc0 | c >> 6);
+		out[1] = (char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c < 0x10000) {
+		out[0] = (char)(0xe0 | c >> 12);
+		out[1] = (char)(0x80 | (c >> 6 & 0x3f));
+		out[2] = (char)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | c >> 18);
+	out[1] = (char)(0x80 | (c >> 12 & 0x3f));
+	out[2] = (char)(0x80 | (c >> 6 & 0x3f));
+	out[3] = (char)(0x80 | (c & 0x3f));
+	return 4;
+}
+
+int ipm_wtext_format(size_t count, const void *src, char *buf, size_t len, size_t *need)
+{
+	const unsigned char *p = src;
+	size_t o = 0, i;
+	char u[4];
+
+	for (i = 0; i < count; i++) {
+		uint32_t c;
+		size_t k;
+
+		memcpy(&c, p + i * IPM_WCHAR_SIZE, IPM_WCHAR_SIZE);
+		if (!c)
+			break;
+		k = ipm_utf8_put(c, u);
+		if (o + k < len)
+			memcpy(buf + o, u, k);
+		o += k;
+	}
+	if (need)
+		*need = o;
+	if (o >= len) {
+		if (len)
+			buf[0] = '\0';
+		return -ENOSPC;
+	}
+	buf[o] = '\0';
+	return (int)o;
+}
+
+int ipm_wtext_parse(size_t count, const char *s, size_t n, void *dst, char *err)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned char *d = dst;
+	size_t i, chars = 0, bad;
+	const char *nul;
+
+	if (!n) { /* text may be NULL */
+		if (dst)
+			memset(dst, 0, count * IPM_WCHAR_SIZE);
+		return 0;
+	}
+	nul = memchr(s, '\0', n);
+	if (nul)
+		return ipm_errf(err, -EINVAL, "text has a NUL byte at offset %zu",
+				(size_t)(nul - s));
+	bad = utf8_bad(u, n);
+	if (bad < n)
+		return ipm_errf(err, -EINVAL, "text is not valid UTF-8 at offset %zu", bad);
+	for (i = 0; i < n; i++)
+		chars += (u[i] & 0xc0) != 0x80;
+	if (chars > count)
+		return ipm_errf(err, -ERANGE, "text of %zu characters too long for wchar[%zu]",
+				chars, count);
+	if (!d)
+		return 0;
+	/* well formed: decode without checks */
+	for (i = 0, chars = 0; i < n; chars++) {
+		uint32_t c = u[i];
+		size_t more = c < 0x80 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+
+		if (more)
+			c &= 0x3f >> more;
+		for (i++; more--; i++)
+			c = c << 6 | (u[i] & 0x3f);
+		memcpy(d + chars * IPM_WCHAR_SIZE, &c, IPM_WCHAR_SIZE);
+	}
+	memset(d + chars * IPM_WCHAR_SIZE, 0, (count - chars) * IPM_WCHAR_SIZE);
+	return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* The two entry points                                                      */
 /* ------------------------------------------------------------------------ */
@@ -477,6 +670,7 @@ int ipm_text_format(const struct ipm_field *f, const void *src, char *buf, size_
 	bool neg;
 	float fl;
 	double db;
+	long double ld;
 	unsigned char v[8];
 
 	if (f->width) { /* a bit field: its value out of the unit at src */
@@ -506,6 +700,15 @@ int ipm_text_format(const struct ipm_field *f, const void *src, char *buf, size_
 		memcpy(&db, src, 8);
 		n = format_float(db, false, t);
 		break;
+	case IPM_LONGDOUBLE: {
+		/* one FPU operation gives bytes the FPU never makes (a C program's
+		 * pseudo-denormal) their normal form: the text then reads back */
+		static volatile long double one = 1;
+
+		memcpy(&ld, src, sizeof(ld));
+		n = format_ldouble(ld * one, t);
+		break;
+	}
 	case IPM_STRING: {
 		const char *nul = memchr(src, '\0', f->size);
 
@@ -513,6 +716,8 @@ int ipm_text_format(const struct ipm_field *f, const void *src, char *buf, size_
 		n = nul ? (int)(nul - text) : (int)f->size;
 		break;
 	}
+	case IPM_WSTRING:
+		return ipm_wtext_format(f->size / IPM_WCHAR_SIZE, src, buf, len, NULL);
 	default:
 		return -EINVAL;
 	}
@@ -534,7 +739,9 @@ int ipm_text_parse(const struct ipm_field *f, const char *text, size_t len, void
 		len--;
 	if (f->kind == IPM_STRING)
 		return parse_string(f->size, text, len, dst, err);
-	if (f->kind > IPM_STRING)
+	if (f->kind == IPM_WSTRING)
+		return ipm_wtext_parse(f->size / IPM_WCHAR_SIZE, text, len, dst, err);
+	if (!ipm_kind_leaf(f->kind))
 		return ipm_errf(err, -EINVAL, "cannot set %s from text",
 				f->type && f->type->name ? f->type->name
 				: f->kind == IPM_ARRAY	 ? "an array"
@@ -543,7 +750,7 @@ int ipm_text_parse(const struct ipm_field *f, const char *text, size_t len, void
 		return ipm_errf(err, -EINVAL, "empty value");
 	if (f->kind == IPM_BOOL)
 		return parse_bool(text, len, dst, err);
-	if (f->kind >= IPM_FLOAT)
+	if (f->kind == IPM_FLOAT || f->kind == IPM_DOUBLE || f->kind == IPM_LONGDOUBLE)
 		return parse_float(f->kind, text, len, dst, err);
 	if (f->width) { /* a bit field: checked, then merged into the unit at dst */
 		unsigned char v[8];

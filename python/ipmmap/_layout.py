@@ -26,13 +26,15 @@ from .struct import base_struct
 # ctypes' type codes of the scalars libipmmap knows; ints get their size.
 _INT_CODES = {"b": "int", "h": "int", "i": "int", "l": "int", "q": "int",
               "B": "uint", "H": "uint", "I": "uint", "L": "uint", "Q": "uint"}
-_OTHER_CODES = {"f": "float", "d": "double", "?": "bool", "c": "char"}
+_OTHER_CODES = {"f": "float", "d": "double", "?": "bool", "c": "char", "u": "wchar",
+                "g": "longdouble"}
 
 # Names the schema refuses for structures (its scalar spellings, C keywords).
 _RESERVED = set("""int8 int16 int32 int64 uint8 uint16 uint32 uint64 float double bool
 char c_int8 c_int16 c_int32 c_int64 c_uint8 c_uint16 c_uint32 c_uint64 c_byte c_ubyte
 c_short c_ushort c_int c_uint c_long c_ulong c_longlong c_ulonglong c_float c_double
-c_bool c_char auto break case const continue default do else enum extern for goto if
+c_bool c_char wchar c_wchar longdouble c_longdouble
+auto break case const continue default do else enum extern for goto if
 inline int long register restrict return short signed sizeof static struct switch
 typedef union unsigned void volatile while _Bool _Complex _Imaginary _Alignas _Alignof
 _Atomic _Generic _Noreturn _Static_assert _Thread_local true false Union""".split())
@@ -159,7 +161,7 @@ class _Builder:
                 base = _OTHER_CODES[code]
             else:
                 _fail(where, "ctypes type {} is not supported (numbers, bool, c_char, "
-                      "arrays and structures are)".format(t.__name__))
+                      "c_wchar, arrays and structures are)".format(t.__name__))
         elif isinstance(t, type) and issubclass(t, ctypes._Pointer):
             _fail(where, "pointers cannot be shared between processes")
         else:
@@ -222,7 +224,7 @@ _SCALAR_CTYPES = {
     "int8": ctypes.c_int8, "int16": ctypes.c_int16, "int32": ctypes.c_int32,
     "int64": ctypes.c_int64, "uint8": ctypes.c_uint8, "uint16": ctypes.c_uint16,
     "uint32": ctypes.c_uint32, "uint64": ctypes.c_uint64, "float": ctypes.c_float,
-    "double": ctypes.c_double, "bool": ctypes.c_bool,
+    "double": ctypes.c_double, "bool": ctypes.c_bool, "longdouble": ctypes.c_longdouble,
 }
 
 
@@ -250,6 +252,8 @@ def ctypes_from_schema(schema, name):
     def ctype(desc):
         if desc[0] == "char":
             return ctypes.c_char * desc[1]
+        if desc[0] == "wchar":
+            return ctypes.c_wchar * desc[1]
         if desc[0] == "array":
             return ctype(desc[2]) * desc[1]
         if desc[0] == "struct":

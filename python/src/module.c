@@ -108,13 +108,15 @@ static const ipm_type *find_struct(SchemaObject *self, const char *name)
 	return t;
 }
 
-/* A type as nested tuples: ("int32",) ("char", N) ("array", N, elem)
- * ("struct", name). */
+/* A type as nested tuples: ("int32",) ("char", N) ("wchar", N)
+ * ("array", N, elem) ("struct", name). */
 static PyObject *type_desc(const ipm_type *t)
 {
 	switch (ipm_type_kind(t)) {
 	case IPM_STRING:
 		return Py_BuildValue("(sn)", "char", (Py_ssize_t)ipm_type_count(t));
+	case IPM_WSTRING:
+		return Py_BuildValue("(sn)", "wchar", (Py_ssize_t)ipm_type_count(t));
 	case IPM_ARRAY: {
 		PyObject *e = type_desc(ipm_type_elem(t));
 

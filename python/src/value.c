@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 struct copy {
@@ -129,12 +130,109 @@ static PyObject *scalar_value(enum ipm_kind k, const unsigned char *b)
 	}
 }
 
+static int type_error(PyObject *key, const char *want, PyObject *v);
+static int float_bytes(PyObject *key, PyObject *v, enum ipm_kind k, unsigned char *out);
+
+/* A c_wchar field (not c_wchar * 1): ctypes reads it as one character,
+ * NUL included, as it reads a c_char as one byte. */
+static int is_one_wchar(const FieldObject *f)
+{
+	return f->ctype && PyType_Check(f->ctype) &&
+	       !strcmp(((PyTypeObject *)f->ctype)->tp_name, "c_wchar");
+}
+
+/* c_wchar * N and c_longdouble as ctypes reads them: a str up to the first
+ * NUL (ValueError past U+10FFFF, as ctypes), a float (rounded). */
+static PyObject *read_wide(HandleObject *h, const FieldObject *f)
+{
+	size_t count = f->f.size / 4, n;
+	Py_UCS4 *buf;
+	PyObject *r;
+
+	if (f->f.kind == IPM_LONGDOUBLE) {
+		long double ld;
+
+		if (pyipm_copy_out(h, f->f.offset, &ld, sizeof(ld)) < 0)
+			return NULL;
+		return PyFloat_FromDouble((double)ld);
+	}
+	buf = PyMem_Malloc(f->f.size);
+	if (!buf)
+		return PyErr_NoMemory();
+	if (pyipm_copy_out(h, f->f.offset, buf, f->f.size) < 0) {
+		PyMem_Free(buf);
+		return NULL;
+	}
+	for (n = 0; n < count && buf[n]; n++)
+		;
+	if (is_one_wchar(f))
+		n = 1;
+	r = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, (Py_ssize_t)n);
+	PyMem_Free(buf);
+	return r;
+}
+
+/* A str into c_wchar * N (at most N characters, no surrogate: the C side
+ * refuses them as text), a float into c_longdouble (exactly). */
+static int write_wide(HandleObject *h, const FieldObject *f, PyObject *key, PyObject *v)
+{
+	size_t count = f->f.size / 4;
+	Py_ssize_t n, i;
+	Py_UCS4 *buf;
+	int rc;
+
+	if (f->f.kind == IPM_LONGDOUBLE) {
+		unsigned char b[8], ld[sizeof(long double)] = {0};
+		long double x;
+		double d;
+
+		if (float_bytes(key, v, IPM_DOUBLE, b) < 0)
+			return -1;
+		memcpy(&d, b, sizeof(d));
+		x = d;
+		memcpy(ld, &x, LDBL_MANT_DIG == 64 ? 10 : sizeof(x)); /* padding stays 0 */
+		return pyipm_copy_in(h, f->f.offset, ld, sizeof(ld));
+	}
+	if (!PyUnicode_Check(v))
+		return type_error(key, "str", v);
+	n = PyUnicode_GET_LENGTH(v);
+	if ((size_t)n > count) {
+		pyipm_raise(PX_VALUE, "writeData('%U'): %zd characters do not fit in wchar[%zu]",
+			    key, n, count);
+		return -1;
+	}
+	buf = PyMem_Calloc(count, 4);
+	if (!buf) {
+		PyErr_NoMemory();
+		return -1;
+	}
+	if (n && !PyUnicode_AsUCS4(v, buf, (Py_ssize_t)count, 0)) {
+		PyMem_Free(buf);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (buf[i] >= 0xd800 && buf[i] <= 0xdfff) {
+			char u[16];
+
+			snprintf(u, sizeof(u), "U+%04X", (unsigned)buf[i]);
+			PyMem_Free(buf);
+			pyipm_raise(PX_VALUE, "writeData('%U'): %s is a surrogate, no character",
+				    key, u);
+			return -1;
+		}
+	rc = pyipm_copy_in(h, f->f.offset, buf, f->f.size);
+	PyMem_Free(buf);
+	return rc;
+}
+
 PyObject *pyipm_read_field(HandleObject *h, const FieldObject *f, PyObject *key)
 {
 	unsigned char small[256];
 	PyObject *b, *r;
 	(void)key;
 
+	if (f->f.kind == IPM_WSTRING || f->f.kind == IPM_LONGDOUBLE)
+		return read_wide(h, f);
 	if (f->f.kind < IPM_STRING) {
 		unsigned char v[8] = {0};
 
@@ -324,6 +422,8 @@ int pyipm_write_field(HandleObject *h, const FieldObject *f, PyObject *key, PyOb
 		}
 		return pyipm_copy_in(h, f->f.offset, b, f->f.size);
 	}
+	if (k == IPM_WSTRING || k == IPM_LONGDOUBLE)
+		return write_wide(h, f, key, v);
 	if (k == IPM_FLOAT || k == IPM_DOUBLE) {
 		if (float_bytes(key, v, k, b) < 0)
 			return -1;

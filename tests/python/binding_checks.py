@@ -216,9 +216,12 @@ def group_bad():
             ok(got == (1.0 if cls is WithUnion else 0x3f800000),
                "{} (a {}) is mapped and its members overlap as in ctypes".format(
                    name, "union" if cls is WithUnion else "_pack_ = 1"), repr(got))
+    with DataStructMmapManager("WithWchar", create=True, force=True) as e:
+        e.writeData("w", "\u00e9")
+        ok(e.readData("w") == "\u00e9", "WithWchar (a c_wchar) is mapped and reads a str",
+           repr(e.readData("w")))
     for name, cls, word in (("WithBits", WithBits, "WithBits.a"),
                             ("WithPointer", WithPointer, "WithPointer.p"),
-                            ("WithWchar", WithWchar, "WithWchar.w"),
                             ("BadName", BadName, "BadName.int")):
         err = raises("{} is refused".format(name), Err.LayoutIpMmapError,
                      DataStructMmapManager, name, create=True)

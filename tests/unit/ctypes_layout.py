@@ -9,7 +9,7 @@ ipm_type_name(), structures in any order (forward references allowed):
     field x int32
     field pts Point2D[24]
     field grid int32[4][3]     (C order: 4 arrays of 3)
-    field names char[8][16]    (8 strings of 16 bytes)
+    field names char[8][16]    (8 strings of 16 bytes; wchar[N]: c_wchar * N)
     end
 
 and prints, for every structure, in input order:
@@ -27,7 +27,7 @@ SCALARS = {
     "int8": ctypes.c_int8, "int16": ctypes.c_int16, "int32": ctypes.c_int32,
     "int64": ctypes.c_int64, "uint8": ctypes.c_uint8, "uint16": ctypes.c_uint16,
     "uint32": ctypes.c_uint32, "uint64": ctypes.c_uint64, "float": ctypes.c_float,
-    "double": ctypes.c_double, "bool": ctypes.c_bool,
+    "double": ctypes.c_double, "bool": ctypes.c_bool, "longdouble": ctypes.c_longdouble,
 }
 
 
@@ -57,6 +57,8 @@ def main():
         base, dims = m.group(1), [int(d) for d in re.findall(r"\d+", m.group(2))]
         if base == "char":
             t, dims = ctypes.c_char * dims[-1], dims[:-1]
+        elif base == "wchar":
+            t, dims = ctypes.c_wchar * dims[-1], dims[:-1]
         elif base in SCALARS:
             t = SCALARS[base]
         else:

@@ -24,7 +24,10 @@ static const char kinds_ini[] = "[AllKinds]\n"
 				"i64 = int64\n"
 				"u64 = uint64\n"
 				"s = char[4]\n"
-				"grid = int32[2][3]\n";
+				"grid = int32[2][3]\n"
+				"w = c_wchar * 3\n"
+				"c = c_wchar\n"
+				"ld = c_longdouble\n";
 
 #define DEMO_SIZE 688
 
@@ -201,7 +204,7 @@ static void test_kinds(void **state)
 	assert_err(k, ipm_get_i64(k, &fl, &i), -EINVAL,
 		   "field at offset 24 (float): not an integer or bool field");
 	assert_err(k, ipm_set_f64(k, &i8, 1), -EINVAL,
-		   "field at offset 16 (int8): not a float or double field");
+		   "field at offset 16 (int8): not a float, double or longdouble field");
 	assert_err(k, ipm_get_f64(k, &s, &d), -EINVAL,
 		   "field at offset 48 (char[4]): not a number field");
 	assert_err(k, ipm_set_str(k, &i8, "1"), -EINVAL,
@@ -311,6 +314,81 @@ static void test_text(void **state)
 	assert_int_equal(ipm_read_text(m, "data_string", buf, sizeof(buf)), 6);
 	assert_string_equal(buf, "h\xc3\xa9llo");
 	assert_int_equal(ipm_lock_held(m), 0);
+}
+
+/* c_wchar * N: UTF-8 in and out through the string and text calls, UTF-32
+ * in the file; c_longdouble through the double calls and text. */
+static void test_wide_and_ldouble(void **state)
+{
+	struct fix *x = *state;
+	ipm_map *k = x->k;
+	struct ipm_field w = field(k, "w"), c = field(k, "c"), ld = field(k, "ld");
+	uint32_t units[3];
+	long double lv;
+	char buf[64];
+	double d;
+	int64_t i;
+
+	assert_int_equal(ipm_set_str(k, &w, "h\xc3\xa9\n"), 0); /* set_str keeps the newline */
+	assert_int_equal(ipm_get_bytes(k, &w, units, sizeof(units)), 0);
+	assert_true(units[0] == 'h' && units[1] == 0xe9 && units[2] == '\n');
+	assert_int_equal(ipm_get_str(k, &w, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "h\xc3\xa9\n");
+	assert_err(k, ipm_get_str(k, &w, buf, 4), -ENOSPC,
+		   "field at offset 76 (wchar[3]): 4 bytes of text do not fit in 4");
+	assert_err(k, ipm_set_str(k, &w, "abcd"), -ERANGE,
+		   "field at offset 76 (wchar[3]): text of 4 characters too long for wchar[3]");
+	assert_err(k, ipm_set_str(k, &w, "\xed\xa0\x80"), -EINVAL,
+		   "field at offset 76 (wchar[3]): text is not valid UTF-8 at offset 0");
+	assert_err(k, ipm_write_text(k, "w", "\xf4\x90\x80\x80"), -EINVAL,
+		   "w: text is not valid UTF-8 at offset 0");
+	assert_err(k, ipm_write_text(k, "c", "ab"), -ERANGE,
+		   "c: text of 2 characters too long for wchar[1]");
+	assert_int_equal(ipm_read_text(k, "w", buf, sizeof(buf)), 4);
+	assert_string_equal(buf, "h\xc3\xa9\n"); /* nothing changed */
+	assert_int_equal(ipm_write_text(k, "w", "\xf0\x9f\x98\x80"), 0);
+	assert_int_equal(ipm_read_text(k, "w", buf, sizeof(buf)), 4);
+	assert_int_equal(ipm_write_text(k, "c", "\xe2\x82\xac"), 0);
+	assert_int_equal(ipm_read_text(k, "c", buf, sizeof(buf)), 3);
+	assert_string_equal(buf, "\xe2\x82\xac");
+	assert_err(k, ipm_get_i64(k, &c, &i), -EINVAL,
+		   "field at offset 88 (wchar[1]): not an integer or bool field");
+
+	/* a double goes in exactly, comes out rounded to the nearest double */
+	assert_int_equal(ipm_set_f64(k, &ld, 0.1), 0);
+	assert_int_equal(ipm_get_bytes(k, &ld, &lv, sizeof(lv)), 0);
+	assert_true(lv == (long double)0.1);
+	assert_int_equal(ipm_write_text(k, "ld", "0.1"), 0);
+	assert_int_equal(ipm_read_text(k, "ld", buf, sizeof(buf)), 3);
+	assert_string_equal(buf, "0.1");
+	assert_int_equal(ipm_get_f64(k, &ld, &d), 0);
+	assert_true(d == 0.1);
+	assert_int_equal(ipm_write_text(k, "ld", "1e4000"), 0);
+	assert_err(k, ipm_get_f64(k, &ld, &d), -ERANGE,
+		   "field at offset 96 (longdouble): value 1e+4000 does not fit in double");
+	assert_int_equal(ipm_write_text(k, "ld", "-inf"), 0);
+	assert_int_equal(ipm_get_f64(k, &ld, &d), 0);
+	assert_true(isinf(d) && d < 0);
+	assert_err(k, ipm_write_text(k, "ld", "1e-5000"), -ERANGE,
+		   "ld: value 1e-5000 out of range for longdouble (rounds to 0)");
+	assert_err(k, ipm_set_i64(k, &ld, 1), -EINVAL,
+		   "field at offset 96 (longdouble): not an integer or bool field");
+}
+
+/* A non-zero double that a float would hold as zero is refused, as its
+ * text is. */
+static void test_float_underflow(void **state)
+{
+	struct fix *x = *state;
+	struct ipm_field f = field(x->k, "f");
+	double d;
+
+	assert_err(x->k, ipm_set_f64(x->k, &f, 1e-46), -ERANGE,
+		   "field at offset 24 (float): value 1e-46 out of range for float (rounds to 0)");
+	assert_int_equal(ipm_set_f64(x->k, &f, 1e-45), 0);
+	assert_int_equal(ipm_get_f64(x->k, &f, &d), 0);
+	assert_true(d > 0);
+	assert_int_equal(ipm_set_f64(x->k, &f, -0.0), 0);
 }
 
 static void test_lock_rule(void **state)
@@ -479,6 +557,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kinds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_strings_and_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wide_and_ldouble, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_float_underflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_rule, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_descriptors, setup, teardown),

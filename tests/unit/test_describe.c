@@ -250,6 +250,46 @@ static void describe_unions_bits(void **state)
 #undef UB_TEXT
 }
 
+/* Wide text and long doubles are said in the schema's own words, and a
+ * wchar[N] of another N is the difference named. */
+static void describe_wide(void **state)
+{
+#define W_TEXT(n)                                                                                  \
+	"[S]\nheader = MmapStructureHeader\nc = c_wchar\nw = c_wchar * " n "\n"                   \
+	"ld = c_longdouble\nlds = longdouble[2]\nws = c_wchar * 2 * 3\n"
+	struct fix *f = *state;
+	ipm_schema *s = unit_schema(W_TEXT("8"), "w"), *o = unit_schema(W_TEXT("9"), "w9");
+	char err[IPM_ERRLEN], buf[64], *text;
+	ipm_map *m;
+	int n;
+
+	assert_non_null(s);
+	assert_non_null(o);
+	n = ipm_type_describe(ipm_schema_find(s, "S"), &text, err);
+	if (n < 0)
+		fail_msg("%s", err);
+	assert_non_null(strstr(text, "c = wchar[1]\nw = wchar[8]\nld = longdouble\n"
+				     "lds = longdouble[2]\nws = wchar[3][2]\n"));
+	free(text);
+	m = unit_open(s, "S", "", IPM_MANAGER, &f->opts);
+	assert_int_equal(ipm_write_text(m, "w", "\xc3\xa9t\xc3\xa9"), 0);
+	ipm_map_free(m);
+	m = ipm_map_new(o);
+	assert_int_equal(ipm_map_open(m, "S", "", IPM_READER, &f->opts), -EINVAL);
+	assert_contains(ipm_map_errmsg(m), "w is wchar[9] here, wchar[8] there");
+	ipm_map_free(m);
+	m = ipm_map_new(NULL);
+	assert_int_equal(ipm_map_open_described(m, "S", "", IPM_READER, &f->opts), 0);
+	assert_int_equal(ipm_type_fingerprint(ipm_map_type(m)),
+			 ipm_type_fingerprint(ipm_schema_find(s, "S")));
+	assert_int_equal(ipm_read_text(m, "w", buf, sizeof(buf)), 5);
+	assert_string_equal(buf, "\xc3\xa9t\xc3\xa9");
+	ipm_map_free(m);
+	ipm_schema_free(o);
+	ipm_schema_free(s);
+#undef W_TEXT
+}
+
 /* Each fixture is refused with the message given. */
 static void parse_errors(void **state)
 {
@@ -615,6 +655,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(describe_demo, setup, teardown),
 	    cmocka_unit_test(describe_kinds),
 	    cmocka_unit_test_setup_teardown(describe_unions_bits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(describe_wide, setup, teardown),
 	    cmocka_unit_test(parse_errors),
 	    cmocka_unit_test_setup_teardown(parse_truncated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(manager_stores, setup, teardown),

@@ -116,8 +116,38 @@ static const char layout_ini[] = "[Mixed]\n"
 				 "a = int8\n"
 				 "u = U1\n"
 				 "p = UPacked[2]\n"
-				 "m = Mixed\n";
+				 "m = Mixed\n"
+				 "\n"
+				 "[WideText]\n"
+				 "h = MmapStructureHeader\n"
+				 "c = c_wchar\n"
+				 "name = c_wchar * 5\n"
+				 "names = wchar[3][2]\n"
+				 "ld = c_longdouble\n"
+				 "pad = int8\n"
+				 "lds = longdouble[2]\n"
+				 "tail = c_char\n"
+				 "\n"
+				 "[WPacked]\n"
+				 "_pack_ = 2\n"
+				 "a = int8\n"
+				 "ld = c_longdouble\n"
+				 "w = c_wchar * 3\n"
+				 "b = int8\n"
+				 "\n"
+				 "[WUnion : Union]\n"
+				 "ld = longdouble\n"
+				 "w = c_wchar * 7\n"
+				 "c = c_char\n"
+				 "\n"
+				 "[HoldsWide]\n"
+				 "a = int8\n"
+				 "u = WUnion\n"
+				 "p = WPacked[2]\n"
+				 "w = WideText\n";
 
+/* c_wchar is a UTF-32 code unit (ctypes' wchar_t on Linux), c_longdouble
+ * C's long double. */
 /* The same in C. A derived structure is its base as first member: that is
  * how ctypes lays out a subclass (own fields after the base's padding). */
 struct MmapStructureHeader {
@@ -240,6 +270,36 @@ struct HoldsUnion {
 	union U1 u;
 	union UPacked p[2];
 	struct Mixed m;
+};
+
+struct WideText {
+	struct MmapStructureHeader h;
+	uint32_t c[1];
+	uint32_t name[5];
+	uint32_t names[3][2];
+	long double ld;
+	int8_t pad;
+	long double lds[2];
+	char tail[1];
+};
+#pragma pack(push, 2)
+struct WPacked {
+	int8_t a;
+	long double ld;
+	uint32_t w[3];
+	int8_t b;
+};
+#pragma pack(pop)
+union WUnion {
+	long double ld;
+	uint32_t w[7];
+	char c[1];
+};
+struct HoldsWide {
+	int8_t a;
+	union WUnion u;
+	struct WPacked p[2];
+	struct WideText w;
 };
 
 struct expect {
@@ -428,6 +488,33 @@ static void test_union(void **state)
 	ipm_schema_free(s);
 }
 
+/* c_wchar * N and c_longdouble, plain, packed, in a union and nested, as
+ * gcc lays out uint32_t[N] and long double. */
+static void test_wide(void **state)
+{
+	ipm_schema *s = load();
+	const ipm_type *w = ipm_schema_find(s, "WideText");
+
+	(void)state;
+	CHECK(s, WideText, F(WideText, h, "MmapStructureHeader"), F(WideText, c, "wchar[1]"),
+	      F(WideText, name, "wchar[5]"), F(WideText, names, "wchar[3][2]"),
+	      F(WideText, ld, "longdouble"), F(WideText, pad, "int8"),
+	      F(WideText, lds, "longdouble[2]"), F(WideText, tail, "char[1]"));
+	CHECK(s, WPacked, F(WPacked, a, "int8"), F(WPacked, ld, "longdouble"),
+	      F(WPacked, w, "wchar[3]"), F(WPacked, b, "int8"));
+	CHECKU(s, WUnion, FU(WUnion, ld, "longdouble"), FU(WUnion, w, "wchar[7]"),
+	       FU(WUnion, c, "char[1]"));
+	CHECK(s, HoldsWide, F(HoldsWide, a, "int8"), F(HoldsWide, u, "WUnion"),
+	      F(HoldsWide, p, "WPacked[2]"), F(HoldsWide, w, "WideText"));
+	/* x86-64: 16 bytes aligned to 16, as ctypes.sizeof(c_longdouble) */
+	assert_int_equal(ipm_type_align(w), _Alignof(long double));
+	assert_int_equal(ipm_type_kind(ipm_type_field_type(w, 2)), IPM_WSTRING);
+	assert_int_equal(ipm_type_count(ipm_type_field_type(w, 2)), 5);
+	assert_int_equal(ipm_type_kind(ipm_type_field_type(w, 4)), IPM_LONGDOUBLE);
+	assert_int_equal(ipm_type_kind(ipm_type_elem(ipm_type_field_type(w, 3))), IPM_WSTRING);
+	ipm_schema_free(s);
+}
+
 static void test_inheritance(void **state)
 {
 	ipm_schema *s = load();
@@ -539,6 +626,11 @@ static void test_fingerprint(void **state)
 	assert_int_equal(ipm_type_fingerprint(demo),
 			 ipm_type_fingerprint(ipm_schema_find(s2, "DemoMmapStructure")));
 	assert_int_not_equal(ipm_type_fingerprint(demo), 0);
+	/* pinned: files stored with it must keep opening (kinds added later
+	 * must not move it; the fingerprint hashes type names, not kinds) */
+	assert_int_equal(ipm_type_fingerprint(demo), UINT64_C(0x27e68f77d67e6795));
+	assert_int_equal(ipm_type_fingerprint(ipm_schema_find(s, "Point2D")),
+			 UINT64_C(0x9e17e234261f379a));
 	/* the same structures written with ctypes spellings */
 	assert_int_equal(ipm_schema_load_string(s3,
 						"[DemoMmapStructure]\n"
@@ -612,7 +704,7 @@ int main(void)
 	    cmocka_unit_test(test_arrays),	cmocka_unit_test(test_inheritance),
 	    cmocka_unit_test(test_ctypes),	cmocka_unit_test(test_fingerprint),
 	    cmocka_unit_test(test_many_fields), cmocka_unit_test(test_pack),
-	    cmocka_unit_test(test_union),
+	    cmocka_unit_test(test_union),	cmocka_unit_test(test_wide),
 	};
 
 	return cmocka_run_group_tests_name("layout", tests, NULL, NULL);

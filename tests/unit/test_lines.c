@@ -110,6 +110,113 @@ static void test_textlen(void **state)
 	ipm_schema_free(sc);
 }
 
+/* A wide string's line: UTF-8, escaped as a string's, read back; the
+ * longest (every character a backslash or 4 bytes of UTF-8) fits the room
+ * ipm_values_textlen() gives; a long double line too. */
+static void test_wide(void **state)
+{
+	ipm_schema *sc = unit_schema("[W]\nw = c_wchar * 4\nld = c_longdouble\n", "w.ini");
+	const ipm_type *t = ipm_schema_find(sc, "W");
+	uint32_t in[4] = {'a', '\\', '\n', 0x1f600};
+	long double ld = -0.1L;
+	unsigned char bytes[32] = {0}, back[32];
+	struct ipm_values v = {.bytes = back};
+	char buf[256], err[IPM_ERRLEN];
+	size_t len = ipm_values_textlen(t, NULL);
+	ssize_t n;
+
+	(void)state;
+	memcpy(bytes, in, sizeof(in));
+	memcpy(bytes + 16, &ld, 10);
+	n = ipm_values_format(t, NULL, bytes, buf, sizeof(buf));
+	assert_int_equal(n, (ssize_t)strlen(buf));
+	assert_string_equal(buf, "w = a\\\\\\n\xf0\x9f\x98\x80\nld = -0.1\n");
+	memset(back, 0xa5, sizeof(back));
+	assert_int_equal(ipm_values_parse(t, buf, (size_t)n, &v, err), 0);
+	assert_memory_equal(back, bytes, 16);
+	assert_memory_equal(back + 16, bytes + 16, 10);
+	for (int i = 0; i < 4; i++)
+		in[i] = i % 2 ? '\\' : 0x10ffff;
+	memcpy(bytes, in, sizeof(in));
+	n = ipm_values_format(t, NULL, bytes, buf, sizeof(buf));
+	assert_true(n > 0 && (size_t)n < len);
+	memset(&v, 0, sizeof(v));
+	v.bytes = back;
+	assert_int_equal(ipm_values_parse(t, "w = abcde\n", 10, &v, err), -ERANGE);
+	assert_string_equal(err, "line:1: w: text of 5 characters too long for wchar[4]");
+	ipm_schema_free(sc);
+}
+
+/* What ipm_values_format() wrote, applied to the instance it came from,
+ * changes nothing, a union's too: its members are lines over the same bytes,
+ * and a later member that says what the earlier ones already wrote must not
+ * rewrite them (a string member would cut what follows its NUL). A member
+ * line that does say something new wins, as the last line always has. */
+static void test_union_round_trip(void **state)
+{
+	static const char text[] = "[Q]\na = int32\nb = int32\n"
+				   "[U : Union]\ni = int64\nq = Q\ns = char[8]\n"
+				   "[T]\nheader = MmapStructureHeader\nu = U\nz = int8\nv = U[2]\n";
+	struct unit_inst u = {0};
+	unsigned char bytes[128], back[128], after[128];
+	struct ipm_field fields[64];
+	struct ipm_values v = {.bytes = back, .fields = fields, .cap = 64};
+	char buf[4096], err[IPM_ERRLEN];
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(unit_inst_open(&u, text, "T", "union", 0), 0);
+	const ipm_type *t = ipm_map_type(u.m);
+	size_t size = ipm_type_size(t);
+
+	assert_true(size <= sizeof(bytes));
+	memset(bytes, 0, sizeof(bytes));
+	for (size_t i = 16; i < size; i++)
+		bytes[i] = (unsigned char)('A' + i * 7 % 26); /* strings must be text */
+	bytes[16 + 2] = 0; /* u.s ends early: what follows its NUL is i's */
+	bytes[32 + 1] = 0; /* v[0].s too */
+	assert_int_equal(ipm_lock_write(u.m, -1), 0);
+	memcpy((unsigned char *)ipm_map_data(u.m) + 16, bytes + 16, size - 16);
+	ipm_unlock(u.m);
+	n = ipm_values_format(t, NULL, bytes, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(ipm_values_parse(t, buf, (size_t)n, &v, err), 0);
+	assert_int_equal(ipm_values_apply(u.m, &v), 0);
+	assert_int_equal(ipm_map_copy(u.m, after, size), 0);
+	assert_memory_equal(after + 16, bytes + 16, size - 16);
+
+	/* In pieces, v built again for each as the mount does (reach not kept). */
+	const char *cut = strstr(buf, "u.s = ");
+	size_t first = (size_t)(cut - buf), nset, lines;
+
+	memset(&v, 0, sizeof(v));
+	v.bytes = back;
+	v.fields = fields;
+	v.cap = 64;
+	assert_int_equal(ipm_values_parse(t, buf, first, &v, err), 0);
+	nset = v.n;
+	lines = v.lines;
+	memset(&v, 0, sizeof(v));
+	v = (struct ipm_values){.bytes = back, .fields = fields, .cap = 64, .n = nset,
+				.lines = (unsigned)lines};
+	assert_int_equal(ipm_values_parse(t, cut, (size_t)n - first, &v, err), 0);
+	assert_int_equal(ipm_values_apply(u.m, &v), 0);
+	assert_int_equal(ipm_map_copy(u.m, after, size), 0);
+	assert_memory_equal(after + 16, bytes + 16, size - 16);
+
+	memset(&v, 0, sizeof(v));
+	v.bytes = back;
+	v.fields = fields;
+	v.cap = 64;
+	assert_int_equal(ipm_values_parse(t, "u.i = 7\nu.s = ab\n", 17, &v, err), 0);
+	assert_int_equal(v.n, 2);
+	assert_int_equal(ipm_values_apply(u.m, &v), 0);
+	assert_int_equal(ipm_read_text(u.m, "u.s", buf, sizeof(buf)), 2);
+	assert_int_equal(ipm_read_text(u.m, "u.i", buf, sizeof(buf)), 5);
+	assert_string_equal(buf, "25185"); /* "ab" and six NULs */
+	unit_inst_close(&u);
+}
+
 /* Parses text into a fresh v over bytes: the result, err in msg. */
 static int parse(const ipm_type *t, const char *text, unsigned char *bytes,
 		 struct ipm_field *fields, struct ipm_values *v, char *msg)
@@ -249,8 +356,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_textlen),
+		cmocka_unit_test(test_wide),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_apply),
+		cmocka_unit_test(test_union_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -183,6 +183,26 @@ static void test_forward(void **state)
 	ipm_schema_free(s);
 }
 
+/* ctypes' LittleEndianStructure and LittleEndianUnion are Structure and
+ * Union on a little-endian host: the schema takes them so. */
+static void test_host_endian(void **state)
+{
+	ipm_schema *s = demo();
+
+	(void)state;
+	if (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__) {
+		ipm_schema_free(s);
+		skip();
+	}
+	load_ok(s, "[L : LittleEndianStructure]\na = int8\nb = int32\n"
+		   "[LU : LittleEndianUnion]\na = int8\nb = int32\n");
+	assert_int_equal(ipm_type_size(ipm_schema_find(s, "L")), 8);
+	assert_null(ipm_type_base(ipm_schema_find(s, "L")));
+	assert_true(ipm_type_is_union(ipm_schema_find(s, "LU")));
+	assert_int_equal(ipm_type_size(ipm_schema_find(s, "LU")), 4);
+	ipm_schema_free(s);
+}
+
 static void test_spellings(void **state)
 {
 	static const struct {
@@ -243,6 +263,14 @@ static void test_spellings(void **state)
 	    {"uint16[2][3][5]", "uint16[2][3][5]", IPM_ARRAY, 60},
 	    {"c_ushort * 5 * 3 * 2", "uint16[2][3][5]", IPM_ARRAY, 60},
 	    {"bool[010]", "bool[10]", IPM_ARRAY, 10},
+	    {"c_wchar", "wchar[1]", IPM_WSTRING, 4},
+	    {"wchar", "wchar[1]", IPM_WSTRING, 4},
+	    {"c_wchar * 8", "wchar[8]", IPM_WSTRING, 32},
+	    {"wchar[8]", "wchar[8]", IPM_WSTRING, 32},
+	    {"c_wchar * 8 * 2", "wchar[2][8]", IPM_ARRAY, 64},
+	    {"c_longdouble", "longdouble", IPM_LONGDOUBLE, 16},
+	    {"longdouble[3]", "longdouble[3]", IPM_ARRAY, 48},
+	    {"c_longdouble * 3", "longdouble[3]", IPM_ARRAY, 48},
 	};
 	ipm_schema *s = demo();
 	char *text = NULL;
@@ -334,7 +362,7 @@ static void test_string_errors(void **state)
 	assert_int_equal(ipm_schema_load_string(s, "[A]\nx = int32\n\0[B]\n", "mem"), 0);
 	assert_string_equal(ipm_schema_errmsg(s), "");
 	assert_int_equal(ipm_schema_load_string(s, "[B]\nx = int32\ny = in\xff\n", "mem"), -EINVAL);
-	assert_string_equal(ipm_schema_errmsg(s), "mem:3: bad type 'in\xff'");
+	assert_string_equal(ipm_schema_errmsg(s), "mem:3: bad type 'in\\xff'");
 	assert_int_equal(ipm_schema_count(s), 2);
 	assert_int_equal(ipm_schema_load_string(NULL, "", NULL), -EINVAL);
 	assert_int_equal(ipm_schema_load_string(s, NULL, NULL), -EINVAL);
@@ -654,6 +682,7 @@ int main(void)
 	    cmocka_unit_test(test_inheritance),
 	    cmocka_unit_test(test_forward),
 	    cmocka_unit_test(test_spellings),
+	    cmocka_unit_test(test_host_endian),
 	    cmocka_unit_test(test_text),
 	    cmocka_unit_test(test_string_errors),
 	    cmocka_unit_test(test_two_files),
@@ -709,6 +738,46 @@ int main(void)
 	    ERR("err_type_bracket.ini", "3: missing ']' in type 'int32[3'"),
 	    ERR("err_pack_bad.ini", "3: bad _pack_ '3': expected 1, 2, 4, 8 or 16"),
 	    ERR("err_pack_dup.ini", "4: duplicate _pack_ in 'P' (first at line 2)"),
+	    /* bit fields: every wrong width, every wrong type */
+	    ERR("err_bits_zero.ini", "3: bit field width 0 in 'c_uint32 : 0' must be at least 1"),
+	    ERR("err_bits_negative.ini",
+		"2: bit field width -1 in 'c_int : -1' must be at least 1"),
+	    ERR("err_bits_nan.ini", "2: bit field width 'x' in 'c_int : x' is not a number"),
+	    ERR("err_bits_missing.ini", "2: missing bit field width in 'c_int :'"),
+	    ERR("err_bits_over64.ini", "2: bit field width 65 in 'c_int : 65' is more than 64"),
+	    ERR("err_bits_wide.ini", "2: bit field 'flags' has 9 bits, more than its type's 8"),
+	    ERR("err_bits_double.ini", "3: bit field 'd' must be an integer type, not 'double'"),
+	    ERR("err_bits_chars.ini", "2: bit field 's' must be an integer type, not 'char[4]'"),
+	    ERR("err_bits_struct.ini", "2: bit field 'p' must be an integer type, not 'Point2D'"),
+	    ERR("err_bits_array.ini", "2: bit field 'n' must be an integer type, not 'int32[2]'"),
+	    ERR("err_wchar_name.ini", "1: bad structure name 'wchar': a built-in type"),
+	    ERR("err_wchar_bits.ini", "2: bit field 'w' must be an integer type, not 'wchar[1]'"),
+	    ERR("err_ldouble_bits.ini",
+		"2: bit field 'l' must be an integer type, not 'longdouble'"),
+	    ERR("err_big_endian.ini", "1: 'BigEndianStructure' is not supported: fields are in "
+				      "the host's byte order (little endian)"),
+	    /* pointers, by every spelling, named as such */
+	    ERR("err_ptr_void.ini", "3: bad type 'c_void_p': a pointer means nothing in another process"),
+	    ERR("err_ptr_char.ini", "2: bad type 'c_char_p': a pointer means nothing in another process"),
+	    ERR("err_ptr_wchar.ini",
+		"2: bad type 'c_wchar_p': a pointer means nothing in another process"),
+	    ERR("err_ptr_pointer.ini",
+		"2: bad type 'POINTER(Point2D)': a pointer means nothing in another process"),
+	    ERR("err_ptr_star.ini", "2: bad type 'c_long *': a pointer means nothing in another process"),
+	    ERR("err_ptr_star2.ini",
+		"2: bad type 'int32 * * 3': a pointer means nothing in another process"),
+	    ERR("err_ptr_pyobject.ini",
+		"2: bad type 'py_object': a pointer means nothing in another process"),
+	    ERR("err_ptr_cfunc.ini",
+		"2: bad type 'CFUNCTYPE(c_int, c_int)': a pointer means nothing in another process"),
+	    ERR("err_ptr_array.ini",
+		"2: bad type 'c_void_p * 4': a pointer means nothing in another process"),
+	    /* what a schema echoes is escaped: a binary file cannot drive the terminal */
+	    ERR("err_escape_type.ini", "2: bad type 'int32\\x1b[2J'"),
+	    ERR("err_escape_struct.ini", "1: bad structure name 'B\\x1b[31mX'"),
+	    ERR("err_escape_field.ini", "2: bad field name 'x\\x07'"),
+	    ERR("err_escape_pack.ini", "2: bad _pack_ '3\\x1b]0;t\\x07': expected 1, 2, 4, 8 or 16"),
+	    ERR("err_escape_size.ini", "2: array size '\\x1b' in 'int32[\\x1b]' is not a number"),
 	};
 
 	return cmocka_run_group_tests_name("schema", tests, NULL, NULL);

@@ -258,6 +258,7 @@ static void foreign_writer(unsigned mode_flag, bool expect_wait)
 		ipm_map *m = handle(IPM_READER, 1);
 		int64_t v = -1;
 
+		alarm(20); /* a native read that waits fails, not hangs */
 		if (read(go[0], &c, 1) != 1)
 			_exit(94);
 		if (ipm_get_i64(m, &fx->a, &v) < 0)
@@ -272,13 +273,17 @@ static void foreign_writer(unsigned mode_flag, bool expect_wait)
 		 * unlock, as Python IPMMAP writes: plain bytes, no count. */
 		assert_true(in_fcntl(pid));
 		raw_gen(ipm_map_path(fx->u.m), 6);
+		assert_int_equal(lockf(lfd, F_ULOCK, 0), 0);
 	}
-	assert_int_equal(lockf(lfd, F_ULOCK, 0), 0);
 	{
 		int64_t v = -1;
 		int st;
 
+		/* Native: answered while the lock is still held, though it is
+		 * the handle's first read (its look at the path needs none). */
 		unit_get(done[0], &v, sizeof(v));
+		if (!expect_wait)
+			assert_int_equal(lockf(lfd, F_ULOCK, 0), 0);
 		assert_int_equal(waitpid(pid, &st, 0), pid);
 		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 		assert_int_equal(v, expect_wait ? 6 : 5);
@@ -546,7 +551,8 @@ static void test_live_long_section(void **state)
 		ipm_map *m = handle(IPM_READER, 1);
 		int64_t x = -1;
 
-		/* The handle's first read locks; it waits for the writer too. */
+		/* The handle's first read goes to the lock behind the live
+		 * writer too. */
 		unit_put(ready[1], "r", 1);
 		if (ipm_get_i64(m, &fx->a, &x) < 0)
 			_exit(92);
@@ -713,6 +719,68 @@ static void test_forced_rewrite(void **state)
 	free(d);
 }
 
+/* ipm_map_peek(): the copy without a lock, or -EAGAIN where a read would
+ * take the lock (here a live writer's section in another process), never a
+ * wait; a compat instance is always -EAGAIN; under a held lock it copies. */
+static void test_peek(void **state)
+{
+	ipm_map *r = handle(IPM_READER, 0);
+	int done[2], st;
+	int64_t v = -1;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(write_gen(fx->u.m, 4), 0);
+	assert_int_equal(ipm_map_peek(r, fx->a.offset, &v, 8), 0);
+	assert_int_equal(v, 4);
+	{
+		/* An editor's open takes the write lock and checks the file
+		 * more than a reader's: its first peek still needs no lock
+		 * (the generation it has not seen is looked at without one). */
+		ipm_map *e = handle(IPM_EDITOR, 0);
+
+		v = -1;
+		assert_int_equal(ipm_map_peek(e, fx->a.offset, &v, 8), 0);
+		assert_int_equal(v, 4);
+		ipm_map_free(e);
+	}
+	assert_int_equal(ipm_map_peek(r, ipm_map_size(r) - 4, &v, 8), -EINVAL);
+	assert_int_equal(pipe(done), 0);
+	assert_int_equal(ipm_lock_write(fx->u.m, -1), 0);
+	assert_int_equal(ipm_set_i64(fx->u.m, &fx->a, 5), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ipm_map *m = handle(IPM_READER, 1);
+		int64_t x = -1;
+		int rc;
+
+		alarm(20); /* a peek that waits fails the test, not hangs it */
+		rc = ipm_map_peek(m, fx->a.offset, &x, 8);
+		unit_put(done[1], &rc, sizeof(rc));
+		_exit(0);
+	}
+	close(done[1]);
+	unit_get(done[0], &st, sizeof(st));
+	assert_int_equal(st, -EAGAIN);
+	assert_int_equal(ipm_map_peek(fx->u.m, fx->a.offset, &v, 8), 0); /* its own lock */
+	assert_int_equal(v, 5);
+	assert_int_equal(ipm_unlock(fx->u.m), 0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	close(done[0]);
+	assert_int_equal(ipm_map_peek(r, fx->a.offset, &v, 8), 0);
+	assert_int_equal(v, 5);
+	manager_flags(IPM_COMPAT);
+	assert_int_equal(ipm_map_native(r), 0);
+	assert_int_equal(ipm_map_peek(r, fx->a.offset, &v, 8), -EAGAIN);
+	assert_string_not_equal(ipm_map_errmsg(r), "");
+	assert_int_equal(ipm_lock_read(r, -1), 0);
+	assert_int_equal(ipm_map_peek(r, fx->a.offset, &v, 8), 0);
+	assert_int_equal(ipm_unlock(r), 0);
+	manager_flags(IPM_NATIVE);
+	ipm_map_free(r);
+}
+
 /* Text and strings read without a lock too. */
 static void test_text(void **state)
 {
@@ -741,6 +809,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_compat_waits_for_foreign, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_native_ignores_foreign_lock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_text, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_peek, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_torn_read, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_readers_never_block_writer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dead_writer, setup, teardown),

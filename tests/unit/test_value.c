@@ -18,7 +18,11 @@ static const size_t scalar_size[] = {1, 2, 4, 8, 1, 2, 4, 8, 4, 8, 1};
 
 static struct ipm_field field(enum ipm_kind k, size_t n)
 {
-	struct ipm_field f = {.size = k == IPM_STRING ? n : scalar_size[k], .kind = k};
+	struct ipm_field f = {.size = k == IPM_STRING	     ? n
+				      : k == IPM_WSTRING     ? 4 * n
+				      : k == IPM_LONGDOUBLE ? sizeof(long double)
+							     : scalar_size[k],
+			      .kind = k};
 
 	return f;
 }
@@ -27,7 +31,7 @@ static struct ipm_field field(enum ipm_kind k, size_t n)
  * back; on failure, the exact message. */
 struct pcase {
 	enum ipm_kind kind;
-	size_t n;         /* IPM_STRING: N of char[N] */
+	size_t n;         /* IPM_STRING, IPM_WSTRING: N of char[N], wchar[N] */
 	const char *text;
 	size_t len;       /* 0: strlen(text) */
 	int rc;
@@ -151,8 +155,14 @@ static const struct pcase cases[] = {
 	OK(IPM_DOUBLE, "1.5\n", "1.5"),
 	OK(IPM_DOUBLE, "1.7976931348623157e308", "1.7976931348623157e+308"),
 	OK(IPM_DOUBLE, "4.9e-324", "5e-324"),
-	OK(IPM_DOUBLE, "1e-400", "0.0"),
-	OK(IPM_DOUBLE, "-1e-400", "-0.0"),
+	/* a non-zero value that would read back as zero is refused */
+	BAD(IPM_DOUBLE, "1e-400", -ERANGE, "value 1e-400 out of range for double (rounds to 0)"),
+	BAD(IPM_DOUBLE, "-1e-400", -ERANGE, "value -1e-400 out of range for double (rounds to 0)"),
+	BAD(IPM_DOUBLE, "2.4e-324", -ERANGE, "value 2.4e-324 out of range for double (rounds to 0)"),
+	OK(IPM_DOUBLE, "2.5e-324", "5e-324"),
+	OK(IPM_DOUBLE, "0e-400", "0.0"),
+	OK(IPM_DOUBLE, "-0.000e999", "-0.0"),
+	OK(IPM_DOUBLE, "00.0", "0.0"),
 	BAD(IPM_DOUBLE, "1e999", -ERANGE, "value 1e999 out of range for double"),
 	BAD(IPM_DOUBLE, "-1.8e308", -ERANGE, "value -1.8e308 out of range for double"),
 	BAD(IPM_DOUBLE, "", -EINVAL, "empty value"),
@@ -179,7 +189,10 @@ static const struct pcase cases[] = {
 	OK(IPM_FLOAT, "3.40282356e38", "3.4028235e+38"), /* below the halfway point */
 	OK(IPM_FLOAT, "16777217", "16777216.0"),
 	OK(IPM_FLOAT, "1.4e-45", "1e-45"),
-	OK(IPM_FLOAT, "1e-46", "0.0"),
+	BAD(IPM_FLOAT, "1e-46", -ERANGE, "value 1e-46 out of range for float (rounds to 0)"),
+	BAD(IPM_FLOAT, "-7e-46", -ERANGE, "value -7e-46 out of range for float (rounds to 0)"),
+	OK(IPM_FLOAT, "8e-46", "1e-45"),
+	OK(IPM_FLOAT, "0.0e-50", "0.0"),
 	OK(IPM_FLOAT, "-inf", "-inf"),
 	OK(IPM_FLOAT, "nan", "nan"),
 	BAD(IPM_FLOAT, "3.5e38", -ERANGE, "value 3.5e38 out of range for float"),
@@ -209,6 +222,50 @@ static const struct pcase cases[] = {
 	{IPM_STRING, 4, "\xf5\x80\x80\x80", 0, -EINVAL, "text is not valid UTF-8 at offset 0"},
 	{IPM_STRING, 4, "ab\xe2\x82", 0, -EINVAL, "text is not valid UTF-8 at offset 2"},
 	{IPM_STRING, 4, "\xe2\x28\xa1", 0, -EINVAL, "text is not valid UTF-8 at offset 0"},
+
+	/* wide strings, wchar[4] (c_wchar * 4): N characters, not bytes */
+	{IPM_WSTRING, 4, "abc", 0, 0, "abc"},
+	{IPM_WSTRING, 4, "abcd", 0, 0, "abcd"},
+	{IPM_WSTRING, 4, "abcd\n", 0, 0, "abcd"},
+	{IPM_WSTRING, 4, "a\n\n", 0, 0, "a\n"},
+	{IPM_WSTRING, 4, "", 0, 0, ""},
+	{IPM_WSTRING, 4, "\xf0\x9f\x98\x80\xc3\xa9\xe2\x82\xacx", 0, 0,
+	 "\xf0\x9f\x98\x80\xc3\xa9\xe2\x82\xacx"},
+	{IPM_WSTRING, 4, "\xf4\x8f\xbf\xbf", 0, 0, "\xf4\x8f\xbf\xbf"},
+	{IPM_WSTRING, 4, "abcde", 0, -ERANGE, "text of 5 characters too long for wchar[4]"},
+	{IPM_WSTRING, 4, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 0, -ERANGE,
+	 "text of 5 characters too long for wchar[4]"},
+	{IPM_WSTRING, 4, "a\0b", 3, -EINVAL, "text has a NUL byte at offset 1"},
+	{IPM_WSTRING, 4, "\xff", 0, -EINVAL, "text is not valid UTF-8 at offset 0"},
+	{IPM_WSTRING, 4, "ab\xed\xa0\x80", 0, -EINVAL, "text is not valid UTF-8 at offset 2"},
+	{IPM_WSTRING, 4, "\xf4\x90\x80\x80", 0, -EINVAL, "text is not valid UTF-8 at offset 0"},
+	{IPM_WSTRING, 4, "a\xc0\x80", 0, -EINVAL, "text is not valid UTF-8 at offset 1"},
+	/* c_wchar: one character, or none */
+	{IPM_WSTRING, 1, "x", 0, 0, "x"},
+	{IPM_WSTRING, 1, "\xe2\x82\xac", 0, 0, "\xe2\x82\xac"},
+	{IPM_WSTRING, 1, "", 0, 0, ""},
+	{IPM_WSTRING, 1, "xy", 0, -ERANGE, "text of 2 characters too long for wchar[1]"},
+
+	/* long double: x86-64's 80-bit extended, shortest text that reads back */
+	OK(IPM_LONGDOUBLE, "0.1", "0.1"),
+	OK(IPM_LONGDOUBLE, "1.5", "1.5"),
+	OK(IPM_LONGDOUBLE, "-0.0", "-0.0"),
+	OK(IPM_LONGDOUBLE, "1e4000", "1e+4000"),
+	OK(IPM_LONGDOUBLE, "1.18973149535723176502e+4932", "1.189731495357231765e+4932"),
+	OK(IPM_LONGDOUBLE, "3.3621031431120935063e-4932", "3.3621031431120935063e-4932"),
+	OK(IPM_LONGDOUBLE, "3.6e-4951", "4e-4951"),
+	OK(IPM_LONGDOUBLE, "0.1000000000000000000001", "0.1"),
+	OK(IPM_LONGDOUBLE, "12345678901234567890", "1.234567890123456789e+19"),
+	OK(IPM_LONGDOUBLE, "1234567890123456.5", "1234567890123456.5"),
+	OK(IPM_LONGDOUBLE, "0.00001", "1e-05"),
+	OK(IPM_LONGDOUBLE, "nan", "nan"),
+	OK(IPM_LONGDOUBLE, "-inf", "-inf"),
+	BAD(IPM_LONGDOUBLE, "1.2e4932", -ERANGE, "value 1.2e4932 out of range for longdouble"),
+	BAD(IPM_LONGDOUBLE, "1.8e-4951", -ERANGE,
+	    "value 1.8e-4951 out of range for longdouble (rounds to 0)"),
+	BAD(IPM_LONGDOUBLE, "", -EINVAL, "empty value"),
+	NOTA(IPM_LONGDOUBLE, "0x1p3", "a longdouble"),
+	NOTA(IPM_LONGDOUBLE, "1.0 ", "a longdouble"),
 };
 
 static void test_parse_table(void **state)
@@ -278,6 +335,72 @@ static void test_string_fill(void **state)
 	assert_int_equal(ipm_text_parse(&f, big, 256, big, err), 0);
 	big[256] = '\n';
 	assert_int_equal(ipm_text_parse(&f, big, 257, big, err), 0);
+}
+
+/* A wide string's code units that are no character (written by C, or a
+ * lone surrogate from Python) read as U+FFFD; the text must fit. */
+static void test_wide_format(void **state)
+{
+	struct ipm_field f = field(IPM_WSTRING, 4);
+	uint32_t w[4] = {0x41, 0xd800, 0x110000, 0x1f600};
+	char buf[32];
+
+	(void)state;
+	assert_int_equal(ipm_text_format(&f, w, buf, sizeof(buf)), 1 + 3 + 3 + 4);
+	assert_string_equal(buf, "A\xef\xbf\xbd\xef\xbf\xbd\xf0\x9f\x98\x80");
+	assert_int_equal(ipm_text_format(&f, w, buf, 11), -ENOSPC);
+	assert_string_equal(buf, "");
+	w[1] = 0; /* the text ends at the first NUL, as ctypes' .value */
+	assert_int_equal(ipm_text_format(&f, w, buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "A");
+	/* the bytes ctypes stores: UTF-32, host order, NUL padded */
+	memset(w, 0xa5, sizeof(w));
+	assert_int_equal(ipm_text_parse(&f, "\xc3\xa9z", 3, w, NULL), 0);
+	assert_int_equal(w[0], 0xe9);
+	assert_int_equal(w[1], 'z');
+	assert_int_equal(w[2], 0);
+	assert_int_equal(w[3], 0);
+}
+
+/* Any finite long double reads back to its bits through its text, and its
+ * padding bytes are written zero. */
+static void test_ldouble_round_trip(void **state)
+{
+	struct ipm_field f = field(IPM_LONGDOUBLE, 0);
+	unsigned char a[sizeof(long double)], b[sizeof(long double)];
+	char buf[IPM_SCALAR_TEXTLEN];
+	unsigned seed = 12345;
+
+	(void)state;
+	for (int i = 0; i < 5000; i++) {
+		long double x;
+		uint64_t mant = 0;
+		uint16_t se;
+		int n;
+
+		for (int k = 0; k < 4; k++)
+			mant = mant << 16 | (rand_r(&seed) & 0xffff);
+		se = (uint16_t)(rand_r(&seed) & 0xffff);
+		if (i % 4 == 0)
+			se = (uint16_t)((se & 0x8000) | (0x3fff + (rand_r(&seed) % 80) - 40));
+		if ((se & 0x7fff) == 0x7fff)
+			se ^= 1; /* no inf or nan */
+		if (se & 0x7fff)
+			mant |= UINT64_C(1) << 63; /* a normal number */
+		else
+			mant &= ~(UINT64_C(1) << 63); /* a subnormal */
+		memset(a, 0, sizeof(a));
+		memcpy(a, &mant, 8);
+		memcpy(a + 8, &se, 2);
+		memcpy(&x, a, sizeof(x));
+		if (x == 0)
+			continue;
+		n = ipm_text_format(&f, a, buf, sizeof(buf));
+		assert_true(n > 0 && n < (int)sizeof(buf));
+		memset(b, 0xa5, sizeof(b));
+		if (ipm_text_parse(&f, buf, (size_t)n, b, NULL) || memcmp(a, b, sizeof(a)))
+			fail_msg("%s does not read back (case %d)", buf, i);
+	}
 }
 
 static void test_format(void **state)
@@ -588,6 +711,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_table),    cmocka_unit_test(test_parse_err_null),
 		cmocka_unit_test(test_string_fill),    cmocka_unit_test(test_format),
+		cmocka_unit_test(test_wide_format),    cmocka_unit_test(test_ldouble_round_trip),
 		cmocka_unit_test(test_format_doubles), cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_python_repr),    cmocka_unit_test(test_format_speed),
 	};
