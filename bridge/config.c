@@ -12,36 +12,26 @@
  *   instance  = Other:left subscribe  ;   "Name:tag both|publish|subscribe"
  *
  * Relative paths are relative to the directory of the configuration file.
- * Every error is "file:line: what is wrong"; the first one wins.
- *
- * Lines are counted by our own reader for ini_parse_stream(): Debian's inih
- * is built without INI_HANDLER_LINENO (see INIH-NOTES.md), and an indented
- * line (inih's continuation of the previous value) is refused rather than
- * read as the same key given twice.
+ * Every error is "file:line: what is wrong"; the first one wins. The file is
+ * read as the mount's is, by common/cfgfile.c (the library's bounded line
+ * reader under inih; an indented line is refused).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <ini.h>
-
 #include "bridge.h"
+#include "cfgfile.h"
 
 struct cfg_parse {
+	struct cfg_file cf;  /* the file (common/cfgfile.h) */
 	struct br_config *c; /* being filled */
-	ipm_lines *f;	     /* the file, read with bounds (lib's line reader) */
-	int line;	     /* line last handed to inih */
-	int indented;	     /* that line starts with white space */
 	int mmap_line;	     /* line of mmap_dir =, 0 if none yet */
 	int lock_line;	     /* line of lock_dir =, 0 if none yet */
 	int status_line;     /* line of status =, 0 if none yet */
 	int domain_line;     /* line of domain =, 0 if none yet */
 	int dir_line;	     /* line of direction =, 0 if none yet */
-	char *err;	     /* first error */
-	size_t errlen;	     /* bytes at err */
-	int rc;		     /* its errno, negative; 0 if none */
 };
 
 static const char *const dir_names[] = {"both", "publish", "subscribe"};
@@ -60,59 +50,6 @@ static int dir_parse(const char *v)
 	return -1;
 }
 
-/* Through the library's bounded reader, as the mount's configuration: at
- * most IPM_TEXT_MAX bytes and 199 characters a line; its first error stops
- * inih, and its message names the line. */
-static char *cfg_reader(char *str, int num, void *stream)
-{
-	struct cfg_parse *p = stream;
-	int rc;
-
-	if (p->rc)
-		return NULL;
-	rc = ipm_lines_next(p->f, str, (size_t)num);
-	p->line = ipm_lines_number(p->f);
-	if (rc < 0) {
-		snprintf(p->err, p->errlen, "%s", ipm_lines_errmsg(p->f));
-		p->rc = rc;
-	}
-	if (rc <= 0)
-		return NULL;
-	p->indented = (*str == ' ' || *str == '\t') && strspn(str, " \t\r\n") != strlen(str);
-	return str;
-}
-
-/* Keeps the first error; returns 0 so that inih goes on to the end and the
- * first problem is the one reported, as a compiler would. */
-__attribute__((format(printf, 3, 4))) static int cfg_fail(struct cfg_parse *p, int rc,
-							  const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!p->rc) {
-		int n = snprintf(p->err, p->errlen, "%s:%d: ", p->c->path, p->line);
-
-		va_start(ap, fmt);
-		if (n >= 0 && (size_t)n < p->errlen)
-			vsnprintf(p->err + n, p->errlen - n, fmt, ap);
-		va_end(ap);
-		p->rc = rc;
-	}
-	return 0;
-}
-
-/* v relative to the configuration's directory, made absolute. */
-static char *cfg_path(const struct br_config *c, const char *v)
-{
-	char *s;
-
-	if (v[0] == '/')
-		return strdup(v);
-	if (asprintf(&s, "%s/%s", c->dir, v) < 0)
-		return NULL;
-	return s;
-}
-
 /* instance = Name[:tag] [both|publish|subscribe] */
 static int cfg_instance(struct cfg_parse *p, const char *v)
 {
@@ -126,12 +63,12 @@ static int cfg_instance(struct cfg_parse *p, const char *v)
 	k = sscanf(v, "%255s %15s %1s", name, flag, extra);
 	if (k < 1 || strlen(v) > 250)
 		return cfg_fail(
-		    p, -EINVAL,
+		    &p->cf, -EINVAL,
 		    "bad instance '%s': expected Name, Name:tag or 'Name:tag direction'", v);
 	if (k == 2)
 		d = dir_parse(flag);
 	if (k == 3 || (k == 2 && d < 0))
-		return cfg_fail(p, -EINVAL,
+		return cfg_fail(&p->cf, -EINVAL,
 				"bad instance '%s': only both, publish or subscribe may follow the "
 				"name",
 				v);
@@ -140,15 +77,15 @@ static int cfg_instance(struct cfg_parse *p, const char *v)
 		*colon = '\0';
 	tag = colon ? colon + 1 : "";
 	if (!name[0])
-		return cfg_fail(p, -EINVAL, "bad instance '%s': no structure name", v);
+		return cfg_fail(&p->cf, -EINVAL, "bad instance '%s': no structure name", v);
 	for (size_t i = 0; i < c->ninsts; i++)
 		if (!strcmp(c->insts[i].name, name) && !strcmp(c->insts[i].tag, tag))
-			return cfg_fail(p, -EINVAL,
+			return cfg_fail(&p->cf, -EINVAL,
 					"instance %s%s%s given twice (first at line %d)", name,
 					*tag ? ":" : "", tag, c->insts[i].line);
 	n = realloc(c->insts, (c->ninsts + 1) * sizeof(*n));
 	if (!n)
-		return cfg_fail(p, -ENOMEM, "out of memory");
+		return cfg_fail(&p->cf, -ENOMEM, "out of memory");
 	c->insts = n;
 	ic = &c->insts[c->ninsts];
 	ic->name = strdup(name);
@@ -157,18 +94,18 @@ static int cfg_instance(struct cfg_parse *p, const char *v)
 	 * direction = line may come later). */
 	ic->dir = d < 0 ? BR_BOTH : (enum br_dir)d;
 	ic->own_dir = d >= 0;
-	ic->line = p->line;
+	ic->line = p->cf.line;
 	c->ninsts++;
 	if (!ic->name || !ic->tag)
-		return cfg_fail(p, -ENOMEM, "out of memory");
+		return cfg_fail(&p->cf, -ENOMEM, "out of memory");
 	return 1;
 }
 
 static int cfg_once(struct cfg_parse *p, int *seen, const char *key)
 {
 	if (*seen)
-		return cfg_fail(p, -EINVAL, "%s given twice (first at line %d)", key, *seen);
-	*seen = p->line;
+		return cfg_fail(&p->cf, -EINVAL, "%s given twice (first at line %d)", key, *seen);
+	*seen = p->cf.line;
 	return 1;
 }
 
@@ -177,10 +114,10 @@ static int cfg_file(struct cfg_parse *p, char **dst, int *seen, const char *key,
 	if (!cfg_once(p, seen, key))
 		return 0;
 	if (!*v)
-		return cfg_fail(p, -EINVAL, "%s is empty", key);
-	*dst = cfg_path(p->c, v);
+		return cfg_fail(&p->cf, -EINVAL, "%s is empty", key);
+	*dst = cfg_path(&p->cf, v);
 	if (!*dst)
-		return cfg_fail(p, -ENOMEM, "out of memory");
+		return cfg_fail(&p->cf, -ENOMEM, "out of memory");
 	return 1;
 }
 
@@ -196,7 +133,7 @@ static int cfg_domain(struct cfg_parse *p, const char *v)
 	errno = 0;
 	d = strtoul(v, &end, 10);
 	if (!*v || *v < '0' || *v > '9' || *end || errno || d > 230)
-		return cfg_fail(p, -EINVAL, "bad domain '%s': expected a number 0..230", v);
+		return cfg_fail(&p->cf, -EINVAL, "bad domain '%s': expected a number 0..230", v);
 	p->c->domain = (uint32_t)d;
 	return 1;
 }
@@ -208,35 +145,26 @@ static int cfg_schema(struct cfg_parse *p, const char *v)
 	int *l;
 
 	if (!s)
-		return cfg_fail(p, -ENOMEM, "out of memory");
+		return cfg_fail(&p->cf, -ENOMEM, "out of memory");
 	c->schemas = s;
 	l = realloc(c->schema_lines, (c->nschemas + 1) * sizeof(*l));
 	if (!l)
-		return cfg_fail(p, -ENOMEM, "out of memory");
+		return cfg_fail(&p->cf, -ENOMEM, "out of memory");
 	c->schema_lines = l;
 	if (!*v)
-		return cfg_fail(p, -EINVAL, "schema is empty");
-	s[c->nschemas] = cfg_path(c, v);
+		return cfg_fail(&p->cf, -EINVAL, "schema is empty");
+	s[c->nschemas] = cfg_path(&p->cf, v);
 	if (!s[c->nschemas])
-		return cfg_fail(p, -ENOMEM, "out of memory");
-	l[c->nschemas++] = p->line;
+		return cfg_fail(&p->cf, -ENOMEM, "out of memory");
+	l[c->nschemas++] = p->cf.line;
 	return 1;
 }
 
-static int cfg_handler(void *user, const char *section, const char *name, const char *value)
+static int cfg_key(struct cfg_file *cf, const char *name, const char *value)
 {
-	struct cfg_parse *p = user;
+	struct cfg_parse *p = cf->user;
 	struct br_config *c = p->c;
 
-	if (p->indented)
-		return cfg_fail(
-		    p, -EINVAL,
-		    "line starts with white space (continuation lines are not supported)");
-	if (strcmp(section, "bridge")) {
-		if (!*section)
-			return cfg_fail(p, -EINVAL, "'%s' outside the [bridge] section", name);
-		return cfg_fail(p, -EINVAL, "unknown section [%s]", section);
-	}
 	if (!strcmp(name, "schema"))
 		return cfg_schema(p, value);
 	if (!strcmp(name, "mmap_dir"))
@@ -256,13 +184,13 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
 			return 0;
 		d = dir_parse(value);
 		if (d < 0)
-			return cfg_fail(p, -EINVAL,
+			return cfg_fail(&p->cf, -EINVAL,
 					"bad direction '%s': expected both, publish or subscribe",
 					value);
 		c->direction = (enum br_dir)d;
 		return 1;
 	}
-	return cfg_fail(p, -EINVAL, "unknown key '%s'", name);
+	return cfg_fail(&p->cf, -EINVAL, "unknown key '%s'", name);
 }
 
 /* What is left to check once the whole file is read; fills the defaults. */
@@ -271,21 +199,22 @@ static int cfg_finish(struct cfg_parse *p, char *err, size_t errlen)
 	struct br_config *c = p->c;
 
 	if (!c->nschemas) {
-		snprintf(err, errlen, "%s:%d: no schema given (schema = FILE)", c->path, p->line);
+		snprintf(err, errlen, "%s:%d: no schema given (schema = FILE)", c->path,
+			 p->cf.line);
 		return -EINVAL;
 	}
 	if (!c->ninsts) {
 		snprintf(err, errlen, "%s:%d: no instance given (instance = Name[:tag])", c->path,
-			 p->line);
+			 p->cf.line);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < c->ninsts; i++)
 		if (!c->insts[i].own_dir)
 			c->insts[i].dir = c->direction;
 	if (!c->mmap_dir)
-		c->mmap_dir = cfg_path(c, IPM_DEFAULT_MMAP_DIR + 2);
+		c->mmap_dir = cfg_path(&p->cf, IPM_DEFAULT_MMAP_DIR + 2);
 	if (!c->lock_dir)
-		c->lock_dir = cfg_path(c, IPM_DEFAULT_LOCK_DIR + 2);
+		c->lock_dir = cfg_path(&p->cf, IPM_DEFAULT_LOCK_DIR + 2);
 	if (c->lock_dir && !c->status &&
 	    asprintf(&c->status, "%s/%s.status", c->lock_dir, BR_NAME) < 0)
 		c->status = NULL;
@@ -299,52 +228,16 @@ static int cfg_finish(struct cfg_parse *p, char *err, size_t errlen)
 /* See bridge.h. */
 int br_config_load(struct br_config *c, const char *path, char *err, size_t errlen)
 {
-	struct cfg_parse p = {.c = c, .err = err, .errlen = errlen};
-	char *real, *slash;
+	struct cfg_parse p = {.cf = {.section = "bridge", .key = cfg_key}, .c = c};
 	int rc;
 
 	memset(c, 0, sizeof(*c));
-	real = realpath(path, NULL);
-	if (!real) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot open configuration %s: %s", path, strerror(-rc));
-		return rc;
-	}
-	c->path = real;
-	c->dir = strdup(real);
-	if (!c->dir) {
-		rc = -ENOMEM;
-		snprintf(err, errlen, "%s: out of memory", c->path);
+	p.cf.user = &p;
+	rc = cfg_read(&p.cf, path, err, errlen);
+	c->path = p.cf.path;
+	c->dir = p.cf.dir;
+	if (rc < 0)
 		goto fail;
-	}
-	slash = strrchr(c->dir, '/');
-	if (slash == c->dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	p.f = ipm_lines_open(real, NULL);
-	if (!p.f) {
-		rc = errno ? -errno : -EINVAL;
-		snprintf(err, errlen, "cannot open configuration %s: %s", real, strerror(-rc));
-		goto fail;
-	}
-	rc = ini_parse_stream(cfg_reader, &p, cfg_handler, &p);
-	ipm_lines_close(p.f);
-	if (p.rc) {
-		rc = p.rc;
-		goto fail;
-	}
-	if (rc > 0) {
-		snprintf(err, errlen, "%s:%d: syntax error: expected [section] or key = value",
-			 c->path, rc);
-		rc = -EINVAL;
-		goto fail;
-	}
-	if (rc < 0) {
-		snprintf(err, errlen, "%s: out of memory", c->path);
-		rc = -ENOMEM;
-		goto fail;
-	}
 	rc = cfg_finish(&p, err, errlen);
 	if (rc)
 		goto fail;

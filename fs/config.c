@@ -25,11 +25,10 @@
  * the working directory.
  * Every error is "file:line: what is wrong"; the first one wins.
  *
- * The file is read through the library's bounded line reader (ipm_lines_*,
- * as schemas are): it counts the lines for ini_parse_stream(), as Debian's
- * inih is built without INI_HANDLER_LINENO (see INIH-NOTES.md), and refuses
- * a line inih would cut in two, a file over IPM_TEXT_MAX, and a file without
- * end (/dev/zero).
+ * The file is read as ipmmap-bridge's is, by common/cfgfile.c: through the
+ * library's bounded line reader (ipm_lines_*, as schemas are), which counts
+ * the lines for inih and refuses a line inih would cut in two, a file over
+ * IPM_TEXT_MAX, and a file without end (/dev/zero).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -37,82 +36,24 @@
 #include <grp.h>
 #include <pwd.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
-#include <ini.h>
-
+#include "cfgfile.h"
 #include "fs.h"
 
 struct cfg_parse {
+	struct cfg_file cf;  /* the file (common/cfgfile.h) */
 	struct fs_config *c; /* being filled */
-	ipm_lines *f;	     /* the file */
-	int line;	     /* line last handed to inih */
-	int indented;	     /* that line starts with white space */
 	int mmap_line;	     /* line of mmap_dir =, 0 if none yet */
 	int lock_line;	     /* line of lock_dir =, 0 if none yet */
 	int ro_line;	     /* line of read_only =, 0 if none yet */
 	int native_line;     /* line of native =, 0 if none yet */
 	int mode_line;	     /* line of mode =, 0 if none yet */
 	int group_line;	     /* line of group =, 0 if none yet */
-	char *err;	     /* first error */
-	size_t errlen;	     /* bytes at err */
-	int rc;		     /* its errno, negative; 0 if none */
 };
-
-/* Stops inih at the reader's first error, whose message names its line. */
-static char *cfg_reader(char *str, int num, void *stream)
-{
-	struct cfg_parse *p = stream;
-	int rc;
-
-	if (p->rc)
-		return NULL;
-	rc = ipm_lines_next(p->f, str, (size_t)num);
-	p->line = ipm_lines_number(p->f);
-	if (rc < 0) {
-		snprintf(p->err, p->errlen, "%s", ipm_lines_errmsg(p->f));
-		p->rc = rc;
-	}
-	if (rc <= 0)
-		return NULL;
-	p->indented = (*str == ' ' || *str == '\t') && strspn(str, " \t") != strlen(str);
-	return str;
-}
-
-/* Keeps the first error; returns 0 so that inih goes on to the end and we
- * report the first problem, as a compiler would. */
-__attribute__((format(printf, 3, 4))) static int cfg_fail(struct cfg_parse *p, int rc,
-							  const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!p->rc) {
-		int n = snprintf(p->err, p->errlen, "%s:%d: ", p->c->path, p->line);
-
-		va_start(ap, fmt);
-		if (n >= 0 && (size_t)n < p->errlen)
-			vsnprintf(p->err + n, p->errlen - n, fmt, ap);
-		va_end(ap);
-		p->rc = rc;
-	}
-	return 0;
-}
-
-/* path relative to the configuration's directory, made absolute. */
-static char *cfg_path(const struct fs_config *c, const char *v)
-{
-	char *s;
-
-	if (v[0] == '/')
-		return strdup(v);
-	if (asprintf(&s, "%s/%s", c->dir, v) < 0)
-		return NULL;
-	return s;
-}
 
 static int cfg_bool(const char *v)
 {
@@ -138,41 +79,41 @@ static int cfg_instance(struct cfg_parse *p, const char *v)
 
 	k = sscanf(v, "%255s %15s %1s", name, flag, extra);
 	if (k < 1 || strlen(v) > 250)
-		return cfg_fail(p, -EINVAL,
+		return cfg_fail(&p->cf, -EINVAL,
 				"bad instance '%s': expected Name, Name:tag or 'Name:tag ro'", v);
 	if (k == 3 || (k == 2 && strcmp(flag, "ro")))
-		return cfg_fail(p, -EINVAL,
+		return cfg_fail(&p->cf, -EINVAL,
 				"bad instance '%s': only the flag 'ro' may follow the name", v);
 	colon = strchr(name, ':');
 	if (colon)
 		*colon = '\0';
 	if (!name[0])
-		return cfg_fail(p, -EINVAL, "bad instance '%s': no structure name", v);
+		return cfg_fail(&p->cf, -EINVAL, "bad instance '%s': no structure name", v);
 	n = realloc(c->insts, (c->ninsts + 1) * sizeof(*n));
 	if (!n)
-		return cfg_fail(p, -ENOMEM, "out of memory");
+		return cfg_fail(&p->cf, -ENOMEM, "out of memory");
 	c->insts = n;
 	ic = &c->insts[c->ninsts];
 	ic->name = strdup(name);
 	ic->tag = strdup(colon ? colon + 1 : "");
 	ic->ro = k == 2;
-	ic->line = p->line;
+	ic->line = p->cf.line;
 	c->ninsts++;
 	if (!ic->name || !ic->tag)
-		return cfg_fail(p, -ENOMEM, "out of memory");
+		return cfg_fail(&p->cf, -ENOMEM, "out of memory");
 	return 1;
 }
 
 static int cfg_dir(struct cfg_parse *p, char **dst, int *seen, const char *key, const char *v)
 {
 	if (*seen)
-		return cfg_fail(p, -EINVAL, "%s given twice", key);
-	*seen = p->line;
+		return cfg_fail(&p->cf, -EINVAL, "%s given twice", key);
+	*seen = p->cf.line;
 	if (!*v)
-		return cfg_fail(p, -EINVAL, "%s is empty", key);
-	*dst = cfg_path(p->c, v);
+		return cfg_fail(&p->cf, -EINVAL, "%s is empty", key);
+	*dst = cfg_path(&p->cf, v);
 	if (!*dst)
-		return cfg_fail(p, -ENOMEM, "out of memory");
+		return cfg_fail(&p->cf, -ENOMEM, "out of memory");
 	return 1;
 }
 
@@ -184,16 +125,16 @@ static int cfg_mode(struct cfg_parse *p, const char *v)
 	const char *q;
 
 	if (p->mode_line)
-		return cfg_fail(p, -EINVAL, "mode given twice");
-	p->mode_line = p->line;
+		return cfg_fail(&p->cf, -EINVAL, "mode given twice");
+	p->mode_line = p->cf.line;
 	for (q = v; *q >= '0' && *q <= '7' && m <= 07777; q++)
 		m = m * 8 + (unsigned long)(*q - '0');
 	if (!*v || *q || m > 0777)
-		return cfg_fail(p, -EINVAL, "bad mode '%s': expected octal permissions 0600..0777",
-				v);
+		return cfg_fail(&p->cf, -EINVAL,
+				"bad mode '%s': expected octal permissions 0600..0777", v);
 	if ((m & 0600) != 0600)
-		return cfg_fail(p, -EINVAL, "bad mode '%s': the owner needs read and write (0600)",
-				v);
+		return cfg_fail(&p->cf, -EINVAL,
+				"bad mode '%s': the owner needs read and write (0600)", v);
 	p->c->mode = (mode_t)m;
 	return 1;
 }
@@ -207,22 +148,22 @@ static int cfg_group(struct cfg_parse *p, const char *v)
 	unsigned long g;
 
 	if (p->group_line)
-		return cfg_fail(p, -EINVAL, "group given twice");
-	p->group_line = p->line;
+		return cfg_fail(&p->cf, -EINVAL, "group given twice");
+	p->group_line = p->cf.line;
 	if (!*v)
-		return cfg_fail(p, -EINVAL, "group is empty");
+		return cfg_fail(&p->cf, -EINVAL, "group is empty");
 	if (*v >= '0' && *v <= '9') {
 		errno = 0;
 		g = strtoul(v, &end, 10);
 		if (*end || errno || g >= (gid_t)-1)
-			return cfg_fail(p, -EINVAL, "bad group '%s': expected a name or a number",
-					v);
+			return cfg_fail(&p->cf, -EINVAL,
+					"bad group '%s': expected a name or a number", v);
 		p->c->gid = (gid_t)g;
 	} else {
 		int rc = getgrnam_r(v, &gr, buf, sizeof(buf), &res);
 
 		if (!res)
-			return cfg_fail(p, rc ? -rc : -ENOENT, "unknown group '%s'", v);
+			return cfg_fail(&p->cf, rc ? -rc : -ENOENT, "unknown group '%s'", v);
 		p->c->gid = gr.gr_gid;
 	}
 	p->c->group = 1;
@@ -242,7 +183,7 @@ static int cfg_owner(struct cfg_parse *p, const char *w)
 	errno = 0;
 	id = strtoul(v, &end, 10);
 	if (!*v || ((*v >= '0' && *v <= '9') && (*end || errno || id >= (uid_t)-1)))
-		return cfg_fail(p, -EINVAL,
+		return cfg_fail(&p->cf, -EINVAL,
 				"bad owner '%s': expected a user or @group, a name "
 				"or a number",
 				w);
@@ -253,7 +194,7 @@ static int cfg_owner(struct cfg_parse *p, const char *w)
 			     : getpwnam_r(v, &pw, buf, sizeof(buf), &pr);
 
 		if (grp ? !gres : !pr)
-			return cfg_fail(p, rc ? -rc : -ENOENT, "unknown %s '%s'",
+			return cfg_fail(&p->cf, rc ? -rc : -ENOENT, "unknown %s '%s'",
 					grp ? "group" : "user", v);
 		id = grp ? gr.gr_gid : pw.pw_uid;
 	}
@@ -266,7 +207,7 @@ static int cfg_owner(struct cfg_parse *p, const char *w)
 		if (a)
 			((uid_t *)(c->own_uids = a))[c->nown_uids++] = (uid_t)id;
 	}
-	return a ? 1 : cfg_fail(p, -ENOMEM, "out of memory");
+	return a ? 1 : cfg_fail(&p->cf, -ENOMEM, "out of memory");
 }
 
 /* owners = any, or users and @groups separated by spaces or commas. */
@@ -276,55 +217,46 @@ static int cfg_owners(struct cfg_parse *p, const char *v)
 	int rc = 1;
 
 	if (p->c->owners_line)
-		return cfg_fail(p, -EINVAL, "owners given twice");
-	p->c->owners_line = p->line;
+		return cfg_fail(&p->cf, -EINVAL, "owners given twice");
+	p->c->owners_line = p->cf.line;
 	if (!strcmp(v, "any")) {
 		p->c->owners_any = 1;
 		return 1;
 	}
 	copy = strdup(v);
 	if (!copy)
-		return cfg_fail(p, -ENOMEM, "out of memory");
+		return cfg_fail(&p->cf, -ENOMEM, "out of memory");
 	for (w = strtok_r(copy, " \t,", &save); w && rc == 1; w = strtok_r(NULL, " \t,", &save))
 		rc = cfg_owner(p, w);
 	if (rc == 1 && !p->c->nown_uids && !p->c->nown_gids)
-		rc = cfg_fail(p, -EINVAL, "owners is empty");
+		rc = cfg_fail(&p->cf, -EINVAL, "owners is empty");
 	free(copy);
 	return rc;
 }
 
-static int cfg_handler(void *user, const char *section, const char *name, const char *value)
+static int cfg_key(struct cfg_file *cf, const char *name, const char *value)
 {
-	struct cfg_parse *p = user;
+	struct cfg_parse *p = cf->user;
 	struct fs_config *c = p->c;
 	int b;
 
-	if (p->indented)
-		return cfg_fail(
-		    p, -EINVAL,
-		    "line starts with white space (continuation lines are not supported)");
-	if (strcmp(section, "ipmmapfs")) {
-		if (!*section)
-			return cfg_fail(p, -EINVAL, "'%s' outside the [ipmmapfs] section", name);
-		return cfg_fail(p, -EINVAL, "unknown section [%s]", section);
-	}
 	if (!strcmp(name, "schema")) {
 		char **s = realloc(c->schemas, (c->nschemas + 1) * sizeof(*s));
 		int *l;
 
 		if (!s)
-			return cfg_fail(p, -ENOMEM, "out of memory");
+			return cfg_fail(&p->cf, -ENOMEM, "out of memory");
 		c->schemas = s;
 		l = realloc(c->schema_lines, (c->nschemas + 1) * sizeof(*l));
 		if (!l)
-			return cfg_fail(p, -ENOMEM, "out of memory");
+			return cfg_fail(&p->cf, -ENOMEM, "out of memory");
 		c->schema_lines = l;
 		if (!*value)
-			return cfg_fail(p, -EINVAL, "schema is empty");
-		s[c->nschemas] = cfg_path(c, value);
+			return cfg_fail(&p->cf, -EINVAL, "schema is empty");
+		s[c->nschemas] = cfg_path(&p->cf, value);
 		if (!s[c->nschemas])
-			return cfg_fail(p, -ENOMEM, "out of memory");
-		l[c->nschemas++] = p->line;
+			return cfg_fail(&p->cf, -ENOMEM, "out of memory");
+		l[c->nschemas++] = p->cf.line;
 		return 1;
 	}
 	if (!strcmp(name, "mmap_dir"))
@@ -345,11 +277,12 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
 					     : &p->native_line;
 
 		if (*seen)
-			return cfg_fail(p, -EINVAL, "%s given twice", name);
-		*seen = p->line;
+			return cfg_fail(&p->cf, -EINVAL, "%s given twice", name);
+		*seen = p->cf.line;
 		b = cfg_bool(value);
 		if (b < 0)
-			return cfg_fail(p, -EINVAL, "bad boolean '%s': expected yes or no", value);
+			return cfg_fail(&p->cf, -EINVAL, "bad boolean '%s': expected yes or no",
+					value);
 		if (name[0] == 'c')
 			c->create = b;
 		else if (name[0] == 'r')
@@ -358,7 +291,7 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
 			c->mode_flag = b ? IPM_NATIVE : IPM_COMPAT;
 		return 1;
 	}
-	return cfg_fail(p, -EINVAL, "unknown key '%s'", name);
+	return cfg_fail(&p->cf, -EINVAL, "unknown key '%s'", name);
 }
 
 /* Scan mode shows what mmap_dir holds: one that is missing, is not a
@@ -385,51 +318,16 @@ static int cfg_scan_dir(const struct fs_config *c, int line, char *err, size_t e
 /* See fs.h. */
 int fs_config_load(struct fs_config *c, const char *path, char *err, size_t errlen)
 {
-	struct cfg_parse p = {.c = c, .err = err, .errlen = errlen};
-	char *real, *slash;
+	struct cfg_parse p = {.cf = {.section = "ipmmapfs", .key = cfg_key}, .c = c};
 	int rc;
 
 	memset(c, 0, sizeof(*c));
-	real = realpath(path, NULL);
-	if (!real) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot open configuration %s: %s", path, strerror(-rc));
-		return rc;
-	}
-	c->path = real;
-	c->dir = strdup(real);
-	if (!c->dir) {
-		rc = -ENOMEM;
+	p.cf.user = &p;
+	rc = cfg_read(&p.cf, path, err, errlen);
+	c->path = p.cf.path;
+	c->dir = p.cf.dir;
+	if (rc < 0)
 		goto fail;
-	}
-	slash = strrchr(c->dir, '/');
-	if (slash == c->dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	p.f = ipm_lines_open(real, NULL);
-	if (!p.f) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot open configuration %s: %s", real, strerror(-rc));
-		goto fail;
-	}
-	rc = ini_parse_stream(cfg_reader, &p, cfg_handler, &p);
-	ipm_lines_close(p.f);
-	if (p.rc) {
-		rc = p.rc;
-		goto fail;
-	}
-	if (rc > 0) {
-		snprintf(err, errlen, "%s:%d: syntax error: expected [section] or key = value",
-			 c->path, rc);
-		rc = -EINVAL;
-		goto fail;
-	}
-	if (rc < 0) {
-		snprintf(err, errlen, "%s: out of memory", c->path);
-		rc = -ENOMEM;
-		goto fail;
-	}
 	/* Without a schema, instances are shown by their stored definitions;
 	 * making one takes a schema. */
 	if (c->create && !c->nschemas) {
@@ -462,9 +360,9 @@ int fs_config_load(struct fs_config *c, const char *path, char *err, size_t errl
 		goto fail;
 	}
 	if (!c->mmap_dir)
-		c->mmap_dir = cfg_path(c, IPM_DEFAULT_MMAP_DIR + 2);
+		c->mmap_dir = cfg_path(&p.cf, IPM_DEFAULT_MMAP_DIR + 2);
 	if (!c->lock_dir)
-		c->lock_dir = cfg_path(c, IPM_DEFAULT_LOCK_DIR + 2);
+		c->lock_dir = cfg_path(&p.cf, IPM_DEFAULT_LOCK_DIR + 2);
 	if (!c->mmap_dir || !c->lock_dir) {
 		snprintf(err, errlen, "%s: out of memory", c->path);
 		rc = -ENOMEM;

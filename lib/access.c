@@ -93,7 +93,7 @@ static int begin(ipm_map *m, bool write)
 
 	if (m->held)
 		return 0;
-	rc = write ? ipm_lock_write(m, -1) : ipm_lock_read(m, -1);
+	rc = write ? ipm_lock_write(m, -1) : ipm_lock_read_access(m);
 	return rc < 0 ? rc : 1;
 }
 

@@ -39,28 +39,6 @@ static size_t page_size(void)
 	return ps;
 }
 
-int ipm_open_failed(char *err, const char *what, const char *path)
-{
-	if (errno == ELOOP)
-		return ipm_errf(err, -ELOOP, "%s%s: is a symbolic link", what, path);
-	return ipm_errf(err, -errno, "cannot open %s%s: %s", what, path, strerror(errno));
-}
-
-int ipm_check_regular(char *err, int fd, const char *what, const char *path)
-{
-	struct stat st;
-	int fl;
-
-	if (fstat(fd, &st) < 0)
-		return ipm_errf(err, -errno, "cannot stat %s%s: %s", what, path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return ipm_errf(err, -EINVAL, "%s%s: not a regular file", what, path);
-	fl = fcntl(fd, F_GETFL);
-	if (fl >= 0 && (fl & O_NONBLOCK))
-		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-	return 0;
-}
-
 int ipm_data_check(char *err, int fd, const char *path, size_t size)
 {
 	struct stat st;

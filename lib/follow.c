@@ -167,35 +167,6 @@ int ipm_follow(ipm_map *m)
 	return gen == m->gen ? 0 : look(m);
 }
 
-/* The lock file at path now, opened as the handle's was (made with mode and
- * group when it is gone): an fd, or -1. */
-static int lockfile_reopen(const ipm_map *m, mode_t mode, gid_t gid)
-{
-	struct stat st;
-	int fd, i;
-
-	for (i = 0, fd = -1; i < 3 && fd < 0; i++) {
-		fd = open(m->lock_path, O_RDWR | IPM_SAFE_OPEN);
-		if (fd >= 0 || errno != ENOENT)
-			break;
-		fd = open(m->lock_path, O_RDWR | O_CREAT | O_EXCL | IPM_SAFE_OPEN, mode);
-		if (fd >= 0) {
-			/* As good as it gets if these fail: still a lock file. */
-			(void)!fchmod(fd, mode);
-			(void)!fchown(fd, (uid_t)-1, gid);
-		} else if (errno != EEXIST) {
-			break;
-		}
-	}
-	if (fd < 0 && !m->lf.rw && (errno == EACCES || errno == EROFS))
-		fd = open(m->lock_path, O_RDONLY | IPM_SAFE_OPEN);
-	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 void ipm_follow_lockfile(ipm_map *m)
 {
 	struct ipm_lockfile nlf;
@@ -211,7 +182,9 @@ void ipm_follow_lockfile(ipm_map *m)
 	if (stat(m->lock_path, &a) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
 		return;
 	/* Removed, or replaced: join whoever opens the instance now. */
-	fd = lockfile_reopen(m, b.st_mode & 07777, b.st_gid);
+	/* Opened as the handle's was, made with its mode and group if gone. */
+	fd = ipm_lockfile_open(m->lock_path, m->path, b.st_mode & 07777, b.st_gid,
+			       (m->lf.rw ? 0 : IPM_LF_READER) | IPM_LF_LAX, err);
 	if (fd < 0)
 		return; /* the directory went too: nothing better to lock */
 	err[0] = '\0';

@@ -520,8 +520,8 @@ void ipm_map_free(ipm_map *m);
  * Returns 0 or a negative errno: -ENOENT (no such file or structure), -EINVAL
  * (bad name or tag, structure not mappable, size or magic mismatch, layout
  * fingerprint mismatch, a different stored definition, lock or data file not
- * a regular file), -ELOOP (lock or data file is a symbolic link), -EINTR (see
- * above), -EBUSY (handle already open), others from the system. On success
+ * a regular file, lock file a hard link of the .mmap), -ELOOP (lock or data
+ * file is a symbolic link), -EINTR, -EBUSY (handle open), others. On success
  * ipm_map_errmsg() is "" unless the lock file held bytes not ours (see
  * Invariants) or the stored definition could not be read, compared or
  * written (it then says why; the open stands on the handle's own schema).

@@ -399,7 +399,7 @@ int ipm_load_layout(struct ipm_load *ld);
 /* "Architecture"):                                                          */
 /*   guard.c     the SIGBUS guard primitive                                  */
 /*   ofd.c       the OFD lock primitive: try, blocking, timed                */
-/*   lockfile.c  the lock file: layout, one mapping, allocation, repair      */
+/*   lockfile.c  the lock file: opener, layout, one mapping, repair          */
 /*   datafile.c  the .mmap file: checks, mapping, size canary                */
 /*   ctl.c       the control page: change counter, leases, futex             */
 /*   undo.c      the undo record: save, dead section, restore, close         */
@@ -585,7 +585,40 @@ int ipm_lock_fd(int fd, int type, int timeout_ms);
 /* Installs the handler of ipm_lock_signal() once, so that the signal can interrupt a wait. */
 void ipm_lock_handler_install(void);
 
+/* Whether ipm_lock_signal() reached the calling thread (not from a timed
+ * wait's own timer) since it last cleared: a wait made of several kernel
+ * waits asks before each, since one sent between two is lost to them. */
+bool ipm_lock_interrupted(bool clear);
+
 /* ---- lockfile.c ---- */
+
+/* Every open of a lock or data file passes these: no links, no FIFO hang,
+ * no leak into exec. */
+#define IPM_SAFE_OPEN (O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+
+/* A message for a failed open() of what+path (ELOOP: a symbolic link). */
+int ipm_open_failed(char *err, const char *what, const char *path);
+
+/* fd must be a regular file; made blocking again. 0 or -errno, err set. */
+int ipm_check_regular(char *err, int fd, const char *what, const char *path);
+
+/* A file or directory just made gets exactly mode, and group gid unless it
+ * is (gid_t)-1 (fd < 0: by path). 0 or -errno with err set. */
+int ipm_set_owner(char *err, int fd, const char *path, mode_t mode, gid_t gid);
+
+/* How ipm_lockfile_open() opens. */
+enum {
+	IPM_LF_READER = 1, /* read-only when it may not write (a reader) */
+	IPM_LF_LAX = 2,	   /* a new file's mode and group: no error if refused */
+};
+
+/* The lock file at path, made when missing (with mode exactly and group gid,
+ * see ipm_set_owner()), read and write, or with IPM_LF_READER read-only
+ * when that is all it may be; a regular file, blocking, and not the .mmap
+ * data_path under another name (-EINVAL). An fd, or -errno with err set
+ * ("cannot open lock file P: ..."). */
+int ipm_lockfile_open(const char *path, const char *data_path, mode_t mode, gid_t gid,
+		      unsigned flags, char *err);
 
 /* Allocates (when fd may write) and maps the lock file open on fd for a
  * structure of data_size bytes, and stamps the magics. Its undo record is
@@ -616,15 +649,6 @@ int ipm_lockfile_damaged(const struct ipm_lockfile *lf, const char *path, char *
 int ipm_lockfile_check(struct ipm_lockfile *lf, const char *path, char *err);
 
 /* ---- datafile.c ---- */
-
-/* Every open passes these: no links, no FIFO hang, no leak into exec. */
-#define IPM_SAFE_OPEN (O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-
-/* A message for a failed open() of what+path (ELOOP: a symbolic link). */
-int ipm_open_failed(char *err, const char *what, const char *path);
-
-/* fd must be a regular file; made blocking again. 0 or -errno, err set. */
-int ipm_check_regular(char *err, int fd, const char *what, const char *path);
 
 /* The .mmap file on fd: regular, size bytes, header_code. 0 or -errno. */
 int ipm_data_check(char *err, int fd, const char *path, size_t size);
@@ -843,6 +867,11 @@ static inline bool ipm_seq_may(const ipm_map *m)
 }
 
 /* ---- lock.c, for the map layer ---- */
+
+/* ipm_lock_read(m, -1) for an access that takes its own lock and checks the
+ * .mmap's size itself right after it reads (IPM_VERIFY): the lock does not
+ * check it too. Never for a caller that hands out the address. */
+int ipm_lock_read_access(ipm_map *m);
 
 /* Ends a write section if one is open and drops any lock (closing). */
 void ipm_lock_drop(ipm_map *m);

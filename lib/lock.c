@@ -309,16 +309,18 @@ static int defer_to_writer(ipm_map *m, int64_t wlease, int *wait_ms)
  * the only reader: the write lock in place succeeds at once; waiting for it
  * while holding the read lock could deadlock with another upgrader), or else
  * the handle reads the saved copy, which nobody can change while we hold
- * the read lock. 0, or -EIO (the lock is still held).
+ * the read lock. 0, or -EIO (the lock is still held). verify: IPM_VERIFY,
+ * or 0 when the caller's access checks the size right after (see
+ * ipm_lock_read_access()).
  */
-static int read_taken(ipm_map *m)
+static int read_taken(ipm_map *m, int verify)
 {
 	int dead = 0, rc;
 
 	assert(m->held == IPM_HELD_READ && m->data == m->mapped);
 	rc = ipm_follow(m);
 	if (rc == 0)
-		rc = ipm_guarded(m, dead_get, &dead, IPM_VERIFY);
+		rc = ipm_guarded(m, dead_get, &dead, verify);
 	if (rc < 0 || !dead)
 		return rc;
 	/* A dead writer's record is trusted only if the lock file is whole;
@@ -358,7 +360,7 @@ static void release(ipm_map *m)
 	m->data = m->mapped;
 }
 
-int ipm_lock_read(ipm_map *m, int timeout_ms)
+static int lock_read(ipm_map *m, int timeout_ms, int verify)
 {
 	int wait_ms = timeout_ms, rc;
 	int64_t wlease = 0;
@@ -395,10 +397,22 @@ int ipm_lock_read(ipm_map *m, int timeout_ms)
 		return lock_failed(m, rc, "read", timeout_ms);
 	m->held = IPM_HELD_READ;
 	m->data = m->mapped;
-	rc = read_taken(m);
+	rc = read_taken(m, verify);
 	if (rc < 0)
 		release(m);
 	return rc;
+}
+
+int ipm_lock_read(ipm_map *m, int timeout_ms)
+{
+	return lock_read(m, timeout_ms, IPM_VERIFY);
+}
+
+/* The size check at the lock would only repeat the access's own, a few
+ * nanoseconds later: a file cut in between is reported by the access. */
+int ipm_lock_read_access(ipm_map *m)
+{
+	return lock_read(m, -1, 0);
 }
 
 /* ---- Write ---- */
@@ -426,7 +440,7 @@ static int write_begin(ipm_map *m, enum ipm_held was)
 	}
 	ipm_lock_fd(m->lf.fd, F_RDLCK, 0);
 	m->held = IPM_HELD_READ;
-	if (read_taken(m) < 0)
+	if (read_taken(m, IPM_VERIFY) < 0)
 		release(m);
 	return rc;
 }
@@ -444,6 +458,10 @@ static int write_wait(ipm_map *m, int timeout_ms)
 
 	if (!m->lf.ctl || !m->lf.rw || timeout_ms == 0)
 		return ipm_lock_fd(m->lf.fd, F_WRLCK, timeout_ms);
+	/* A signal before the call does not count; one between two slices,
+	 * outside the kernel's wait, would be lost but for this flag. */
+	ipm_lock_handler_install();
+	ipm_lock_interrupted(true);
 	rc = ipm_lock_fd(m->lf.fd, F_WRLCK, 0);
 	if (rc != -EAGAIN)
 		return rc;
@@ -453,6 +471,10 @@ static int write_wait(ipm_map *m, int timeout_ms)
 		int64_t now = ipm_now_ns(), left = deadline - now;
 		int slice = WSLICE_MS;
 
+		if (ipm_lock_interrupted(false)) {
+			rc = -EINTR;
+			break;
+		}
 		if (left <= 0) {
 			rc = -ETIMEDOUT;
 			break;

@@ -1,7 +1,7 @@
 /*
- * lockfile.c - the lock file's contents: its layout (ipmmap_i.h), the one
- * mapping of its control page and undo record, its allocation, and its
- * repair after someone cut it short.
+ * lockfile.c - the lock file: its one opener, its contents' layout
+ * (ipmmap_i.h), the one mapping of its control page and undo record, its
+ * allocation, and its repair after someone cut it short.
  *
  * The lock file is ours: Python's fasteners opens it 'a+' and only takes
  * fcntl.lockf() locks on it, which do not care what the file holds. So it
@@ -42,15 +42,117 @@
  * not used: the handle goes on without crash-atomic writes, and its message
  * says why, unless the handle may take the extra permissions away without
  * locking anyone out (make_trusted()).
+ *
+ * Opening it. As fasteners does ('a+'), the lock file is made when missing,
+ * by ipm_map_open() and again by a handle whose lock file was removed under
+ * it (follow.c): both go through ipm_lockfile_open(). A lock or data file
+ * must be a regular file opened by its own name: in a shared directory a
+ * symbolic link would make us lock, grow and write someone else's file, and
+ * a FIFO would hang the first read. So every open of either passes
+ * IPM_SAFE_OPEN and checks the type (ipm_check_regular(), here at the bottom
+ * since the .mmap's opener in datafile.c uses it too).
  */
 #include "ipmmap_i.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+int ipm_open_failed(char *err, const char *what, const char *path)
+{
+	if (errno == ELOOP)
+		return ipm_errf(err, -ELOOP, "%s%s: is a symbolic link", what, path);
+	return ipm_errf(err, -errno, "cannot open %s%s: %s", what, path, strerror(errno));
+}
+
+int ipm_check_regular(char *err, int fd, const char *what, const char *path)
+{
+	struct stat st;
+	int fl;
+
+	if (fstat(fd, &st) < 0)
+		return ipm_errf(err, -errno, "cannot stat %s%s: %s", what, path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return ipm_errf(err, -EINVAL, "%s%s: not a regular file", what, path);
+	fl = fcntl(fd, F_GETFL);
+	if (fl >= 0 && (fl & O_NONBLOCK))
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	return 0;
+}
+
+int ipm_set_owner(char *err, int fd, const char *path, mode_t mode, gid_t gid)
+{
+	if ((fd >= 0 ? fchmod(fd, mode) : chmod(path, mode)) < 0)
+		return ipm_errf(err, -errno, "cannot set the mode of %s: %s", path,
+				strerror(errno));
+	if (gid != (gid_t)-1 &&
+	    (fd >= 0 ? fchown(fd, (uid_t)-1, gid) : chown(path, (uid_t)-1, gid)) < 0)
+		return ipm_errf(err, -errno, "cannot give %s to group %u: %s", path, (unsigned)gid,
+				strerror(errno));
+	return 0;
+}
+
+/* Every role opens it for writing when it may, readers included, because
+ * waiting for a change takes a lease in its control page; the data stays
+ * read-only for a reader, who may lack write access to the directory or the
+ * file. Only the one who makes it sets its mode: O_EXCL says who that is. */
+/* The lock file must not be the .mmap under another name (a hard link):
+ * its layout would be written into the structure. */
+static int check_apart(int fd, const char *path, const char *data_path, char *err)
+{
+	struct stat l, d;
+
+	if (fstat(fd, &l) < 0)
+		return ipm_errf(err, -errno, "cannot stat lock file %s: %s", path, strerror(errno));
+	if (stat(data_path, &d) < 0 || l.st_dev != d.st_dev || l.st_ino != d.st_ino)
+		return 0;
+	return ipm_errf(err, -EINVAL,
+			"lock file %s is a hard link to %s: the lock file must be a file of its "
+			"own (remove it; it is made again)",
+			path, data_path);
+}
+
+int ipm_lockfile_open(const char *path, const char *data_path, mode_t mode, gid_t gid,
+		      unsigned flags, char *err)
+{
+	char scratch[IPM_ERRLEN];
+	int fd = -1, i, rc;
+
+	for (i = 0; i < 3; i++) {
+		fd = open(path, O_RDWR | IPM_SAFE_OPEN);
+		if (fd >= 0 || errno != ENOENT)
+			break;
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | IPM_SAFE_OPEN, mode);
+		if (fd >= 0) {
+			/* Lax: as good as it gets if these fail, still a lock file. */
+			rc = ipm_set_owner(flags & IPM_LF_LAX ? scratch : err, fd, path, mode,
+					   gid);
+			if (rc < 0 && !(flags & IPM_LF_LAX)) {
+				close(fd);
+				return rc;
+			}
+			break;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	if ((flags & IPM_LF_READER) && fd < 0 && (errno == EACCES || errno == EROFS))
+		fd = open(path, O_RDONLY | IPM_SAFE_OPEN);
+	if (fd < 0)
+		return ipm_open_failed(err, "lock file ", path);
+	rc = ipm_check_regular(err, fd, "lock file ", path);
+	if (rc == 0)
+		rc = check_apart(fd, path, data_path, err);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
 
 static uint64_t magic_of(const char *s)
 {

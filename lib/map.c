@@ -242,19 +242,18 @@ static mode_t dir_mode(const struct ipm_open_opts *o)
 	return f | (f & 0444) >> 2;
 }
 
+/* The group asked for, or (gid_t)-1 for the default. */
+static gid_t group_of(const struct ipm_open_opts *o)
+{
+	return (o->flags & IPM_GROUP) ? o->gid : (gid_t)-1;
+}
+
 /* A file or directory we just made gets exactly its mode, and the group
  * asked for (fd < 0: by path). */
 static int set_owner(ipm_map *m, int fd, const char *path, mode_t mode,
 		     const struct ipm_open_opts *o)
 {
-	if ((fd >= 0 ? fchmod(fd, mode) : chmod(path, mode)) < 0)
-		return ipm_errf(m->err, -errno, "cannot set the mode of %s: %s", path,
-				strerror(errno));
-	if ((o->flags & IPM_GROUP) &&
-	    (fd >= 0 ? fchown(fd, (uid_t)-1, o->gid) : chown(path, (uid_t)-1, o->gid)) < 0)
-		return ipm_errf(m->err, -errno, "cannot give %s to group %u: %s", path,
-				(unsigned)o->gid, strerror(errno));
-	return 0;
+	return ipm_set_owner(m->err, fd, path, mode, group_of(o));
 }
 
 static int is_dir(const char *path)
@@ -296,49 +295,6 @@ static int make_dirs(ipm_map *m, const char *dir, const struct ipm_open_opts *o)
 	}
 	free(copy);
 	return rc;
-}
-
-/* A lock or data file must be a regular file we opened by its own name: in a
- * shared directory a symbolic link would make us lock, grow and write
- * someone else's file, and a FIFO would hang the first read. So every open
- * passes IPM_SAFE_OPEN and checks the type (datafile.c). */
-
-/* As fasteners does ('a+'), the lock file is made when missing. Every role
- * opens it for writing when it may, readers included, because waiting for a
- * change takes a lease in its control block; the data stays read-only for a
- * reader. A reader may lack write access to the directory or the file. */
-static int open_lock(ipm_map *m, const char *path, enum ipm_role role,
-		     const struct ipm_open_opts *o)
-{
-	int fd = -1, i, rc;
-
-	/* Only the one who makes it sets its mode: O_EXCL says who that is. */
-	for (i = 0; i < 3; i++) {
-		fd = open(path, O_RDWR | IPM_SAFE_OPEN);
-		if (fd >= 0 || errno != ENOENT)
-			break;
-		fd = open(path, O_RDWR | O_CREAT | O_EXCL | IPM_SAFE_OPEN, file_mode(o));
-		if (fd >= 0) {
-			rc = set_owner(m, fd, path, file_mode(o), o);
-			if (rc < 0) {
-				close(fd);
-				return rc;
-			}
-			break;
-		}
-		if (errno != EEXIST)
-			break;
-	}
-	if (role == IPM_READER && fd < 0 && (errno == EACCES || errno == EROFS))
-		fd = open(path, O_RDONLY | IPM_SAFE_OPEN);
-	if (fd < 0)
-		return ipm_open_failed(m->err, "lock file ", path);
-	rc = ipm_check_regular(m->err, fd, "lock file ", path);
-	if (rc < 0) {
-		close(fd);
-		return rc;
-	}
-	return fd;
 }
 
 /* The whole initial contents: zeros, header_code, time_stamp = now. Written
@@ -718,7 +674,8 @@ int ipm_map_open(ipm_map *m, const char *name, const char *tag, enum ipm_role ro
 		rc = make_dirs(m, mmap_dir, opts);
 	if (rc < 0)
 		goto fail;
-	lock_fd = open_lock(m, lock_path, role, opts);
+	lock_fd = ipm_lockfile_open(lock_path, path, file_mode(opts), group_of(opts),
+				    role == IPM_READER ? IPM_LF_READER : 0, m->err);
 	if (lock_fd < 0) {
 		rc = lock_fd;
 		goto fail;

@@ -39,10 +39,28 @@ int ipm_lock_signal(void)
 	return SIGRTMIN + 3;
 }
 
-/* Does nothing: being there is its job, so the signal interrupts a wait. */
-static void on_lock_signal(int sig)
+/* Set when ipm_lock_signal() reaches this thread from anyone but our own
+ * timer (pthread_kill(), kill(), sigqueue()). A wait made of several kernel
+ * waits (lock.c's writer, who renews its lease between slices) would lose a
+ * signal that came between two of them: it looks here before each. */
+static __thread volatile sig_atomic_t interrupted __attribute__((tls_model("initial-exec")));
+
+/* Being there is its main job, so that the signal interrupts a wait. */
+static void on_lock_signal(int sig, siginfo_t *si, void *uc)
 {
 	(void)sig;
+	(void)uc;
+	if (si->si_code != SI_TIMER)
+		interrupted = 1;
+}
+
+bool ipm_lock_interrupted(bool clear)
+{
+	bool was = interrupted;
+
+	if (clear)
+		interrupted = 0;
+	return was;
 }
 
 /*
@@ -59,9 +77,9 @@ static void install_handler(void)
 	    (old.sa_flags & SA_SIGINFO))
 		return;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_lock_signal;
+	sa.sa_sigaction = on_lock_signal;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;
+	sa.sa_flags = SA_SIGINFO;
 	sigaction(sig, &sa, NULL);
 }
 
@@ -73,8 +91,8 @@ static int timer_usable(void)
 	sigset_t mask;
 	int sig = ipm_lock_signal();
 
-	if (sigaction(sig, NULL, &cur) < 0 || (cur.sa_flags & SA_SIGINFO) ||
-	    cur.sa_handler != on_lock_signal)
+	if (sigaction(sig, NULL, &cur) < 0 || !(cur.sa_flags & SA_SIGINFO) ||
+	    cur.sa_sigaction != on_lock_signal)
 		return 0;
 	if (pthread_sigmask(SIG_BLOCK, NULL, &mask) != 0 || sigismember(&mask, sig))
 		return 0;

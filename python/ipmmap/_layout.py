@@ -11,10 +11,14 @@ out exactly as ctypes does.
     data_xy = Point2D
     ...
 
-Unions become "[Name : Union]" sections and _pack_ a "_pack_ = N" line. What
-the library cannot lay out yet (bit fields, pointers, non-native byte order)
-is refused with a LayoutIpMmapError that names the
-class and the field.
+Unions become "[Name : Union]" sections, _pack_ a "_pack_ = N" line, and a
+bit field ("f", c_uint32, 3) the line "f = uint32 : 3". The library places
+bit fields as gcc does, which ctypes does only from Python 3.13 on: every
+structure is checked against ctypes (sizes, offsets, and each bit field's
+unit, lowest bit and width), so one that ctypes places otherwise is refused
+rather than shared wrongly. What the library cannot lay out (pointers,
+non-native byte order, bit fields in unions and packed structures) is
+refused with a LayoutIpMmapError that names the class and the field.
 """
 import ctypes
 import keyword
@@ -129,16 +133,21 @@ class _Builder:
                           "{}._pack_".format(cls.__name__)))
         for entry in own_fields(cls):
             where = "{}.{}".format(cls.__name__, entry[0] if entry else "?")
-            if not isinstance(entry, tuple) or len(entry) != 2:
-                if isinstance(entry, tuple) and len(entry) == 3:
-                    _fail(where, "bit fields are not supported yet")
+            if not isinstance(entry, tuple) or len(entry) not in (2, 3):
                 _fail(where, "bad _fields_ entry {!r}".format(entry))
-            fname, ftype = entry
+            fname, ftype = entry[:2]
             if (not isinstance(fname, str) or not fname.isidentifier()
                     or not fname.isascii() or fname in _RESERVED or keyword.iskeyword(fname)):
                 _fail(where, "field name {!r} cannot be used by the C library "
                       "(an ASCII identifier that is no C keyword or type name)".format(fname))
-            lines.append(("{} = {}".format(fname, self.type_of(ftype, where)), where))
+            text = "{} = {}".format(fname, self.type_of(ftype, where))
+            if len(entry) == 3:
+                # ctypes checked the width when it made the class; the
+                # library checks it again, and what it may be a bit field of
+                if not isinstance(entry[2], int) or isinstance(entry[2], bool):
+                    _fail(where, "bad bit field width {!r}".format(entry[2]))
+                text += " : {}".format(entry[2])
+            lines.append((text, where))
         self.sections.append((head, lines))
         return name
 
@@ -184,20 +193,56 @@ def schema_text(cls):
     return "\n".join(out) + "\n", where, b.names
 
 
-def compare(cls, names, describe):
-    """Checks the library's layout (describe(name) -> (size, align, [(field,
-    offset, size)])) against ctypes for cls and every structure it uses."""
+def field_entries(cls):
+    """{field name: its _fields_ entry} of cls and its bases."""
+    entries = {}
+    for c in reversed(cls.__mro__):
+        for entry in c.__dict__.get("_fields_", ()):
+            entries[entry[0]] = entry
+    return entries
+
+
+def ctypes_place(cls, entry):
+    """Where ctypes puts the field of a _fields_ entry of cls: (offset, size,
+    bits, lowest bit); bits is 0 for a field that is no bit field. The
+    offset and size of a bit field are its storage unit's."""
+    d = getattr(cls, entry[0])
+    if len(entry) == 2:
+        return d.offset, d.size, 0, 0
+    if hasattr(d, "bit_size") and hasattr(d, "byte_offset"):
+        # Python 3.14 names them
+        return d.byte_offset, d.byte_size, d.bit_size, d.bit_offset
+    # before: size holds (bits << 16) | lowest bit, the unit is the type's
+    return d.offset, ctypes.sizeof(entry[1]), d.size >> 16, d.size & 0xFFFF
+
+
+def compare(cls, names, schema):
+    """Checks the library's layout (schema.describe()) against ctypes for
+    cls and every structure it uses (names: {class: name in schema}), bit
+    fields to the bit."""
     for c, name in names.items():
-        size, align, fields = describe(name)
+        size, align, fields = schema.describe(name)[:3]
         if size != ctypes.sizeof(c) or align != ctypes.alignment(c):
             _fail(c.__name__, "libipmmap lays it out in {} bytes aligned to {}, ctypes in {} "
                   "aligned to {}".format(size, align, ctypes.sizeof(c), ctypes.alignment(c)))
-        for fname, off, fsize in fields:
-            d = getattr(c, fname, None)
-            if d is None or d.offset != off or d.size != fsize:
+        entries = field_entries(c)
+        for f in fields:
+            fname, lib = f[0], (f[1], f[2]) + (tuple(f[4:6]) if len(f) > 5 else (0, 0))
+            entry = entries.get(fname)
+            ct = ctypes_place(c, entry) if entry else None
+            if ct != lib:
                 _fail("{}.{}".format(c.__name__, fname),
-                      "libipmmap puts it at offset {} size {}, ctypes at {} size {}".format(
-                          off, fsize, getattr(d, "offset", "?"), getattr(d, "size", "?")))
+                      "libipmmap puts it at {}, ctypes at {}{}".format(
+                          _place_text(lib), _place_text(ct) if ct else "?",
+                          " (ctypes before Python 3.13 places some runs of bit fields "
+                          "unlike gcc: see the README)" if lib[2] or (ct and ct[2]) else ""))
+
+
+def _place_text(p):
+    off, size, bits, bit = p
+    if bits:
+        return "offset {} size {}, {} bits from bit {}".format(off, size, bits, bit)
+    return "offset {} size {}".format(off, size)
 
 
 def ctype_at(cls, key):
@@ -207,11 +252,10 @@ def ctype_at(cls, key):
         name, _, rest = part.partition("[")
         fields = {}
         if isinstance(t, type) and issubclass(t, (ctypes.Structure, ctypes.Union)):
-            for c in reversed(t.__mro__):
-                fields.update(dict(c.__dict__.get("_fields_", ())))
+            fields = field_entries(t)
         if name not in fields:
             return None
-        t = fields[name]
+        t = fields[name][1]
         while rest:
             if not (isinstance(t, type) and issubclass(t, ctypes.Array)):
                 return None
@@ -242,7 +286,8 @@ def ctypes_from_schema(schema, name):
         size, align, fields, base, _, _, pack, union = schema.describe(n)[:8]
         parent = struct(base) if base else ctypes.Union if union else ctypes.Structure
         skip = len(schema.describe(base)[2]) if base else 0
-        body = {"_fields_": [(f[0], ctype(f[3])) for f in fields[skip:]]}
+        body = {"_fields_": [(f[0], ctype(f[3])) + ((f[4],) if len(f) > 4 and f[4] else ())
+                             for f in fields[skip:]]}
         if pack and (not base or pack != schema.describe(base)[6]):
             body["_pack_"] = pack
         cls = type(n, (parent,), body)
@@ -261,9 +306,5 @@ def ctypes_from_schema(schema, name):
         return _SCALAR_CTYPES[desc[0]]
 
     cls = struct(name)
-
-    def describe(n):
-        size, align, fields = schema.describe(n)[:3]
-        return size, align, [(f[0], f[1], f[2]) for f in fields]
-    compare(cls, {c: n for n, c in made.items()}, describe)
+    compare(cls, {c: n for n, c in made.items()}, schema)
     return cls

@@ -47,11 +47,7 @@ def _schema_of(cls):
         if m and int(m.group(1)) in where:
             raise Err.LayoutIpMmapError("{}: {}".format(where[int(m.group(1))], m.group(2)))
         raise Err.LayoutIpMmapError("{}: {}".format(cls.__name__, e))
-
-    def describe(name):
-        size, align, fields = schema.describe(name)[:3]
-        return size, align, [(f[0], f[1], f[2]) for f in fields]
-    _layout.compare(cls, names, describe)
+    _layout.compare(cls, names, schema)
     got = (schema, schema.describe(cls.__name__)[5])
     _schemas[cls] = got
     return got
@@ -183,14 +179,26 @@ class DataStructMmapEditor(DataStructMmapReader):
 
 class DataStructMmapManager(DataStructMmapEditor):
     """Makes the instance's mmap file (create=True; force=True: anew even if
-    it exists), then reads and writes it as an editor."""
+    it exists), then reads and writes it as an editor.
+
+    native=True (with create=True) records that every writer of the instance
+    uses libipmmap (C programs, the mount, ipmmap, this binding; no Python
+    IPMMAP writer): reads that hold no lock then take none. native=False
+    records compat (every read locks, for Python IPMMAP writers); None, the
+    default, keeps the instance's mode (compat for a new one)."""
 
     def __init__(self, structName, tag="", mmapDir=None, fastenerDir=None, create=False,
-                 force=False, *, fingerprint=None, mode=None, schema=None):
+                 force=False, *, fingerprint=None, mode=None, schema=None, native=None):
+        if native is not None and not isinstance(native, bool):
+            raise Err.TypeIpMmapError("native must be True, False or None, not {!r}"
+                                      .format(native))
+        if native is not None and not create:
+            raise Err.ValueIpMmapError("native= is recorded by a manager that creates: "
+                                       "give create=True")
         e = self._entry(structName, tag, mmapDir, fastenerDir, fingerprint, mode, schema)
-        if create and (force or not e.mmap_path.exists()):
+        if create and (force or native is not None or not e.mmap_path.exists()):
             try:
-                e.create(bool(force))
+                e.create(bool(force), native)
             except Err.MapIpMmapError as err:
                 raise Err.CreateFileIpMmapError(e.mmap_path, str(err)) from err
         self._bind(e)

@@ -183,6 +183,49 @@ static int inside(AccessorObject *a, const char *what)
 	return 0;
 }
 
+/*
+ * How a read of the accessor reaches the mapping: 0 directly (under its
+ * block's lock, or unlocked access on a compat instance), 1 by the library's
+ * lock-free read (a native instance, no lock held: inside
+ * _acquireMmapResource(lock=False), or outside any block), -1 raised.
+ */
+static int read_via(AccessorObject *a, const char *what)
+{
+	int native;
+
+	if (check_bound(a) < 0)
+		return -1;
+	if (a->held || a->mapped) {
+		if (inside(a, what) < 0)
+			return -1;
+		if (a->held)
+			return 0;
+	} else if (ready(a) < 0) {
+		return -1;
+	}
+	/* also brings the handle's idea of the mode up to date */
+	native = ipm_map_native(a->h->m);
+	if (native == 1) {
+		/* this thread holds the write lock through another accessor:
+		 * the library's read of its open section would wait for it;
+		 * nobody else writes, and what it wrote is there to read */
+		if (pyipm_rec_conflict(a->entry->rec, a->h, 1) == 2)
+			return 0;
+		return 1;
+	}
+	if (a->mapped)
+		return 0;
+	if (native < 0) {
+		pyipm_raise_rc(native, ipm_map_errmsg(a->h->m), ipm_map_path(a->h->m));
+		return -1;
+	}
+	pyipm_raise(PX_CLOSED,
+		    "%s() outside a with block (or _acquireMmapResource()); only a native "
+		    "instance is read without one",
+		    what);
+	return -1;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Binding, blocks and locks                                                 */
 /* ------------------------------------------------------------------------ */
@@ -272,28 +315,63 @@ static PyObject *acc_release(AccessorObject *a, PyObject *args, PyObject *kw)
 static PyObject *acc_read(AccessorObject *a, PyObject *key)
 {
 	FieldObject *f;
+	PyObject *r;
+	int via = read_via(a, "readData");
 
-	if (inside(a, "readData") < 0)
+	if (via < 0)
 		return NULL;
 	f = pyipm_entry_field(a->entry, key);
 	if (!f)
 		return NULL;
-	return pyipm_read_field(a->h, f, key);
+	/* a lock-free read lets other threads run: they must not use h */
+	a->busy = via;
+	r = pyipm_read_field(a->h, f, key, via);
+	a->busy = 0;
+	return r;
+}
+
+/* The whole structure in one state: ipm_map_copy(), the lock-free snapshot
+ * of a native instance (see read_via()), the GIL released. */
+static int copy_free(AccessorObject *a, void *buf, size_t n)
+{
+	/* the copy that never waits first, as pyipm_get_free() */
+	int rc = ipm_map_peek(a->h->m, 0, buf, n);
+
+	a->busy = 1;
+	if (rc == -EAGAIN) {
+		do {
+			PyThreadState *ts = PyEval_SaveThread();
+
+			rc = ipm_map_copy(a->h->m, buf, n);
+			PyEval_RestoreThread(ts);
+		} while (rc == -EINTR && PyErr_CheckSignals() == 0);
+	}
+	a->busy = 0;
+	if (rc == -EINTR)
+		return -1;
+	if (rc < 0) {
+		pyipm_raise_rc(rc, ipm_map_errmsg(a->h->m), ipm_map_path(a->h->m));
+		return -1;
+	}
+	return 0;
 }
 
 static PyObject *acc_read_buffer(AccessorObject *a, PyObject *unused)
 {
 	size_t n;
 	PyObject *b, *r;
+	int via = read_via(a, "readMappedBuffer"), rc;
 	(void)unused;
 
-	if (inside(a, "readMappedBuffer") < 0)
+	if (via < 0)
 		return NULL;
 	n = ipm_map_size(a->h->m);
 	b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)n);
 	if (!b)
 		return NULL;
-	if (pyipm_copy_out(a->h, 0, PyBytes_AS_STRING(b), n) < 0) {
+	rc = via ? copy_free(a, PyBytes_AS_STRING(b), n)
+		 : pyipm_copy_out(a->h, 0, PyBytes_AS_STRING(b), n);
+	if (rc < 0) {
 		Py_DECREF(b);
 		return NULL;
 	}
@@ -311,6 +389,27 @@ static PyObject *acc_last_update(AccessorObject *a, PyObject *unused)
 	if (!a->entry || a->busy || (!a->held && !a->mapped) || !a->h || !a->h->open ||
 	    !pyipm_handle_usable(a->h))
 		return PyFloat_FromDouble(-1);
+	if (!a->held && ipm_map_native(a->h->m) == 1 &&
+	    pyipm_rec_conflict(a->entry->rec, a->h, 1) != 2) {
+		/* unlocked access to a native instance: the lock-free read */
+		int rc = ipm_map_peek(a->h->m, TS_OFFSET, &ts, sizeof(ts));
+
+		a->busy = 1;
+		if (rc == -EAGAIN) {
+			do {
+				PyThreadState *st = PyEval_SaveThread();
+
+				rc = ipm_map_timestamp(a->h->m, &ts);
+				PyEval_RestoreThread(st);
+			} while (rc == -EINTR && PyErr_CheckSignals() == 0);
+		}
+		a->busy = 0;
+		if (rc == -EINTR)
+			return NULL;
+		if (rc < 0)
+			return pyipm_raise_rc(rc, ipm_map_errmsg(a->h->m), ipm_map_path(a->h->m));
+		return PyFloat_FromDouble(ts);
+	}
 	if (pyipm_copy_out(a->h, TS_OFFSET, &ts, sizeof(ts)) < 0)
 		return NULL;
 	return PyFloat_FromDouble(ts);
@@ -566,6 +665,19 @@ static PyObject *get_fingerprint(AccessorObject *a, void *unused)
 	return PyLong_FromUnsignedLongLong(ipm_type_fingerprint(a->entry->type));
 }
 
+static PyObject *get_native(AccessorObject *a, void *unused)
+{
+	int rc;
+	(void)unused;
+
+	if (ready(a) < 0)
+		return NULL;
+	rc = ipm_map_native(a->h->m);
+	if (rc < 0)
+		return pyipm_raise_rc(rc, ipm_map_errmsg(a->h->m), ipm_map_path(a->h->m));
+	return PyBool_FromLong(rc);
+}
+
 static PyObject *get_locked(AccessorObject *a, void *unused)
 {
 	static const char *names[] = {NULL, "read", "write"};
@@ -583,6 +695,10 @@ static PyGetSetDef acc_getset[] = {
     {"fingerprint", (getter)get_fingerprint, NULL,
      "64-bit layout fingerprint (libipmmap's, as the C headers carry)", NULL},
     {"locked", (getter)get_locked, NULL, "'read', 'write' or None: the lock held", NULL},
+    {"native", (getter)get_native, NULL,
+     "True if the instance is native (every writer uses libipmmap; reads outside a block "
+     "take no lock), False if compat (opens the mapping if needed)",
+     NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -598,9 +714,11 @@ static PyMethodDef acc_methods[] = {
     {"_releaseMmapResource", (PyCFunction)(void (*)(void))acc_release, METH_VARARGS | METH_KEYWORDS,
      "_releaseMmapResource(lock=True)"},
     {"readData", (PyCFunction)acc_read, METH_O,
-     "readData(key): the value of the field at key (\"a.b\", \"a.b[3].c\")"},
+     "readData(key): the value of the field at key (\"a.b\", \"a.b[3].c\"); in a block, "
+     "or outside one on a native instance (one lock-free, consistent copy)"},
     {"readMappedBuffer", (PyCFunction)acc_read_buffer, METH_NOARGS,
-     "a copy of the whole structure (an instance of its ctypes class)"},
+     "a copy of the whole structure (an instance of its ctypes class); in a block, or "
+     "outside one on a native instance (one whole update, without a lock)"},
     {"getLastUpdate", (PyCFunction)acc_last_update, METH_NOARGS,
      "the header's time_stamp; -1 outside a block"},
     {"wait_change", (PyCFunction)(void (*)(void))acc_wait, METH_VARARGS | METH_KEYWORDS,

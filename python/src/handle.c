@@ -443,19 +443,29 @@ void pyipm_entry_give(EntryObject *e, HandleObject *h)
 	Py_DECREF(h);
 }
 
-/* Entry.create(force): the manager's creation step, on a handle of its own
- * that then joins the pool. */
-static PyObject *entry_create(EntryObject *e, PyObject *arg)
+/* Entry.create(force, native=None): the manager's creation step, on a
+ * handle of its own that then joins the pool; native True or False records
+ * the instance's mode (IPM_NATIVE, IPM_COMPAT), None keeps the one it has. */
+static PyObject *entry_create(EntryObject *e, PyObject *args)
 {
-	int force = PyObject_IsTrue(arg);
+	PyObject *fo, *no = Py_None;
+	unsigned flags = 0;
 	HandleObject *h;
+	int force;
 
+	if (!PyArg_ParseTuple(args, "O|O:create", &fo, &no))
+		return NULL;
+	force = PyObject_IsTrue(fo);
 	if (force < 0)
 		return NULL;
+	if (force)
+		flags |= IPM_FORCE;
+	if (no != Py_None)
+		flags |= PyObject_IsTrue(no) ? IPM_NATIVE : IPM_COMPAT;
 	h = pyipm_handle_new(e->schema);
 	if (!h)
 		return NULL;
-	if (pyipm_handle_open(h, e, IPM_MANAGER, force ? IPM_FORCE : 0) < 0) {
+	if (pyipm_handle_open(h, e, IPM_MANAGER, flags) < 0) {
 		Py_DECREF(h);
 		return NULL;
 	}
@@ -470,7 +480,8 @@ static PyObject *entry_fingerprint(EntryObject *e, void *unused)
 }
 
 static PyMethodDef entry_methods[] = {
-    {"create", (PyCFunction)entry_create, METH_O, "create(force): make the mmap file"},
+    {"create", (PyCFunction)entry_create, METH_VARARGS,
+     "create(force, native=None): make the mmap file (native: record the mode)"},
     {NULL, NULL, 0, NULL},
 };
 

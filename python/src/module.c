@@ -144,10 +144,11 @@ static PyObject *schema_describe(SchemaObject *self, PyObject *arg)
 	for (i = 0; i < ipm_type_nfields(t); i++) {
 		const ipm_type *ft = ipm_type_field_type(t, i);
 		PyObject *d = type_desc(ft), *item;
+		unsigned bit = 0, bits = ipm_type_field_bits(t, i, &bit);
 
-		item = d ? Py_BuildValue("(snnN)", ipm_type_field_name(t, i),
+		item = d ? Py_BuildValue("(snnNII)", ipm_type_field_name(t, i),
 					 (Py_ssize_t)ipm_type_field_offset(t, i),
-					 (Py_ssize_t)ipm_type_size(ft), d)
+					 (Py_ssize_t)ipm_type_size(ft), d, bits, bits ? bit : 0)
 			 : NULL;
 		if (!item || PyList_Append(fields, item) < 0) {
 			Py_XDECREF(item);
@@ -182,8 +183,9 @@ static PyObject *schema_names(SchemaObject *self, PyObject *unused)
 
 static PyMethodDef schema_methods[] = {
     {"describe", (PyCFunction)schema_describe, METH_O,
-     "describe(name) -> (size, align, [(field, offset, size, type)], base, mappable, "
-     "fingerprint, pack, is_union)"},
+     "describe(name) -> (size, align, [(field, offset, size, type, bits, lowest bit)], "
+     "base, mappable, fingerprint, pack, is_union); a bit field's offset and size are "
+     "its unit's, bits is 0 for other fields"},
     {"names", (PyCFunction)schema_names, METH_NOARGS, "the structures, in order"},
     {NULL, NULL, 0, NULL},
 };

@@ -136,7 +136,11 @@ extern PyObject *pyipm_ctype_at; /* ipmmap._layout.ctype_at */
 extern PyObject *pyipm_c_char;	 /* ctypes.c_char */
 
 /* value.c */
-PyObject *pyipm_read_field(HandleObject *h, const FieldObject *f, PyObject *key);
+PyObject *pyipm_read_field(HandleObject *h, const FieldObject *f, PyObject *key, int lockfree);
+/* f's bytes into buf by the library's rule for a handle that holds no lock
+ * (on a native instance, the lock-free read), the GIL released: 0, or -1
+ * and raised. */
+int pyipm_get_free(HandleObject *h, const struct ipm_field *f, void *buf);
 int pyipm_write_field(HandleObject *h, const FieldObject *f, PyObject *key, PyObject *v);
 int pyipm_copy_out(HandleObject *h, size_t off, void *dst, size_t len);
 int pyipm_copy_in(HandleObject *h, size_t off, const void *src, size_t len);

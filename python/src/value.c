@@ -1,8 +1,9 @@
 /*
  * value.c - field bytes in the mapping <-> Python values, as ctypes reads and
  * writes them, but strict: a value that does not fit raises instead of being
- * truncated. Every access to the mapping goes through ipm_map_guarded(), so a
- * file cut short by another process raises instead of killing the process.
+ * truncated (a bit field's too: only its bits are read and written). Every
+ * access to the mapping goes through ipm_map_guarded(), so a file cut short
+ * by another process raises instead of killing the process.
  */
 #include "pyipm.h"
 
@@ -18,8 +19,95 @@ struct copy {
 	const void *src; /* copy in from here, or */
 	int fill;	 /* fill with this byte (when both are NULL) */
 	size_t len;
-	void *to;	 /* writing: where in the mapping */
+	void *to;		      /* writing: where in the mapping */
+	const struct ipm_field *bits; /* writing src into a bit field's bits of the unit */
 };
+
+/* ------------------------------------------------------------------------ */
+/* Bit fields                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* A bit field's bits sit in a unit of its kind's size, an integer in host
+ * order; gcc (and so the library, lib/bits.c) numbers them from the least
+ * significant bit on a little-endian platform, from the most significant
+ * on a big-endian one. */
+static unsigned bits_shift(const struct ipm_field *f)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return 8 * (unsigned)f->size - f->bit - f->width;
+#else
+	return f->bit;
+#endif
+}
+
+static uint64_t bits_mask(const struct ipm_field *f)
+{
+	return f->width >= 64 ? UINT64_MAX : (UINT64_C(1) << f->width) - 1;
+}
+
+static uint64_t unit_load(const void *p, size_t size)
+{
+	uint8_t u8;
+	uint16_t u16;
+	uint32_t u32;
+	uint64_t u64;
+
+	switch (size) {
+	case 1:
+		memcpy(&u8, p, 1);
+		return u8;
+	case 2:
+		memcpy(&u16, p, 2);
+		return u16;
+	case 4:
+		memcpy(&u32, p, 4);
+		return u32;
+	default:
+		memcpy(&u64, p, 8);
+		return u64;
+	}
+}
+
+static void unit_store(void *p, size_t size, uint64_t v)
+{
+	uint8_t u8 = (uint8_t)v;
+	uint16_t u16 = (uint16_t)v;
+	uint32_t u32 = (uint32_t)v;
+
+	switch (size) {
+	case 1:
+		memcpy(p, &u8, 1);
+		break;
+	case 2:
+		memcpy(p, &u16, 2);
+		break;
+	case 4:
+		memcpy(p, &u32, 4);
+		break;
+	default:
+		memcpy(p, &v, 8);
+		break;
+	}
+}
+
+/* The field's value from its unit's bytes, sign-extended for a signed kind,
+ * back into the unit's bytes (as a whole field of its kind would read). */
+static void bits_get(const struct ipm_field *f, unsigned char *unit)
+{
+	uint64_t v = (unit_load(unit, f->size) >> bits_shift(f)) & bits_mask(f);
+
+	if (f->kind <= IPM_INT64 && f->width < 64 && (v >> (f->width - 1)) & 1)
+		v |= ~bits_mask(f);
+	unit_store(unit, f->size, v);
+}
+
+/* The field's bits of the unit at p replaced by the low bits of v. */
+static void bits_put(const struct ipm_field *f, void *p, uint64_t v)
+{
+	uint64_t m = bits_mask(f) << bits_shift(f);
+
+	unit_store(p, f->size, (unit_load(p, f->size) & ~m) | ((v << bits_shift(f)) & m));
+}
 
 /* Reads through ipm_map_view(), writes where ipm_write_range() said:
  * ipm_map_data() would make every later write section of the handle save
@@ -30,6 +118,8 @@ static int do_copy(ipm_map *m, void *ctx)
 
 	if (c->dst)
 		memcpy(c->dst, (const char *)ipm_map_view(m) + c->off, c->len);
+	else if (c->bits)
+		bits_put(c->bits, c->to, unit_load(c->src, c->len));
 	else if (c->src)
 		memcpy(c->to, c->src, c->len);
 	else
@@ -62,21 +152,21 @@ static int guarded(HandleObject *h, struct copy *c)
 
 int pyipm_copy_out(HandleObject *h, size_t off, void *dst, size_t len)
 {
-	struct copy c = {off, dst, NULL, 0, len, NULL};
+	struct copy c = {off, dst, NULL, 0, len, NULL, NULL};
 
 	return guarded(h, &c);
 }
 
 int pyipm_copy_in(HandleObject *h, size_t off, const void *src, size_t len)
 {
-	struct copy c = {off, NULL, src, 0, len, NULL};
+	struct copy c = {off, NULL, src, 0, len, NULL, NULL};
 
 	return guarded(h, &c);
 }
 
 int pyipm_fill(HandleObject *h, size_t off, int byte, size_t len)
 {
-	struct copy c = {off, NULL, NULL, byte, len, NULL};
+	struct copy c = {off, NULL, NULL, byte, len, NULL, NULL};
 
 	return guarded(h, &c);
 }
@@ -130,6 +220,38 @@ static PyObject *scalar_value(enum ipm_kind k, const unsigned char *b)
 	}
 }
 
+int pyipm_get_free(HandleObject *h, const struct ipm_field *f, void *buf)
+{
+	/* First the copy that never waits, the GIL held (releasing it would
+	 * cost twice the copy); -EAGAIN: the library would take the lock */
+	int rc = ipm_map_peek(h->m, f->offset, buf, f->size);
+
+	if (rc == -EAGAIN) {
+		do {
+			/* the lock path waits for a live writer's long section:
+			 * maybe a thread of ours, which needs the GIL to end it */
+			PyThreadState *ts = PyEval_SaveThread();
+
+			rc = ipm_get_bytes(h->m, f, buf, f->size);
+			PyEval_RestoreThread(ts);
+		} while (rc == -EINTR && PyErr_CheckSignals() == 0);
+		if (rc == -EINTR)
+			return -1;
+	}
+	if (rc < 0) {
+		pyipm_raise_rc(rc, ipm_map_errmsg(h->m), ipm_map_path(h->m));
+		return -1;
+	}
+	return 0;
+}
+
+/* f's bytes into buf: from the mapping under the caller's lock (or none,
+ * unlocked access), or by the library's lock-free read (lockfree). */
+static int field_bytes(HandleObject *h, const struct ipm_field *f, void *buf, int lockfree)
+{
+	return lockfree ? pyipm_get_free(h, f, buf) : pyipm_copy_out(h, f->offset, buf, f->size);
+}
+
 static int type_error(PyObject *key, const char *want, PyObject *v);
 static int float_bytes(PyObject *key, PyObject *v, enum ipm_kind k, unsigned char *out);
 
@@ -143,7 +265,7 @@ static int is_one_wchar(const FieldObject *f)
 
 /* c_wchar * N and c_longdouble as ctypes reads them: a str up to the first
  * NUL (ValueError past U+10FFFF, as ctypes), a float (rounded). */
-static PyObject *read_wide(HandleObject *h, const FieldObject *f)
+static PyObject *read_wide(HandleObject *h, const FieldObject *f, int lockfree)
 {
 	size_t count = f->f.size / 4, n;
 	Py_UCS4 *buf;
@@ -152,14 +274,18 @@ static PyObject *read_wide(HandleObject *h, const FieldObject *f)
 	if (f->f.kind == IPM_LONGDOUBLE) {
 		long double ld;
 
-		if (pyipm_copy_out(h, f->f.offset, &ld, sizeof(ld)) < 0)
+		if (f->f.size != sizeof(ld)) {
+			PyErr_SetString(PyExc_SystemError, "ipmmap: long double of another size");
+			return NULL;
+		}
+		if (field_bytes(h, &f->f, &ld, lockfree) < 0)
 			return NULL;
 		return PyFloat_FromDouble((double)ld);
 	}
 	buf = PyMem_Malloc(f->f.size);
 	if (!buf)
 		return PyErr_NoMemory();
-	if (pyipm_copy_out(h, f->f.offset, buf, f->f.size) < 0) {
+	if (field_bytes(h, &f->f, buf, lockfree) < 0) {
 		PyMem_Free(buf);
 		return NULL;
 	}
@@ -225,23 +351,25 @@ static int write_wide(HandleObject *h, const FieldObject *f, PyObject *key, PyOb
 	return rc;
 }
 
-PyObject *pyipm_read_field(HandleObject *h, const FieldObject *f, PyObject *key)
+PyObject *pyipm_read_field(HandleObject *h, const FieldObject *f, PyObject *key, int lockfree)
 {
 	unsigned char small[256];
 	PyObject *b, *r;
 	(void)key;
 
 	if (f->f.kind == IPM_WSTRING || f->f.kind == IPM_LONGDOUBLE)
-		return read_wide(h, f);
+		return read_wide(h, f, lockfree);
 	if (f->f.kind < IPM_STRING) {
 		unsigned char v[8] = {0};
 
-		if (pyipm_copy_out(h, f->f.offset, v, f->f.size) < 0)
+		if (field_bytes(h, &f->f, v, lockfree) < 0)
 			return NULL;
+		if (f->f.width)
+			bits_get(&f->f, v);
 		return scalar_value(f->f.kind, v);
 	}
 	if (f->f.kind == IPM_STRING && f->f.size <= sizeof(small)) {
-		if (pyipm_copy_out(h, f->f.offset, small, f->f.size) < 0)
+		if (field_bytes(h, &f->f, small, lockfree) < 0)
 			return NULL;
 		if (f->single_char)
 			return PyBytes_FromStringAndSize((char *)small, 1);
@@ -250,7 +378,7 @@ PyObject *pyipm_read_field(HandleObject *h, const FieldObject *f, PyObject *key)
 	b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)f->f.size);
 	if (!b)
 		return NULL;
-	if (pyipm_copy_out(h, f->f.offset, PyBytes_AS_STRING(b), f->f.size) < 0) {
+	if (field_bytes(h, &f->f, PyBytes_AS_STRING(b), lockfree) < 0) {
 		Py_DECREF(b);
 		return NULL;
 	}
@@ -404,6 +532,43 @@ static int float_bytes(PyObject *key, PyObject *v, enum ipm_kind k, unsigned cha
 	return 0;
 }
 
+/* A value of the field's kind in b (int_bytes()) that also fits the bit
+ * field's bits, as the library and the mount take it: -1 and raised if not.
+ * (ctypes, and so Python IPMMAP, keeps the low bits silently.) */
+static int bits_fit(PyObject *key, PyObject *v, const struct ipm_field *f, const unsigned char *b)
+{
+	uint64_t u = unit_load(b, f->size);
+	long long lo = 0;
+	unsigned long long hi = bits_mask(f);
+
+	if (f->width >= 8 * f->size)
+		return 0; /* the kind's range, checked */
+	if (f->kind <= IPM_INT64) {
+		int64_t x;
+
+		if ((u >> (8 * f->size - 1)) & 1)
+			u |= ~(uint64_t)0 << (8 * f->size - 1); /* sign-extended to 64 */
+		x = (int64_t)u;
+		hi >>= 1;
+		lo = -(long long)hi - 1;
+		if (x >= lo && x <= (int64_t)hi)
+			return 0;
+	} else if (u <= hi) {
+		return 0;
+	}
+	pyipm_raise(PX_VALUE, "writeData('%U'): %R is out of range for a %u-bit field (%lld..%llu)",
+		    key, v, (unsigned)f->width, lo, hi);
+	return -1;
+}
+
+/* The low bits of the unit at b into the bit field f, its neighbours kept. */
+static int copy_bits(HandleObject *h, const struct ipm_field *f, const unsigned char *b)
+{
+	struct copy c = {f->offset, NULL, b, 0, f->size, NULL, f};
+
+	return guarded(h, &c);
+}
+
 int pyipm_write_field(HandleObject *h, const FieldObject *f, PyObject *key, PyObject *v)
 {
 	unsigned char b[8];
@@ -420,6 +585,8 @@ int pyipm_write_field(HandleObject *h, const FieldObject *f, PyObject *key, PyOb
 		} else if (int_bytes(key, v, k, b) < 0) {
 			return -1;
 		}
+		if (f->f.width)
+			return bits_fit(key, v, &f->f, b) < 0 ? -1 : copy_bits(h, &f->f, b);
 		return pyipm_copy_in(h, f->f.offset, b, f->f.size);
 	}
 	if (k == IPM_WSTRING || k == IPM_LONGDOUBLE)

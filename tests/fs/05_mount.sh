@@ -89,10 +89,14 @@ expect "... others unaffected" 31 "$(t cat "$T/mnt/DemoMmapStructure_left/data_i
 contains "... and the reason is logged" "DemoMmapStructure_bad" "$(cat "$T/mnt.log")"
 rm -f "$MMAP/DemoMmapStructure_bad.mmap" "$MMAP/Unknown_x.mmap"
 
-# kill -9 leaves a dead mount; the next start detaches it by itself.
+# kill -9 leaves a dead mount; the next start detaches it by itself. A
+# client had just looked at the mount point: the kernel answers stat() from
+# the attributes it cached then, even once the server is dead, so only a
+# request that always reaches the server (statfs, opendir) tells.
+stat "$T/mnt" >/dev/null
 kill -KILL "$FSPID"
 reap "$FSPID"
-out=$(stat "$T/mnt" 2>&1)
+out=$(stat -f "$T/mnt" 2>&1)
 contains "kill -9 leaves a stale mount" "Transport endpoint is not connected" "$out"
 start "$T/mnt" -o config="$T/ed.ini" || nok "restart on a stale mount"
 contains "restart says what it does about the stale mount" "fusermount3 -u -z" "$(cat "$T/mnt.log")"
@@ -100,21 +104,51 @@ expect "... and serves" 31 "$(t cat "$T/mnt/DemoMmapStructure_left/data_int")"
 expect "... one mount only" 1 "$(grep -c " $T/mnt " /proc/self/mountinfo)"
 stop "$T/mnt"
 
+# -o auto_unmount: ours is to hand the option to fusermount3, which then
+# stays beside the server as a watcher and unmounts when the server's end of
+# their socket closes. Whether it unmounts is fusermount3's, and sometimes it
+# does not (libfuse 3.14, and its master alike; traced here with ftrace):
+# - It unmounts only if open(MOUNTPOINT) fails with ENOTCONN. A dying process
+#   lets go of the socket before its /dev/fuse descriptor, so the watcher can
+#   wake while the connection still stands: its FUSE_OPENDIR is then ended by
+#   the kernel's abort with ECONNABORTED, and it leaves the mount as it is (9
+#   kills in 150 here with 8 busy loops on the 2 cores).
+# - In a chroot whose / is not a mount point (fresh-check.sh's root) its
+#   first step, mount(MS_PRIVATE) on /, fails with EINVAL: it never unmounts.
+# Either way the next start detaches the stale mount by itself (main_recover()
+# in fs/main.c): that is what is checked, once the watcher is gone (a late
+# watcher must not detach the new mount).
+
+# watcher PID: the pid of the fusermount3 that server PID left to watch it.
+watcher() {
+	for d in /proc/[0-9]*; do
+		[ "$(cat "$d/comm" 2>/dev/null)" = fusermount3 ] || continue
+		set -- "$1" $(sed 's/^.*) //' "$d/stat" 2>/dev/null)
+		[ "$3" = "$1" ] && echo "${d#/proc/}" && return 0
+	done
+	return 1
+}
 start "$T/mnt" -o config="$T/ed.ini" -o auto_unmount || nok "auto_unmount mount"
+W=$(watcher "$FSPID")
+contains "auto_unmount: fusermount3 watches the server" "auto_unmount" \
+	"$(tr '\0' ' ' <"/proc/$W/cmdline" 2>/dev/null)"
 kill -KILL "$FSPID"
 reap "$FSPID"
 i=0
-# fusermount3's watcher unmounts once it sees the server gone: on a loaded
-# machine that may take seconds, so poll up to 30 s.
-while mounted "$T/mnt" && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
-mounted "$T/mnt" && nok "auto_unmount: still mounted 30 s after kill -9" || ok "auto_unmount clears the mount after kill -9"
+while [ -n "$W" ] && alive "$W" && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+[ -n "$W" ] && alive "$W" && nok "auto_unmount: the watcher still runs 30 s after kill -9"
+mounted "$T/mnt" && echo "# fusermount3 left the mount after kill -9 (see above)" ||
+	ok "auto_unmount: fusermount3 cleared the mount after kill -9"
+start "$T/mnt" -o config="$T/ed.ini" -o auto_unmount || nok "restart after kill -9 with auto_unmount"
+expect "... serves, whatever the watcher did" 31 "$(t cat "$T/mnt/DemoMmapStructure_left/data_int")"
+expect "... one mount only" 1 "$(grep -c " $T/mnt " /proc/self/mountinfo)"
+stop "$T/mnt"
 
 cp "$T/ed.ini" "$T/ipmmapfs.ini"
-(cd "$T" && IPMMAPFS_CONFIG= "$FS" -f "$T/mnt" >"$T/mnt.log" 2>&1) &
+(cd "$T" && IPMMAPFS_CONFIG= exec "$FS" -f "$T/mnt") >"$T/mnt.log" 2>&1 &
 FSPID=$!
 SERVERS="$SERVERS $FSPID"
-i=0
-while ! mounted "$T/mnt" && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+await "$T/mnt" || nok "mount with ./ipmmapfs.ini"
 expect "./ipmmapfs.ini is found" 31 "$(t cat "$T/mnt/DemoMmapStructure_left/data_int")"
 stop "$T/mnt"
 IPMMAPFS_CONFIG=$T/ro.ini start "$T/mnt" || nok "IPMMAPFS_CONFIG mount"

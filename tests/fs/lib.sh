@@ -131,15 +131,22 @@ start() {
 	$DEFSIG "$FS" -f "$@" "$mp" >"$mp.log" 2>&1 &
 	FSPID=$!
 	SERVERS="$SERVERS $FSPID"
+	await "$mp"
+}
+
+# await MOUNTPOINT: waits up to 30 s for server FSPID (started by the caller,
+# logging to MOUNTPOINT.log) to serve MOUNTPOINT; 1 if it died or never did.
+await() {
 	i=0
 	while [ $i -lt 600 ]; do
-		# stat: a stale mount left by a killed server is in mountinfo too.
-		mounted "$mp" && stat "$mp" >/dev/null 2>&1 && return 0
+		# A stale mount left by a killed server is in mountinfo too, and
+		# stat may answer from cached attributes: statfs always asks.
+		mounted "$1" && stat -f "$1" >/dev/null 2>&1 && return 0
 		kill -0 "$FSPID" 2>/dev/null || break
 		sleep 0.05
 		i=$((i + 1))
 	done
-	echo "# mount of $mp failed:" && sed 's/^/# /' "$mp.log"
+	echo "# mount of $1 failed:" && sed 's/^/# /' "$1.log"
 	return 1
 }
 
@@ -158,7 +165,7 @@ reap() {
 		wait "$1"
 		return 124
 	fi
-	wait "$1"
+	wait "$1" 2>/dev/null # not dash's "Killed" for a kill -9
 }
 
 # stop MOUNTPOINT: unmounts and reaps the server; returns its exit status.

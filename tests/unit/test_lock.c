@@ -381,6 +381,53 @@ static void signal_interrupts_wait(void **state)
 	ipm_map_free(o);
 }
 
+/*
+ * ipm_lock_signal() sent at any moment of a waiting writer's wait ends it.
+ * The writer waits in slices of a few ms (it renews its lease at each): a
+ * signal that came between two slices, outside the kernel's wait, was lost,
+ * and a wait without a deadline went on for ever (test_lock hung here under
+ * load). 200 waits, each signalled at a random point of its first slices.
+ */
+static void signal_between_slices(void **state)
+{
+	struct fix *f = *state;
+	ipm_map *o = other(IPM_EDITOR);
+	struct thread_job j = {o, 1, -1, 1};
+	int lost = 0;
+
+	if (unit_under_valgrind()) {
+		ipm_map_free(o);
+		skip();
+	}
+	srand(42);
+	assert_int_equal(ipm_lock_read(f->u.m, 0), 0);
+	for (int i = 0; i < 200; i++) {
+		struct timespec ts = {0, (rand() % 5000) * 1000L}, dl;
+		pthread_t t;
+
+		j.rc = 1;
+		assert_int_equal(pthread_create(&t, NULL, thread_lock, &j), 0);
+		wait_for_waiter(f->u.m);
+		nanosleep(&ts, NULL);
+		assert_int_equal(pthread_kill(t, ipm_lock_signal()), 0);
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_sec += 5;
+		if (pthread_timedjoin_np(t, NULL, &dl) != 0) {
+			lost++; /* let it in, then go on */
+			assert_int_equal(ipm_unlock(f->u.m), 0);
+			assert_int_equal(pthread_join(t, NULL), 0);
+			assert_int_equal(ipm_unlock(o), 0);
+			assert_int_equal(ipm_lock_read(f->u.m, 0), 0);
+			continue;
+		}
+		assert_int_equal(j.rc, -EINTR);
+	}
+	assert_int_equal(ipm_unlock(f->u.m), 0);
+	ipm_map_free(o);
+	if (lost)
+		fail_msg("%d of 200 signals did not end the wait", lost);
+}
+
 static void roles_and_conversions(void **state)
 {
 	struct fix *f = *state;
@@ -684,6 +731,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(killed_holder_frees_lock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(threads_exclude_each_other, setup, teardown),
 	    cmocka_unit_test_setup_teardown(signal_interrupts_wait, setup, teardown),
+	    cmocka_unit_test_setup_teardown(signal_between_slices, setup, teardown),
 	    cmocka_unit_test_setup_teardown(roles_and_conversions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(failed_upgrade_state, setup, teardown),
 	    cmocka_unit_test_setup_teardown(open_and_writers, setup, teardown),

@@ -579,6 +579,49 @@ static void removed_lock_file_joined(void **state)
 	in_child(*state, removed_lock_file_child);
 }
 
+/*
+ * A hard link of the .mmap used as its own lock file (one inode under both
+ * names): the lock file's control page and undo record would be written
+ * into the structure, and the file grown. Refused at open, with a message
+ * naming both files; and a handle whose lock file is replaced by such a
+ * link keeps the one it has. Found by review: the instance was broken.
+ */
+static void hard_link_child(struct fix *f)
+{
+	static const enum ipm_role roles[] = {IPM_MANAGER, IPM_EDITOR, IPM_READER};
+	struct timespec ts = {IPM_FOLLOW_MS / 1000, (IPM_FOLLOW_MS % 1000 + 200) * 1000000L};
+	char before[SMALL_SIZE], after[SMALL_SIZE];
+	ipm_map *a = open_as(f, IPM_EDITOR), *m;
+	int64_t v = 0;
+	int fd;
+
+	CHECK(ipm_lock_read(a, 0) == 0 && ipm_unlock(a) == 0);
+	fd = open(f->path, O_RDONLY);
+	CHECK(fd >= 0 && pread(fd, before, sizeof(before), 0) == SMALL_SIZE);
+	CHECK(unlink(f->lock) == 0 && link(f->path, f->lock) == 0);
+	for (size_t i = 0; i < 3; i++) {
+		m = ipm_map_new(f->u.s);
+		CHECK(ipm_map_open(m, "Small", "", roles[i], &f->u.opts) == -EINVAL);
+		CHECK(strstr(ipm_map_errmsg(m), f->lock) && strstr(ipm_map_errmsg(m), f->path));
+		CHECK(strstr(ipm_map_errmsg(m), "hard link"));
+		ipm_map_free(m);
+	}
+	/* The old handle looks at the lock file's path again: not taken. */
+	nanosleep(&ts, NULL);
+	CHECK(ipm_lock_write(a, 0) == 0 && ipm_unlock(a) == 0);
+	CHECK(ipm_get_i64(a, &f->x, &v) == 0 && v == 4242);
+	CHECK(size_of(f->path) == SMALL_SIZE);
+	CHECK(pread(fd, after, sizeof(after), 0) == SMALL_SIZE);
+	CHECK(memcmp(before, after, SMALL_SIZE) == 0);
+	close(fd);
+	ipm_map_free(a);
+}
+
+static void hard_link_lock_file_refused(void **state)
+{
+	in_child(*state, hard_link_child);
+}
+
 /* Grown past its size: noticed (at once where the filesystem clears the
  * tail of the last page on growth, within IPM_SIZE_RECHECK accesses
  * elsewhere), and the other handles are not fooled either. */
@@ -620,6 +663,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(stale_writer_lease_ignored, setup, teardown),
 	    cmocka_unit_test_setup_teardown(lock_file_trust, setup, teardown),
 	    cmocka_unit_test_setup_teardown(removed_lock_file_joined, setup, teardown),
+	    cmocka_unit_test_setup_teardown(hard_link_lock_file_refused, setup, teardown),
 	};
 
 	/* The first guarded call installs the handler, even on no handle. */
