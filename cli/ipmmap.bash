@@ -1,31 +1,42 @@
 # ipmmap.bash - bash completion for ipmmap(1): commands, options, and the
 # structures and field paths of the schema given with -s (or
-# $IPMMAP_SCHEMA), read from `ipmmap check`. `make install` puts it where
-# bash-completion finds it; or source it from ~/.bashrc.
+# $IPMMAP_SCHEMA), read from `ipmmap check`; without one, those of the
+# instances' stored definitions, read from `ipmmap list` and `ipmmap dump`
+# (which waits at most half a second for a lock), and their tags.
+# `make install` puts it where bash-completion finds it; or source it from
+# ~/.bashrc.
 _ipmmap()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
 	local bin=${IPMMAP_BIN:-${COMP_WORDS[0]}} cmd= i w n layout
 	local cmds="create get set dump clear touch recover watch list header check"
 	local opts="--schema --tag --mmap-dir --lock-dir --force --native --compat --timeout --count --help --version"
-	local -a schema=() args=()
+	local -a schema=() args=() dirs=() tag=()
 
 	COMPREPLY=()
-	case $prev in
-	-s | --schema) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-	-m | --mmap-dir | -l | --lock-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-	-t | --tag | -w | --timeout | -n | --count) return ;;
-	esac
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		w=${COMP_WORDS[i]}
 		case $w in
 		-s | --schema) schema+=(-s "${COMP_WORDS[i + 1]}"); ((i++)) ;;
 		--schema=*) schema+=(-s "${w#--schema=}") ;;
-		-t | --tag | -m | --mmap-dir | -l | --lock-dir | -w | --timeout | -n | --count) ((i++)) ;;
+		-m | --mmap-dir | -l | --lock-dir) dirs+=("$w" "${COMP_WORDS[i + 1]}"); ((i++)) ;;
+		--mmap-dir=* | --lock-dir=*) dirs+=("$w") ;;
+		-t | --tag) tag=(-t "${COMP_WORDS[i + 1]}"); ((i++)) ;;
+		--tag=*) tag=(-t "${w#--tag=}") ;;
+		-w | --timeout | -n | --count) ((i++)) ;;
 		-*) ;;
 		*) if [[ -z $cmd ]]; then cmd=$w; else args+=("$w"); fi ;;
 		esac
 	done
+	case $prev in
+	-s | --schema) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	-m | --mmap-dir | -l | --lock-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+	-t | --tag) # the tags of the instances there ("-" is the empty one)
+		COMPREPLY=($(compgen -W "$("$bin" "${dirs[@]}" list 2>/dev/null |
+			awk 'NR > 1 && $2 != "-" { print $2 }')" -- "$cur"))
+		return ;;
+	-w | --timeout | -n | --count) return ;;
+	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 		return
@@ -45,7 +56,16 @@ _ipmmap()
 	*) return ;;
 	esac
 	[[ ${#schema[@]} -eq 0 && -n ${IPMMAP_SCHEMA:-} ]] && schema=(-s "$IPMMAP_SCHEMA")
-	((${#schema[@]})) || return
+	if ((${#schema[@]} == 0)); then # the stored definitions of the instances
+		if ((${#args[@]} == 0)); then
+			COMPREPLY=($(compgen -W "$("$bin" "${dirs[@]}" list 2>/dev/null |
+				awk 'NR > 1 && $1 != "?" { print $1 }' | sort -u)" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$("$bin" "${dirs[@]}" "${tag[@]}" -w 500 \
+				dump "${args[0]}" 2>/dev/null | sed -n 's/ = .*//p')" -- "$cur"))
+		fi
+		return
+	fi
 	layout=$("$bin" "${schema[@]}" check 2>/dev/null) || return
 	if ((${#args[@]} == 0)); then # "Name: size 688, align 8, mappable, file:line"
 		COMPREPLY=($(compgen -W "$(sed -n 's/^\([^ :]*\): size .*, mappable, .*/\1/p' <<<"$layout")" \

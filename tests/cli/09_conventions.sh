@@ -88,6 +88,17 @@ if command -v bash >/dev/null; then
 		"$(comp ipmmap -s "$S" get DemoMmapStructure data_xy)"
 	is "completes structures from IPMMAP_SCHEMA" "DemoMmapStructure" \
 		"$(IPMMAP_SCHEMA="$S" comp ipmmap dump De)"
+	# Without a schema: the instances' stored definitions (ipmmap list, dump).
+	is "completes structures of the instances without -s" "DemoMmapStructure" \
+		"$(comp ipmmap get Demo)"
+	is "completes field paths of a stored definition" "data_xy.x data_xy.y" \
+		"$(comp ipmmap get DemoMmapStructure data_xy)"
+	is "completes them under a tag" "multi_pts.multi_points[23].x multi_pts.multi_points[23].y" \
+		"$(comp ipmmap -t run2 set DemoMmapStructure 'multi_pts.multi_points[23].')"
+	is "completes tags" "run2" "$(comp ipmmap get -t ru)"
+	mkdir -p elsewhere
+	is "completes from -m and -l" "" \
+		"$(comp ipmmap -m elsewhere -l elsewhere get Demo)"
 else
 	ok "# SKIP bash not found"
 fi
