@@ -301,15 +301,39 @@ static void record_not_into_new_file(void **state)
 	record_stays_with_its_file(*state);
 }
 
-static void record_not_into_new_file_native(void **state)
+static void go_native(struct fix *f)
 {
-	struct fix *f = *state;
-
 	f->u.opts.flags = IPM_NATIVE | IPM_FORCE;
 	ipm_map_close(f->u.m);
 	assert_int_equal(ipm_map_open(f->u.m, "S", "", IPM_MANAGER, &f->u.opts), 0);
 	f->u.opts.flags = 0;
-	record_stays_with_its_file(f);
+}
+
+static void record_not_into_new_file_native(void **state)
+{
+	go_native(*state);
+	record_stays_with_its_file(*state);
+}
+
+/* The record of a replaced file, forgotten by an editor's open, leaves no
+ * odd count behind: reads of the new file take no lock again at once. */
+static void forgotten_record_reads_free(void **state)
+{
+	struct fix *f = *state;
+	ipm_map *e, *r;
+	int32_t a = -1;
+
+	go_native(f);
+	set_a(f->u.m, 4);
+	die_in_section(f);
+	mv_new(f->path, SIZE, 7);
+	e = unit_inst_handle(&f->u, IPM_EDITOR, 0); /* forgets the record */
+	r = unit_inst_handle(&f->u, IPM_READER, 0);
+	assert_int_equal(get_a(r), 7);
+	assert_int_equal(ipm_map_peek(r, OFF_A, &a, sizeof(a)), 0);
+	assert_int_equal(a, 7);
+	ipm_map_free(r);
+	ipm_map_free(e);
 }
 
 int main(void)
@@ -323,6 +347,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(recover_call, setup, teardown),
 	    cmocka_unit_test_setup_teardown(record_not_into_new_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(record_not_into_new_file_native, setup, teardown),
+	    cmocka_unit_test_setup_teardown(forgotten_record_reads_free, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
