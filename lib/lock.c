@@ -151,8 +151,9 @@ static int restore(ipm_map *m, void *ctx)
 	rc = ipm_data_verify(m);
 	if (rc < 0)
 		return rc;
-	if (!ipm_undo_dead_of(m->lf.undo, m->size, ipm_data_id(m))) /* forgets it */
-		return ipm_undo_restore(m->lf.undo, m->mapped, m->size, ipm_data_id(m));
+	/* One that cannot be applied (another file's) is forgotten, in a
+	 * section all the same: its writer left the count odd, which would
+	 * send every read without a lock to the lock until the next write. */
 	ipm_ctl_wbegin(&m->lf);
 	undone = ipm_undo_restore(m->lf.undo, m->mapped, m->size, ipm_data_id(m));
 	ipm_ctl_wend(&m->lf);
