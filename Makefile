@@ -71,7 +71,7 @@ BRIDGEBIN = $(B)/ipmmap-bridge
 
 all: $(LIBA) $(LIBSO) $(FSBIN) $(CLIBIN) $(DEMO_BIN) $(BRIDGEBIN) python
 
-$(B)/lib/%.o: lib/%.c lib/ipmmap.h lib/ipmmap_i.h
+$(B)/lib/%.o: lib/%.c lib/ipmmap.h lib/ipmmap_i.h lib/undo_i.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden $(INIH_CFLAGS) -c -o $@ $<
 
@@ -267,7 +267,7 @@ FUZZ_TARGETS = schema text path values describe
 FUZZ_CC ?= clang
 FUZZ_BIN = $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 
-build-fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC) lib/ipmmap.h lib/ipmmap_i.h
+build-fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC) lib/ipmmap.h lib/ipmmap_i.h lib/undo_i.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -g -O1 -std=gnu11 $(CPPFLAGS) -Wall -Wextra -Werror \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(INIH_CFLAGS) \

@@ -514,6 +514,13 @@ int fs_attr_render(struct fs_inst *in, const struct fs_node *n, ipm_map *m, unsi
  * lock; never returned by the library. */
 #define FS_LOCKED 1
 
+/* The whole structure of a native instance copied without a lock into data
+ * (size bytes), *tok the change token read before the copy: 0, or
+ * FS_LOCKED as fs_peek_render(). fs_peek_token(): the token now (0, or
+ * FS_LOCKED when it cannot be read). */
+int fs_peek_copy(struct fs_inst *in, void *data, size_t size, uint64_t *tok);
+int fs_peek_token(struct fs_inst *in, uint64_t *tok);
+
 /* Node n's text (not .status) rendered without a lock when in is native
  * (peek.c): 0 with *len and *meta filled as fs_attr_render() fills them,
  * or FS_LOCKED: a compat instance, a live writer's long section, a file to

@@ -96,3 +96,33 @@ int fs_peek_render(struct fs_inst *in, const struct fs_node *n, char *buf, size_
 	atomic_store_explicit(&in->stamp, ts, memory_order_relaxed);
 	return 0;
 }
+
+/* See fs.h. */
+int fs_peek_copy(struct fs_inst *in, void *data, size_t size, uint64_t *tok)
+{
+	unsigned gen;
+	ipm_map *m;
+	int rc = FS_LOCKED;
+
+	if (fs_map_get(in, &m, &gen) < 0)
+		return FS_LOCKED;
+	if (ipm_map_native(m) == 1 && ipm_map_changes(m, tok) == 0 &&
+	    ipm_map_peek(m, 0, data, size) == 0)
+		rc = 0;
+	fs_map_put(in, m, gen);
+	return rc;
+}
+
+/* See fs.h. */
+int fs_peek_token(struct fs_inst *in, uint64_t *tok)
+{
+	unsigned gen;
+	ipm_map *m;
+	int rc;
+
+	if (fs_map_get(in, &m, &gen) < 0)
+		return FS_LOCKED;
+	rc = ipm_map_changes(m, tok) == 0 ? 0 : FS_LOCKED;
+	fs_map_put(in, m, gen);
+	return rc;
+}

@@ -64,8 +64,9 @@
  * again after storing the reference, and counts only when the two agree,
  * so a write that ended before the reference was stored moved the token
  * (the render is made again), and one that ends after it is followed by a
- * compare. A read when nobody polls pays one pointer load (file.c,
- * file_render()).
+ * compare. A first poll of a native instance's file does the same with
+ * the file's place in the list (poll_peeked()). A read when nobody polls
+ * pays one pointer load (file.c, file_render()).
  */
 #include <errno.h>
 #include <poll.h>
@@ -92,6 +93,8 @@ struct fs_poll {
 	size_t cap;		    /* bytes at seen */
 	int changed;		    /* the value differs from seen */
 };
+
+#define POLL_PEEK_TRIES 4 /* copies spoilt by moving tokens before p is marked changed */
 
 /* What a regular file reports; sysfs adds POLLERR|POLLPRI on a change. */
 #define FS_POLL_DEFAULT (POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM)
@@ -123,15 +126,77 @@ static void poll_seen(struct fs_poll *p, const char *text, size_t len)
 	p->changed = 0;
 }
 
+/* Puts p in the list with what the file reads as now (cur), compared with
+ * the text it last read (text, or none yet: then cur is its reference). */
+static void poll_insert(struct fs_watch *w, struct fs_poll *p, struct fs_poll **pp,
+			const char *text, size_t len, const char *cur, size_t clen)
+{
+	pthread_mutex_lock(&w->mu);
+	if (text) {
+		poll_seen(p, text, len);
+		p->changed = clen != len || memcmp(cur, text, len);
+	} else {
+		poll_seen(p, cur, clen);
+	}
+	p->next = w->polls;
+	if (p->next)
+		p->next->prev = p;
+	w->polls = p;
+	__atomic_store_n(pp, p, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/*
+ * The first poll of a native instance's file, without a lock (peek.c), so
+ * that it never waits for another process's write lock: p goes into the
+ * list with the compare of a copy, and that counts if the change token
+ * read before the copy has not moved once p is in (see "No change is
+ * missed"). Moved, a write ended that the watcher may have compared without
+ * p: the compare is made again from a new copy, POLL_PEEK_TRIES times, then
+ * p is marked changed (a poller woken for nothing reads the same text and
+ * polls again). 0 with p in the list, or FS_LOCKED with p not in it.
+ */
+static int poll_peeked(struct fs_inst *in, const struct fs_node *n, struct fs_poll *p,
+		       struct fs_poll **pp, const char *text, size_t len, void *data, char *cur)
+{
+	struct fs_watch *w = &in->watch;
+	size_t size = ipm_type_size(in->tree->type);
+	uint64_t tok, now;
+	int tries, clen, listed = 0;
+
+	for (tries = 0; tries < POLL_PEEK_TRIES; tries++) {
+		if (fs_peek_copy(in, data, size, &tok) != 0)
+			break;
+		clen = fs_node_text(in->tree, n, data, cur, p->cap);
+		if (clen < 0)
+			break;
+		if (!listed) {
+			poll_insert(w, p, pp, text, len, cur, (size_t)clen);
+			listed = 1;
+		} else {
+			pthread_mutex_lock(&w->mu);
+			p->changed |= (size_t)clen != p->len || memcmp(cur, p->seen, p->len);
+			pthread_mutex_unlock(&w->mu);
+		}
+		if (fs_peek_token(in, &now) == 0 && now == tok)
+			return 0;
+	}
+	if (!listed)
+		return FS_LOCKED;
+	pthread_mutex_lock(&w->mu);
+	p->changed = 1;
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
 /*
  * The first poll of an open file: its state, compared under a read lock
  * with what the file reads as now, and put in the list under that lock
- * (see "No change is missed").
+ * (see "No change is missed"); a native instance's without a lock.
  */
 static int poll_first(struct fs_inst *in, const struct fs_node *n, struct fs_poll **pp,
 		      const char *text, size_t len)
 {
-	struct fs_watch *w = &in->watch;
 	size_t size = ipm_type_size(in->tree->type);
 	struct fs_poll *p = calloc(1, sizeof(*p));
 	void *data = malloc(size);
@@ -147,6 +212,11 @@ static int poll_first(struct fs_inst *in, const struct fs_node *n, struct fs_pol
 	cur = malloc(p->cap);
 	if (!p->seen || !cur)
 		goto out;
+	rc = poll_peeked(in, n, p, pp, text, len, data, cur);
+	if (rc == 0) {
+		p = NULL;
+		goto out;
+	}
 	rc = fs_acquire(in, 0, &lk);
 	if (rc < 0)
 		goto out; /* FS_PARK too: run again by the waiter */
@@ -156,19 +226,7 @@ static int poll_first(struct fs_inst *in, const struct fs_node *n, struct fs_pol
 		rc = clen < 0 ? clen : 0;
 	}
 	if (rc >= 0) {
-		pthread_mutex_lock(&w->mu);
-		if (text) {
-			poll_seen(p, text, len);
-			p->changed = (size_t)clen != len || memcmp(cur, text, len);
-		} else {
-			poll_seen(p, cur, (size_t)clen);
-		}
-		p->next = w->polls;
-		if (p->next)
-			p->next->prev = p;
-		w->polls = p;
-		__atomic_store_n(pp, p, __ATOMIC_RELEASE);
-		pthread_mutex_unlock(&w->mu);
+		poll_insert(&in->watch, p, pp, text, len, cur, (size_t)clen);
 		p = NULL;
 	}
 	fs_release(in, &lk);

@@ -178,6 +178,14 @@ void ipm_data_ident(ipm_map *m)
 	__atomic_store_n(&m->ino, st.st_ino, __ATOMIC_RELAXED);
 }
 
+uint64_t ipm_data_id(const ipm_map *m)
+{
+	uint64_t id = (uint64_t)__atomic_load_n(&m->ino, __ATOMIC_RELAXED) * 0x9e3779b97f4a7c15u ^
+		      (uint64_t)__atomic_load_n(&m->dev, __ATOMIC_RELAXED);
+
+	return id ? id : 1;
+}
+
 int ipm_data_repaired(ipm_map *m)
 {
 	struct stat st;

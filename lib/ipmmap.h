@@ -429,8 +429,8 @@ ssize_t ipm_values_format(const ipm_type *t, const char *path, const void *data,
  * Parses the lines of text (len bytes, need not be NUL-terminated; the last
  * line may lack its newline) for structure t into v: each value's bytes go
  * to v->bytes at its field's offset, and with v->fields set the field is
- * appended there (the last value wins; a line saying what earlier ones did
- * is skipped, so a union's dump applied back changes nothing). A text may
+ * appended there (the last value wins; a union's line saying what earlier
+ * ones did is skipped, so its dump applied back changes nothing). A text may
  * come in pieces of whole lines, one call each: v->lines and v->n carry on.
  * Returns 0, or on the first bad line -EINVAL (no '=', not a leaf of t, a
  * bad escape, a NUL byte, or a value that is not of the type), -ERANGE (out

@@ -354,14 +354,40 @@ static size_t needed(const struct ipm_field *f, const unsigned char *src)
 	return f->size;
 }
 
+/* Whether the leaf at path name of t lies inside a union: only there do
+ * two different fields write the same bytes. A prefix at each '.' and '['
+ * is resolved (name is cut there for a moment). */
+static int in_union(const ipm_type *t, char *name)
+{
+	if (ipm_type_is_union(t))
+		return 1;
+	for (char *p = name; *p; p++) {
+		struct ipm_field g;
+		char c = *p;
+		int u;
+
+		if (c != '.' && c != '[')
+			continue;
+		*p = '\0';
+		u = ipm_type_resolve(t, name, &g, NULL) == 0 && ipm_type_is_union(g.type);
+		*p = c;
+		if (u)
+			return 1;
+	}
+	return 0;
+}
+
 /* Whether earlier lines of v write all the bytes f's text depends on. Cheap
  * for a text in the order of the structure: only a field before v->reach
- * can overlap. */
-static int overlaps(const struct ipm_values *v, const struct ipm_field *f)
+ * can overlap. Elsewhere only inside a union, since covered() looks through
+ * every line so far: a field outside any union that a line gives again is
+ * parsed again, to the same bytes. */
+static int overlaps(const ipm_type *t, const struct ipm_values *v, const struct ipm_field *f,
+		    char *name)
 {
 	const unsigned char *src = (const unsigned char *)v->bytes + f->offset;
 
-	return v->fields && f->offset < v->reach &&
+	return v->fields && f->offset < v->reach && in_union(t, name) &&
 	       covered(v, f->offset, f->offset + needed(f, src));
 }
 
@@ -436,7 +462,7 @@ static int parse_line(const ipm_type *t, const struct ipm_values *vs, char *line
 			return ipm_errf(err, -EINVAL, "%s: bad escape (only \\\\, \\n and \\r)",
 					name);
 		vl = (size_t)n;
-		if (overlaps(vs, &f) && says_same(&f, bytes + f.offset, v, vl))
+		if (overlaps(t, vs, &f, name) && says_same(&f, bytes + f.offset, v, vl))
 			return 0;
 		/* ipm_text_parse() takes one newline at the end as the end of
 		 * the text, as a field file's writer sends it: give it one, so
@@ -450,7 +476,7 @@ static int parse_line(const ipm_type *t, const struct ipm_values *vs, char *line
 		vl -= sp;
 		while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
 			vl--;
-		if (overlaps(vs, &f) && says_same(&f, bytes + f.offset, v, vl))
+		if (overlaps(t, vs, &f, name) && says_same(&f, bytes + f.offset, v, vl))
 			return 0;
 	}
 	rc = ipm_text_parse(&f, v, vl, (unsigned char *)bytes + f.offset, why);

@@ -111,14 +111,14 @@ static void mode_keep(ipm_map *m)
 static int dead_get(ipm_map *m, void *ctx)
 {
 	mode_keep(m);
-	*(int *)ctx = ipm_undo_dead(m->lf.undo, m->size);
+	*(int *)ctx = ipm_undo_dead_of(m->lf.undo, m->size, ipm_data_id(m));
 	return 0;
 }
 
 /* The state before a dead writer's section, into the handle's own copy. */
 static int saved_fill(ipm_map *m, void *ctx)
 {
-	int version = ipm_undo_dead(m->lf.undo, m->size);
+	int version = ipm_undo_dead_of(m->lf.undo, m->size, ipm_data_id(m));
 
 	(void)ctx;
 	memcpy(m->saved, m->mapped, m->size);
@@ -151,10 +151,11 @@ static int restore(ipm_map *m, void *ctx)
 	rc = ipm_data_verify(m);
 	if (rc < 0)
 		return rc;
-	if (!ipm_undo_dead(m->lf.undo, m->size))
-		return ipm_undo_restore(m->lf.undo, m->mapped, m->size); /* forgets it */
+	/* One that cannot be applied (another file's) is forgotten, in a
+	 * section all the same: its writer left the count odd, which would
+	 * send every read without a lock to the lock until the next write. */
 	ipm_ctl_wbegin(&m->lf);
-	undone = ipm_undo_restore(m->lf.undo, m->mapped, m->size);
+	undone = ipm_undo_restore(m->lf.undo, m->mapped, m->size, ipm_data_id(m));
 	ipm_ctl_wend(&m->lf);
 	if (undone) {
 		m->undone++;
@@ -207,7 +208,7 @@ static int section_begin(ipm_map *m, void *ctx)
 	ipm_data_uncleared(m);
 	if (!m->lf.undo || !m->lf.rw)
 		return 0;
-	if (ipm_undo_open(m->lf.undo, m->mapped, m->size, &m->sec))
+	if (ipm_undo_open(m->lf.undo, m->mapped, m->size, &m->sec, ipm_data_id(m)))
 		m->undone++;
 	rc = m->sec.raw ? save_all(m, NULL) : 0;
 	if (rc < 0)
@@ -604,7 +605,7 @@ static int report_fill(ipm_map *m, void *ctx)
 	out->last_pid = u->last_pid;
 	/* Under the read lock a dirty record can only be a dead writer's; with
 	 * no lock it may be a live writer's section in progress. */
-	out->pending = m->held == IPM_HELD_READ && ipm_undo_dead(u, m->size);
+	out->pending = m->held == IPM_HELD_READ && ipm_undo_dead_of(u, m->size, ipm_data_id(m));
 	return 0;
 }
 

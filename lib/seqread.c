@@ -182,7 +182,9 @@ static int seq_dead(ipm_map *m, void *ctx)
 
 	if (__atomic_load_n(&c->wseq, __ATOMIC_ACQUIRE) != j->s0)
 		return MOVED;
-	version = m->lf.undo && lockfile_whole(m) ? ipm_undo_dead(m->lf.undo, m->size) : 0;
+	version = m->lf.undo && lockfile_whole(m)
+		      ? ipm_undo_dead_of(m->lf.undo, m->size, ipm_data_id(m))
+		      : 0;
 	if (!version)
 		return IPM_SEQ_LOCK;
 	racy_copy(j->buf, m->mapped + j->off, j->n);

@@ -48,6 +48,13 @@
  * header; and it undoes a version 1 section (state 1, version 1's check) as
  * version 1 did, whatever the magic says.
  *
+ * The file. A section saves from one .mmap file, named in the record by
+ * its device and inode (ipm_data_id()). A file renamed over the instance's
+ * after its writer died (`mv new S_.mmap`) never had that section: its
+ * bytes are not the saved ones' file, and the record is forgotten, not put
+ * into it. A record without a name (0: a version 1 section, or one saved
+ * before the name was kept) is applied as before.
+ *
  * The record keeps the library's bookkeeping out of the .mmap file, which
  * stays exactly what Python IPMMAP expects. Python writers keep no record:
  * one that dies mid-update leaves it half written, and a Python write made
@@ -154,6 +161,17 @@ int ipm_undo_dead(const struct ipm_undo *u, size_t size)
 	return 0;
 }
 
+int ipm_undo_dead_of(const struct ipm_undo *u, size_t size, uint64_t file)
+{
+	int version = ipm_undo_dead(u, size);
+	uint64_t of;
+
+	if (version != 2)
+		return version;
+	of = __atomic_load_n(&u->file, __ATOMIC_RELAXED);
+	return !of || of == file ? version : 0;
+}
+
 void ipm_undo_apply(const struct ipm_undo *u, int version, void *data, size_t size)
 {
 	ipm_undo_apply_span(u, version, data, 0, size, size);
@@ -201,13 +219,13 @@ void ipm_undo_apply_span(const struct ipm_undo *u, int version, void *dst, size_
 	}
 }
 
-int ipm_undo_restore(struct ipm_undo *u, void *data, size_t size)
+int ipm_undo_restore(struct ipm_undo *u, void *data, size_t size, uint64_t file)
 {
-	int version = ipm_undo_dead(u, size);
+	int version = ipm_undo_dead_of(u, size, file);
 
 	if (!version) {
-		/* A record of another layout (the file was made anew since)
-		 * or garbage cannot be applied: forget it. */
+		/* A record of another layout or file (the file was made anew
+		 * since) or garbage cannot be applied: forget it. */
 		if (u->state != IPM_UNDO_CLEAN)
 			__atomic_store_n(&u->state, IPM_UNDO_CLEAN, __ATOMIC_RELEASE);
 		return 0;
@@ -220,14 +238,14 @@ int ipm_undo_restore(struct ipm_undo *u, void *data, size_t size)
 	return 1;
 }
 
-int ipm_undo_open(struct ipm_undo *u, void *data, size_t size, struct ipm_section *s)
+int ipm_undo_open(struct ipm_undo *u, void *data, size_t size, struct ipm_section *s, uint64_t file)
 {
 	uint64_t v1 = magic_of(IPM_UNDO_MAGIC_V1);
 	int undone = 0;
 
 	pthread_once(&pid_once, pid_init);
 	if (u->state != IPM_UNDO_CLEAN)
-		undone = ipm_undo_restore(u, data, size);
+		undone = ipm_undo_restore(u, data, size, file);
 	/* A version 1 record is ours from now on: version 1 libraries that
 	 * attach later refuse it. */
 	if (u->magic == v1)
@@ -239,6 +257,7 @@ int ipm_undo_open(struct ipm_undo *u, void *data, size_t size, struct ipm_sectio
 	u->used = 0;
 	u->size = size;
 	u->pid = (int32_t)my_pid;
+	u->file = file;
 	u->check = undo_check(u);
 	/* The empty log is in place before the mark, and the mark before the
 	 * caller saves or writes anything. */

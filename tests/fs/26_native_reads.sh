@@ -2,7 +2,7 @@
 # 26_native_reads.sh - the mount and the CLI read a native instance without
 # a lock: while another process holds its write lock with no section open
 # (fasteners' fcntl.lockf, as a Python peer takes it), a field, .values, a
-# header file and stat of a field answer at once with the last whole values,
+# header file, stat of a field and a first poll() answer at once with the last whole values,
 # and so do `ipmmap get` and `ipmmap dump`; the same reads of a compat
 # instance still wait for the lock. poll() works as before. A C writer setting three fields together
 # in a loop is never seen torn through .values, and is not starved by the
@@ -140,6 +140,15 @@ contains "... the last whole values" "data_int = 7" "$v"
 timeout 5 "$ROOT/$B/ipmmap" -s "$SCHEMA" -m "$MMAP" -l "$LOCKS" watch DemoMmapStructure -t n \
 	data_int >"$T/watch.out" 2>&1
 expect "native: ipmmap watch prints at once (then waits)" "data_int = 7" "$(cat "$T/watch.out")"
+v=$(timeout 10 "$PYTHON" -c '
+import os, select, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.read(fd, 100)
+p = select.poll()
+p.register(fd, select.POLLPRI | select.POLLERR)
+print(p.poll(0))
+' "$N/data_xy/y")
+expect "native: a first poll() answers at once (no change yet)" "0 []" "$? $v"
 release
 expect "a write after the holder let go" 9 "$(ip set DemoMmapStructure -t n data_int 9 &&
 	t cat "$N/data_int")"

@@ -3,7 +3,8 @@
  * by a C manager (seen at the next lock), moved into place by anyone else
  * (seen within the bound of IPM_FOLLOW_MS), waited for (ipm_map_wait()
  * reports it), replaced by a file it cannot map (-EIO until a good one is
- * back), and the crash recovery of an editor's open and of ipm_map_recover().
+ * back), and the crash recovery of an editor's open and of ipm_map_recover();
+ * a dead writer's record is never put into a file that replaced its own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -268,6 +269,73 @@ static void recover_call(void **state)
 	ipm_map_free(e);
 }
 
+/*
+ * A writer killed inside its section, then its file replaced by `mv new
+ * S_.mmap`: the record holds the old file's bytes and must not be put into
+ * the new one, neither by a reader (locked, or lock-free on a native
+ * instance) nor by the next writer. Handles opened after the rename map
+ * the new file at once.
+ */
+static void record_stays_with_its_file(struct fix *f)
+{
+	ipm_map *r, *e;
+	struct ipm_field fb;
+
+	set_a(f->u.m, 4);
+	die_in_section(f);
+	mv_new(f->path, SIZE, 7);
+	r = unit_inst_handle(&f->u, IPM_READER, 0);
+	assert_int_equal(get_a(r), 7);
+	e = unit_inst_handle(&f->u, IPM_EDITOR, 0);
+	assert_int_equal(ipm_map_resolve(e, "b", &fb), 0);
+	assert_int_equal(ipm_set_i64(e, &fb, 1), 0);
+	assert_int_equal(file_a(f->path), 7);
+	assert_int_equal(get_a(r), 7);
+	assert_int_equal(get_a(e), 7);
+	ipm_map_free(e);
+	ipm_map_free(r);
+}
+
+static void record_not_into_new_file(void **state)
+{
+	record_stays_with_its_file(*state);
+}
+
+static void go_native(struct fix *f)
+{
+	f->u.opts.flags = IPM_NATIVE | IPM_FORCE;
+	ipm_map_close(f->u.m);
+	assert_int_equal(ipm_map_open(f->u.m, "S", "", IPM_MANAGER, &f->u.opts), 0);
+	f->u.opts.flags = 0;
+}
+
+static void record_not_into_new_file_native(void **state)
+{
+	go_native(*state);
+	record_stays_with_its_file(*state);
+}
+
+/* The record of a replaced file, forgotten by an editor's open, leaves no
+ * odd count behind: reads of the new file take no lock again at once. */
+static void forgotten_record_reads_free(void **state)
+{
+	struct fix *f = *state;
+	ipm_map *e, *r;
+	int32_t a = -1;
+
+	go_native(f);
+	set_a(f->u.m, 4);
+	die_in_section(f);
+	mv_new(f->path, SIZE, 7);
+	e = unit_inst_handle(&f->u, IPM_EDITOR, 0); /* forgets the record */
+	r = unit_inst_handle(&f->u, IPM_READER, 0);
+	assert_int_equal(get_a(r), 7);
+	assert_int_equal(ipm_map_peek(r, OFF_A, &a, sizeof(a)), 0);
+	assert_int_equal(a, 7);
+	ipm_map_free(r);
+	ipm_map_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +345,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(bad_replacement_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(editor_open_undoes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(recover_call, setup, teardown),
+	    cmocka_unit_test_setup_teardown(record_not_into_new_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(record_not_into_new_file_native, setup, teardown),
+	    cmocka_unit_test_setup_teardown(forgotten_record_reads_free, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
