@@ -355,6 +355,11 @@ static int fail_too_deep(struct ipm_load *ld, const struct ipm_type *t)
 static int check_bits(struct ipm_load *ld, const struct ipm_type *t,
 		      const struct ipm_pfield *pf, const struct ipm_type *ft)
 {
+	if (ft->kind == IPM_BOOL) /* ctypes 3.11 reads and writes the whole byte */
+		return ipm_load_fail(ld, -EINVAL, pf->line,
+				     "bit field '%s' of bool is not supported: ctypes stores it as "
+				     "a whole byte, over its neighbours",
+				     pf->name);
 	if (ft->kind > IPM_UINT64)
 		return ipm_load_fail(ld, -EINVAL, pf->line,
 				     "bit field '%s' must be an integer type, not '%s'", pf->name,

@@ -87,7 +87,7 @@ static int check_name(struct ipm_load *ld, const char *what, const char *name, b
 				     "%s name '%s' is too long (more than %d characters)", what,
 				     name, IPM_NAME_MAX);
 	if (type && (ipm_scalar_by_name(name) || ipm_text_width(name) || !strcmp(name, "Union") ||
-		     endian_base(name)))
+		     !strcmp(name, "Structure") || endian_base(name)))
 		return ipm_load_fail(ld, -EINVAL, ld->lineno, "bad %s name '%s': a built-in type",
 				     what, name);
 	if (is_c_keyword(name))
@@ -157,8 +157,8 @@ static int open_section(struct ipm_load *ld, char *p)
 		    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? "little endian" : "big endian");
 	if (base && endian_base(base) == 2)
 		base = "Union";
-	else if (base && endian_base(base) == 1)
-		base = NULL;
+	else if (base && (endian_base(base) == 1 || !strcmp(base, "Structure")))
+		base = NULL; /* [Name : Structure], as Python writes it: no base */
 	if (base && strcmp(base, "Union") && check_name(ld, "base structure", base, true))
 		return ld->code;
 	old = ipm_load_find_struct(ld, name, &dup);

@@ -41,7 +41,7 @@ c_bool c_char wchar c_wchar longdouble c_longdouble
 auto break case const continue default do else enum extern for goto if
 inline int long register restrict return short signed sizeof static struct switch
 typedef union unsigned void volatile while _Bool _Complex _Imaginary _Alignas _Alignof
-_Atomic _Generic _Noreturn _Static_assert _Thread_local true false Union""".split())
+_Atomic _Generic _Noreturn _Static_assert _Thread_local true false Union Structure""".split())
 
 _NATIVE = "__ctype_le__" if sys.byteorder == "little" else "__ctype_be__"
 

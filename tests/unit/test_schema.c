@@ -184,12 +184,21 @@ static void test_forward(void **state)
 }
 
 /* ctypes' LittleEndianStructure and LittleEndianUnion are Structure and
- * Union on a little-endian host: the schema takes them so. */
+ * Union on a little-endian host: the schema takes them so. "Structure"
+ * itself, as written in Python, is a plain structure, and no one's name. */
 static void test_host_endian(void **state)
 {
 	ipm_schema *s = demo();
+	char err[IPM_ERRLEN];
 
 	(void)state;
+	load_ok(s, "[P : Structure]\na = int8\nb = int32\n");
+	assert_int_equal(ipm_type_size(ipm_schema_find(s, "P")), 8);
+	assert_null(ipm_type_base(ipm_schema_find(s, "P")));
+	assert_false(ipm_type_is_union(ipm_schema_find(s, "P")));
+	assert_true(ipm_schema_load_string(s, "[Structure]\na = int8\n", "x.ini") < 0);
+	snprintf(err, sizeof(err), "%s", ipm_schema_errmsg(s));
+	assert_string_equal(err, "x.ini:1: bad structure name 'Structure': a built-in type");
 	if (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__) {
 		ipm_schema_free(s);
 		skip();
@@ -746,6 +755,7 @@ int main(void)
 	    ERR("err_bits_missing.ini", "2: missing bit field width in 'c_int :'"),
 	    ERR("err_bits_over64.ini", "2: bit field width 65 in 'c_int : 65' is more than 64"),
 	    ERR("err_bits_wide.ini", "2: bit field 'flags' has 9 bits, more than its type's 8"),
+	    ERR("err_bits_bool.ini", "2: bit field 'ready' of bool is not supported: ctypes stores it as a whole byte, over its neighbours"),
 	    ERR("err_bits_double.ini", "3: bit field 'd' must be an integer type, not 'double'"),
 	    ERR("err_bits_chars.ini", "2: bit field 's' must be an integer type, not 'char[4]'"),
 	    ERR("err_bits_struct.ini", "2: bit field 'p' must be an integer type, not 'Point2D'"),
