@@ -96,7 +96,7 @@ static void test_textlen(void **state)
 		memcpy(bytes + f.offset, &b, sizeof(b));
 		snprintf(p, sizeof(p), "q[%zu].s", i);
 		assert_int_equal(ipm_type_resolve(t, p, &f, NULL), 0);
-		memcpy(bytes + f.offset, "\\\\\\\\\\", 5);
+		memcpy(bytes + f.offset, "\xff\x01\xfe\x7f\x80", 5); /* each \xHH */
 	}
 	assert_int_equal(ipm_type_resolve(t, "m", &f, NULL), 0);
 	memset(bytes + f.offset, 0x80, f.size); /* -128 */
@@ -263,6 +263,44 @@ static int parse(const ipm_type *t, const char *text, unsigned char *bytes,
 	return ipm_values_parse(t, text, strlen(text), v, msg);
 }
 
+/* A char[N] holds bytes, as ctypes' c_char * N: what is not UTF-8 and what
+ * would drive a terminal is written \xHH, and read back as the same bytes,
+ * so a dump of what a Python peer stored goes back as it is. Literal text
+ * must still be UTF-8; an escape may not make a NUL. */
+static void test_binary_strings(void **state)
+{
+	ipm_schema *sc = unit_schema(schema_text, "s.ini");
+	const ipm_type *t = ipm_schema_find(sc, "S");
+	unsigned char bytes[128], back[128];
+	struct ipm_field fields[8], f;
+	struct ipm_values v;
+	char buf[1024], msg[IPM_ERRLEN];
+	ssize_t n;
+
+	(void)state;
+	fill(t, bytes, 1, "\xff\x1b[2J\xc3\xa9\x7f", 0);
+	assert_int_equal(ipm_type_resolve(t, "s", &f, NULL), 0);
+	n = ipm_values_format(t, "s", bytes, buf, sizeof(buf));
+	assert_string_equal(buf, "s = \\xff\\x1b[2J\xc3\xa9\\x7f\n");
+	assert_int_equal(parse(t, buf, back, fields, &v, msg), 0);
+	assert_int_equal(v.n, 1);
+	assert_memory_equal(back + f.offset, bytes + f.offset, f.size);
+	assert_int_equal(parse(t, "s = \\x41\\x62\n", back, fields, &v, msg), 0);
+	assert_memory_equal(back + f.offset, "Ab\0\0\0\0\0\0", 8);
+	assert_int_equal(parse(t, "s = \xff\n", back, fields, &v, msg), -EINVAL);
+	assert_string_equal(msg, "in.txt:1: s: text is not valid UTF-8 at offset 0");
+	assert_int_equal(parse(t, "s = a\\x00\n", back, fields, &v, msg), -EINVAL);
+	assert_string_equal(msg, "in.txt:1: s: text has a NUL byte at offset 1");
+	assert_int_equal(parse(t, "s = \\xZZ\n", back, fields, &v, msg), -EINVAL);
+	assert_string_equal(msg, "in.txt:1: s: bad escape (only \\\\, \\n, \\r and \\xHH)");
+	assert_int_equal(parse(t, "s = \\x4\n", back, fields, &v, msg), -EINVAL);
+	assert_int_equal(parse(t, "s = \\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\n", back, fields,
+			       &v, msg), -ERANGE);
+	assert_string_equal(msg, "in.txt:1: s: text of 9 bytes too long for char[8]");
+	(void)n;
+	ipm_schema_free(sc);
+}
+
 static void test_parse(void **state)
 {
 	ipm_schema *sc = unit_schema(schema_text, "s.ini");
@@ -392,6 +430,7 @@ int main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_apply),
 		cmocka_unit_test(test_union_round_trip),
+		cmocka_unit_test(test_binary_strings),
 		cmocka_unit_test(test_reversed_order_linear),
 	};
 
