@@ -224,6 +224,9 @@ void ipm_store_ldouble(void *p, long double v);
 /* The UTF-8 bytes of UTF-32 code unit c into out: 1 to 4, or U+FFFD's 3
  * for a unit that is no character (a surrogate, above U+10FFFF) (value.c). */
 size_t ipm_utf8_put(uint32_t c, char out[4]);
+/* Offset of the first byte of s that is not well-formed UTF-8 (RFC 3629: no
+ * overlongs, no surrogates, nothing above U+10FFFF), or n. */
+size_t ipm_utf8_bad(const unsigned char *s, size_t n);
 
 /* UTF-8 text (n bytes, need not be NUL-terminated, no newline taken off)
  * into the count code units at dst, the rest zero (dst NULL: only check):

@@ -61,20 +61,32 @@ static void put_path(struct out *w, const struct step *st, size_t at)
 	put(w, st->name, strlen(st->name));
 }
 
-/* A string's bytes up to its first NUL, with \, newline and CR escaped so
- * that the value stays on its line. */
+/* A string's bytes up to its first NUL, so that the value stays on its
+ * line and can drive no terminal: a backslash, newline and CR are written
+ * \\, \n and \r; other control bytes and bytes that are not UTF-8 (a
+ * c_char * N holds any bytes) \xHH; the rest as they are. */
 static void put_escaped(struct out *w, const char *s, size_t n)
 {
+	static const char hex[] = "0123456789abcdef";
 	size_t from = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		const char *esc = s[i] == '\\' ? "\\\\" : s[i] == '\n' ? "\\n" : s[i] == '\r' ? "\\r" : NULL;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t k = c < 0xc0 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+		char x[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+		const char *esc = c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : NULL;
 
-		if (!esc)
+		if (c >= 0x80 && k <= n - i && ipm_utf8_bad((const unsigned char *)s + i, k) == k) {
+			i += k; /* a whole character */
 			continue;
+		}
+		if (!esc && c >= 0x20 && c < 0x7f) {
+			i++;
+			continue;
+		}
 		put(w, s + from, i - from);
-		put(w, esc, 2);
-		from = i + 1;
+		put(w, esc ? esc : x, esc ? 2 : 4);
+		from = ++i;
 	}
 	put(w, s + from, n - from);
 }
@@ -248,11 +260,11 @@ static struct span span_of(const ipm_type *t)
 		s.base = sat_add(sat_mul(c.base, ipm_type_count(t)),
 				 sat_mul(c.leaves, index_bytes(ipm_type_count(t))));
 		return s;
-	case IPM_STRING: /* " = ", every byte escaped, newline */
+	case IPM_STRING: /* " = ", every byte escaped (\xHH), newline */
 		s.leaves = 1;
-		s.base = sat_add(4, sat_mul(2, ipm_type_size(t)));
+		s.base = sat_add(4, sat_mul(4, ipm_type_size(t)));
 		return s;
-	case IPM_WSTRING: /* each of 4 bytes: at most 4 of UTF-8 or 2 escaped */
+	case IPM_WSTRING: /* each of 4 bytes: at most 4 of UTF-8 or escaped */
 		s.leaves = 1;
 		s.base = sat_add(4, ipm_type_size(t));
 		return s;
@@ -283,6 +295,14 @@ size_t ipm_values_textlen(const ipm_type *t, const char *path)
 /* Parsing                                                                   */
 /* ------------------------------------------------------------------------ */
 
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
 /* A string's value unescaped in place: its new length, or -EINVAL. */
 static long unescape(char *v, size_t n)
 {
@@ -297,12 +317,33 @@ static long unescape(char *v, size_t n)
 				c = '\n';
 			else if (c == 'r')
 				c = '\r';
-			else if (c != '\\')
+			else if (c == 'x' && n - i > 2 && hexval(v[i + 1]) >= 0 &&
+				 hexval(v[i + 2]) >= 0) {
+				c = (char)(hexval(v[i + 1]) << 4 | hexval(v[i + 2]));
+				i += 2;
+			} else if (c != '\\')
 				return -EINVAL;
 		}
 		v[o++] = c;
 	}
 	return (long)o;
+}
+
+/* A char[N]'s unescaped bytes into dst: any bytes but NUL (its literal
+ * text was checked to be UTF-8 before unescaping), NUL padded. */
+static int put_bytes(const struct ipm_field *f, const char *v, size_t n, void *dst, char *err)
+{
+	const char *nul = memchr(v, '\0', n);
+
+	if (n > f->size)
+		return ipm_errf(err, -ERANGE, "text of %zu bytes too long for char[%zu]", n,
+				f->size);
+	if (nul)
+		return ipm_errf(err, -EINVAL, "text has a NUL byte at offset %zu",
+				(size_t)(nul - v));
+	memcpy(dst, v, n);
+	memset((char *)dst + n, 0, f->size - n);
+	return 0;
 }
 
 /* Whether f lies in the header of t (its first field, if t is mappable). */
@@ -452,15 +493,20 @@ static int parse_line(const ipm_type *t, const struct ipm_values *vs, char *line
 	vl = len - (size_t)(v - line);
 	if (ipm_kind_text(f.kind)) {
 		long n;
+		size_t bad;
 
 		if (*v == ' ') {
 			v++;
 			vl--;
 		}
+		bad = ipm_utf8_bad((const unsigned char *)v, vl);
+		if (bad < vl) /* escapes are ASCII: only literal text is looked at */
+			return ipm_errf(err, -EINVAL, "%s: text is not valid UTF-8 at offset %zu",
+					name, bad);
 		n = unescape(v, vl);
 		if (n < 0)
-			return ipm_errf(err, -EINVAL, "%s: bad escape (only \\\\, \\n and \\r)",
-					name);
+			return ipm_errf(err, -EINVAL,
+					"%s: bad escape (only \\\\, \\n, \\r and \\xHH)", name);
 		vl = (size_t)n;
 		if (overlaps(t, vs, &f, name) && says_same(&f, bytes + f.offset, v, vl))
 			return 0;
@@ -468,7 +514,8 @@ static int parse_line(const ipm_type *t, const struct ipm_values *vs, char *line
 		 * the text, as a field file's writer sends it: give it one, so
 		 * that a string's own last newline ("a\\n") is kept. v[vl] is
 		 * the line's NUL or a byte the unescaping freed. */
-		v[vl++] = '\n';
+		if (f.kind != IPM_STRING)
+			v[vl++] = '\n';
 	} else {
 		size_t sp = strspn(v, " \t");
 
@@ -479,7 +526,10 @@ static int parse_line(const ipm_type *t, const struct ipm_values *vs, char *line
 		if (overlaps(t, vs, &f, name) && says_same(&f, bytes + f.offset, v, vl))
 			return 0;
 	}
-	rc = ipm_text_parse(&f, v, vl, (unsigned char *)bytes + f.offset, why);
+	if (f.kind == IPM_STRING)
+		rc = put_bytes(&f, v, vl, bytes + f.offset, why);
+	else
+		rc = ipm_text_parse(&f, v, vl, (unsigned char *)bytes + f.offset, why);
 	if (rc < 0)
 		return ipm_errf(err, rc, "%s: %s", name, why);
 	if (in_header(t, &f))

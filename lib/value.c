@@ -476,9 +476,8 @@ static int format_dec(const struct dec *rr, char *t, int o)
 /* Strings                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Offset of the first byte that is not well-formed UTF-8 (RFC 3629: no
- * overlongs, no surrogates, nothing above U+10FFFF), or n. */
-static size_t utf8_bad(const unsigned char *s, size_t n)
+/* See ipmmap_i.h. */
+size_t ipm_utf8_bad(const unsigned char *s, size_t n)
 {
 	size_t i = 0;
 
@@ -533,7 +532,7 @@ static int parse_string(size_t cap, const char *s, size_t n, void *dst, char *er
 	if (nul)
 		return ipm_errf(err, -EINVAL, "text has a NUL byte at offset %zu",
 				(size_t)(nul - s));
-	bad = utf8_bad((const unsigned char *)s, n);
+	bad = ipm_utf8_bad((const unsigned char *)s, n);
 	if (bad < n)
 		return ipm_errf(err, -EINVAL, "text is not valid UTF-8 at offset %zu", bad);
 	memcpy(dst, s, n);
@@ -615,7 +614,7 @@ int ipm_wtext_parse(size_t count, const char *s, size_t n, void *dst, char *err)
 	if (nul)
 		return ipm_errf(err, -EINVAL, "text has a NUL byte at offset %zu",
 				(size_t)(nul - s));
-	bad = utf8_bad(u, n);
+	bad = ipm_utf8_bad(u, n);
 	if (bad < n)
 		return ipm_errf(err, -EINVAL, "text is not valid UTF-8 at offset %zu", bad);
 	for (i = 0; i < n; i++)

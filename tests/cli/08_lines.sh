@@ -55,10 +55,34 @@ is "the message names file, line and field" "ipmmap: bad.txt:2: data_xy.x: 'abc'
 	"$(cat err.txt)"
 is "nothing written when one line is bad" "$before" "$(md5sum <.mmap/DemoMmapStructure_.mmap)"
 printf 'data_string = a\\tb\n' | run set DemoMmapStructure - 2>err.txt
-is "a bad escape is refused" "ipmmap: <stdin>:1: data_string: bad escape (only \\\\, \\n and \\r)" \
+is "a bad escape is refused" "ipmmap: <stdin>:1: data_string: bad escape (only \\\\, \\n, \\r and \\xHH)" \
 	"$(cat err.txt)"
 run set DemoMmapStructure nosuch.txt 2>err.txt
 is "a missing file fails" "ipmmap: cannot open nosuch.txt: No such file or directory" "$(cat err.txt)"
+
+# A c_char array holds bytes (ctypes' c_char * N): what is not UTF-8, and
+# control bytes, are written \xHH and read back as the same bytes, so the
+# dump of a union whose double shares a char[8] goes back as it is.
+cat >r.ini <<'INI'
+[R : Union]
+raw = c_char * 8
+d = c_double
+[X]
+header = MmapStructureHeader
+r = R
+INI
+"$IPMMAP" -s r.ini create X >/dev/null || no "create X"
+"$IPMMAP" -s r.ini set X r.d 0.1 || no "set r.d"
+"$IPMMAP" -s r.ini dump X >x.txt
+is "bytes that are not text are escaped" 'r.raw = \x9a\x99\x99\x99\x99\x99\xb9?' \
+	"$(grep '^r.raw ' x.txt)"
+cp .mmap/X_.mmap before.bin
+"$IPMMAP" -s r.ini set X x.txt 2>err.txt || no "set X x.txt: $(cat err.txt)"
+is "the dump goes back byte for byte (after the header)" \
+	"$(tail -c +17 before.bin | od -An -tx1)" "$(tail -c +17 .mmap/X_.mmap | od -An -tx1)"
+printf 'r.raw = \\x1b[2J\\x07\n' | "$IPMMAP" -s r.ini set X - || no "set escaped control bytes"
+is "control bytes stored, and escaped again" 'r.raw = \x1b[2J\x07' \
+	"$("$IPMMAP" -s r.ini dump X | grep '^r.raw ')"
 
 # watch prints the same escaped lines.
 "$IPMMAP" -s "$S" -n 1 watch DemoMmapStructure data_string >w.out 2>&1 &

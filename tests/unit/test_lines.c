@@ -341,7 +341,7 @@ static void test_parse(void **state)
 	assert_contains(msg, "in.txt:1: ");
 	assert_contains(msg, "q");
 	assert_int_equal(parse(t, "s = a\\tb\n", bytes, fields, &v, msg), -EINVAL);
-	assert_string_equal(msg, "in.txt:1: s: bad escape (only \\\\, \\n and \\r)");
+	assert_string_equal(msg, "in.txt:1: s: bad escape (only \\\\, \\n, \\r and \\xHH)");
 	assert_int_equal(parse(t, "s = a\\\n", bytes, fields, &v, msg), -EINVAL);
 	assert_int_equal(parse(t, "b = 1\nn = 300000000000\n", bytes, fields, &v, msg), -ERANGE);
 	assert_contains(msg, "in.txt:2: n: ");
