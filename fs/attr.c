@@ -28,6 +28,11 @@
  *     the instance's watcher (poll.c) looks at its change token every
  *     FS_WATCH_ATTR_MS while any is kept: a snapshot of an older state is
  *     dropped from the kernel (fuse_lowlevel_notify_inval_inode());
+ *     its text is kept too if not longer than FS_SNAP_TEXT (4 MiB) and
+ *     the long ones (over 64 KiB) all fit FS_SNAP_BUDGET (32 MiB), so the
+ *     memory stays bounded whatever a local user stats (struct
+ *     attr_snaps); a text that does not fit is not kept, so its open
+ *     cannot be primed with it (tar may then say "file changed");
  *   - a write through the mount drops those of every file of the instance
  *     at once (the kernel drops the written file's size and times itself);
  *   - an open the kernel may answer fstat for from a kept snapshot is
@@ -59,11 +64,13 @@
 
 #include "fs.h"
 
-#define FS_TIMEOUT 86400.0  /* the root never changes while mounted */
-#define FS_DIR_TIMEOUT 1.0  /* a directory's mode and times */
-#define FS_ATTR_SHORT 0.001 /* a file's size and times: one clock tick */
-#define FS_SNAPS 256	    /* snapshots kept: a hash table of inodes */
-#define FS_SNAP_TEXT 65536  /* longest text a snapshot keeps */
+#define FS_TIMEOUT 86400.0	   /* the root never changes while mounted */
+#define FS_DIR_TIMEOUT 1.0	   /* a directory's mode and times */
+#define FS_ATTR_SHORT 0.001	   /* a file's size and times: one clock tick */
+#define FS_SNAPS 256		   /* snapshots kept: a hash table of inodes */
+#define FS_SNAP_SMALL 65536	   /* a text buffer up to this stays with its slot */
+#define FS_SNAP_TEXT (4u << 20)	   /* longest text a snapshot keeps */
+#define FS_SNAP_BUDGET (32u << 20) /* all buffers over FS_SNAP_SMALL, in all */
 
 /* The last attributes replied for one inode with a timeout: what the kernel
  * may answer stat and an open's permission check with, until FS_SNAP_NS
@@ -72,39 +79,107 @@ struct attr_snap {
 	fuse_ino_t ino;		 /* the inode; 0: free */
 	int64_t at;		 /* CLOCK_MONOTONIC_COARSE ns of the reply */
 	struct fs_snapmeta meta; /* what the text was rendered from */
-	char *text;		 /* the text, if not longer than FS_SNAP_TEXT */
-	size_t len;		 /* its length */
+	char *text;		 /* the text, if it fits (attr_room()) */
+	size_t len;		 /* its length, kept or not */
 	size_t cap;		 /* bytes at text */
 	int hastext;		 /* text holds it */
 	int kdrop;		 /* written through the mount: the kernel dropped
 				    size and times itself, the watcher leaves it */
 };
 
+/* The snapshots (fs->snaps). Buffers up to FS_SNAP_SMALL stay with their
+ * slot, as many as there are slots (16 MiB at most); longer ones, for texts
+ * up to FS_SNAP_TEXT, are counted in big and never hold more than
+ * FS_SNAP_BUDGET together, whatever a local user stats: a text that does
+ * not fit is not kept (its open is not primed, see fs_attr_open()). */
+struct attr_snaps {
+	size_t big; /* bytes in buffers over FS_SNAP_SMALL, under snap_mu */
+	struct attr_snap slot[FS_SNAPS];
+};
+
 /* See fs.h. */
 int fs_attr_init(struct fs *fs)
 {
 	pthread_mutex_init(&fs->snap_mu, NULL);
-	fs->snaps = calloc(FS_SNAPS, sizeof(struct attr_snap));
+	fs->snaps = calloc(1, sizeof(struct attr_snaps));
 	return fs->snaps ? 0 : -ENOMEM;
 }
 
 /* See fs.h. */
 void fs_attr_fini(struct fs *fs)
 {
-	struct attr_snap *s = fs->snaps;
+	struct attr_snaps *t = fs->snaps;
 
-	for (size_t i = 0; s && i < FS_SNAPS; i++)
-		free(s[i].text);
+	for (size_t i = 0; t && i < FS_SNAPS; i++)
+		free(t->slot[i].text);
 	free(fs->snaps);
 	fs->snaps = NULL;
 	pthread_mutex_destroy(&fs->snap_mu);
+}
+
+static struct attr_snap *attr_slots(struct fs *fs)
+{
+	return ((struct attr_snaps *)fs->snaps)->slot;
 }
 
 static struct attr_snap *attr_slot(struct fs *fs, fuse_ino_t ino)
 {
 	uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15u;
 
-	return &((struct attr_snap *)fs->snaps)[(h >> 32) % FS_SNAPS];
+	return &attr_slots(fs)[(h >> 32) % FS_SNAPS];
+}
+
+/* Frees s's buffer if it is a big one (under snap_mu). */
+static void attr_unbig(struct attr_snaps *t, struct attr_snap *s)
+{
+	if (s->cap <= FS_SNAP_SMALL)
+		return;
+	t->big -= s->cap;
+	free(s->text);
+	s->text = NULL;
+	s->cap = 0;
+	s->hastext = 0;
+}
+
+/* Whether s (under snap_mu) has room for a text of len bytes, made if the
+ * budget allows: the big buffers of snapshots that are no longer fresh or
+ * hold no text are freed for it first. */
+static int attr_room(struct attr_snaps *t, struct attr_snap *s, size_t len, int64_t now)
+{
+	size_t want = len;
+	char *b;
+
+	if (s->cap > FS_SNAP_SMALL && len <= FS_SNAP_SMALL)
+		attr_unbig(t, s); /* give the budget back */
+	if (len <= s->cap)
+		return 1;
+	if (len > FS_SNAP_TEXT) {
+		attr_unbig(t, s);
+		return 0;
+	}
+	if (len > FS_SNAP_SMALL) {
+		/* Rounded up: a text that grows by a byte needs no new one. */
+		want = (len + FS_SNAP_SMALL - 1) / FS_SNAP_SMALL * FS_SNAP_SMALL;
+		attr_unbig(t, s);
+		for (size_t i = 0; i < FS_SNAPS && t->big + want > FS_SNAP_BUDGET; i++) {
+			struct attr_snap *o = &t->slot[i];
+
+			if (o != s && (!o->hastext || now - o->at >= FS_SNAP_NS))
+				attr_unbig(t, o);
+		}
+		if (t->big + want > FS_SNAP_BUDGET)
+			return 0;
+	}
+	/* Nothing in it is kept: no copy as realloc() would make. */
+	b = malloc(want);
+	if (!b)
+		return 0;
+	free(s->text);
+	s->text = b;
+	s->cap = want;
+	if (want > FS_SNAP_SMALL)
+		t->big += want;
+	return 1;
 }
 
 /* The kernel may now keep the attributes of ino, made from text: kept. */
@@ -119,19 +194,11 @@ static void attr_keep(struct fs *fs, fuse_ino_t ino, const char *text, size_t le
 	s->ino = ino;
 	s->at = fs_now();
 	s->meta = *meta;
+	s->len = len;
 	s->hastext = 0;
 	s->kdrop = 0;
-	if (len <= FS_SNAP_TEXT && len > s->cap) {
-		char *b = realloc(s->text, len);
-
-		if (b) {
-			s->text = b;
-			s->cap = len;
-		}
-	}
-	if (len <= s->cap) {
+	if (attr_room(fs->snaps, s, len, s->at)) {
 		memcpy(s->text, text, len);
-		s->len = len;
 		s->hastext = 1;
 	}
 	pthread_mutex_unlock(&fs->snap_mu);
@@ -479,7 +546,7 @@ void fs_attr_open(struct fs *fs, struct fs_inst *in, fuse_ino_t ino, char *buf, 
 /* See fs.h. */
 void fs_attr_changed(struct fs *fs, fuse_ino_t ino, int keep)
 {
-	struct attr_snap *s = fs->snaps;
+	struct attr_snap *s = attr_slots(fs);
 	fuse_ino_t drop[32];
 	size_t nd = 0;
 	int64_t now = fs_now();
@@ -507,7 +574,7 @@ void fs_attr_changed(struct fs *fs, fuse_ino_t ino, int keep)
 /* See fs.h. */
 void fs_attr_stale(struct fs *fs, size_t idx, uint64_t tok, unsigned gen)
 {
-	struct attr_snap *s = fs->snaps;
+	struct attr_snap *s = attr_slots(fs);
 	fuse_ino_t drop[32];
 	size_t nd = 0;
 	int64_t now = fs_now();
