@@ -13,12 +13,18 @@
  * or when the page is written back). A canary in place means the size has
  * not changed since it was set; a missing one sends the handle to fstat(),
  * which decides, and a writable handle that finds the size right sets the
- * canary again and looks once more (ipm_data_verify_slow()). Every IPM_SIZE_RECHECK checks fstat() runs anyway, for filesystems
- * (tmpfs) that keep the tail when a file grows. A structure whose size is a
+ * canary again and looks once more (ipm_data_verify_slow()). Every
+ * IPM_SIZE_RECHECK checks fstat() runs anyway, for filesystems (tmpfs) that
+ * keep the tail when a file grows. A structure whose size is a
  * whole number of pages has no tail: its handles ask fstat() each time.
  *
  * The canary is checked after an access, before its result is given out:
- * a cut that comes between is reported, not served.
+ * a cut that comes between is reported, not served. One instant escapes
+ * it: truncate() sets the new size, then zeroes the page from the cut
+ * upwards, reaching the canary last; a load in between reads zeros with
+ * the canary standing. Only the size tells, and an lseek() after every
+ * access (about 0.1 us, a third of a lock) is more than that instant is
+ * worth: the next access reports the cut (README, "Damaged files").
  */
 #include "ipmmap_i.h"
 

@@ -18,7 +18,8 @@
  * and gives out only what a check passed, from its own buffer, never the
  * mapping. Everything else of a read stays as under the lock: the copy runs
  * under the SIGBUS guard and the size canary is checked after it (fault.c,
- * datafile.c), so a value from a cut file is never returned; a file replaced
+ * datafile.c), so a value from a cut file is not returned (but for the
+ * instant truncate() zeroes the page: datafile.c); a file replaced
  * under the handle (a generation in the control page, or a look at the path
  * once a second, made without a lock) sends the read to the lock path, which
  * follows it (follow.c).
