@@ -5,6 +5,22 @@
 # (which waits at most half a second for a lock), and their tags.
 # `make install` puts it where bash-completion finds it; or source it from
 # ~/.bashrc.
+# Adds the lines of stdin that start with $cur to COMPREPLY, as they are:
+# tags and names come from the files of a shared directory, so they are
+# never expanded, globbed or run, as compgen -W would; quoted for the
+# command line where they need it. awk picks the matches first, at most
+# 5000, so that a huge instance's paths take no longer than its dump.
+_ipmmap_add()
+{
+	local w q
+	while IFS= read -r w; do
+		q=$w
+		[[ $w == *[!A-Za-z0-9_.,:+@%/=[\]-]* ]] && printf -v q '%q' "$w"
+		[[ $w == "$cur"* || $q == "$cur"* ]] && COMPREPLY+=("$q")
+	done < <(P=$cur awk 'length($0) && (index($0, ENVIRON["P"]) == 1 || ENVIRON["P"] ~ /[\\'"'"'"]/) &&
+		n++ < 5000')
+}
+
 _ipmmap()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
@@ -32,8 +48,8 @@ _ipmmap()
 	-s | --schema) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	-m | --mmap-dir | -l | --lock-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	-t | --tag) # the tags of the instances there ("-" is the empty one)
-		COMPREPLY=($(compgen -W "$("$bin" "${dirs[@]}" list 2>/dev/null |
-			awk 'NR > 1 && $2 != "-" { print $2 }')" -- "$cur"))
+		_ipmmap_add < <("$bin" "${dirs[@]}" list 2>/dev/null |
+			sed -nE '1d; s/^[^ ]+ +(.*[^ ]) +[0-9]+  [0-7]{4}  .*/\1/p' | grep -vx -- -)
 		return ;;
 	-w | --timeout | -n | --count) return ;;
 	esac
@@ -58,11 +74,11 @@ _ipmmap()
 	[[ ${#schema[@]} -eq 0 && -n ${IPMMAP_SCHEMA:-} ]] && schema=(-s "$IPMMAP_SCHEMA")
 	if ((${#schema[@]} == 0)); then # the stored definitions of the instances
 		if ((${#args[@]} == 0)); then
-			COMPREPLY=($(compgen -W "$("$bin" "${dirs[@]}" list 2>/dev/null |
-				awk 'NR > 1 && $1 != "?" { print $1 }' | sort -u)" -- "$cur"))
+			_ipmmap_add < <("$bin" "${dirs[@]}" list 2>/dev/null |
+				awk 'NR > 1 && $1 != "?" { print $1 }' | sort -u)
 		else
-			COMPREPLY=($(compgen -W "$("$bin" "${dirs[@]}" "${tag[@]}" -w 500 \
-				dump "${args[0]}" 2>/dev/null | sed -n 's/ = .*//p')" -- "$cur"))
+			_ipmmap_add < <("$bin" "${dirs[@]}" "${tag[@]}" -w 500 \
+				dump "${args[0]}" 2>/dev/null | sed -n 's/ = .*//p')
 		fi
 		return
 	fi

@@ -375,8 +375,9 @@ int ipm_text_parse(const struct ipm_field *f, const char *text, size_t len, void
  * One line per leaf (scalar or string), in layout order: the dotted path,
  * " = ", the value as ipm_text_format() writes it, a newline. In a string,
  * and only there, a backslash, newline and CR are written \\, \n and \r,
- * other control bytes and a char[N]'s bytes that are not UTF-8 \xHH: every
- * value stays on its line, no string forges a line or drives a terminal.
+ * other control bytes (C1's U+0080..U+009F too: \xc2\xHH) and a char[N]'s
+ * bytes that are not UTF-8 \xHH: every value stays on its line, no string
+ * forges a line or drives a terminal.
  *
  * Reading follows inih's conventions: blank and ;/# comment lines skipped,
  * header lines checked and ignored, any bad line refuses the whole text;

@@ -63,8 +63,9 @@ static void put_path(struct out *w, const struct step *st, size_t at)
 
 /* A string's bytes up to its first NUL, so that the value stays on its
  * line and can drive no terminal: a backslash, newline and CR are written
- * \\, \n and \r; other control bytes and bytes that are not UTF-8 (a
- * c_char * N holds any bytes) \xHH; the rest as they are. */
+ * \\, \n and \r; other control bytes, C1 controls (U+0080..U+009F: UTF-8
+ * terminals take U+009B as CSI) and bytes that are not UTF-8 (a c_char * N
+ * holds any bytes) \xHH; the rest as they are. */
 static void put_escaped(struct out *w, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -76,7 +77,8 @@ static void put_escaped(struct out *w, const char *s, size_t n)
 		char x[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
 		const char *esc = c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : NULL;
 
-		if (c >= 0x80 && k <= n - i && ipm_utf8_bad((const unsigned char *)s + i, k) == k) {
+		if (c >= 0x80 && k <= n - i && ipm_utf8_bad((const unsigned char *)s + i, k) == k &&
+		    (c != 0xc2 || (unsigned char)s[i + 1] >= 0xa0)) {
 			i += k; /* a whole character */
 			continue;
 		}
@@ -264,9 +266,9 @@ static struct span span_of(const ipm_type *t)
 		s.leaves = 1;
 		s.base = sat_add(4, sat_mul(4, ipm_type_size(t)));
 		return s;
-	case IPM_WSTRING: /* each of 4 bytes: at most 4 of UTF-8 or escaped */
+	case IPM_WSTRING: /* each of 4 bytes: at most 4 of UTF-8, \xc2\xHH */
 		s.leaves = 1;
-		s.base = sat_add(4, ipm_type_size(t));
+		s.base = sat_add(4, sat_mul(2, ipm_type_size(t)));
 		return s;
 	default:
 		s.leaves = 1;

@@ -96,6 +96,17 @@ if command -v bash >/dev/null; then
 	is "completes them under a tag" "multi_pts.multi_points[23].x multi_pts.multi_points[23].y" \
 		"$(comp ipmmap -t run2 set DemoMmapStructure 'multi_pts.multi_points[23].')"
 	is "completes tags" "run2" "$(comp ipmmap get -t ru)"
+	# A tag is any file name a local user gives in a shared directory:
+	# offered as it is, never expanded, globbed or run by the shell.
+	ipm -s "$S" -t '`touch${IFS}PWNED`' create DemoMmapStructure >/dev/null
+	ipm -s "$S" -t '$(touch${IFS}PWNED2)' create DemoMmapStructure >/dev/null
+	ipm -s "$S" -t 'a b*' create DemoMmapStructure >/dev/null
+	: >ab.txt
+	is "a tag is offered quoted, never run" '\`touch\$\{IFS\}PWNED\`' "$(comp ipmmap get -t '`')"
+	is "a tag with a space and a glob character" 'a\ b\*' "$(comp ipmmap get -t a)"
+	comp ipmmap get -t '' >/dev/null
+	comp ipmmap -t '$(touch${IFS}PWNED2)' get DemoMmapStructure d >/dev/null
+	[ ! -e PWNED ] && [ ! -e PWNED2 ] && ok "completion runs no tag" || no "completion ran a tag"
 	mkdir -p elsewhere
 	is "completes from -m and -l" "" \
 		"$(comp ipmmap -m elsewhere -l elsewhere get Demo)"

@@ -147,6 +147,37 @@ static void test_wide(void **state)
 	ipm_schema_free(sc);
 }
 
+/* C1 controls (U+0080..U+009F) drive a terminal as C0 ones do (U+009B is
+ * CSI): written \xc2\xHH in a char[N] and a wchar[N] alike, read back as
+ * they were; a wchar[N] all of them fits ipm_values_textlen(). */
+static void test_c1(void **state)
+{
+	ipm_schema *sc = unit_schema("[C]\ns = char[4]\nw = c_wchar * 3\n", "c.ini");
+	const ipm_type *t = ipm_schema_find(sc, "C");
+	uint32_t in[3] = {0x9b, 0x85, 0xa0};
+	unsigned char bytes[16] = {0xc2, 0x9b, 'x'}, back[16];
+	struct ipm_values v = {.bytes = back};
+	size_t len = ipm_values_textlen(t, NULL);
+	char buf[256], err[IPM_ERRLEN];
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(ipm_type_size(t), 16);
+	memcpy(bytes + 4, in, sizeof(in));
+	n = ipm_values_format(t, NULL, bytes, buf, sizeof(buf));
+	assert_string_equal(buf, "s = \\xc2\\x9bx\nw = \\xc2\\x9b\\xc2\\x85\xc2\xa0\n");
+	memset(back, 0xa5, sizeof(back));
+	assert_int_equal(ipm_values_parse(t, buf, (size_t)n, &v, err), 0);
+	assert_memory_equal(back, bytes, sizeof(bytes));
+	for (int i = 0; i < 3; i++)
+		in[i] = 0x80 + (uint32_t)i;
+	memcpy(bytes + 4, in, sizeof(in));
+	memset(bytes, 0x80, 4);
+	n = ipm_values_format(t, NULL, bytes, buf, sizeof(buf));
+	assert_true(n > 0 && (size_t)n < len);
+	ipm_schema_free(sc);
+}
+
 /* What ipm_values_format() wrote, applied to the instance it came from,
  * changes nothing, a union's too: its members are lines over the same bytes,
  * and a later member that says what the earlier ones already wrote must not
@@ -427,6 +458,7 @@ int main(void)
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_textlen),
 		cmocka_unit_test(test_wide),
+		cmocka_unit_test(test_c1),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_apply),
 		cmocka_unit_test(test_union_round_trip),
