@@ -60,6 +60,15 @@ is "list: the empty tag" "DemoMmapStructure - 688 0600 compat ok" \
 	"$(grep 'DemoMmapStructure  *- ' list.txt | tr -s ' ')"
 is "list: a tag and a mode" "DemoMmapStructure run2 688 0640 compat ok" \
 	"$(grep ' run2 ' list.txt | tr -s ' ')"
+esc=$(printf 'x\033]0;pwned\007y')
+: >".mmap/DemoMmapStructure_$esc.mmap"
+ipm -s "$S" list >esc.txt 2>&1
+if grep -q "$(printf '\033')" esc.txt || grep -q "$(printf '\007')" esc.txt; then
+	no "list prints a file name's control bytes raw"
+else
+	ok "list shows a file name's control bytes as '?', as ls does"
+fi
+rm -f ".mmap/DemoMmapStructure_$esc.mmap"
 is "list: an instance created --native" "DemoMmapStructure nat 688 0600 native ok" \
 	"$(grep ' nat ' list.txt | tr -s ' ')"
 is "list: a file of the wrong size, no lock file" \
