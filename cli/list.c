@@ -113,6 +113,18 @@ static int is_mmap(const struct dirent *de)
 }
 
 /* See cli.h. */
+
+/* A file name as a terminal may show it: control bytes (C0, DEL, and C1 in
+ * UTF-8) become '?', as ls shows them; any local user may name a file in a
+ * shared directory. */
+static void shown(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			*p = '?', *++p = '?';
+}
 int cli_list(struct cli *c, int argc, char **argv)
 {
 	const char *dir = c->opts.mmap_dir ? c->opts.mmap_dir : IPM_DEFAULT_MMAP_DIR;
@@ -135,6 +147,7 @@ int cli_list(struct cli *c, int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		const char *name = ents[i]->d_name;
 		char base[NAME_MAX + 1], why[IPM_ERRLEN] = "";
+		const char *pe;
 		ipm_schema *own = NULL;
 		const ipm_type *t;
 		struct stat st;
@@ -158,11 +171,13 @@ int cli_list(struct cli *c, int argc, char **argv)
 			state(dirfd, name, t, &st, why, sizeof(why));
 		ipm_schema_free(own);
 		own = NULL;
+		pe = peers(c, base);
+		shown(base);
 		/* An empty tag shows as "-", so that every line has its six
 		 * columns for awk and cut. */
 		printf("%-24.*s %-12s %8lld  %04o  %-7s %s\n", t ? (int)l : 1, t ? base : "?",
 		       t ? (base[l + 1] ? base + l + 1 : "-") : base, (long long)st.st_size,
-		       (unsigned)(st.st_mode & 07777), peers(c, base), why);
+		       (unsigned)(st.st_mode & 07777), pe, why);
 		free(ents[i]);
 	}
 	free(ents);
