@@ -2,17 +2,7 @@
 # 09_pack.sh - "_pack_ = N" and the platform-sized ctypes spellings through
 # the command-line tool: `ipmmap check` gives the sizes and offsets Python
 # ctypes gives, and `ipmmap header` a C header whose static asserts hold.
-set -u
-B=${B:-build}
-PYTHON=${PYTHON:-/usr/bin/python3}
-top=$(pwd)
-IPMMAP="$top/$B/ipmmap"
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-cd "$t" || exit 1
-fails=0
-ok() { printf 'ok - %s\n' "$1"; }
-no() { printf 'not ok - %s\n' "$1"; fails=$((fails + 1)); }
+. "$(pwd)/tests/cli/lib.sh"
 
 cat >p.ini <<'INI'
 [P1]
@@ -34,10 +24,7 @@ p = P2
 m = c_ssize_t
 t = c_time_t
 INI
-"$IPMMAP" -s p.ini check >check.txt 2>&1 || no "check: $(cat check.txt)"
-got=$(awk '/^[A-Za-z]/ { s = $1; sub(":", "", s); print s, $3 } /^ +[0-9]/ { print s "." $4, $1 }' check.txt | sed 's/,$//')
-if [ -x "$PYTHON" ]; then
-	want=$("$PYTHON" - <<'PY'
+cat >classes.py <<'PY'
 import ctypes as c
 class MmapStructureHeader(c.Structure):
     _fields_ = [("header_code", c.c_short), ("time_stamp", c.c_double)]
@@ -50,27 +37,9 @@ class P2(c.Structure):
 class Top(c.Structure):
     _fields_ = [("header", MmapStructureHeader), ("p", P2), ("m", c.c_ssize_t),
                 ("t", getattr(c, "c_time_t", c.c_int64))]
-def leaves(cls, prefix, base):
-    for name, typ in cls._fields_:
-        yield from walk(typ, prefix + name, base + getattr(cls, name).offset)
-def walk(typ, path, off):
-    if issubclass(typ, c.Structure):
-        yield from leaves(typ, path + ".", off)
-    elif issubclass(typ, c.Array) and typ._type_ is not c.c_char:
-        for i in range(typ._length_):
-            yield from walk(typ._type_, f"{path}[{i}]", off + i * c.sizeof(typ._type_))
-    else:
-        yield path, off
-for cls in (MmapStructureHeader, P1, P2, Top):
-    print(cls.__name__, c.sizeof(cls))
-    for path, off in leaves(cls, "", 0):
-        print(f"{cls.__name__}.{path}", off)
 PY
-)
-	if [ "$got" = "$want" ]; then ok "check gives ctypes' sizes and offsets"; else
-		no "check differs from ctypes:"; printf '%s\n' "$got" >got.txt; printf '%s\n' "$want" >want.txt
-		diff want.txt got.txt | sed 's/^/# /'
-	fi
+if [ -x "$PYTHON" ]; then
+	same_layout "check gives ctypes' sizes and offsets" p.ini MmapStructureHeader P1 P2 Top
 else
 	ok "SKIPPED: no python3 for the ctypes comparison"
 fi

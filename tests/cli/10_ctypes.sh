@@ -4,18 +4,7 @@
 # gives ctypes' offsets, values set with `ipmmap set` read back identically
 # through ctypes' from_buffer_copy, and bytes ctypes writes read back through
 # `ipmmap get`; `ipmmap header` compiles with gcc and its static asserts.
-set -u
-B=${B:-build}
-PYTHON=${PYTHON:-/usr/bin/python3}
-top=$(pwd)
-IPMMAP="$top/$B/ipmmap"
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-cd "$t" || exit 1
-fails=0
-ok() { printf 'ok - %s\n' "$1"; }
-no() { printf 'not ok - %s\n' "$1"; fails=$((fails + 1)); }
-is() { if [ "$2" = "$3" ]; then ok "$1"; else no "$1: expected '$2', got '$3'"; fi; }
+. "$(pwd)/tests/cli/lib.sh"
 run() { "$IPMMAP" -s u.ini "$@"; }
 
 cat >u.ini <<'INI'
@@ -51,33 +40,8 @@ class Top(c.Structure):
     _fields_ = [("header", MmapStructureHeader), ("a", c.c_int8), ("n", Num),
                 ("m", Small * 2), ("z", c.c_uint16)]
 PY
-run check >check.txt 2>&1 || no "check: $(cat check.txt)"
-got=$(awk '/^[A-Za-z]/ { s = $1; sub(":", "", s); print s, $3 } /^ +[0-9]/ { print s "." $4, $1 }' check.txt | sed 's/,$//')
 if [ -x "$PYTHON" ]; then
-	want=$("$PYTHON" - <<'PY'
-import ctypes as c
-from classes import *
-def leaves(cls, prefix, base):
-    for name, typ in cls._fields_:
-        yield from walk(typ, prefix + name, base + getattr(cls, name).offset)
-def walk(typ, path, off):
-    if issubclass(typ, (c.Structure, c.Union)):
-        yield from leaves(typ, path + ".", off)
-    elif issubclass(typ, c.Array) and typ._type_ is not c.c_char:
-        for i in range(typ._length_):
-            yield from walk(typ._type_, f"{path}[{i}]", off + i * c.sizeof(typ._type_))
-    else:
-        yield path, off
-for cls in (MmapStructureHeader, Num, Small, Top):
-    print(cls.__name__, c.sizeof(cls))
-    for path, off in leaves(cls, "", 0):
-        print(f"{cls.__name__}.{path}", off)
-PY
-)
-	if [ "$got" = "$want" ]; then ok "check gives ctypes' sizes and offsets of unions"; else
-		no "check differs from ctypes:"; printf '%s\n' "$got" >got.txt; printf '%s\n' "$want" >want.txt
-		diff want.txt got.txt | sed 's/^/# /'
-	fi
+	same_layout "check gives ctypes' sizes and offsets of unions" u.ini MmapStructureHeader Num Small Top
 	run create Top >/dev/null || no "create"
 	run set Top a -3 n.d 1.5 'm[0].q' 72623859790382856 'm[1].c' abcdefghi z 65535 ||
 		no "set union members"

@@ -3,18 +3,7 @@
 # tool, checked through bytes: values `ipmmap set` writes read back through
 # gcc's bit fields (the generated header) and ctypes' (from_buffer_copy), and
 # the reverse; a value one bit too wide is refused and no neighbour moves.
-set -u
-B=${B:-build}
-PYTHON=${PYTHON:-/usr/bin/python3}
-top=$(pwd)
-IPMMAP="$top/$B/ipmmap"
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-cd "$t" || exit 1
-fails=0
-ok() { printf 'ok - %s\n' "$1"; }
-no() { printf 'not ok - %s\n' "$1"; fails=$((fails + 1)); }
-is() { if [ "$2" = "$3" ]; then ok "$1"; else no "$1: expected '$2', got '$3'"; fi; }
+. "$(pwd)/tests/cli/lib.sh"
 run() { "$IPMMAP" -s bf.ini "$@"; }
 
 # Top mixes what gcc packs differently from ctypes before Python 3.13 (a

@@ -6,18 +6,7 @@
 # text is refused with the field's path and changes nothing, dump and
 # `set STRUCT FILE` round-trip, and `ipmmap header` compiles and reads the
 # file in C (uint32_t code units, long double).
-set -u
-B=${B:-build}
-PYTHON=${PYTHON:-/usr/bin/python3}
-top=$(pwd)
-IPMMAP="$top/$B/ipmmap"
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-cd "$t" || exit 1
-fails=0
-ok() { printf 'ok - %s\n' "$1"; }
-no() { printf 'not ok - %s\n' "$1"; fails=$((fails + 1)); }
-is() { if [ "$2" = "$3" ]; then ok "$1"; else no "$1: expected '$2', got '$3'"; fi; }
+. "$(pwd)/tests/cli/lib.sh"
 run() { "$IPMMAP" -s w.ini "$@"; }
 
 cat >w.ini <<'INI'
@@ -56,33 +45,8 @@ class Wide(c.Structure):
                 ("names", c.c_wchar * 4 * 2), ("ld", c.c_longdouble),
                 ("lds", c.c_longdouble * 2), ("m", Mix), ("p", Tight)]
 PY
-run check >check.txt 2>&1 || no "check: $(cat check.txt)"
-got=$(awk '/^[A-Za-z]/ { s = $1; sub(":", "", s); print s, $3 } /^ +[0-9]/ { print s "." $4, $1 }' check.txt | sed 's/,$//')
 if [ -x "$PYTHON" ]; then
-	want=$("$PYTHON" - <<'PY'
-import ctypes as c
-from classes import *
-def leaves(cls, prefix, base):
-    for name, typ in cls._fields_:
-        yield from walk(typ, prefix + name, base + getattr(cls, name).offset)
-def walk(typ, path, off):
-    if issubclass(typ, (c.Structure, c.Union)):
-        yield from leaves(typ, path + ".", off)
-    elif issubclass(typ, c.Array) and typ._type_ not in (c.c_char, c.c_wchar):
-        for i in range(typ._length_):
-            yield from walk(typ._type_, f"{path}[{i}]", off + i * c.sizeof(typ._type_))
-    else:
-        yield path, off
-for cls in (MmapStructureHeader, Mix, Tight, Wide):
-    print(cls.__name__, c.sizeof(cls))
-    for path, off in leaves(cls, "", 0):
-        print(f"{cls.__name__}.{path}", off)
-PY
-)
-	if [ "$got" = "$want" ]; then ok "check gives ctypes' sizes and offsets of c_wchar and c_longdouble"; else
-		no "check differs from ctypes:"; printf '%s\n' "$got" >got.txt; printf '%s\n' "$want" >want.txt
-		diff want.txt got.txt | sed 's/^/# /'
-	fi
+	same_layout "check gives ctypes' sizes and offsets of c_wchar and c_longdouble" w.ini MmapStructureHeader Mix Tight Wide
 	run create Wide >/dev/null || no "create"
 	run set Wide c 'é' name 'h€llo😀' 'names[1]' abcd ld 0.1 'lds[1]' -2.5e-300 m.w 'ünï' \
 		p.a 7 p.ld 1e300 p.w 'x\y' || no "set wide text and long doubles"
