@@ -16,20 +16,7 @@
 
 #include "unit.h"
 
-static const char demo_text[] = "[Point2D]\n"
-				"x = double\n"
-				"y = double\n"
-				"\n"
-				"[MultiPointsData]\n"
-				"multi_data_int = int32\n"
-				"multi_points = Point2D[24]\n"
-				"\n"
-				"[DemoMmapStructure]\n"
-				"header = MmapStructureHeader\n"
-				"data_int = int32\n"
-				"data_string = char[256]\n"
-				"data_xy = Point2D\n"
-				"multi_pts = MultiPointsData\n";
+static const char demo_text[] = UNIT_DEMO_TEXT;
 
 /* The same size, another type for data_xy.x: only a field tells them apart. */
 static const char other_text[] = "[Point2D]\n"

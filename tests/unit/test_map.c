@@ -21,20 +21,7 @@
 
 #include "unit.h"
 
-static const char schema_text[] = "[Point2D]\n"
-				  "x = double\n"
-				  "y = double\n"
-				  "\n"
-				  "[MultiPointsData]\n"
-				  "multi_data_int = int32\n"
-				  "multi_points = Point2D[24]\n"
-				  "\n"
-				  "[DemoMmapStructure]\n"
-				  "header = MmapStructureHeader\n"
-				  "data_int = int32\n"
-				  "data_string = char[256]\n"
-				  "data_xy = Point2D\n"
-				  "multi_pts = MultiPointsData\n";
+static const char schema_text[] = UNIT_DEMO_TEXT;
 
 #define DEMO "DemoMmapStructure"
 #define DEMO_SIZE 688

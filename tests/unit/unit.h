@@ -20,6 +20,14 @@
 
 #include "ipmmap.h"
 
+/* The demo schema (conf/demo.ini) as text, for tests that load it from a
+ * string. */
+#define UNIT_DEMO_TEXT                                                                             \
+	"[Point2D]\nx = double\ny = double\n\n"                                                 \
+	"[MultiPointsData]\nmulti_data_int = int32\nmulti_points = Point2D[24]\n\n"             \
+	"[DemoMmapStructure]\nheader = MmapStructureHeader\ndata_int = int32\n"                  \
+	"data_string = char[256]\ndata_xy = Point2D\nmulti_pts = MultiPointsData\n"
+
 #define FIXTURE(name) ("tests/unit/fixtures/" name)
 
 /* Asserts that haystack contains needle, printing both when it does not. */
